@@ -1,0 +1,22 @@
+/** Registers every command on the program; one file per verb under this folder. */
+import type { Command } from 'commander';
+import type { GlobalOptions, Io } from '../context.js';
+import { register as init } from './init.js';
+
+export interface CommandContext {
+  io: Io;
+  globals: () => GlobalOptions;
+  /** Raise the process's exit code (e.g. 1 when a gate fails) without throwing. */
+  setExit: (code: number) => void;
+}
+
+export type Register = (program: Command, ctx: CommandContext) => void;
+
+/** In pipeline order; `rulegen --help` lists them so. */
+const registrations: Register[] = [
+  init,
+];
+
+export function registerCommands(program: Command, ctx: CommandContext): void {
+  for (const r of registrations) r(program, ctx);
+}

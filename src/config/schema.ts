@@ -1,0 +1,64 @@
+/** rulegen.yaml: schema first, type derived. Every field has a default. */
+import { z } from 'zod';
+
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a SQL identifier: lower-case letters, digits, _');
+
+export const DataSchema = z
+  .object({
+    table: identifier.default('sessions'),
+    id: identifier.default('session_id'),
+    time: identifier.default('ts'),
+    label: identifier.default('label'),
+    segments: z.array(identifier).default(['country', 'device_class']),
+  })
+  .strict();
+
+export const SplitSchema = z
+  .object({
+    test_fraction: z.number().gt(0).lt(1).default(0.3),
+    test_from: z.union([z.string(), z.date()]).optional(),
+  })
+  .strict();
+
+export const GateSchema = z
+  .object({
+    max_fpr: z.number().min(0).max(1).default(0.001),
+    min_precision: z.number().min(0).max(1).default(0.95),
+    min_support: z.number().int().min(0).default(20),
+  })
+  .strict();
+
+export const LlmSchema = z
+  .object({
+    provider: z.enum(['offline', 'bedrock', 'replay']).optional(),
+    models: z.array(z.string().min(1)).default(['us.anthropic.claude-sonnet-4-5-20250929-v1:0']),
+    fallback: z.array(z.string().min(1)).default(['us.anthropic.claude-haiku-4-5-20251001-v1:0']),
+    region: z.string().default('us-east-1'),
+    endpoint: z.string().url().optional(),
+    max_concurrency: z.number().int().min(1).max(64).default(4),
+    temperature: z.number().min(0).max(1).default(0.2),
+    max_tokens: z.number().int().min(256).default(8192),
+    timeout_ms: z.number().int().min(1000).default(120000),
+    retry: z
+      .object({ mode: z.enum(['standard', 'adaptive']).default('adaptive'), max_attempts: z.number().int().min(1).max(20).default(4) })
+      .strict()
+      .default({ mode: 'adaptive', max_attempts: 4 }),
+    repair_rounds: z.number().int().min(0).max(5).default(2),
+    guardrail: z.object({ id: z.string(), version: z.string() }).strict().optional(),
+  })
+  .strict();
+
+export const ConfigSchema = z
+  .object({
+    data: DataSchema.default(DataSchema.parse({})),
+    split: SplitSchema.default(SplitSchema.parse({})),
+    gate: GateSchema.default(GateSchema.parse({})),
+    llm: LlmSchema.default(LlmSchema.parse({})),
+    rank: z.object({ top: z.number().int().min(1).default(15) }).strict().default({ top: 15 }),
+  })
+  .strict();
+
+/** A loaded, normalised and checked rulegen.yaml. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+export const DEFAULT_CONFIG: Config = ConfigSchema.parse({});

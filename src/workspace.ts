@@ -1,0 +1,48 @@
+/** The workspace folder: its config, its catalog, its database and its rule folders. */
+import { join, resolve } from 'node:path';
+import { loadCatalog, CATALOG_FILE } from './catalog/load.js';
+import type { Catalog } from './catalog/schema.js';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { Store } from './db/store.js';
+
+export interface Workspace {
+  readonly dir: string;
+  readonly config: Config;
+  readonly catalog: Catalog;
+  readonly paths: {
+    config: string;
+    catalog: string;
+    db: string;
+    candidates: string;
+    rules: string;
+    docs: string;
+    prompts: string;
+    runs: string;
+  };
+}
+
+export function workspacePaths(dir: string): Workspace['paths'] {
+  return {
+    config: join(dir, 'rulegen.yaml'),
+    catalog: join(dir, CATALOG_FILE),
+    db: join(dir, '.rulegen', 'rulegen.duckdb'),
+    candidates: join(dir, 'candidates'),
+    rules: join(dir, 'rules'),
+    docs: join(dir, 'docs'),
+    prompts: join(dir, 'prompts'),
+    runs: join(dir, '.rulegen', 'runs'),
+  };
+}
+
+export function openWorkspace(dir: string): Workspace {
+  const abs = resolve(dir);
+  const paths = workspacePaths(abs);
+  const config = loadConfig(abs);
+  const catalog = loadCatalog(paths.catalog);
+  return { dir: abs, config, catalog, paths };
+}
+
+export function openWorkspaceStore(ws: Workspace): Promise<Store> {
+  return Store.open(ws.paths.db);
+}
