@@ -43,17 +43,20 @@ export function formatProblem(p: Problem): string {
 export class RulegenError extends Error {
   /** Exit code this error maps to: 1 gate/check failed, 2 bad usage or input, 3 external failure. */
   readonly exitCode: number = 1;
+  /** The one-line summary, without the problems. */
+  readonly headline: string;
   constructor(
-    message: string,
+    headline: string,
     readonly problems: readonly Problem[] = [],
   ) {
-    super(message);
+    // The message carries every problem so that a plain `error.message` is already complete.
+    super([headline, ...problems.map(formatProblem)].filter(Boolean).join('\n'));
+    this.headline = headline;
     this.name = new.target.name;
   }
-  /** Human-readable text: the message followed by every problem. */
+  /** Human-readable text: the headline followed by every problem. */
   describe(): string {
-    if (this.problems.length === 0) return this.message;
-    return [this.message, ...this.problems.map(formatProblem)].join('\n');
+    return this.message;
   }
 }
 
@@ -61,13 +64,7 @@ export class RulegenError extends Error {
 export class InputError extends RulegenError {
   override readonly exitCode = 2;
   static single(p: Omit<Problem, 'severity'>): InputError {
-    const problem: Problem = { severity: 'error', ...p };
-    return new InputError(formatProblem(problem), [problem]);
-  }
-  override describe(): string {
-    // single() already folded the problem into the message
-    if (this.problems.length === 1 && this.message === formatProblem(this.problems[0]!)) return this.message;
-    return super.describe();
+    return new InputError('', [{ severity: 'error', ...p }]);
   }
 }
 

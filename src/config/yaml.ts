@@ -31,7 +31,7 @@ export function readText(file: string, what: string): string {
 
 export function parseYaml(text: string, file: string): YamlSource {
   const lc = new LineCounter();
-  const doc: Document = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc: Document = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const problems: Problem[] = doc.errors.map((err) => {
       const pos = err.linePos?.[0];
@@ -60,12 +60,14 @@ export function parseYaml(text: string, file: string): YamlSource {
 /** zod issues -> problems with file:line:column, all of them at once. */
 export function zodProblems(src: YamlSource, error: z.ZodError): Problem[] {
   return error.issues.map((issue) => {
-    const where = src.locate(issue.path);
+    // An unknown key is reported at the key itself, not at its parent object.
+    const path = issue.code === 'unrecognized_keys' && issue.keys.length ? [...issue.path, issue.keys[0]!] : issue.path;
+    const where = src.locate(path);
     const found = 'input' in issue && issue.input !== undefined ? JSON.stringify(issue.input) : undefined;
     return {
       severity: 'error' as const,
       message: issue.message,
-      where: { ...where, field: issue.path.join('.') || undefined },
+      where: { ...where, field: path.join('.') || undefined },
       found,
       excerpt: where.line ? src.text.split('\n')[where.line - 1] : undefined,
     };

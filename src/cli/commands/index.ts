@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import type { GlobalOptions, Io } from '../context.js';
 import { register as init } from './init.js';
+import { register as ingest } from './ingest.js';
+import { register as demo } from './demo.js';
 
 export interface CommandContext {
   io: Io;
@@ -15,6 +17,8 @@ export type Register = (program: Command, ctx: CommandContext) => void;
 /** In pipeline order; `rulegen --help` lists them so. */
 const registrations: Register[] = [
   init,
+  ingest,
+  demo,
 ];
 
 export function registerCommands(program: Command, ctx: CommandContext): void {

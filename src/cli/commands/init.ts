@@ -10,6 +10,6 @@ export const register: Register = (program, { io, globals }) => {
       const target = dir ?? g.workspace;
       const written = initWorkspace(target, { cwd: io.cwd });
       if (g.json) io.stdout(JSON.stringify({ dir: written.dir, files: written.files }) + '\n');
-      else io.stdout(`initialised ${written.dir}\n${written.files.map((f) => `  ${f}`).join('\n')}\n`);
+      else io.stdout(`initialised ${written.dir}\n${written.files.map((f: string) => `  ${f}`).join('\n')}\n`);
     });
 };

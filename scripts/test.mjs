@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// `npm test`: typecheck, then vitest with its JSON reporter, then one plain closing line
+// "N passed, N failed" computed from the JSON (CI reads that line, not vitest's summary).
+// Exits non-zero on any failure.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+
+const out = 'test-output/vitest.json';
+mkdirSync('test-output', { recursive: true });
+rmSync(out, { force: true });
+const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+
+const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit', env });
+const typecheckFailed = tsc.status !== 0;
+if (typecheckFailed) console.error('typecheck failed');
+
+const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${out}`, ...process.argv.slice(2)];
+const run = spawnSync('npx', args, { stdio: 'inherit', env });
+
+let passed = 0;
+let failed = typecheckFailed ? 1 : 0;
+let skipped = 0;
+if (existsSync(out)) {
+  const r = JSON.parse(readFileSync(out, 'utf8'));
+  passed = r.numPassedTests ?? 0;
+  failed += r.numFailedTests ?? 0;
+  skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  // A file that fails to load has no tests in the counts: count it as a failure.
+  for (const f of r.testResults ?? []) if (f.status === 'failed' && (f.assertionResults ?? []).length === 0) failed++;
+} else {
+  failed += 1;
+  console.error(`vitest wrote no ${out}`);
+}
+if (run.status !== 0 && failed === 0) failed = 1;
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);

@@ -1,0 +1,42 @@
+import { resolve } from 'node:path';
+import type { Register } from './index.js';
+import { ingest, type IngestSummary } from '../../ingest/ingest.js';
+import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
+import { progress } from '../context.js';
+import { formatProblem } from '../../errors.js';
+
+export function formatIngestSummary(s: IngestSummary, table: string): string {
+  const pct = (n: number) => (s.rows ? ` (${((100 * n) / s.rows).toFixed(1)}%)` : '');
+  return [
+    `loaded ${s.rows.toLocaleString('en-US')} sessions into ${table}${s.replaced ? ' (replaced)' : ''}; ${s.totalRows.toLocaleString('en-US')} in the table`,
+    ...(s.files.length > 1 ? s.files.map((f) => `  ${f.file}: ${f.rows.toLocaleString('en-US')}`) : []),
+    `  bots:       ${s.bots.toLocaleString('en-US')}${pct(s.bots)}`,
+    `  humans:     ${s.humans.toLocaleString('en-US')}${pct(s.humans)}`,
+    `  unlabelled: ${s.unlabelled.toLocaleString('en-US')}${pct(s.unlabelled)}`,
+    `  time range: ${s.from} .. ${s.to}`,
+    `  extra columns kept (not features): ${s.extras.length ? s.extras.join(', ') : 'none'}`,
+  ].join('\n') + '\n';
+}
+
+export const register: Register = (program, { io, globals }) => {
+  program
+    .command('ingest')
+    .description('load feature files (csv, tsv, parquet, json, ndjson, arrow ipc) into the sessions table, all or nothing')
+    .argument('<files...>', 'files to load')
+    .option('--replace', 'replace the table instead of appending', false)
+    .action(async (files: string[], opts: { replace: boolean }) => {
+      const g = globals();
+      const ws = openWorkspace(g.workspace);
+      const store = await openWorkspaceStore(ws);
+      const bar = progress(io, g.quiet);
+      try {
+        const summary = await ingest(store, ws.config, ws.catalog, { files: files.map((f) => resolve(io.cwd, f)), replace: opts.replace, onStep: bar.step });
+        bar.done();
+        if (!g.quiet) for (const w of summary.warnings) io.stderr(formatProblem(w) + '\n');
+        io.stdout(g.json ? JSON.stringify(summary, null, 2) + '\n' : formatIngestSummary(summary, ws.config.data.table));
+      } finally {
+        bar.done();
+        store.close();
+      }
+    });
+};

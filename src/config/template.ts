@@ -1,0 +1,46 @@
+import { DEFAULT_CONFIG } from './schema.js';
+
+/** rulegen.yaml as written by init: every field with its default and a comment saying why. */
+export function configTemplate(): string {
+  const c = DEFAULT_CONFIG;
+  return `# rulegen workspace configuration. Every field has a default; this file spells them out.
+# Reference: README.md, "Configuration".
+
+data:
+  table: ${c.data.table}            # DuckDB table that holds one row per session
+  id: ${c.data.id}         # unique per row
+  time: ${c.data.time}                 # session start (TIMESTAMP); used for the train/test split and per-day FPR
+  label: ${c.data.label}            # 1 = bot, 0 = human, empty = unknown
+  segments: [${c.data.segments.join(', ')}]   # FPR is also reported per value of each of these columns
+
+split:
+  # Rules are proposed from the earlier (train) part of the data and judged on the later (test)
+  # part, so a rule is always measured on traffic it has not seen.
+  test_fraction: ${c.split.test_fraction}       # the last 30% of the time span is the test window
+  # test_from: 2026-01-10  # or: the test window starts at this date (overrides test_fraction)
+
+gate:
+  # What approve and check require of each rule, on the test window.
+  max_fpr: ${c.gate.max_fpr}          # judged on the upper 95% Wilson bound of the false-positive rate
+  min_precision: ${c.gate.min_precision}     # share of labelled hits that are bots
+  min_support: ${c.gate.min_support}        # at least this many bots caught
+
+rank:
+  top: ${c.rank.top}                # features shown by rank and sent to propose
+
+llm:
+  # provider: offline     # offline | bedrock | replay; default: bedrock when AWS credentials
+  #                       # are configured, otherwise the offline inducer
+  models: [${c.llm.models.join(', ')}]
+  fallback: [${c.llm.fallback.join(', ')}]
+  region: ${c.llm.region}
+  # endpoint: https://vpce-...bedrock-runtime.us-east-1.vpce.amazonaws.com   # VPC interface endpoint
+  max_concurrency: ${c.llm.max_concurrency}
+  temperature: ${c.llm.temperature}
+  max_tokens: ${c.llm.max_tokens}
+  timeout_ms: ${c.llm.timeout_ms}
+  retry: { mode: ${c.llm.retry.mode}, max_attempts: ${c.llm.retry.max_attempts} }
+  repair_rounds: ${c.llm.repair_rounds}        # times invalid model output is sent back with its errors
+  # guardrail: { id: abc123, version: "1" }
+`;
+}

@@ -1,0 +1,59 @@
+/**
+ * `rulegen demo`: the pipeline on synthetic data, with no credentials. For now: init, synth
+ * (100k sessions over 21 days), ingest and a summary; later stages extend it.
+ */
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { InputError } from './errors.js';
+import { initWorkspace } from './init.js';
+import { ingest, type IngestSummary } from './ingest/ingest.js';
+import { Store } from './db/store.js';
+import { synthesize } from './synth/generate.js';
+import { openWorkspace, openWorkspaceStore } from './workspace.js';
+
+export interface DemoOptions {
+  dir: string;
+  cwd: string;
+  sessions?: number;
+  days?: number;
+  seed?: number;
+  onStep?: (m: string) => void;
+}
+
+export interface DemoResult {
+  dir: string;
+  data: string;
+  ingest: IngestSummary;
+}
+
+const MARKER = '.rulegen-demo';
+
+export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  const dir = resolve(opts.cwd, opts.dir);
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    // Re-running the demo is expected; wiping anything that is not a demo is not.
+    if (!existsSync(join(dir, MARKER))) {
+      throw InputError.single({ message: `${dir} exists and is not a demo workspace; the demo will not touch it`, where: { file: dir }, expected: 'a new folder or one made by an earlier `rulegen demo`', found: 'a non-empty folder' });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  initWorkspace(dir, { cwd: opts.cwd });
+  writeFileSync(join(dir, MARKER), 'made by rulegen demo; safe to delete\n');
+  const data = join(dir, 'data', 'sessions.parquet');
+  opts.onStep?.('generating synthetic traffic');
+  const mem = await Store.open();
+  try {
+    await synthesize(mem, { sessions: opts.sessions ?? 100_000, days: opts.days ?? 21, seed: opts.seed ?? 1, out: data, catalogOut: join(dir, 'data', 'features.yaml') });
+  } finally {
+    mem.close();
+  }
+  const ws = openWorkspace(dir);
+  const store = await openWorkspaceStore(ws);
+  try {
+    opts.onStep?.('ingesting');
+    const summary = await ingest(store, ws.config, ws.catalog, { files: [data], replace: true, onStep: opts.onStep });
+    return { dir, data, ingest: summary };
+  } finally {
+    store.close();
+  }
+}
