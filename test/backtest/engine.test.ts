@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { runBacktest, type EngineRule } from '../../src/backtest/engine.js';
+import { wilson } from '../../src/backtest/stats.js';
+import { resolveWindow } from '../../src/backtest/window.js';
+import { DEFAULT_CONFIG, type Config } from '../../src/config/schema.js';
+import { Store } from '../../src/db/store.js';
+
+const config: Config = { ...DEFAULT_CONFIG, data: { ...DEFAULT_CONFIG.data, segments: ['country'] }, split: { test_fraction: 0.5 } };
+
+/** 14 sessions over 4 days; the split at 50% of the span puts e..n in the test window. */
+async function fixture(): Promise<Store> {
+  const s = await Store.open();
+  await s.run(`CREATE TABLE sessions AS SELECT * FROM (VALUES
+    ('a', TIMESTAMP '2026-01-01 00:00', 1, 'US', 100.0),
+    ('b', TIMESTAMP '2026-01-01 06:00', 0, 'US', 5.0),
+    ('c', TIMESTAMP '2026-01-01 07:00', 0, 'DE', 50.0),
+    ('d', TIMESTAMP '2026-01-02 01:00', 1, 'US', 200.0),
+    ('e', TIMESTAMP '2026-01-03 01:00', 1, 'US', 150.0),
+    ('f', TIMESTAMP '2026-01-03 02:00', 1, 'DE', 20.0),
+    ('g', TIMESTAMP '2026-01-03 03:00', 0, 'DE', 120.0),
+    ('h', TIMESTAMP '2026-01-03 04:00', 0, 'US', 3.0),
+    ('i', TIMESTAMP '2026-01-03 05:00', 0, 'US', 4.0),
+    ('j', TIMESTAMP '2026-01-03 06:00', NULL, 'US', 300.0),
+    ('k', TIMESTAMP '2026-01-04 00:00', 1, 'US', 90.0),
+    ('l', TIMESTAMP '2026-01-04 01:00', 0, 'US', 95.0),
+    ('m', TIMESTAMP '2026-01-04 02:00', 0, 'DE', 1.0),
+    ('n', TIMESTAMP '2026-01-04 03:00', NULL, 'DE', 2.0)
+  ) t(session_id, ts, label, country, rpm)`);
+  return s;
+}
+
+const rule = (id: string, sql: string, parameters: number[], approved = false): EngineRule => ({ id, predicate: { sql, parameters }, approved });
+
+describe('backtest engine', () => {
+  it('matches hand-computed counts, daily and segment FPR, overlap and incremental recall', async () => {
+    const s = await fixture();
+    const w = await resolveWindow(s, config, 'test');
+    // span 2026-01-01 00:00 .. 2026-01-04 03:00 (75 h); cutoff at 37.5 h = 2026-01-02 13:30
+    expect(w.cutoff).toBe('2026-01-02T13:30:00.000Z');
+    expect(w.rows).toBe(10); // e..n
+    const rules = [
+      rule('fast', '("rpm" > ?::DOUBLE)', [100]), // test hits: e(bot) g(human) j(unl)
+      rule('medium', '("rpm" > ?::DOUBLE)', [80], true), // e g j k l
+      rule('none', '("rpm" > ?::DOUBLE)', [1000]),
+    ];
+    const r = await runBacktest(s, config, w, rules, { daily: true, segments: ['country'], overlap: true });
+    expect([r.rows, r.bots, r.humans, r.unlabeled]).toEqual([10, 3, 5, 2]);
+    const [fast, medium, none] = r.rules;
+    expect(fast!.counts).toEqual({ tp: 1, fp: 1, tn: 4, fn: 2, unlabeled_hits: 1 });
+    expect(fast!.precision).toBeCloseTo(0.5);
+    expect(fast!.recall).toBeCloseTo(1 / 3);
+    expect(fast!.fpr).toBeCloseTo(1 / 5);
+    expect(fast!.fpr_upper95).toBeCloseTo(wilson(1, 5).upper);
+    expect(fast!.hit_rate).toBeCloseTo(3 / 10);
+    expect(medium!.counts).toEqual({ tp: 2, fp: 2, tn: 3, fn: 1, unlabeled_hits: 1 });
+    expect(none!.counts).toEqual({ tp: 0, fp: 0, tn: 5, fn: 3, unlabeled_hits: 0 });
+    expect(none!.precision).toBeNull();
+    // daily: day 3 humans g h i (fast fp g: 1/3); day 4 humans l m (fast fp 0; medium fp l: 1/2)
+    expect(fast!.daily).toMatchObject({ worst_fpr: 1 / 3, worst_day: '2026-01-03', days: 2 });
+    expect(medium!.daily).toMatchObject({ worst_fpr: 1 / 2, worst_day: '2026-01-04' });
+    // segments: DE humans g m (fast fp g); US humans h i l
+    expect(fast!.segments!['country=DE']).toMatchObject({ humans: 2, fp: 1, fpr: 0.5, hits: 1 });
+    expect(fast!.segments!['country=US']).toMatchObject({ humans: 3, fp: 0, fpr: 0, hits: 2 });
+    // overlap: fast hits {e,g,j}, medium {e,g,j,k,l}: jaccard 3/5
+    expect(fast!.overlap).toEqual([{ id: 'medium', jaccard: 3 / 5 }]);
+    expect(none!.overlap).toEqual([]);
+    // incremental recall: medium is approved and catches e,k; fast catches nothing new
+    expect(fast!.incremental_recall).toBe(0);
+    expect(medium!.incremental_recall).toBeCloseTo(2 / 3);
+    s.close();
+  });
+
+  it('warns and reports n/a when a window has no labels', async () => {
+    const s = await fixture();
+    await s.run('UPDATE sessions SET label = NULL');
+    const w = await resolveWindow(s, config, 'all');
+    const r = await runBacktest(s, config, w, [rule('x', '("rpm" > ?::DOUBLE)', [10])]);
+    expect(r.warnings[0]).toMatch(/no labelled sessions/);
+    expect(r.rules[0]).toMatchObject({ precision: null, recall: null, fpr: null, fpr_upper95: null });
+    expect(r.rules[0]!.hit_rate).toBeCloseTo(9 / 14);
+    s.close();
+  });
+
+  it('an empty window is a clear error', async () => {
+    const s = await fixture();
+    await expect(resolveWindow(s, { ...config, split: { test_fraction: 0.3, test_from: '2030-01-01' } }, 'test')).rejects.toThrow(/test window is empty/);
+    s.close();
+  });
+
+  it('handles more rules than one mask block', async () => {
+    const s = await fixture();
+    const w = await resolveWindow(s, config, 'all');
+    const rules = Array.from({ length: 120 }, (_, i) => rule(`r${i}`, '("rpm" > ?::DOUBLE)', [i * 3]));
+    const r = await runBacktest(s, config, w, rules, { overlap: true });
+    // r0 (rpm > 0) hits all 14 rows; r100 (rpm > 300) none; r33 (rpm > 99) hits a d e g j
+    const r33 = r.rules[33]!;
+    expect(r33.counts.tp + r33.counts.fp + r33.counts.unlabeled_hits).toBe(5);
+    expect(r.rules[0]!.overlap!.find((o) => o.id === 'r33')!.jaccard).toBeCloseTo(5 / 14);
+    s.close();
+  });
+});
