@@ -22,14 +22,17 @@ export interface Workspace {
   };
 }
 
-export function workspacePaths(dir: string): Workspace['paths'] {
+export function workspacePaths(dir: string, config?: Config): Workspace['paths'] {
+  // Rule folders may live outside the workspace (the repository's own example keeps its rules
+  // at the top level, its data under fixtures/).
+  const p = config?.paths ?? { rules: 'rules', candidates: 'candidates', docs: 'docs' };
   return {
     config: join(dir, 'rulegen.yaml'),
     catalog: join(dir, CATALOG_FILE),
     db: join(dir, '.rulegen', 'rulegen.duckdb'),
-    candidates: join(dir, 'candidates'),
-    rules: join(dir, 'rules'),
-    docs: join(dir, 'docs'),
+    candidates: resolve(dir, p.candidates),
+    rules: resolve(dir, p.rules),
+    docs: resolve(dir, p.docs),
     prompts: join(dir, 'prompts'),
     runs: join(dir, '.rulegen', 'runs'),
   };
@@ -37,8 +40,8 @@ export function workspacePaths(dir: string): Workspace['paths'] {
 
 export function openWorkspace(dir: string): Workspace {
   const abs = resolve(dir);
-  const paths = workspacePaths(abs);
   const config = loadConfig(abs);
+  const paths = workspacePaths(abs, config);
   const catalog = loadCatalog(paths.catalog);
   return { dir: abs, config, catalog, paths };
 }

@@ -54,6 +54,14 @@ export const ConfigSchema = z
     split: SplitSchema.default(SplitSchema.parse({})),
     gate: GateSchema.default(GateSchema.parse({})),
     llm: LlmSchema.default(LlmSchema.parse({})),
+    paths: z
+      .object({
+        rules: z.string().min(1).default('rules'),
+        candidates: z.string().min(1).default('candidates'),
+        docs: z.string().min(1).default('docs'),
+      })
+      .strict()
+      .default({ rules: 'rules', candidates: 'candidates', docs: 'docs' }),
     rank: z.object({ top: z.number().int().min(1).default(15) }).strict().default({ top: 15 }),
   })
   .strict();

@@ -25,6 +25,12 @@ gate:
   min_precision: ${c.gate.min_precision}     # share of labelled hits that are bots
   min_support: ${c.gate.min_support}        # at least this many bots caught
 
+paths:
+  # Where rule files and generated docs live, relative to this file.
+  rules: ${c.paths.rules}
+  candidates: ${c.paths.candidates}
+  docs: ${c.paths.docs}
+
 rank:
   top: ${c.rank.top}                # features shown by rank and sent to propose
 

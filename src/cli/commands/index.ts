@@ -4,6 +4,10 @@ import type { GlobalOptions, Io } from '../context.js';
 import { register as init } from './init.js';
 import { register as ingest } from './ingest.js';
 import { register as demo } from './demo.js';
+import { register as backtest } from './backtest.js';
+import { register as check } from './check.js';
+import { register as sql } from './sql.js';
+import { register as lint } from './lint.js';
 
 export interface CommandContext {
   io: Io;
@@ -18,7 +22,11 @@ export type Register = (program: Command, ctx: CommandContext) => void;
 const registrations: Register[] = [
   init,
   ingest,
+  backtest,
+  check,
   demo,
+  sql,
+  lint,
 ];
 
 export function registerCommands(program: Command, ctx: CommandContext): void {
