@@ -18,7 +18,7 @@ export const register: Register = (program, { io, globals }) => {
           io.stdout(JSON.stringify(r, null, 2) + '\n');
           return;
         }
-        io.stdout(`demo workspace: ${r.dir}\nsynthetic data: ${r.data}\n\n${formatIngestSummary(r.ingest, 'sessions')}\nnext: rulegen -C ${r.dir} rank\n`);
+        io.stdout(`demo workspace: ${r.dir}\nsynthetic data: ${r.data}\n\n${formatIngestSummary(r.ingest, 'sessions')}\nnext: rulegen -C ${r.dir} backtest "requests_per_minute > 120 and static_asset_ratio < 0.05" --variations\n`);
       } finally {
         bar.done();
       }

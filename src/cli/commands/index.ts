@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { GlobalOptions, Io } from '../context.js';
 import { register as init } from './init.js';
+import { register as synth } from './synth.js';
 import { register as ingest } from './ingest.js';
 import { register as demo } from './demo.js';
 import { register as backtest } from './backtest.js';
@@ -21,6 +22,7 @@ export type Register = (program: Command, ctx: CommandContext) => void;
 /** In pipeline order; `rulegen --help` lists them so. */
 const registrations: Register[] = [
   init,
+  synth,
   ingest,
   backtest,
   check,
