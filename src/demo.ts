@@ -1,6 +1,6 @@
 /**
- * `rulegen demo`: the pipeline on synthetic data, with no credentials. For now: init, synth
- * (100k sessions over 21 days), ingest and a summary; later stages extend it.
+ * `rulegen demo`: the pipeline on synthetic data, with no credentials. Init, synth (100k
+ * sessions over 21 days), ingest, rank, offline propose and backtest; later stages extend it.
  */
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,6 +10,10 @@ import { ingest, type IngestSummary } from './ingest/ingest.js';
 import { Store } from './db/store.js';
 import { synthesize } from './synth/generate.js';
 import { openWorkspace, openWorkspaceStore } from './workspace.js';
+import { rankFeatures } from './rank/rank.js';
+import type { Ranking } from './rank/types.js';
+import { proposeOffline, type ProposeResult } from './propose/propose.js';
+import { backtestTargets, workspaceRules, writeEvidence, type BacktestRun } from './backtest/run.js';
 
 export interface DemoOptions {
   dir: string;
@@ -24,6 +28,9 @@ export interface DemoResult {
   dir: string;
   data: string;
   ingest: IngestSummary;
+  ranking: Ranking;
+  proposed: ProposeResult;
+  backtest: BacktestRun;
 }
 
 const MARKER = '.rulegen-demo';
@@ -52,7 +59,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   try {
     opts.onStep?.('ingesting');
     const summary = await ingest(store, ws.config, ws.catalog, { files: [data], replace: true, onStep: opts.onStep });
-    return { dir, data, ingest: summary };
+    opts.onStep?.('ranking features');
+    const ranking = await rankFeatures(store, ws.config, ws.catalog);
+    const proposed = await proposeOffline(ws, store, { count: 5, ranking, onStep: opts.onStep });
+    // every candidate, measured on the later test window, evidence written into its file
+    const { targets } = workspaceRules(ws);
+    const backtest = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', onStep: opts.onStep });
+    writeEvidence(backtest, false);
+    return { dir, data, ingest: summary, ranking, proposed, backtest };
   } finally {
     store.close();
   }

@@ -8,7 +8,7 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
 }
 
-export function formatBacktest(run: BacktestRun): string {
+export function formatBacktest(run: BacktestRun, opts: { segments?: boolean } = {}): string {
   const out: string[] = [];
   out.push(`window ${run.window.name}: ${run.window.from} .. ${run.window.to}, ${run.rows.toLocaleString('en-US')} sessions (${run.bots.toLocaleString('en-US')} bots, ${run.humans.toLocaleString('en-US')} humans, ${run.unlabeled.toLocaleString('en-US')} unlabelled)`);
   const rows = [['rule', 'title', 'tp', 'fp', 'precision', 'recall', 'fpr', 'fpr_up95', 'hit_rate', 'worst_day_fpr', 'incr_recall']];
@@ -17,7 +17,7 @@ export function formatBacktest(run: BacktestRun): string {
     rows.push([t.id.slice(0, 8), t.title.length > 40 ? t.title.slice(0, 39) + '…' : t.title, String(r.counts.tp), String(r.counts.fp), fmtPct(r.precision, 1), fmtPct(r.recall, 1), fmtPct(r.fpr), fmtPct(r.fpr_upper95), fmtPct(r.hit_rate, 2), r.daily ? `${fmtPct(r.daily.worst_fpr)} ${r.daily.worst_day ?? ''}`.trim() : '-', fmtPct(r.incremental_recall, 1)]);
   });
   out.push(table(rows));
-  const segs = run.rules.some((r) => r.segments);
+  const segs = opts.segments !== false && run.rules.some((r) => r.segments);
   if (segs) {
     out.push('', 'FPR by segment (upper 95% bound):');
     const keys = [...new Set(run.rules.flatMap((r) => Object.keys(r.segments ?? {})))].sort();

@@ -2,7 +2,7 @@
  * `rulegen backtest`: which rules, on which window, with which breakdowns — and the evidence
  * written back into each rule file's `backtest:` block.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseDocument, type Document } from 'yaml';
 import type { Catalog } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
@@ -10,10 +10,9 @@ import { compile } from '../compile/compile.js';
 import { InputError, type Problem } from '../errors.js';
 import { quoteIdent, type Store } from '../db/store.js';
 import { writeFileAtomic } from '../fsutil.js';
-import { parseCondition } from '../rule/parser.js';
+import { resolveRuleArg } from '../rule/resolve.js';
 import { print } from '../rule/printer.js';
-import { checkCondition, hasErrors } from '../rule/checks.js';
-import { loadRuleDir, loadRuleFile, type Rule, type RuleLoad } from '../rule/file.js';
+import { loadRuleDir, type Rule, type RuleLoad } from '../rule/file.js';
 import type { Expr } from '../rule/ast.js';
 import type { Workspace } from '../workspace.js';
 import { runBacktest, type BacktestResult, type EngineRule, type RuleResult } from './engine.js';
@@ -61,46 +60,24 @@ function fromRule(rule: Rule, file: string): Target {
   return { id: rule.id, title: rule.title, status: rule.status, condition: rule.condition, ast: rule.ast, file, rule };
 }
 
-/**
- * Resolve command-line arguments: a rule file path, a rule id (or a unique prefix of 8+
- * characters) from rules/ or candidates/, or else a condition expression.
- */
-export function resolveTargets(ws: Workspace, args: readonly string[]): { targets: Target[]; problems: Problem[] } {
-  const all = workspaceRules(ws, { statuses: ['candidate', 'approved', 'rejected', 'deprecated'] });
+/** Resolve command-line arguments (rule files, ids or id prefixes, expressions); keeps going past bad ones. */
+export function resolveTargets(ws: Workspace, args: readonly string[], cwd: string): { targets: Target[]; problems: Problem[] } {
+  const loads = [...loadRuleDir(ws.paths.rules, ws.catalog), ...loadRuleDir(ws.paths.candidates, ws.catalog)];
   const targets: Target[] = [];
   const problems: Problem[] = [];
   let exprCount = 0;
   for (const arg of args) {
-    if (existsSync(arg)) {
-      const l = loadRuleFile(arg, ws.catalog);
-      if (l.rule) targets.push(fromRule(l.rule, arg));
-      problems.push(...l.problems);
+    const r = resolveRuleArg(arg, ws, cwd, loads);
+    if (r.kind === 'error') {
+      problems.push(...r.problems);
       continue;
     }
-    const byId = all.targets.filter((t) => t.id === arg || (arg.length >= 8 && t.id.startsWith(arg)));
-    if (byId.length === 1) {
-      targets.push(byId[0]!);
-      continue;
+    problems.push(...r.warnings);
+    if (r.kind === 'rule') targets.push(fromRule(r.rule, r.file));
+    else {
+      const condition = print(r.ast);
+      targets.push({ id: `expr-${++exprCount}`, title: condition, status: 'expression', condition, ast: r.ast });
     }
-    if (byId.length > 1) {
-      problems.push({ severity: 'error', message: `"${arg}" matches several rules`, expected: 'a unique id or prefix', found: byId.map((t) => t.id).join(', ') });
-      continue;
-    }
-    if (/^[0-9a-f]{8}(-[0-9a-f]{4}){0,3}/i.test(arg) && !/\s/.test(arg)) {
-      problems.push({ severity: 'error', message: `unknown rule id "${arg}"`, where: { field: 'RULE' }, expected: `an id of a rule in ${ws.paths.rules} or ${ws.paths.candidates}`, found: arg });
-      continue;
-    }
-    const parsed = parseCondition(arg);
-    if (!parsed.ok) {
-      problems.push({ ...parsed.problem, message: `"${arg}" is not a rule file, a rule id or a valid condition: ${parsed.problem.message}` });
-      continue;
-    }
-    const findings = checkCondition(parsed.ast, ws.catalog);
-    problems.push(...findings.map(({ node: _n, ...p }) => p));
-    if (hasErrors(findings)) continue;
-    exprCount++;
-    const condition = print(parsed.ast);
-    targets.push({ id: `expr-${exprCount}`, title: condition, status: 'expression', condition, ast: parsed.ast });
   }
   return { targets, problems };
 }

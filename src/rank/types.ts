@@ -46,6 +46,8 @@ export interface FeatureRank {
   imported?: { importance: number; std?: number };
   /** Why a statistic is missing (all null, constant, no labelled rows, ...). */
   notes: string[];
+  /** The catalog marks the feature sensitive: ranked locally, never shown to a model. */
+  sensitive?: boolean;
 }
 
 export interface Ranking {
@@ -57,4 +59,6 @@ export interface Ranking {
   /** Sorted by importance, best first. */
   features: FeatureRank[];
   warnings: string[];
+  /** How each statistic was computed, in plain words (stable keys, for readers of --json). */
+  method?: Record<string, string>;
 }

@@ -60,7 +60,7 @@ export const MAX_SESSIONS = 1_000_000_000;
 export const MAX_DAYS = 3650;
 
 /** Share of sessions whose label is unknown, and the two directions of wrong labels. */
-export const LABEL_NOISE = { unlabelled: 0.1, botAsHuman: 0.04, humanAsBot: 0.002 } as const;
+export const LABEL_NOISE = { unlabelled: 0.1, botAsHuman: 0.01, humanAsBot: 0.002 } as const;
 
 /**
  * Features that are sometimes missing for reasons unrelated to the population (a failed

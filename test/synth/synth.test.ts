@@ -163,8 +163,8 @@ describe('synthesize: a 50k-session data set', () => {
     );
     expect(r!.unlabelled).toBeGreaterThan(LABEL_NOISE.unlabelled - 0.01);
     expect(r!.unlabelled).toBeLessThan(LABEL_NOISE.unlabelled + 0.01);
-    expect(r!.bot_as_human).toBeGreaterThan(0.03);
-    expect(r!.bot_as_human).toBeLessThan(0.05);
+    expect(r!.bot_as_human).toBeGreaterThan(0.005);
+    expect(r!.bot_as_human).toBeLessThan(0.015);
     expect(r!.human_as_bot).toBeGreaterThan(0);
     expect(r!.human_as_bot).toBeLessThan(0.005);
   });

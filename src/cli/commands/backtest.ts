@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Register } from './index.js';
 import { InputError, formatProblem } from '../../errors.js';
 import { backtestTargets, resolveTargets, workspaceRules, writeEvidence } from '../../backtest/run.js';
@@ -23,7 +21,7 @@ export const register: Register = (program, { io, globals }) => {
       const g = globals();
       if (!['train', 'test', 'all'].includes(opts.window)) throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
       const ws = openWorkspace(g.workspace);
-      const { targets, problems } = args.length ? resolveTargets(ws, args.map((a) => (existsSync(resolve(io.cwd, a)) ? resolve(io.cwd, a) : a))) : workspaceRules(ws);
+      const { targets, problems } = args.length ? resolveTargets(ws, args, io.cwd) : workspaceRules(ws);
       const errors = problems.filter((p) => p.severity === 'error');
       if (errors.length) throw new InputError(`cannot backtest: ${errors.length} problem${errors.length > 1 ? 's' : ''}`, problems);
       if (!g.quiet) for (const p of problems) io.stderr(formatProblem(p) + '\n');

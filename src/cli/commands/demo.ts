@@ -1,5 +1,6 @@
 import type { Register } from './index.js';
 import { runDemo } from '../../demo.js';
+import { formatBacktest } from '../../backtest/format.js';
 import { progress } from '../context.js';
 import { formatIngestSummary } from './ingest.js';
 
@@ -18,7 +19,31 @@ export const register: Register = (program, { io, globals }) => {
           io.stdout(JSON.stringify(r, null, 2) + '\n');
           return;
         }
-        io.stdout(`demo workspace: ${r.dir}\nsynthetic data: ${r.data}\n\n${formatIngestSummary(r.ingest, 'sessions')}\nnext: rulegen -C ${r.dir} backtest "requests_per_minute > 120 and static_asset_ratio < 0.05" --variations\n`);
+        const top = r.ranking.features.slice(0, 5).map((f, i) => `  ${i + 1}. ${f.feature} (AUC ${f.auc?.toFixed(3) ?? 'n/a'}, bots ${f.direction ?? 'n/a'})`);
+        io.stdout(
+          [
+            `demo workspace: ${r.dir}`,
+            `synthetic data: ${r.data}`,
+            '',
+            '1. ingest',
+            formatIngestSummary(r.ingest, 'sessions').trimEnd(),
+            '',
+            '2. rank (train window): the most separating features',
+            ...top,
+            '',
+            `3. propose (offline:${r.proposed.method}): ${r.proposed.candidates.length} candidates written to ${r.dir}/candidates/`,
+            ...r.proposed.candidates.map((c) => `  ${c.id.slice(0, 8)}  ${c.condition}`),
+            '',
+            '4. backtest (test window)',
+            formatBacktest(r.backtest, { segments: false }).trimEnd(),
+            '',
+            'next:',
+            `  rulegen -C ${r.dir} rank`,
+            `  rulegen -C ${r.dir} backtest --variations`,
+            `  rulegen -C ${r.dir} check --candidates`,
+            '',
+          ].join('\n'),
+        );
       } finally {
         bar.done();
       }

@@ -4,9 +4,11 @@ import type { GlobalOptions, Io } from '../context.js';
 import { register as init } from './init.js';
 import { register as synth } from './synth.js';
 import { register as ingest } from './ingest.js';
+import { register as rank } from './rank.js';
 import { register as demo } from './demo.js';
 import { register as backtest } from './backtest.js';
 import { register as check } from './check.js';
+import { register as propose } from './propose.js';
 import { register as sql } from './sql.js';
 import { register as lint } from './lint.js';
 
@@ -24,6 +26,8 @@ const registrations: Register[] = [
   init,
   synth,
   ingest,
+  rank,
+  propose,
   backtest,
   check,
   demo,

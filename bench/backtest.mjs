@@ -1,0 +1,623 @@
+#!/usr/bin/env node
+// Benchmark for issue 4: `rulegen backtest` of 100 rules (2-3 terms each) over N synthetic
+// sessions (default 10M), compared in the same run with
+//   (b) the equivalent single hand-written DuckDB statement (sum(CASE WHEN ... THEN 1 ELSE 0 END)
+//       per rule, grouped by label) run by a minimal node process through @duckdb/node-api;
+//   (d) what a data scientist would write: the same 100 rules as numpy boolean masks over the
+//       test window's columns held in memory (Debian's python3-numpy; load time reported apart).
+// It also times (c) `rulegen backtest` with its per-day, per-segment and overlap breakdowns, and
+// measures peak RSS, the JS heap and DuckDB's own memory. Runs are interleaved (a, b, c, d, then
+// again, rotating the order) so machine noise hits every contender alike, after one untimed
+// warm-up round that brings the files into the page cache. Every contender's tp/fp counts must
+// agree for every rule, or the run fails (exit 1).
+//
+// Usage: npm run build && node bench/backtest.mjs [--sessions 10000000] [--runs 3] [--no-wait]
+// Output: stdout and bench/out/backtest-report.txt.
+//
+// Internal modes of this same file (run as child processes by the benchmark):
+//   --hand DB SQLFILE [--probe-memory]    the hand-written statement through @duckdb/node-api
+//   --inproc WS ARGS.json                 rulegen's CLI in-process, sampling memory and timing
+//                                         every statement it sends to DuckDB
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync, copyFileSync } from 'node:fs';
+import { basename, join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fmt, summarise, time } from './lib.mjs';
+import { RULES, conditionOf, featureKind, featuresOf, handWrittenStatement, numpyOf } from './rules-100.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const argv = process.argv.slice(2);
+/** The rulegen build under test: a folder with bin/rulegen.js and dist/ (default: this repository). */
+const build = (() => {
+  const i = argv.indexOf('--build');
+  return i >= 0 ? resolve(argv[i + 1]) : root;
+})();
+
+
+// ====================================================================== child: hand-written
+
+/** The hand-written statement as a person would run it: open the file, run it, read 3 rows. */
+async function handMode(db, sqlFile, probe) {
+  const t0 = performance.now();
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  // a .sql file, or a .json file { sql, params } for a statement with bound parameters
+  const text = readFileSync(sqlFile, 'utf8');
+  const { sql, params } = sqlFile.endsWith('.json') ? JSON.parse(text) : { sql: text, params: [] };
+  const t1 = performance.now();
+  // the same instance options rulegen's Store uses
+  const inst = await DuckDBInstance.create(db, { autoinstall_known_extensions: 'false', autoload_known_extensions: 'true' });
+  const conn = await inst.connect();
+  const t2 = performance.now();
+  let stopProbe = () => undefined;
+  const mem = { duckdbPeak: 0, rssAtPeak: 0, rssPeak: 0, samples: 0 };
+  if (probe) stopProbe = await startDuckMemoryProbe(inst, mem);
+  const reader = await conn.runAndReadAll(sql, params.length ? params : undefined);
+  const t3 = performance.now();
+  await stopProbe();
+  const rows = reader.getRowObjectsJS().map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])));
+  const memAfter = probe ? await duckMemory(conn) : null;
+  conn.closeSync();
+  inst.closeSync();
+  process.stdout.write(JSON.stringify({ import_ms: t1 - t0, open_ms: t2 - t1, statement_ms: t3 - t2, rows, mem: probe ? { ...mem, after: memAfter } : null }) + '\n');
+}
+
+async function duckMemory(conn) {
+  const r = await conn.runAndReadAll(`SELECT sum(memory_usage_bytes)::BIGINT AS m, sum(temporary_storage_bytes)::BIGINT AS t, current_setting('memory_limit') AS lim, current_setting('threads')::BIGINT AS threads FROM duckdb_memory()`);
+  const o = r.getRowObjectsJS()[0];
+  return { bytes: Number(o.m), temp: Number(o.t), limit: o.lim, threads: Number(o.threads) };
+}
+
+/**
+ * Poll DuckDB's own memory (duckdb_memory(): buffer-managed memory by tag) on a second
+ * connection of the same instance while the main statement runs, with the process RSS at the
+ * same moment. Only used in untimed probe runs: the polling costs a little CPU.
+ */
+async function startDuckMemoryProbe(inst, mem) {
+  const c2 = await inst.connect();
+  let stop = false;
+  const loop = (async () => {
+    while (!stop) {
+      const r = await c2.runAndReadAll(`SELECT sum(memory_usage_bytes)::BIGINT AS m FROM duckdb_memory()`);
+      const m = Number(r.getRowObjectsJS()[0].m);
+      const rss = process.memoryUsage.rss();
+      mem.samples++;
+      if (m > mem.duckdbPeak) {
+        mem.duckdbPeak = m;
+        mem.rssAtPeak = rss;
+      }
+      mem.rssPeak = Math.max(mem.rssPeak, rss);
+      mem.beyondPeak = Math.max(mem.beyondPeak ?? 0, rss - m);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return async () => {
+    stop = true;
+    await loop;
+    c2.closeSync();
+  };
+}
+
+// ====================================================================== child: rulegen in-process
+
+/**
+ * rulegen's own CLI (dist/cli/main.js) run in this process, with
+ * - process.memoryUsage() sampled every 10 ms: peak RSS, JS heap, external/ArrayBuffer memory;
+ * - DuckDB's own memory polled on a second connection of rulegen's instance (captured by
+ *   wrapping Store.open), with the RSS at the same moment;
+ * - every statement rulegen sends to DuckDB timed (wrapping Store.all), and the time from
+ *   process start to the first statement (node start-up, imports, workspace and rule loading).
+ */
+async function inprocMode(ws, argsFile, duckProbe) {
+  const args = JSON.parse(readFileSync(argsFile, 'utf8'));
+  const tImport0 = performance.now();
+  const { Store } = await import(join(build, 'dist/db/store.js'));
+  const { main } = await import(join(build, 'dist/cli/main.js'));
+  const tImport1 = performance.now();
+  const peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    for (const k of Object.keys(peak)) peak[k] = Math.max(peak[k], m[k]);
+  };
+  const timer = setInterval(sample, 10);
+  const duck = { duckdbPeak: 0, rssAtPeak: 0, rssPeak: 0, samples: 0 };
+  const stops = [];
+  const origOpen = Store.open;
+  Store.open = async function (...a) {
+    const s = await origOpen.apply(this, a);
+    if (duckProbe) stops.push(await startDuckMemoryProbe(s.instance, duck));
+    return s;
+  };
+  const statements = [];
+  const origAll = Store.prototype.all;
+  Store.prototype.all = async function (sql, params) {
+    const t0 = performance.now();
+    try {
+      return await origAll.call(this, sql, params);
+    } finally {
+      statements.push({ at_ms: t0, ms: performance.now() - t0, sql: sql.replace(/\s+/g, ' ').slice(0, 90), full: sql, params: params ?? [] });
+    }
+  };
+  let out = '';
+  let err = '';
+  const io = { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY: false, cwd: process.cwd(), env: process.env };
+  // The probes poll rulegen's DuckDB instance, so its store may only close after they stop:
+  // defer Store.close until main() has returned (close is rulegen's last step).
+  const origClose = Store.prototype.close;
+  const toClose = [];
+  Store.prototype.close = function () {
+    toClose.push(this);
+  };
+  const tMain0 = performance.now();
+  const code = await main(['-C', ws, ...args], io);
+  const tMain1 = performance.now();
+  for (const s of stops) await s();
+  for (const s of toClose) origClose.call(s);
+  clearInterval(timer);
+  sample();
+  writeSync(1, JSON.stringify({
+    code,
+    stderr: err,
+    stdout_bytes: out.length,
+    process_start_to_import_ms: tImport0,
+    import_ms: tImport1 - tImport0,
+    main_ms: tMain1 - tMain0,
+    first_statement_at_ms: statements[0]?.at_ms ?? null,
+    statements,
+    peak,
+    duck,
+    timings: (() => {
+      try {
+        return JSON.parse(out).timings;
+      } catch {
+        return null;
+      }
+    })(),
+  }) + '\n');
+  process.exit(0);
+}
+
+// ====================================================================== the benchmark
+
+function opt(name, dflt) {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+}
+
+function sh(cmd, args, opts = {}) {
+  return spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
+}
+
+function shellQuote(a) {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`;
+}
+
+const MB = (b) => `${(b / 1e6).toFixed(0)} MB`;
+
+/** Debian packages the benchmark needs: `time` (GNU time for max RSS) and python3-numpy. */
+function ensureDebianPackages(log) {
+  const need = [];
+  if (!existsSync('/usr/bin/time')) need.push('time');
+  const np = sh('/usr/bin/python3', ['-c', 'import numpy; print(numpy.__version__)']);
+  if (np.status !== 0) need.push('python3-numpy');
+  if (!need.length) return;
+  const policy = sh('apt-cache', ['policy', ...need]).stdout;
+  if (/Candidate: \(none\)/.test(policy) || need.some((p) => !policy.includes(`${p}:`))) {
+    log(`apt-get update (no candidate for ${need.join(', ')} yet)`);
+    const u = sh('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (u.status !== 0) throw new Error('apt-get update failed');
+  }
+  log(`apt-get install -y ${need.join(' ')}`);
+  const r = sh('apt-get', ['install', '-y', ...need], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (r.status !== 0) throw new Error(`apt-get install ${need.join(' ')} failed`);
+}
+
+/** Size and a hash of the first and last 4 MB: enough to tell two synth outputs apart. */
+function fingerprint(file) {
+  const st = statSync(file);
+  const h = createHash('sha1');
+  const fd = openSync(file, 'r');
+  const buf = Buffer.alloc(Math.min(4 << 20, st.size));
+  readSync(fd, buf, 0, buf.length, 0);
+  h.update(buf);
+  readSync(fd, buf, 0, buf.length, Math.max(0, st.size - buf.length));
+  h.update(buf);
+  closeSync(fd);
+  return `${st.size}:${h.digest('hex')}`;
+}
+
+function waitForOtherBenchmark(log) {
+  let said = false;
+  for (;;) {
+    const r = sh('pgrep', ['-f', 'synth-ingest.mjs']);
+    const pids = r.stdout.split('\n').filter((p) => p && Number(p) !== process.pid);
+    if (!pids.length) return;
+    if (!said) log(`waiting for bench/synth-ingest.mjs (pid ${pids.join(', ')}) to finish before timing ...`);
+    said = true;
+    spawnSync('sleep', ['10']);
+  }
+}
+
+/** The timestamp literal window.ts would compute: lo + round((hi - lo) * (1 - test_fraction)). */
+function sqlTimestamp(d) {
+  return d.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** Write a 1-D array as a .npy file (format 1.0). */
+function writeNpy(file, arr) {
+  const descr = arr instanceof Float64Array ? '<f8' : arr instanceof Int8Array ? '|i1' : null;
+  if (!descr) throw new Error('unsupported array type');
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${arr.length},), }`;
+  const pad = 64 - ((10 + header.length + 1) % 64);
+  header += ' '.repeat(pad % 64) + '\n';
+  const pre = Buffer.alloc(10);
+  Buffer.from([0x93]).copy(pre, 0);
+  pre.write('NUMPY', 1, 'latin1');
+  pre[6] = 1;
+  pre[7] = 0;
+  pre.writeUInt16LE(header.length, 8);
+  const fd = openSync(file, 'w');
+  writeSync(fd, pre);
+  writeSync(fd, Buffer.from(header, 'latin1'));
+  writeSync(fd, Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength));
+  closeSync(fd);
+}
+
+/**
+ * Export the test window's label and the rules' columns to .npy files (DuckDB -> typed arrays
+ * -> disk), the way a data scientist's frame would hold them: numbers float64 (NaN = NULL),
+ * booleans int8 (1/0, -1 = NULL), categories int8 codes into the catalog's values (-1 = NULL).
+ */
+async function exportNumpy(db, cutoff, features, codes, dir, expectRows) {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const inst = await DuckDBInstance.create(db, { autoinstall_known_extensions: 'false', access_mode: 'READ_ONLY' });
+  const conn = await inst.connect();
+  const cols = ['label', ...features];
+  const expr = (f) => {
+    if (f === 'label') return `CASE WHEN label IS NULL THEN -1 ELSE label END::TINYINT`;
+    const k = featureKind(f);
+    if (k === 'number') return `${f}::DOUBLE`;
+    if (k === 'boolean') return `CASE WHEN ${f} IS NULL THEN -1 WHEN ${f} THEN 1 ELSE 0 END::TINYINT`;
+    const list = `[${codes[f].map((v) => `'${v}'`).join(', ')}]`;
+    return `CASE WHEN ${f} IS NULL THEN -1 ELSE coalesce(list_position(${list}, ${f}) - 1, 127) END::TINYINT`;
+  };
+  const arrays = cols.map((f) => (f !== 'label' && featureKind(f) === 'number' ? new Float64Array(expectRows) : new Int8Array(expectRows)));
+  const result = await conn.stream(`SELECT ${cols.map(expr).join(', ')} FROM sessions WHERE ts >= TIMESTAMP '${cutoff}'`);
+  let at = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const n = chunk.rowCount;
+    if (at + n > expectRows) throw new Error('export: more rows than expected');
+    for (let c = 0; c < cols.length; c++) {
+      const v = chunk.getColumnVector(c);
+      const a = arrays[c];
+      if (a instanceof Float64Array) for (let i = 0; i < n; i++) a[at + i] = v.getItem(i) ?? NaN;
+      else for (let i = 0; i < n; i++) a[at + i] = v.getItem(i);
+    }
+    at += n;
+  }
+  conn.closeSync();
+  inst.closeSync();
+  if (at !== expectRows) throw new Error(`export: ${at} rows, expected ${expectRows}`);
+  mkdirSync(dir, { recursive: true });
+  cols.forEach((f, i) => writeNpy(join(dir, `${f}.npy`), arrays[i]));
+}
+
+/** Max RSS (kB) and the command's own output from `/usr/bin/time -v`'s stderr. */
+function parseTimeV(stderr) {
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  const u = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+  const s = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+  return { maxRssKB: m ? Number(m[1]) : NaN, user: u ? Number(u[1]) : NaN, sys: s ? Number(s[1]) : NaN };
+}
+
+async function benchmark() {
+  const sessions = opt('sessions', 10_000_000);
+  const runs = opt('runs', 3);
+  const noWait = argv.includes('--no-wait');
+  const out = join(root, 'bench/out');
+  mkdirSync(out, { recursive: true });
+  const cli = join(build, 'bin/rulegen.js');
+  const buildArgs = build === root ? [] : ['--build', build];
+  const log = (m) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+  const lines = [];
+  const say = (m = '') => {
+    lines.push(m);
+    console.log(m);
+  };
+
+  if (!existsSync(join(build, 'dist/cli/main.js'))) throw new Error(`${build}/dist is missing: run \`npm run build\` first`);
+  ensureDebianPackages(log);
+  if (!noWait) waitForOtherBenchmark(log);
+
+  // ---------------------------------------------------------------- data and workspace
+  const parquet = join(out, `synth-${sessions}.parquet`);
+  const catalog = join(out, sessions === 10_000_000 ? 'features.yaml' : `features-${sessions}.yaml`);
+  let synthSeconds = null;
+  if (!existsSync(parquet) || !existsSync(catalog)) {
+    log(`synth ${sessions.toLocaleString('en-US')} sessions -> ${parquet}`);
+    synthSeconds = time('node', [cli, 'synth', '--sessions', String(sessions), '--days', '21', '--seed', '7', '--out', parquet, '--catalog', catalog]).seconds;
+  }
+  const ws = join(out, `backtest-ws-${sessions}`);
+  const db = join(ws, '.rulegen', 'rulegen.duckdb');
+  const stampFile = join(ws, '.rulegen', 'backtest-source.txt');
+  const source = fingerprint(parquet);
+  let ingestSeconds = null;
+  if (!existsSync(db) || !existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== source) {
+    log(`init ${ws} and ingest ${parquet}`);
+    rmSync(ws, { recursive: true, force: true });
+    time('node', [cli, 'init', ws]);
+    copyFileSync(catalog, join(ws, 'features.yaml'));
+    ingestSeconds = time('node', [cli, '-C', ws, '--quiet', 'ingest', '--replace', parquet]).seconds;
+    writeFileSync(stampFile, source);
+  } else log(`reusing ${ws} (already holds ${parquet})`);
+
+  // category codes from the workspace catalog, the cutoff and window size from the data
+  const { parse } = await import('yaml');
+  const cat = parse(readFileSync(join(ws, 'features.yaml'), 'utf8'));
+  const codes = Object.fromEntries(cat.filter((f) => f.type === 'category').map((f) => [f.name, f.values]));
+  const cfg = parse(readFileSync(join(ws, 'rulegen.yaml'), 'utf8'));
+  const testFraction = cfg?.split?.test_fraction ?? 0.3;
+  const span = JSON.parse(sh('node', ['-e', `
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const i = await DuckDBInstance.create(${JSON.stringify(db)}, { access_mode: 'READ_ONLY' });
+    const c = await i.connect();
+    const r = (await c.runAndReadAll('SELECT epoch_ms(min(ts)) AS lo, epoch_ms(max(ts)) AS hi, count(*) AS n FROM sessions')).getRowObjectsJS()[0];
+    console.log(JSON.stringify({ lo: Number(r.lo), hi: Number(r.hi), n: Number(r.n) }));
+  `], { cwd: root, input: '' }).stdout || '{}');
+  if (!span.n) throw new Error('cannot read the sessions table');
+  const cutoff = sqlTimestamp(new Date(span.lo + Math.round((span.hi - span.lo) * (1 - testFraction))));
+  const rules = RULES;
+  const conditions = rules.map(conditionOf);
+  const features = featuresOf(rules);
+  const handSql = handWrittenStatement(rules, cutoff);
+  const handFile = join(out, `backtest-hand-${sessions}.sql`);
+  writeFileSync(handFile, handSql + ';\n');
+  const rulesFile = join(out, `backtest-rules-${sessions}.json`);
+  writeFileSync(rulesFile, JSON.stringify({ features, codes, rules: rules.map((r, i) => ({ i, condition: conditions[i], numpy: numpyOf(r, codes) })) }, null, 1));
+  const windowRows = Number(JSON.parse(sh('node', ['bench/backtest.mjs', '--hand', db, writeTmp(out, `SELECT count(*) AS n FROM sessions WHERE ts >= TIMESTAMP '${cutoff}'`)], { cwd: root }).stdout).rows[0].n);
+
+  // numpy's input: the test window's columns as .npy files
+  const npDir = join(out, `backtest-npy-${sessions}`);
+  const npStamp = join(npDir, 'source.txt');
+  const npKey = `${source}|${cutoff}|${features.join(',')}`;
+  let exportSeconds = null;
+  if (!existsSync(npStamp) || readFileSync(npStamp, 'utf8') !== npKey) {
+    log(`exporting ${windowRows.toLocaleString('en-US')} test-window rows x ${features.length + 1} columns to ${npDir}`);
+    rmSync(npDir, { recursive: true, force: true });
+    const t0 = performance.now();
+    await exportNumpy(db, cutoff, features, codes, npDir, windowRows);
+    exportSeconds = (performance.now() - t0) / 1000;
+    writeFileSync(npStamp, npKey);
+  }
+
+  // ---------------------------------------------------------------- the contenders
+  const rulegenArgs = (core) => ['-C', ws, '--quiet', '--json', 'backtest', ...conditions, '--window', 'test', ...(core ? ['--core-only'] : []), '--no-write'];
+  const timed = (cmd, args) => {
+    const r = time('/usr/bin/time', ['-v', cmd, ...args], { cwd: root, maxBuffer: 1 << 30 });
+    return { ...r, ...parseTimeV(r.stderr) };
+  };
+  if (!noWait) waitForOtherBenchmark(log);
+  log('statement trace of rulegen --core-only, in-process (untimed)');
+  const argsFile = (core) => writeTmp(out, JSON.stringify(rulegenArgs(core).slice(2)), 'json');
+  const inproc = (core, probe = true) => {
+    const r = sh('node', [join(root, 'bench/backtest.mjs'), '--inproc', ws, argsFile(core), ...(probe ? [] : ['--no-duck-probe']), ...buildArgs], { cwd: root });
+    if (r.status !== 0) throw new Error(`in-process run failed: ${r.stderr}`);
+    const j = JSON.parse(r.stdout);
+    if (j.code !== 0) throw new Error(`in-process rulegen failed (${j.code}): ${j.stderr}`);
+    return j;
+  };
+  const traceCore = inproc(true, false);
+  // rulegen's core statement exactly as it reaches DuckDB, and variants of it that tell where
+  // a difference to the hand-written statement comes from (each run like (b), statement timed)
+  const coreStmt = traceCore.statements.find((x) => /^SELECT "label" AS lbl, count\(\*\) AS n/.test(x.full));
+  if (!coreStmt) throw new Error('no core statement in the trace');
+  const litOf = (p) => (typeof p === 'string' ? `'${p.replaceAll("'", "''")}'` : String(p));
+  const inlined = (sql, params) => {
+    let k = 0;
+    return sql.replace(/\?/g, () => litOf(params[k++]));
+  };
+  const variants = {
+    e1: { what: "rulegen's core statement as rulegen sends it (bound ?::DOUBLE parameters, coalesce(<rule>, false) inside each CASE WHEN)", sql: coreStmt.full, params: coreStmt.params },
+    e2: { what: 'the same without the outer coalesce(..., false) inside CASE WHEN (NULL already counts as false there)', sql: coreStmt.full.replaceAll('CASE WHEN coalesce(', 'CASE WHEN (').replaceAll(', false) THEN 1 ELSE 0 END', ') THEN 1 ELSE 0 END'), params: coreStmt.params },
+    e3: { what: 'the hand-written statement with each rule wrapped in coalesce((...), false)', sql: handSql.replace(/CASE WHEN (.*?) THEN 1 ELSE 0 END/g, 'CASE WHEN coalesce(($1), false) THEN 1 ELSE 0 END'), params: [] },
+    e4: { what: "rulegen's core statement with its parameters inlined as literals", sql: inlined(coreStmt.full, coreStmt.params), params: [] },
+  };
+  const variantFiles = Object.fromEntries(Object.entries(variants).map(([k, v]) => {
+    const f = join(out, `backtest-variant-${k}-${sessions}.json`);
+    writeFileSync(f, JSON.stringify({ what: v.what, sql: v.sql, params: v.params }));
+    return [k, f];
+  }));
+  const contenders = {
+    core: () => {
+      const r = timed('node', [cli, ...rulegenArgs(true)]);
+      const j = JSON.parse(r.stdout);
+      return { seconds: r.seconds, rssKB: r.maxRssKB, cpu: r.user + r.sys, engine: j.timings, counts: j.rules.map((x) => [x.counts.tp, x.counts.fp]), json: j, bytes: r.stdout.length };
+    },
+    hand: () => {
+      const r = timed('node', [join(root, 'bench/backtest.mjs'), '--hand', db, handFile]);
+      const j = JSON.parse(r.stdout);
+      const row = (l) => j.rows.find((x) => x.label === l) ?? {};
+      return { seconds: r.seconds, rssKB: r.maxRssKB, cpu: r.user + r.sys, statement: j.statement_ms / 1000, open: j.open_ms / 1000, counts: rules.map((_, i) => [Number(row(1)[`h${i}`] ?? 0), Number(row(0)[`h${i}`] ?? 0)]), rows: j.rows };
+    },
+    full: () => {
+      const r = timed('node', [cli, ...rulegenArgs(false)]);
+      const j = JSON.parse(r.stdout);
+      return { seconds: r.seconds, rssKB: r.maxRssKB, cpu: r.user + r.sys, engine: j.timings, counts: j.rules.map((x) => [x.counts.tp, x.counts.fp]), bytes: r.stdout.length };
+    },
+    ...Object.fromEntries(Object.keys(variants).map((k) => [k, () => {
+      const r = time('node', [join(root, 'bench/backtest.mjs'), '--hand', db, variantFiles[k]], { cwd: root, maxBuffer: 1 << 30 });
+      const j = JSON.parse(r.stdout);
+      const lbl = j.rows[0] && 'lbl' in j.rows[0] ? 'lbl' : 'label';
+      const row = (l) => j.rows.find((x) => x[lbl] === l) ?? {};
+      return { seconds: r.seconds, statement: j.statement_ms / 1000, counts: rules.map((_, i) => [Number(row(1)[`h${i}`] ?? 0), Number(row(0)[`h${i}`] ?? 0)]) };
+    }])),
+    numpy: () => {
+      const r = time('/usr/bin/python3', [join(root, 'bench/backtest_numpy.py'), npDir, rulesFile], { cwd: root, maxBuffer: 1 << 30 });
+      const j = JSON.parse(r.stdout);
+      return { seconds: r.seconds, load: j.load_s, compute: j.compute_s, counts: j.tp.map((tp, i) => [tp, j.fp[i]]), numpyVersion: j.numpy, bytes: j.bytes };
+    },
+  };
+  const names = Object.keys(contenders);
+  if (!noWait) waitForOtherBenchmark(log);
+  log('warm-up round (untimed: page cache)');
+  const warm = {};
+  for (const n of names) warm[n] = contenders[n]();
+  const res = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < runs; i++) {
+    if (!noWait) waitForOtherBenchmark(log);
+    const order = names.map((_, k) => names[(k + i) % names.length]);
+    for (const n of order) res[n].push(contenders[n]());
+    log(`run ${i + 1}/${runs} (${order.join(', ')}): core ${fmt(res.core[i].seconds)} s, hand ${fmt(res.hand[i].seconds)} s (statement ${fmt(res.hand[i].statement)} s), full ${fmt(res.full[i].seconds)} s, numpy compute ${fmt(res.numpy[i].compute)} s (+ load ${fmt(res.numpy[i].load)} s); statements e1..e4 ${Object.keys(variants).map((k) => fmt(res[k][i].statement)).join(', ')} s`);
+  }
+
+  // ---------------------------------------------------------------- correctness
+  const mismatches = [];
+  const ref = res.hand[0].counts;
+  const check = (what, counts) => {
+    counts.forEach(([tp, fp], i) => {
+      if (tp !== ref[i][0] || fp !== ref[i][1]) mismatches.push(`rule ${i + 1} (${conditions[i]}): ${what} tp/fp ${tp}/${fp}, hand-written ${ref[i][0]}/${ref[i][1]}`);
+    });
+  };
+  for (const n of names) for (const [k, r] of [...res[n], warm[n]].entries()) check(`${n}#${k}`, r.counts);
+  const ruleCutoff = sqlTimestamp(new Date(res.core[0].json.window.cutoff));
+  if (ruleCutoff !== cutoff) mismatches.push(`rulegen's cutoff ${ruleCutoff} differs from the hand-written ${cutoff}`);
+  if (res.core[0].json.rows !== windowRows) mismatches.push(`rulegen's window has ${res.core[0].json.rows} rows, the hand-written ${windowRows}`);
+
+  // ---------------------------------------------------------------- memory and where the time goes
+  log('memory probes (untimed runs)');
+  const probeCore = inproc(true);
+  const probeFull = inproc(false);
+  const probeHand = JSON.parse(sh('node', [join(root, 'bench/backtest.mjs'), '--hand', db, handFile, '--probe-memory'], { cwd: root }).stdout);
+  const nodeBare = summarise([0, 1, 2].map(() => time('node', ['-e', '0']).seconds));
+  const cliVersion = summarise([0, 1, 2].map(() => time('node', [cli, '--version']).seconds));
+  const nodeBareRss = parseTimeV(time('/usr/bin/time', ['-v', 'node', '-e', '0']).stderr).maxRssKB;
+
+  // ---------------------------------------------------------------- report
+  const S = Object.fromEntries(names.map((n) => [n, summarise(res[n].map((r) => r.seconds))]));
+  const stmt = summarise(res.hand.map((r) => r.statement));
+  const np = summarise(res.numpy.map((r) => r.compute));
+  const npLoad = summarise(res.numpy.map((r) => r.load));
+  const engCore = summarise(res.core.map((r) => r.engine.core / 1000));
+  const engFullCore = summarise(res.full.map((r) => r.engine.core / 1000));
+  const engBreak = summarise(res.full.map((r) => r.engine.breakdowns / 1000));
+  const engOverlap = summarise(res.full.map((r) => r.engine.overlap / 1000));
+  const rss = (xs) => summarise(xs.map((r) => r.rssKB * 1024));
+  const rssCore = rss(res.core);
+  const rssHand = rss(res.hand);
+  const rssFull = rss(res.full);
+  const mm = (s, unit = 's') => `median ${fmt(s.median)} ${unit} (min ${fmt(s.min)}, max ${fmt(s.max)})`;
+  const mmMB = (s) => `median ${MB(s.median)} (min ${MB(s.min)}, max ${MB(s.max)})`;
+  const ratio = (a, b) => `${(a / b).toFixed(3)}x`;
+  const tr = res.core[0].json;
+  const suffix = build === root ? '' : `-${basename(build)}`;
+  const commandLine = ['node', cli.replace(root + '/', ''), ...rulegenArgs(true).map((a) => (a === ws ? `bench/out/backtest-ws-${sessions}` : a))].map(shellQuote).join(' ');
+  writeFileSync(join(out, `backtest-command${suffix}.sh`), `#!/bin/sh\n# (a) as timed by bench/backtest.mjs (run from the repository root)\n${commandLine}\n`);
+
+  const coreVsStmt = S.core.median / stmt.median;
+  const coreVsHand = S.core.median / S.hand.median;
+  const host = sh('sh', ['-c', 'nproc; grep -m1 "model name" /proc/cpuinfo | cut -d: -f2; free -m | awk \'/Mem:/{print $2}\'']).stdout.trim().split('\n');
+  say(`rulegen bench: backtest of ${rules.length} rules (2-3 terms) over ${sessions.toLocaleString('en-US')} sessions, ${runs} interleaved runs after 1 warm-up round`);
+  if (build !== root) say(`  rulegen build under test: ${build}`);
+  say(`  machine: ${host[0]} cores,${host[1] ?? ''}, ${host[2]} MB RAM; node ${process.version}; DuckDB threads ${probeHand.mem?.after?.threads}, memory_limit ${probeHand.mem?.after?.limit} (default, not set); numpy ${res.numpy[0].numpyVersion} (Debian python3-numpy, /usr/bin/python3)`);
+  say(`  data: ${parquet.replace(root + '/', '')}${synthSeconds !== null ? ` (synthesised now in ${fmt(synthSeconds)} s)` : ' (reused)'}; workspace ${ws.replace(root + '/', '')}${ingestSeconds !== null ? ` (ingested now in ${fmt(ingestSeconds)} s)` : ' (reused)'}`);
+  say(`  test window: ts >= ${cutoff} -> ${windowRows.toLocaleString('en-US')} of ${span.n.toLocaleString('en-US')} rows (bots ${tr.bots.toLocaleString('en-US')}, humans ${tr.humans.toLocaleString('en-US')}, unlabelled ${tr.unlabeled.toLocaleString('en-US')})`);
+  say(`  rules: bench/rules-100.mjs (${rules.reduce((a, r) => a + r.terms.length, 0)} terms over ${features.length} features); hand-written SQL in ${handFile.replace(root + '/', '')}`);
+  say('');
+  say('wall time per run (seconds)');
+  say(`  (a) rulegen backtest --core-only (child process):   ${mm(S.core)}`);
+  say(`      of which the core statement (engine timings):   ${mm(engCore)}`);
+  say(`  (b) hand-written statement, node child process:     ${mm(S.hand)}`);
+  say(`      of which the statement itself:                  ${mm(stmt)}`);
+  say(`  (c) rulegen backtest, full breakdowns:              ${mm(S.full)}`);
+  say(`      core ${fmt(engFullCore.median)} s + per-day/per-segment (GROUPING SETS) ${fmt(engBreak.median)} s + overlap (bitmasks) ${fmt(engOverlap.median)} s (engine medians)`);
+  say(`  (d) numpy masks, compute only:                      ${mm(np)}`);
+  say(`      load of the ${features.length + 1} columns from .npy (apart):       ${mm(npLoad)}; child process wall ${mm(S.numpy)}`);
+  if (exportSeconds !== null) say(`      (one-off DuckDB -> .npy export of the test window: ${fmt(exportSeconds)} s)`);
+  say('');
+  say('ratios (medians)');
+  say(`  rulegen core / hand-written process:    ${ratio(S.core.median, S.hand.median)}   (target <= 1.15x) ${coreVsHand <= 1.15 ? 'MET' : 'MISSED'}`);
+  say(`  rulegen core / hand-written statement:  ${ratio(S.core.median, stmt.median)}   (target <= 1.15x) ${coreVsStmt <= 1.15 ? 'MET' : 'MISSED'}`);
+  say(`  rulegen core statement / hand-written statement (engine vs statement, both in DuckDB): ${ratio(engCore.median, stmt.median)}`);
+  say(`  rulegen core / numpy compute:           ${ratio(S.core.median, np.median)}   (aim: 1x)`);
+  say(`  hand-written statement / numpy compute: ${ratio(stmt.median, np.median)}`);
+  say(`  breakdowns' extra cost: full - core = ${fmt(S.full.median - S.core.median)} s (${ratio(S.full.median, S.core.median)} of core): per-day+per-segment ${fmt(engBreak.median)} s, overlap ${fmt(engOverlap.median)} s, the rest (JSON of ${(res.full[0].bytes / 1e6).toFixed(1)} MB) ${fmt(S.full.median - S.core.median - engBreak.median - engOverlap.median - (engFullCore.median - engCore.median))} s`);
+  say(`  spread (max-min)/median: core ${(100 * S.core.spread).toFixed(0)}%, hand ${(100 * S.hand.spread).toFixed(0)}%, statement ${(100 * stmt.spread).toFixed(0)}%, full ${(100 * S.full.spread).toFixed(0)}%, numpy ${(100 * np.spread).toFixed(0)}%`);
+  say('');
+  say('where the DuckDB-side difference comes from: statement-only times, each run as (b) in the same rounds');
+  say(`  (b)  hand-written statement:  ${mm(stmt)}`);
+  for (const k of Object.keys(variants)) {
+    const v = summarise(res[k].map((r) => r.statement));
+    say(`  (${k}) ${mm(v)}  = ${ratio(v.median, stmt.median)} of (b): ${variants[k].what}`);
+  }
+  {
+    const e1 = summarise(res.e1.map((r) => r.statement)).median;
+    const e2 = summarise(res.e2.map((r) => r.statement)).median;
+    const projected = S.core.median - (e1 - e2);
+    say(`  => projected rulegen --core-only wall without the outer coalesce: (a) - ((e1) - (e2)) = ${fmt(projected)} s: ${ratio(projected, S.hand.median)} of the hand-written process, ${ratio(projected, stmt.median)} of the statement alone`);
+  }
+  say('');
+  say('where rulegen --core-only spends its wall time (in-process trace, one untimed run)');
+  say(`  node start-up (bare \`node -e 0\`): ${fmt(nodeBare.median)} s; \`rulegen --version\`: ${fmt(cliVersion.median)} s`);
+  say(`  process start -> first DuckDB statement: ${fmt(traceCore.first_statement_at_ms / 1000)} s (imports ${fmt(traceCore.import_ms / 1000)} s, then workspace, catalog, 100 conditions parsed and checked, DuckDB opened)`);
+  for (const s of traceCore.statements) say(`  ${fmt(s.ms / 1000).padStart(6)} s  ${s.sql}`);
+  say(`  in-process total (main()): ${fmt(traceCore.main_ms / 1000)} s; process start -> main() returned ${fmt((traceCore.process_start_to_import_ms + traceCore.import_ms + traceCore.main_ms) / 1000)} s`);
+  {
+    const coreMs = traceCore.statements.find((x) => x.full.startsWith('SELECT "label" AS lbl')).ms;
+    const other = traceCore.statements.reduce((a, x) => a + x.ms, 0) - coreMs;
+    say(`  non-statement overhead of (a): wall - engine core = ${fmt(S.core.median - engCore.median)} s (hand-written process: wall - statement = ${fmt(S.hand.median - stmt.median)} s); of it the window/describe statements ${fmt(other / 1000)} s`);
+  }
+  say('  full breakdowns, in-process trace (one untimed run, DuckDB memory probe on):');
+  for (const s of probeFull.statements) say(`  ${fmt(s.ms / 1000).padStart(6)} s  ${s.sql}`);
+  {
+    const ov = probeFull.statements.find((x) => x.full.startsWith('SELECT lbl, m0'));
+    if (ov && probeFull.timings?.overlap) say(`  overlap: ${fmt(probeFull.timings.overlap / 1000)} s in the engine, of which the bitmask statement (with reading its rows into JS) ${fmt(ov.ms / 1000)} s and the JS pair counting after it ${fmt((probeFull.timings.overlap - ov.ms) / 1000)} s`);
+  }
+  say('');
+  say('memory');
+  say(`  peak RSS (/usr/bin/time -v): rulegen core ${mmMB(rssCore)}; hand-written node process ${mmMB(rssHand)}; rulegen full ${mmMB(rssFull)}; bare node ${MB(nodeBareRss * 1024)}`);
+  say(`  rulegen core - hand-written process (same DuckDB work): ${MB(rssCore.median - rssHand.median)}; full - hand-written: ${MB(rssFull.median - rssHand.median)}`);
+  const dm = (p) => `DuckDB's own memory (duckdb_memory(), polled every 50 ms) peak ${MB(p.duckdbPeak)}, RSS then ${MB(p.rssAtPeak)}; max over samples of RSS - DuckDB memory ${MB(p.beyondPeak ?? 0)}`;
+  say(`  hand-written (probe run): ${dm(probeHand.mem)}`);
+  say(`  rulegen core (in-process probe): ${dm(probeCore.duck)}; process peaks: RSS ${MB(probeCore.peak.rss)}, JS heap used ${MB(probeCore.peak.heapUsed)} (heap total ${MB(probeCore.peak.heapTotal)}), external ${MB(probeCore.peak.external)}, ArrayBuffers ${MB(probeCore.peak.arrayBuffers)}`);
+  say(`  rulegen full (in-process probe): ${dm(probeFull.duck)}; process peaks: RSS ${MB(probeFull.peak.rss)}, JS heap used ${MB(probeFull.peak.heapUsed)} (heap total ${MB(probeFull.peak.heapTotal)}), external ${MB(probeFull.peak.external)}, ArrayBuffers ${MB(probeFull.peak.arrayBuffers)}`);
+  const beyond = Math.max(probeCore.duck.beyondPeak ?? 0, probeFull.duck.beyondPeak ?? 0);
+  say(`  target: < 300 MB of RSS beyond DuckDB's own memory -> ${MB(beyond)} at most (core and full) ${beyond < 300e6 ? 'MET' : 'MISSED'}; the JS heap peaked at ${MB(Math.max(probeCore.peak.heapUsed, probeFull.peak.heapUsed))}`);
+  say(`  (RSS - duckdb_memory() also holds node itself (~${MB(nodeBareRss * 1024)} bare), DuckDB's allocations outside its buffer manager and malloc's retained pages;`);
+  say(`   rulegen's JS side is bounded by the JS heap + external figures above)`);
+  say('');
+  say(`correctness: tp/fp of all ${rules.length} rules from rulegen (core and full), the hand-written statement and numpy, over ${runs + 1} rounds: ${mismatches.length ? `${mismatches.length} MISMATCHES` : 'identical'}`);
+  say('');
+  say('commands');
+  say(`  benchmark: node bench/backtest.mjs --sessions ${sessions} --runs ${runs}${build === root ? '' : ` --build ${build.replace(root + '/', '')}`}`);
+  say(`  (a) ${commandLine.slice(0, 400)} ... (${conditions.length} conditions; full line in bench/out/backtest-command${suffix}.sh)`);
+  say(`  (b) node bench/backtest.mjs --hand ${db.replace(root + '/', '')} ${handFile.replace(root + '/', '')}`);
+  say(`  (c) as (a) without --core-only`);
+  say(`  (e1..e4) node bench/backtest.mjs --hand ${db.replace(root + '/', '')} bench/out/backtest-variant-eN-${sessions}.json`);
+  say(`  (d) /usr/bin/python3 bench/backtest_numpy.py ${npDir.replace(root + '/', '')} ${rulesFile.replace(root + '/', '')}`);
+  writeFileSync(join(out, `backtest-report${suffix}.txt`), lines.join('\n') + '\n');
+  writeFileSync(join(out, `backtest-raw${suffix}.json`), JSON.stringify({ res: Object.fromEntries(names.map((n) => [n, res[n].map(({ json, rows, ...r }) => r)])), traceCore, probeCore, probeFull, probeHand: { ...probeHand, rows: undefined } }, null, 1));
+  for (const f of tmpFiles) rmSync(f, { force: true });
+  if (mismatches.length) {
+    console.error('\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
+    console.error(`!!! COUNTS DISAGREE: ${mismatches.length} mismatches`);
+    for (const m of mismatches.slice(0, 40)) console.error(`!!! ${m}`);
+    console.error('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
+    process.exit(1);
+  }
+}
+
+const tmpFiles = new Set();
+function writeTmp(dir, text, ext = 'sql') {
+  const f = join(dir, `backtest-tmp-${createHash('sha1').update(text).digest('hex').slice(0, 12)}.${ext}`);
+  writeFileSync(f, text);
+  tmpFiles.add(f);
+  return f;
+}
+
+// dispatch last: every top-level declaration above is initialised by now
+if (argv[0] === '--hand') await handMode(argv[1], argv[2], argv.includes('--probe-memory'));
+else if (argv[0] === '--inproc') await inprocMode(argv[1], argv[2], !argv.includes('--no-duck-probe'));
+else await benchmark();
