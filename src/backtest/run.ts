@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument, type Document } from 'yaml';
 import type { Catalog } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
-import { compile } from '../compile/compile.js';
+import { compilePredicate } from '../compile/compile.js';
 import { InputError, type Problem } from '../errors.js';
 import { quoteIdent, type Store } from '../db/store.js';
 import { writeFileAtomic } from '../fsutil.js';
@@ -99,7 +99,7 @@ export async function backtestTargets(store: Store, config: Config, catalog: Cat
     throw InputError.single({ message: `no segment column "${opts.by}" in the ${config.data.table} table`, where: { field: '--by' }, expected: `one of ${config.data.segments.filter((s) => columns.has(s)).join(', ') || 'the configured segments'}`, found: opts.by });
   }
   const segments = opts.by ? [opts.by] : config.data.segments.filter((s) => columns.has(s));
-  const rules: EngineRule[] = targets.map((t) => ({ id: t.id, predicate: compile(t.ast, catalog), approved: t.status === 'approved' }));
+  const rules: EngineRule[] = targets.map((t) => ({ id: t.id, predicate: compilePredicate(t.ast, catalog), approved: t.status === 'approved' }));
   opts.onStep?.(`backtesting ${rules.length} rules on the ${window.name} window (${window.rows.toLocaleString('en-US')} sessions)`);
   const result = await runBacktest(store, config, window, rules, opts.coreOnly ? {} : { daily: true, segments, overlap: true });
   const run: BacktestRun = { ...result, targets: [...targets] };
@@ -121,7 +121,7 @@ async function variations(store: Store, config: Config, catalog: Catalog, target
   const row = (await store.one<Record<string, number[] | null>>(`SELECT ${features.map((f, i) => `approx_quantile(${quoteIdent(f)}, ${qs}) AS q${i}`).join(', ')} FROM ${quoteIdent(config.data.table)} WHERE ${window.where}`, window.parameters))!;
   const quantiles = new Map(features.map((f, i) => [f, (row[`q${i}`] ?? []).map(Number)]));
   const variants = targets.map((t) => variantsOf(t.ast, catalog, quantiles));
-  const flat = variants.flatMap((vs, ti) => vs.map((v, vi) => ({ id: `${ti}:${vi}`, predicate: compile(v.ast, catalog) })));
+  const flat = variants.flatMap((vs, ti) => vs.map((v, vi) => ({ id: `${ti}:${vi}`, predicate: compilePredicate(v.ast, catalog) })));
   // one more scan for every variant of every rule (core counts only)
   const r = await runBacktest(store, config, window, flat);
   targets.forEach((t, ti) => {

@@ -15,7 +15,7 @@
  */
 import type { Catalog } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
-import { compile } from '../compile/compile.js';
+import { compilePredicate } from '../compile/compile.js';
 import { quoteIdent, type Store } from '../db/store.js';
 import { and, comparison, featureRef, inList, num, type Expr } from '../rule/ast.js';
 import { print } from '../rule/printer.js';
@@ -90,7 +90,7 @@ interface Scored {
 
 async function score(store: Store, config: Config, catalog: Catalog, window: Window, asts: readonly { ast: Expr; features: string[] }[]): Promise<Scored[]> {
   if (asts.length === 0) return [];
-  const rules: EngineRule[] = asts.map((a, i) => ({ id: String(i), predicate: compile(a.ast, catalog) }));
+  const rules: EngineRule[] = asts.map((a, i) => ({ id: String(i), predicate: compilePredicate(a.ast, catalog) }));
   const r = await runBacktest(store, config, window, rules);
   return asts.map((a, i) => ({ ...a, result: r.rules[i]!, pass: applyGate(r.rules[i]!, config.gate).pass }));
 }
@@ -155,7 +155,7 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
     .sort((a, b) => b.result.counts.tp - a.result.counts.tp || a.features.length - b.features.length)
     .slice(0, Math.max(opts.count * 4, 20));
   opts.onStep?.(`confirming ${pool.length} rules on the train window`);
-  const confirm = await runBacktest(store, config, train, pool.map((p, i) => ({ id: String(i), predicate: compile(p.ast, catalog) })), { overlap: true });
+  const confirm = await runBacktest(store, config, train, pool.map((p, i) => ({ id: String(i), predicate: compilePredicate(p.ast, catalog) })), { overlap: true });
   const chosen: number[] = [];
   const order = pool.map((_, i) => i).sort((a, b) => (confirm.rules[b]!.recall ?? 0) - (confirm.rules[a]!.recall ?? 0) || pool[a]!.features.length - pool[b]!.features.length);
   for (const i of order) {

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile } from '../../src/compile/compile.js';
+import { compile, compilePredicate } from '../../src/compile/compile.js';
 import { duckNumber } from '../../src/compile/dialects.js';
 import { Store, type Param } from '../../src/db/store.js';
 import type { Expr } from '../../src/rule/ast.js';
@@ -38,9 +38,11 @@ async function duckMatches(rows: readonly Row[], predicates: readonly Expr[]): P
   const params: Param[] = [];
   const selects = predicates.map((p, k) => {
     const q = compile(p, TEST_CATALOG, 'duckdb');
+    // the backtest's form: no outer coalesce inside CASE WHEN (compilePredicate)
+    const c = compilePredicate(p, TEST_CATALOG, 'duckdb');
     // Concatenating predicates and their parameter arrays in order is how the backtest uses them.
-    params.push(...q.parameters, ...q.parameters);
-    return `list(id order by id) filter (where ${q.sql}) as m${k}, sum(case when ${q.sql} then 1 else 0 end) as s${k}`;
+    params.push(...q.parameters, ...c.parameters);
+    return `list(id order by id) filter (where ${q.sql}) as m${k}, sum(case when ${c.sql} then 1 else 0 end) as s${k}`;
   });
   const tuples = rows.map((r, i) => {
     params.push(i);
