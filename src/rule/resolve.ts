@@ -41,7 +41,7 @@ export function resolveRuleArg(arg: string, ws: Workspace, cwd: string, loads?: 
     return { kind: 'error', problems: [{ severity: 'error', message: `unknown rule id "${text}"`, where: { field: 'RULE' }, expected: `the id of a rule in ${ws.paths.rules} or ${ws.paths.candidates}`, found: text }] };
   }
   const parsed = parseCondition(arg);
-  if (!parsed.ok) return { kind: 'error', problems: [{ ...parsed.problem, message: `not a rule file, a rule id or a valid condition: ${parsed.problem.message}`, where: { file: '<expression>', ...parsed.problem.where } }] };
+  if (!parsed.ok) return { kind: 'error', problems: [{ ...parsed.problem, message: `invalid condition: ${parsed.problem.message}`, where: { file: '<expression>', ...parsed.problem.where } }] };
   const findings = checkCondition(parsed.ast, ws.catalog).map(({ node: _node, ...p }) => p);
   if (hasErrors(findings)) return { kind: 'error', problems: findings };
   return { kind: 'expression', ast: parsed.ast, warnings: findings };

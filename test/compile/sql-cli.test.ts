@@ -62,7 +62,7 @@ describe('rulegen sql', () => {
     expect(unknown.stderr).toMatch(/unknown feature "request_per_minute" \(did you mean "requests_per_minute"\?\)/);
     const id = await runCli(['sql', '00000000-0000-4000-8000-000000000000'], ws);
     expect(id.code).toBe(2);
-    expect(id.stderr).toMatch(/no rule with id/);
+    expect(id.stderr).toMatch(/unknown rule id/);
     const dialect = await runCli(['sql', 'js_executed', '--dialect', 'mysql'], ws);
     expect(dialect.code).toBe(2);
     const file = await runCli(['sql', 'rules/nope.yaml'], ws);

@@ -11,7 +11,7 @@ import type { Register } from './index.js';
 /** What the argument named, or an InputError listing why it names nothing. */
 function resolveTarget(arg: string, ws: Workspace, cwd: string): { ast: Expr; ruleId?: string; warnings: Problem[] } {
   const r = resolveRuleArg(arg, ws, cwd);
-  if (r.kind === 'error') throw new InputError(`cannot compile "${arg}"`, r.problems);
+  if (r.kind === "error") throw new InputError("", r.problems);
   return r.kind === 'rule' ? { ast: r.rule.ast, ruleId: r.rule.id, warnings: r.warnings } : r;
 }
 
