@@ -10,6 +10,20 @@ mkdirSync('test-output', { recursive: true });
 rmSync(out, { force: true });
 const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
+// The report test drives Debian's chromium (test/report/report.test.ts). A fresh machine lacks
+// it: as root, install it; otherwise say so. If it still is not there the browser test FAILS
+// (it is never skipped), so a missing browser cannot pass unnoticed.
+const CHROMIUM = '/usr/bin/chromium';
+if (!existsSync(CHROMIUM)) {
+  if (process.getuid?.() === 0) {
+    console.error(`${CHROMIUM} is missing: running apt-get update && apt-get install -y chromium`);
+    const apt = spawnSync('sh', ['-c', 'apt-get update && apt-get install -y chromium'], { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (apt.status !== 0 || !existsSync(CHROMIUM)) console.error(`could not install chromium (exit ${apt.status}); the browser test will fail`);
+  } else {
+    console.error(`${CHROMIUM} is missing and this is not root: install it with \`apt-get install -y chromium\`; the browser test will fail`);
+  }
+}
+
 const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit', env });
 const typecheckFailed = tsc.status !== 0;
 if (typecheckFailed) console.error('typecheck failed');

@@ -76,13 +76,33 @@ export async function runBacktest(store: Store, config: Config, window: Window, 
   const warnings: string[] = [];
   const ruleParams = rules.flatMap((r) => r.predicate.parameters);
 
-  // 1. core counts: one scan, grouped by label
+  // 1. core counts: one scan grouped by label. With breakdowns, the same scan also groups by
+  // day and by segment (GROUPING SETS), so the full backtest reads the data once for all three.
+  const segs = opts.segments ?? [];
+  const breakdowns = Boolean((opts.daily || segs.length) && rules.length);
+  const day = `CAST(date_trunc('day', ${quoteIdent(config.data.time)}) AS DATE)`;
+  const keys = breakdowns ? [...(opts.daily ? [day] : []), ...segs.map(quoteIdent)] : [];
   let t0 = performance.now();
-  const core = await store.all<Record<string, number | null>>(
-    `SELECT ${label} AS lbl, count(*) AS n${rules.map((r, i) => `, sum${hitExpr(r)} AS h${i}`).join('')} FROM ${table} WHERE ${window.where} GROUP BY ${label}`,
-    [...ruleParams, ...window.parameters],
-  );
-  timings['core'] = performance.now() - t0;
+  let grouped: Record<string, string | number | null>[] = [];
+  let core: Record<string, number | null>[];
+  if (breakdowns) {
+    const sets = [`(${label})`, ...keys.map((k) => `(${k}, ${label})`)].join(', ');
+    const keyCols = keys.map((k, i) => `CAST(${k} AS VARCHAR) AS k${i}`).join(', ');
+    const groupingIds = keys.map((k, i) => `grouping(${k}) AS g${i}`).join(', ');
+    grouped = await store.all<Record<string, string | number | null>>(
+      `SELECT ${keyCols}, ${groupingIds}, ${label} AS lbl, count(*) AS n${rules.map((r, i) => `, sum${hitExpr(r)} AS h${i}`).join('')}
+       FROM ${table} WHERE ${window.where} GROUP BY GROUPING SETS (${sets})`,
+      [...ruleParams, ...window.parameters],
+    );
+    core = grouped.filter((r) => keys.every((_, ki) => Number(r[`g${ki}`]) === 1)) as Record<string, number | null>[];
+    timings['core+breakdowns'] = performance.now() - t0;
+  } else {
+    core = await store.all<Record<string, number | null>>(
+      `SELECT ${label} AS lbl, count(*) AS n${rules.map((r, i) => `, sum${hitExpr(r)} AS h${i}`).join('')} FROM ${table} WHERE ${window.where} GROUP BY ${label}`,
+      [...ruleParams, ...window.parameters],
+    );
+    timings['core'] = performance.now() - t0;
+  }
   const byLabel = (l: number | null) => core.find((row) => row['lbl'] === l);
   const bot = byLabel(1);
   const human = byLabel(0);
@@ -101,21 +121,9 @@ export async function runBacktest(store: Store, config: Config, window: Window, 
     return { id: r.id, counts, ...metrics(counts, rows) };
   });
 
-  // 2. per-day and per-segment breakdowns: one scan through GROUPING SETS
-  const segs = opts.segments ?? [];
-  if ((opts.daily || segs.length) && rules.length) {
-    t0 = performance.now();
-    const day = `CAST(date_trunc('day', ${quoteIdent(config.data.time)}) AS DATE)`;
-    const keys = [...(opts.daily ? [day] : []), ...segs.map(quoteIdent)];
-    const sets = keys.map((k) => `(${k}, ${label})`).join(', ');
-    const keyCols = keys.map((k, i) => `CAST(${k} AS VARCHAR) AS k${i}`).join(', ');
-    const groupingIds = keys.map((k, i) => `grouping(${k}) AS g${i}`).join(', ');
-    const rowsOut = await store.all<Record<string, string | number | null>>(
-      `SELECT ${keyCols}, ${groupingIds}, ${label} AS lbl, count(*) AS n${rules.map((r, i) => `, sum${hitExpr(r)} AS h${i}`).join('')}
-       FROM ${table} WHERE ${window.where} GROUP BY GROUPING SETS (${sets})`,
-      [...ruleParams, ...window.parameters],
-    );
-    timings['breakdowns'] = performance.now() - t0;
+  // 2. per-day and per-segment breakdowns, from the same grouped rows
+  if (breakdowns) {
+    const rowsOut = grouped;
     keys.forEach((_, ki) => {
       const isDay = opts.daily && ki === 0;
       const col = isDay ? 'day' : segs[opts.daily ? ki - 1 : ki]!;

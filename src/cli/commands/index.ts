@@ -11,6 +11,11 @@ import { register as check } from './check.js';
 import { register as propose } from './propose.js';
 import { register as sql } from './sql.js';
 import { register as lint } from './lint.js';
+import { register as review } from './review.js';
+import { register as approve } from './approve.js';
+import { register as reject } from './reject.js';
+import { register as deprecate } from './deprecate.js';
+import { register as docs } from './docs.js';
 
 export interface CommandContext {
   io: Io;
@@ -30,6 +35,11 @@ const registrations: Register[] = [
   propose,
   backtest,
   check,
+  review,
+  approve,
+  reject,
+  deprecate,
+  docs,
   demo,
   sql,
   lint,

@@ -1,30 +1,96 @@
 import type { Register } from './index.js';
 import { InputError } from '../../errors.js';
 import { chooseProvider, proposeOffline } from '../../propose/propose.js';
+import { comparisonTable, proposeWithProvider, ProposeRunError, type ModelProposeResult } from '../../propose/model.js';
 import { fmtPct } from '../../backtest/format.js';
 import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
-import { progress } from '../context.js';
+import { progress, type Io } from '../context.js';
+import type { ContentBlock, ConverseRequest } from '../../llm/types.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function showBlock(b: ContentBlock): string {
+  if ('text' in b) return b.text;
+  if ('cachePoint' in b) return '[cachePoint: everything above is cached between calls]';
+  return JSON.stringify(b, null, 2);
+}
+
+/** --dry-run: every request as it would be sent, readable; --json gives the exact bodies. */
+function printDryRun(io: Io, r: ModelProposeResult): void {
+  const reqs: ConverseRequest[] = r.requests ?? [];
+  const out: string[] = [];
+  reqs.forEach((q, i) => {
+    out.push(`=== request ${i + 1} of ${reqs.length}: ${q.modelId} ===`, '--- system ---', ...q.system.map(showBlock));
+    for (const m of q.messages) out.push(`--- ${m.role} ---`, ...m.content.map(showBlock));
+    out.push('--- toolConfig ---', JSON.stringify(q.toolConfig, null, 2), '--- inferenceConfig ---', JSON.stringify(q.inferenceConfig));
+    if (q.guardrailConfig) out.push('--- guardrailConfig ---', JSON.stringify(q.guardrailConfig));
+    out.push('');
+  });
+  out.push(`prompt: ${r.prompt}`, `input: sha256:${r.input}`, `estimated input tokens: ${(r.estimated_input_tokens ?? 0).toLocaleString('en-US')} over ${reqs.length} request(s) (about 4 characters a token); dry run, nothing sent, nothing written`);
+  io.stdout(out.join('\n') + '\n');
+}
+
+function printModelResult(io: Io, r: ModelProposeResult): void {
+  const lines = [`${r.candidates.length} candidate(s) from ${r.provider} (${r.calls.length} call(s), ${r.seconds.toFixed(1)} s, cost ${r.cost_usd === null ? 'n/a (model not in the price table)' : `$${r.cost_usd.toFixed(4)}`})`];
+  for (const c of r.candidates) {
+    const t = c.test as { recall: number | null; precision: number | null; fpr_upper95: number | null };
+    lines.push(`  ${c.id.slice(0, 8)}  ${c.condition}`, `            ${c.generator}; test: recall ${fmtPct(t.recall, 1)}, precision ${fmtPct(t.precision, 1)}, FPR upper 95% ${fmtPct(t.fpr_upper95)}, gate ${c.gate.pass ? 'pass' : `fail (${c.gate.reasons.join('; ')})`}  -> ${c.file}`);
+  }
+  const invalid = r.calls.flatMap((c) => c.invalid.map((x) => ({ c, x })));
+  if (invalid.length) {
+    lines.push(`${invalid.length} proposed rule(s) stayed invalid (not written):`);
+    for (const { c, x } of invalid) lines.push(`  ${c.model}, call ${c.call}, rule ${x.index}${x.title ? ` "${x.title}"` : ''}: ${x.problems.map((p) => p.message).join('; ')}`);
+  }
+  if (r.stopped) lines.push(r.stopped);
+  lines.push('', comparisonTable(r));
+  io.stdout(lines.join('\n') + '\n');
+}
 
 export const register: Register = (program, { io, globals }) => {
   program
     .command('propose')
-    .description('propose candidate rules (offline inducer; Claude on Bedrock in a later version), backtest them, write candidates/')
-    .option('--provider <p>', 'offline | bedrock | replay (default: bedrock with AWS credentials, else offline)')
-    .option('--count <n>', 'how many candidates at most', '5')
-    .option('--dry-run', 'show what would be proposed without writing files', false)
-    .action(async (opts: { provider?: string; count: string; dryRun: boolean }) => {
+    .description('propose candidate rules (Claude on Bedrock, a recorded replay, or the offline inducer), backtest them, write candidates/')
+    .option('--provider <p>', 'offline | bedrock | replay (default: llm.provider, else bedrock with AWS credentials, else offline)')
+    .option('--model <id>', 'Bedrock model or inference-profile id; repeat to compare models side by side (default: llm.models)', collect, [] as string[])
+    .option('--count <n>', 'how many candidates at most (per model)', '5')
+    .option('--dry-run', 'show what would be proposed (offline) or sent (bedrock, replay) without calling or writing anything', false)
+    .option('--record', 'write every model answer as a cassette for --provider replay', false)
+    .option('--max-cost <usd>', 'stop making model calls once the run has cost this much')
+    .action(async (opts: { provider?: string; model: string[]; count: string; dryRun: boolean; record: boolean; maxCost?: string }) => {
       const g = globals();
       const count = Number(opts.count);
       if (!Number.isInteger(count) || count < 1 || count > 100) throw InputError.single({ message: 'invalid --count', where: { field: '--count' }, expected: 'an integer from 1 to 100', found: opts.count });
+      const maxCost = opts.maxCost === undefined ? undefined : Number(opts.maxCost);
+      if (maxCost !== undefined && !(Number.isFinite(maxCost) && maxCost > 0)) throw InputError.single({ message: 'invalid --max-cost', where: { field: '--max-cost' }, expected: 'a positive number of US dollars, e.g. 0.50', found: opts.maxCost! });
       const ws = openWorkspace(g.workspace);
       const { provider, why } = chooseProvider(opts.provider, ws, io.env);
       if (!g.quiet) io.stderr(`provider: ${provider} (${why})\n`);
-      if (provider !== 'offline') {
-        throw InputError.single({ message: `the ${provider} provider is not available in this version of rulegen`, where: { field: '--provider' }, expected: 'offline', found: provider });
+      if (provider === 'offline' && (opts.model.length || opts.record || maxCost !== undefined)) {
+        throw InputError.single({ message: '--model, --record and --max-cost apply to model providers', where: { field: opts.model.length ? '--model' : opts.record ? '--record' : '--max-cost' }, expected: '--provider bedrock or replay', found: 'the offline inducer' });
       }
+      if (opts.record && provider !== 'bedrock') throw InputError.single({ message: '--record needs a live provider', where: { field: '--record' }, expected: '--provider bedrock', found: provider });
       const store = await openWorkspaceStore(ws);
       const bar = progress(io, g.quiet);
       try {
+        if (provider !== 'offline') {
+          let r: ModelProposeResult;
+          try {
+            r = await proposeWithProvider(ws, store, { provider, models: opts.model, count, dryRun: opts.dryRun, record: opts.record, ...(maxCost !== undefined ? { maxCostUsd: maxCost } : {}), onStep: bar.step, onNote: (m) => !g.quiet && io.stderr(`${m}\n`) });
+          } catch (e) {
+            // what the finished calls produced is on disk: say so before the error
+            if (e instanceof ProposeRunError) {
+              bar.done();
+              if (g.json) io.stdout(JSON.stringify(e.result, null, 2) + '\n');
+              else printModelResult(io, e.result);
+            }
+            throw e;
+          }
+          bar.done();
+          if (g.json) io.stdout(JSON.stringify(r, null, 2) + '\n');
+          else if (r.dryRun) printDryRun(io, r);
+          else printModelResult(io, r);
+          return;
+        }
         const r = await proposeOffline(ws, store, { count, dryRun: opts.dryRun, onStep: bar.step });
         bar.done();
         if (g.json) {

@@ -1,0 +1,371 @@
+/**
+ * View models: everything the docs templates show, already formatted as text. Keeping the
+ * formatting here (not in template helpers) makes a template override a matter of layout only,
+ * and keeps the output deterministic: no locale, no clock except the `now` passed in.
+ */
+import { z } from 'zod';
+import type { Catalog } from '../catalog/schema.js';
+import type { Config } from '../config/schema.js';
+import { applyGate } from '../backtest/gate.js';
+import { fmtPct } from '../backtest/format.js';
+import type { RuleResult } from '../backtest/engine.js';
+import type { BacktestRun, Variation } from '../backtest/run.js';
+import { english } from '../rule/english.js';
+import type { Rule } from '../rule/file.js';
+import { heatMap, pctTick, countTick, numberLabel, xyChart, type Chart } from './charts.js';
+
+/** One rule file the docs know about, with its live test-window result when there is data. */
+export interface DocRule {
+  readonly rule: Rule;
+  readonly file: string;
+  readonly result?: RuleResult;
+  readonly variations?: readonly Variation[];
+}
+
+/** Everything the docs are rendered from; the same input gives the same bytes. */
+export interface DocsInput {
+  readonly workspace: string;
+  readonly config: Config;
+  readonly catalog: Catalog;
+  /** Every valid rule file of rules/ and candidates/, any status. */
+  readonly rules: readonly DocRule[];
+  /** The test-window backtest of approved and candidate rules; null without session data. */
+  readonly run: BacktestRun | null;
+  readonly now: Date;
+}
+
+const num = z.number().nullable().optional();
+/** The `backtest:` block as written by evidenceBlock; lenient, since files are edited by hand. */
+const EvidenceSchema = z.looseObject({
+  as_of: z.union([z.string(), z.date()]).optional(),
+  data: z.looseObject({ rows: num, from: z.union([z.string(), z.date()]).optional(), to: z.union([z.string(), z.date()]).optional(), window: z.string().optional() }).optional(),
+  counts: z.looseObject({ tp: z.number(), fp: z.number(), tn: z.number(), fn: z.number(), unlabeled_hits: z.number().optional() }).optional(),
+  precision: num,
+  precision_lower95: num,
+  recall: num,
+  fpr: num,
+  fpr_upper95: num,
+  hit_rate: num,
+  daily: z.looseObject({ worst_fpr: num, worst_day: z.union([z.string(), z.date()]).nullable().optional(), days: num }).optional(),
+  segments: z.record(z.string(), z.looseObject({ fpr: num, fpr_upper95: num, hits: num })).optional(),
+  incremental_recall: num,
+  overlap: z.array(z.looseObject({ id: z.string(), jaccard: z.number() })).optional(),
+  variations: z.array(z.looseObject({ feature: z.string(), op: z.string(), value: z.number(), recall: num, fpr: num, fpr_upper95: num, precision: num })).optional(),
+});
+type Evidence = z.infer<typeof EvidenceSchema>;
+
+const ReviewEntrySchema = z.looseObject({
+  decision: z.string(),
+  reviewer: z.string(),
+  at: z.union([z.string(), z.date()]),
+  note: z.string().nullable().optional(),
+  override: z.string().nullable().optional(),
+});
+export type ReviewEntry = z.infer<typeof ReviewEntrySchema>;
+
+const iso = (t: string | Date | null | undefined): string => (t === null || t === undefined ? '' : t instanceof Date ? t.toISOString() : String(t));
+const day = (t: string | Date | null | undefined): string => iso(t).slice(0, 10);
+const count = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : x.toLocaleString('en-US'));
+/** A Markdown table cell: one line, no column breaks. */
+export const cell = (s: string): string => s.replace(/\r?\n+/g, ' ').replaceAll('|', '\\|').trim();
+
+const ACTION_TEXT: Record<string, string> = {
+  log: 'matching sessions are only recorded; nobody is affected',
+  challenge: 'matching sessions must pass a challenge (e.g. a CAPTCHA) to continue',
+  block: 'matching sessions are refused',
+};
+
+/** The review trail, oldest first: earlier decisions are kept under `review.history`. */
+export function reviewTrail(rule: Rule): ReviewEntry[] {
+  if (!rule.review) return [];
+  const history = (rule.review as Record<string, unknown>)['history'];
+  const past = Array.isArray(history) ? history.map((h) => ReviewEntrySchema.safeParse(h)).filter((p) => p.success).map((p) => p.data) : [];
+  const { history: _h, ...current } = rule.review as Record<string, unknown>;
+  const now = ReviewEntrySchema.safeParse(current);
+  return [...past, ...(now.success ? [now.data] : [])];
+}
+
+export function recordedEvidence(rule: Rule): Evidence | null {
+  if (!rule.backtest || Object.keys(rule.backtest).length === 0) return null;
+  const p = EvidenceSchema.safeParse(rule.backtest);
+  return p.success ? p.data : null;
+}
+
+/** A RuleResult's shape from recorded evidence, so the one gate (applyGate) judges both. */
+function resultOf(id: string, e: Evidence): RuleResult | null {
+  if (!e.counts) return null;
+  return {
+    id,
+    counts: { tp: e.counts.tp, fp: e.counts.fp, tn: e.counts.tn, fn: e.counts.fn, unlabeled_hits: e.counts.unlabeled_hits ?? 0 },
+    precision: e.precision ?? null,
+    precision_lower95: e.precision_lower95 ?? null,
+    recall: e.recall ?? null,
+    fpr: e.fpr ?? null,
+    fpr_upper95: e.fpr_upper95 ?? null,
+    hit_rate: e.hit_rate ?? null,
+  };
+}
+
+function gateView(config: Config) {
+  return { maxFpr: fmtPct(config.gate.max_fpr), minPrecision: fmtPct(config.gate.min_precision, 1), minSupport: String(config.gate.min_support) };
+}
+
+/** Evidence for a rule: what its file records, else the live result (said so in the text). */
+function evidenceView(d: DocRule, input: DocsInput, titles: ReadonlyMap<string, string>) {
+  const recorded = recordedEvidence(d.rule);
+  let e: Evidence | null = recorded;
+  let source = recorded ? `recorded ${iso(recorded.as_of) || 'at an unknown time'}` : '';
+  if (!e && d.result && input.run) {
+    const r = d.result;
+    e = {
+      data: { rows: input.run.rows, from: input.run.window.from, to: input.run.window.to, window: input.run.window.name },
+      counts: { ...r.counts },
+      precision: r.precision,
+      recall: r.recall,
+      fpr: r.fpr,
+      fpr_upper95: r.fpr_upper95,
+      hit_rate: r.hit_rate,
+      daily: r.daily ? { worst_fpr: r.daily.worst_fpr, worst_day: r.daily.worst_day, days: r.daily.days } : undefined,
+      segments: r.segments ? Object.fromEntries(Object.entries(r.segments).map(([k, s]) => [k, { fpr: s.fpr, fpr_upper95: s.fpr_upper95, hits: s.hits }])) : undefined,
+      incremental_recall: r.incremental_recall ?? null,
+      overlap: (r.overlap ?? []).filter((o) => o.jaccard >= 0.05).slice(0, 5),
+    };
+    source = `measured ${input.now.toISOString()} on current data (the rule file records no evidence)`;
+  }
+  if (!e) return null;
+  const result = resultOf(d.rule.id, e);
+  const verdict = result ? applyGate(result, input.config.gate) : null;
+  return {
+    source,
+    window: e.data?.window ?? 'unknown',
+    from: day(e.data?.from) || 'unknown',
+    to: day(e.data?.to) || 'unknown',
+    rows: count(e.data?.rows),
+    tp: count(e.counts?.tp),
+    fp: count(e.counts?.fp),
+    unlabeled: count(e.counts?.unlabeled_hits),
+    precision: fmtPct(e.precision, 1),
+    recall: fmtPct(e.recall, 1),
+    fpr: fmtPct(e.fpr),
+    fprUpper: fmtPct(e.fpr_upper95),
+    worstDay: e.daily?.worst_day ? `${fmtPct(e.daily.worst_fpr)} on ${day(e.daily.worst_day)}` : 'n/a',
+    hitRate: fmtPct(e.hit_rate, 2),
+    incremental: fmtPct(e.incremental_recall, 1),
+    gate: verdict ? (verdict.pass ? 'passes' : 'fails') : 'n/a',
+    gateReasons: verdict && !verdict.pass ? cell(verdict.reasons.join('; ')) : '',
+    segments: Object.entries(e.segments ?? {})
+      .filter(([, s]) => (s.hits ?? 0) > 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, s]) => ({ name: cell(name), hits: count(s.hits), fpr: fmtPct(s.fpr), fprUpper: fmtPct(s.fpr_upper95) })),
+    overlap: (e.overlap ?? []).map((o) => ({ id: o.id, title: titles.get(o.id) ?? '', jaccard: o.jaccard.toFixed(2) })),
+  };
+}
+
+interface VariationRow {
+  feature: string;
+  op: string;
+  value: number;
+  recall?: number | null;
+  fpr?: number | null;
+  fpr_upper95?: number | null;
+  precision?: number | null;
+}
+
+/** Group variations per threshold (feature and operator), sorted by value; the current value marked. */
+function groupVariations(rows: readonly VariationRow[], rule: Rule, catalog: Catalog): { key: string; feature: string; op: string; current: number | undefined; rows: VariationRow[] }[] {
+  const groups = new Map<string, VariationRow[]>();
+  for (const v of rows) groups.set(`${v.feature} ${v.op}`, [...(groups.get(`${v.feature} ${v.op}`) ?? []), v]);
+  const currents = currentThresholds(rule, catalog);
+  return [...groups.entries()].map(([key, vs]) => {
+    const uniq = [...new Map(vs.map((v) => [v.value, v])).values()].sort((a, b) => a.value - b.value);
+    return { key, feature: vs[0]!.feature, op: vs[0]!.op, current: currents.get(key), rows: uniq };
+  });
+}
+
+function currentThresholds(rule: Rule, _catalog: Catalog): Map<string, number> {
+  const out = new Map<string, number>();
+  const walk = (e: Rule['ast']): void => {
+    if (e.kind === 'comparison' && e.value.kind === 'number') out.set(`${e.feature} ${e.op}`, e.value.value);
+    else if (e.kind === 'between') {
+      if (e.low.kind === 'number') out.set(`${e.feature} >=`, e.low.value);
+      if (e.high.kind === 'number') out.set(`${e.feature} <=`, e.high.value);
+    } else if (e.kind === 'and' || e.kind === 'or') e.operands.forEach(walk);
+    else if (e.kind === 'not') walk(e.operand);
+  };
+  walk(rule.ast);
+  return out;
+}
+
+function variationsView(d: DocRule, catalog: Catalog) {
+  const rows: readonly VariationRow[] = recordedEvidence(d.rule)?.variations ?? d.variations ?? [];
+  return groupVariations(rows, d.rule, catalog).map((g) => ({
+    feature: `${g.feature} ${g.op}`,
+    current: g.current === undefined ? 'n/a' : `${g.feature} ${g.op} ${numberLabel(g.current)}`,
+    rows: g.rows.map((v) => ({ threshold: `${g.op} ${numberLabel(v.value)}`, current: v.value === g.current, recall: fmtPct(v.recall, 1), fpr: fmtPct(v.fpr), fprUpper: fmtPct(v.fpr_upper95), precision: fmtPct(v.precision, 1) })),
+  }));
+}
+
+function provenanceView(rule: Rule): { name: string; value: string }[] {
+  const p = rule.provenance;
+  if (!p) return [{ name: 'generator', value: 'not recorded' }];
+  const out = [{ name: 'generator', value: p.generator }];
+  if (p.prompt) out.push({ name: 'prompt', value: p.prompt });
+  if (p.input) out.push({ name: 'input', value: p.input });
+  if (p.created) out.push({ name: 'created', value: iso(p.created) });
+  if (p.usage) out.push({ name: 'usage', value: `${p.usage.input_tokens ?? 0} input tokens, ${p.usage.output_tokens ?? 0} output tokens, $${(p.usage.cost_usd ?? 0).toFixed(4)}` });
+  return out;
+}
+
+function titlesOf(input: DocsInput): Map<string, string> {
+  return new Map(input.rules.map((d) => [d.rule.id, d.rule.title]));
+}
+
+/** The view of docs/rules/<id>.md. */
+export function ruleView(d: DocRule, input: DocsInput) {
+  const rule = d.rule;
+  const titles = titlesOf(input);
+  const trail = reviewTrail(rule);
+  const last = trail[trail.length - 1];
+  return {
+    id: rule.id,
+    title: rule.title,
+    status: rule.status,
+    action: rule.action,
+    actionText: ACTION_TEXT[rule.action] ?? '',
+    level: rule.level,
+    tagsText: rule.tags.length ? rule.tags.map(cell).join(', ') : 'none',
+    condition: rule.condition,
+    english: english(rule.ast, input.catalog),
+    description: rule.description.trim(),
+    rationale: rule.rationale.trim(),
+    falsepositives: rule.falsepositives.map((f) => f.trim()),
+    deprecated: rule.status === 'deprecated' && last?.decision === 'deprecated' ? { at: iso(last.at), reviewer: last.reviewer, reason: last.note ?? 'no reason recorded' } : null,
+    gate: gateView(input.config),
+    evidence: evidenceView(d, input, titles),
+    variations: variationsView(d, input.catalog),
+    provenance: provenanceView(rule),
+    related: rule.related.map((r) => ({ id: r.id, type: r.type, title: titles.get(r.id) ?? '' })),
+    trail: trail.map((t) => ({ at: iso(t.at), decision: t.decision, reviewer: cell(t.reviewer), note: cell(t.note ?? '') || '—', override: cell(t.override ?? '') || '—' })),
+  };
+}
+
+const STATUS_ORDER: Record<string, number> = { approved: 0, candidate: 1, deprecated: 2, rejected: 3 };
+
+/** Rules in documentation order: by status, then title, then id. */
+export function docOrder(a: DocRule, b: DocRule): number {
+  return (STATUS_ORDER[a.rule.status] ?? 9) - (STATUS_ORDER[b.rule.status] ?? 9) || a.rule.title.localeCompare(b.rule.title, 'en') || (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0);
+}
+
+/** Which rules get a page of their own under docs/rules/. */
+export const documented = (d: DocRule): boolean => d.rule.status === 'approved' || d.rule.status === 'deprecated';
+
+/** The view of docs/rules/README.md. */
+export function readmeView(input: DocsInput) {
+  const rules = input.rules.filter((d) => d.rule.status !== 'rejected').sort(docOrder);
+  return {
+    gate: gateView(input.config),
+    rules: rules.map((d) => {
+      const e = recordedEvidence(d.rule);
+      const fprUpper = e?.fpr_upper95 !== undefined ? fmtPct(e.fpr_upper95) : d.result ? `${fmtPct(d.result.fpr_upper95)} (current data)` : 'n/a';
+      return { title: cell(d.rule.title), link: documented(d) ? `${d.rule.id}.md` : null, status: d.rule.status, action: d.rule.action, fprUpper, lastBacktest: e?.as_of ? iso(e.as_of) : 'not recorded' };
+    }),
+    rejected: input.rules
+      .filter((d) => d.rule.status === 'rejected')
+      .sort(docOrder)
+      .map((d) => {
+        const last = reviewTrail(d.rule).at(-1);
+        return { title: cell(d.rule.title), condition: cell(d.rule.condition), reviewer: cell(last?.reviewer ?? 'unknown'), reason: cell(last?.note ?? 'no reason recorded') };
+      }),
+  };
+}
+
+/** The rules the report charts: approved and candidate rules with a live result. */
+export function reportRules(input: DocsInput): DocRule[] {
+  return input.rules.filter((d) => (d.rule.status === 'approved' || d.rule.status === 'candidate') && d.result).sort(docOrder);
+}
+
+function dailyChart(label: string, d: DocRule, config: Config): Chart | null {
+  const series = d.result?.daily?.series;
+  if (!series || series.length === 0) return null;
+  return xyChart({
+    id: `daily-${d.rule.id}`,
+    title: `${label}: sessions matched and false-positive rate per day`,
+    xLabel: 'day (UTC)',
+    yLabel: 'sessions matched',
+    y2Label: 'false-positive rate',
+    categories: series.map((p) => p.day.slice(5)),
+    tableHeader: 'day',
+    series: [
+      { name: 'sessions matched', values: series.map((p) => p.hits), kind: 'bar', axis: 'left', cls: 'bar-hits', format: countTick },
+      { name: 'false-positive rate', values: series.map((p) => p.fpr), kind: 'line', axis: 'right', cls: 'line-fpr', format: pctTick },
+    ],
+    refLines: [{ axis: 'right', value: config.gate.max_fpr, label: `gate max FPR ${pctTick(config.gate.max_fpr)}` }],
+  });
+}
+
+function variationCharts(label: string, d: DocRule, input: DocsInput): Chart[] {
+  const groups = groupVariations(d.variations ?? recordedEvidence(d.rule)?.variations ?? [], d.rule, input.catalog);
+  return groups.map((g, gi) => {
+    const idx = g.rows.findIndex((v) => v.value === g.current);
+    return xyChart({
+      id: `tradeoff-${d.rule.id}-${gi}`,
+      title: `${label}: threshold trade-off for ${g.feature} ${g.op}`,
+      xLabel: `threshold: ${g.feature} ${g.op} …`,
+      yLabel: 'FPR, upper 95% bound',
+      y2Label: 'recall',
+      categories: g.rows.map((v) => numberLabel(v.value)),
+      tableHeader: 'threshold',
+      markIndex: idx >= 0 ? idx : undefined,
+      series: [
+        { name: 'FPR upper 95%', values: g.rows.map((v) => v.fpr_upper95 ?? null), kind: 'line', axis: 'left', cls: 'line-fpr', format: pctTick },
+        { name: 'recall', values: g.rows.map((v) => v.recall ?? null), kind: 'line', axis: 'right', cls: 'line-recall', format: pctTick },
+      ],
+      refLines: [{ axis: 'left', value: input.config.gate.max_fpr, label: `gate ${pctTick(input.config.gate.max_fpr)}` }],
+    });
+  });
+}
+
+/** The view of docs/report.html. */
+export function reportView(input: DocsInput) {
+  const rules = reportRules(input);
+  const labels = rules.map((_, i) => `R${i + 1}`);
+  const w = input.run?.window;
+  let overlap: Chart | null = null;
+  if (rules.length >= 2 && rules.some((d) => d.result?.overlap)) {
+    const values = rules.map((a) => rules.map((b) => (a === b ? 1 : (a.result?.overlap?.find((o) => o.id === b.rule.id)?.jaccard ?? 0))));
+    overlap = heatMap({ id: 'overlap', title: 'Overlap between rules (Jaccard similarity of matched sessions)', labels, names: rules.map((d) => d.rule.title), values, axisLabel: 'rule' });
+  }
+  return {
+    generated: input.now.toISOString(),
+    workspace: input.workspace,
+    gate: gateView(input.config),
+    window: w && input.run ? { from: w.from.slice(0, 10), to: w.to.slice(0, 10), rows: count(input.run.rows), bots: count(input.run.bots), humans: count(input.run.humans), unlabeled: count(input.run.unlabeled) } : null,
+    overlap,
+    rules: rules.map((d, i) => {
+      const r = d.result!;
+      const verdict = applyGate(r, input.config.gate);
+      const label = labels[i]!;
+      const charts = [dailyChart(label, d, input.config), ...variationCharts(label, d, input)].filter((c): c is Chart => c !== null);
+      const override = d.rule.review?.override ?? null;
+      return {
+        id: d.rule.id,
+        label,
+        title: d.rule.title,
+        status: d.rule.status,
+        action: d.rule.action,
+        condition: d.rule.condition,
+        english: english(d.rule.ast, input.catalog),
+        precision: fmtPct(r.precision, 1),
+        recall: fmtPct(r.recall, 1),
+        fpr: fmtPct(r.fpr),
+        fprUpper: fmtPct(r.fpr_upper95),
+        worstDay: r.daily?.worst_day ? `${fmtPct(r.daily.worst_fpr)} on ${r.daily.worst_day}` : 'n/a',
+        gate: verdict.pass ? 'pass' : 'fail',
+        gateClass: verdict.pass ? 'pass' : 'fail',
+        reasons: verdict.reasons,
+        override,
+        charts,
+      };
+    }),
+  };
+}

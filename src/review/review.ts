@@ -1,0 +1,126 @@
+/**
+ * `rulegen review`: every candidate with its evidence on the test window and its gate verdict,
+ * best first, measured next to the approved rules (overlap, bots no approved rule catches).
+ */
+import type { Store } from '../db/store.js';
+import type { Problem } from '../errors.js';
+import { applyGate, type GateVerdict } from '../backtest/gate.js';
+import { backtestTargets, type Target } from '../backtest/run.js';
+import type { RuleResult } from '../backtest/engine.js';
+import { fmtPct } from '../backtest/format.js';
+import { english } from '../rule/english.js';
+import { loadRuleDir } from '../rule/file.js';
+import type { Workspace } from '../workspace.js';
+import { generateDocs, type DocsResult } from '../report/docs.js';
+import { approve, type Approval } from './lifecycle.js';
+
+export interface ReviewItem {
+  id: string;
+  title: string;
+  file: string;
+  action: string;
+  level: string;
+  condition: string;
+  english: string;
+  result: RuleResult;
+  verdict: GateVerdict;
+  /** Approved rules this candidate shares matched sessions with (Jaccard ≥ 0.05). */
+  overlapsApproved: { id: string; title: string; jaccard: number }[];
+  /** The approved rule this candidate changes, if any (approving it makes a new rule). */
+  changes?: string;
+}
+
+export interface ReviewListing {
+  window: { name: string; from: string; to: string; rows: number } | null;
+  items: ReviewItem[];
+  /** Candidate files that could not be loaded: reported, not dropped silently. */
+  problems: Problem[];
+}
+
+const desc = (a: number | null | undefined, b: number | null | undefined) => (b ?? -1) - (a ?? -1);
+
+/** Best first: passing the gate, then bots no approved rule catches, precision, a low FPR bound. */
+export function bestFirst(a: ReviewItem, b: ReviewItem): number {
+  return (
+    Number(b.verdict.pass) - Number(a.verdict.pass) ||
+    desc(a.result.incremental_recall, b.result.incremental_recall) ||
+    desc(a.result.precision, b.result.precision) ||
+    (a.result.fpr_upper95 ?? 1) - (b.result.fpr_upper95 ?? 1) ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
+}
+
+export async function reviewCandidates(ws: Workspace, store: Store, opts: { onStep?: (m: string) => void } = {}): Promise<ReviewListing> {
+  const candLoads = loadRuleDir(ws.paths.candidates, ws.catalog);
+  const approved = loadRuleDir(ws.paths.rules, ws.catalog).filter((l) => l.rule?.status === 'approved').map((l) => l.rule!);
+  const problems = candLoads.flatMap((l) => l.problems);
+  const cands = candLoads.filter((l) => l.rule?.status === 'candidate');
+  if (cands.length === 0) return { window: null, items: [], problems };
+  const approvedIds = new Set(approved.map((r) => r.id));
+  // A candidate may share its id with the approved rule it changes: the engine needs unique ids.
+  const key = (i: number) => `candidate:${i}`;
+  const targets: Target[] = [
+    ...cands.map((l, i) => ({ id: key(i), title: l.rule!.title, status: 'candidate', condition: l.rule!.condition, ast: l.rule!.ast, file: l.file, rule: l.rule! })),
+    ...approved.map((r) => ({ id: r.id, title: r.title, status: 'approved', condition: r.condition, ast: r.ast, rule: r })),
+  ];
+  const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', onStep: opts.onStep });
+  const titles = new Map(approved.map((r) => [r.id, r.title]));
+  const items = cands.map((l, i): ReviewItem => {
+    const rule = l.rule!;
+    const result = { ...run.rules[i]!, id: rule.id };
+    const changes = approvedIds.has(rule.id) ? rule.id : rule.related.find((r) => r.type === 'derived' && approvedIds.has(r.id))?.id;
+    return {
+      id: rule.id,
+      title: rule.title,
+      file: l.file,
+      action: rule.action,
+      level: rule.level,
+      condition: rule.condition,
+      english: english(rule.ast, ws.catalog),
+      result,
+      verdict: applyGate(result, ws.config.gate),
+      overlapsApproved: (result.overlap ?? []).filter((o) => approvedIds.has(o.id) && o.jaccard >= 0.05).map((o) => ({ id: o.id, title: titles.get(o.id) ?? '', jaccard: o.jaccard })),
+      changes,
+    };
+  });
+  return { window: { name: run.window.name, from: run.window.from, to: run.window.to, rows: run.rows }, items: items.sort(bestFirst), problems };
+}
+
+export function reviewText(l: ReviewListing): string {
+  if (l.items.length === 0) return 'no candidates to review (propose some with `rulegen propose`)\n';
+  const pass = l.items.filter((i) => i.verdict.pass).length;
+  const out = [`${pass} of ${l.items.length} candidate${l.items.length === 1 ? '' : 's'} pass the gate on the ${l.window!.name} window (${l.window!.from.slice(0, 10)} .. ${l.window!.to.slice(0, 10)}, ${l.window!.rows.toLocaleString('en-US')} sessions), best first:`, ''];
+  for (const i of l.items) {
+    const r = i.result;
+    out.push(`${i.verdict.pass ? 'PASS' : 'FAIL'} ${i.id.slice(0, 8)}  ${i.title}  [${i.action}, ${i.level}]`);
+    out.push(`     ${i.condition}`);
+    out.push(`     matches sessions with ${i.english}`);
+    out.push(`     precision ${fmtPct(r.precision, 1)}, recall ${fmtPct(r.recall, 1)}, FPR ${fmtPct(r.fpr)} (upper 95% ${fmtPct(r.fpr_upper95)}), ${r.counts.tp} bots and ${r.counts.fp} people matched, worst day ${r.daily?.worst_day ? `${fmtPct(r.daily.worst_fpr)} on ${r.daily.worst_day}` : 'n/a'}, bots no approved rule catches ${fmtPct(r.incremental_recall, 1)}`);
+    if (i.overlapsApproved.length) out.push(`     overlaps approved: ${i.overlapsApproved.map((o) => `${o.id.slice(0, 8)} (Jaccard ${o.jaccard.toFixed(2)})`).join(', ')}`);
+    if (i.changes) out.push(`     changes approved rule ${i.changes.slice(0, 8)}: approving it creates a new rule (related: derived)`);
+    for (const reason of i.verdict.reasons) out.push(`     - ${reason}`);
+  }
+  out.push('', 'next: rulegen approve ID --reviewer NAME [--note TEXT]   or   rulegen reject ID --reviewer NAME --reason TEXT');
+  return out.join('\n') + '\n';
+}
+
+export function reviewJson(l: ReviewListing): unknown {
+  return {
+    window: l.window,
+    candidates: l.items.map((i) => ({ ...i.result, id: i.id, title: i.title, file: i.file, action: i.action, level: i.level, condition: i.condition, english: i.english, pass: i.verdict.pass, reasons: i.verdict.reasons, overlaps_approved: i.overlapsApproved, changes: i.changes ?? null })),
+    problems: l.problems,
+  };
+}
+
+/**
+ * The end of the demo: approve `ids` (default: every candidate that passes the gate, best
+ * first) as `reviewer`, then write the docs and the report. What `rulegen demo` calls so that
+ * it ends with approved rules, their docs, the report, and a `rulegen check` that passes.
+ */
+export async function approveAndDocument(ws: Workspace, store: Store, opts: { ids?: readonly string[]; reviewer: string; note?: string; now?: Date; onStep?: (m: string) => void }): Promise<{ approved: Approval[]; docs: DocsResult; notes: string[] }> {
+  const now = opts.now ?? new Date();
+  const ids = opts.ids ?? (await reviewCandidates(ws, store, { onStep: opts.onStep })).items.filter((i) => i.verdict.pass).map((i) => i.id);
+  if (ids.length === 0) return { approved: [], docs: await generateDocs(ws, store, { now, onStep: opts.onStep }), notes: ['no candidate passes the gate: nothing approved'] };
+  const r = await approve(ws, store, { ids, reviewer: opts.reviewer, note: opts.note, now, onStep: opts.onStep });
+  return { approved: r.decisions, docs: r.docs!, notes: r.notes };
+}

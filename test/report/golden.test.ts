@@ -1,0 +1,73 @@
+/**
+ * Golden Markdown: the docs of fixture rules (fixtures/review/*.yaml, evidence pinned, `now`
+ * pinned) must equal fixtures/golden/docs/* byte for byte. Regenerate with UPDATE_GOLDEN=1
+ * and review the diff. No data is needed: a page is rendered from its rule file alone.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadCatalog } from '../../src/catalog/load.js';
+import { loadConfig } from '../../src/config/load.js';
+import { loadRuleDir } from '../../src/rule/file.js';
+import { renderDocs, renderRuleMarkdown } from '../../src/report/docs.js';
+import { loadTemplates } from '../../src/report/templating.js';
+import { docOrder, type DocsInput } from '../../src/report/view.js';
+
+const FIXTURES = 'fixtures/review';
+const GOLDEN = 'fixtures/golden/docs';
+const catalog = loadCatalog('fixtures/workspace/features.yaml');
+const config = loadConfig('fixtures/workspace');
+const loads = loadRuleDir(FIXTURES, catalog);
+const input: DocsInput = {
+  workspace: 'fixtures/review',
+  config,
+  catalog,
+  rules: loads.map((l) => ({ rule: l.rule!, file: l.file })).sort(docOrder),
+  run: null,
+  now: new Date('2026-02-01T00:00:00Z'),
+};
+
+function golden(name: string, text: string): void {
+  const file = join(GOLDEN, name);
+  if (process.env['UPDATE_GOLDEN'] === '1') {
+    mkdirSync(GOLDEN, { recursive: true });
+    writeFileSync(file, text);
+  }
+  expect(existsSync(file), `${file} is missing: run with UPDATE_GOLDEN=1 and review it`).toBe(true);
+  expect(text).toBe(readFileSync(file, 'utf8'));
+}
+
+describe('golden docs of fixture rules', () => {
+  it('loads the fixtures without problems', () => {
+    expect(loads.flatMap((l) => l.problems)).toEqual([]);
+    expect(loads).toHaveLength(3);
+  });
+
+  it.each(['4f7d2c10-5b6e-4a8f-9c31-7e2b8d0a6f15', '9e1f3a52-7c4d-4b6e-8a20-5d9c0b1e2f36'])('docs/rules/%s.md', (id) => {
+    const d = input.rules.find((r) => r.rule.id === id)!;
+    golden(`${id}.md`, renderRuleMarkdown(d, input));
+  });
+
+  it('docs/rules/README.md', () => {
+    const files = renderDocs({ paths: { docs: '/docs' } as never }, input, loadTemplates(undefined));
+    expect([...files.keys()].map((f) => basename(f)).sort()).toEqual(['4f7d2c10-5b6e-4a8f-9c31-7e2b8d0a6f15.md', '9e1f3a52-7c4d-4b6e-8a20-5d9c0b1e2f36.md', 'README.md', 'report.html']);
+    golden('README.md', files.get('/docs/rules/README.md')!);
+  });
+
+  it('says what an ops reviewer needs, in words', () => {
+    const md = readFileSync(join(GOLDEN, '4f7d2c10-5b6e-4a8f-9c31-7e2b8d0a6f15.md'), 'utf8');
+    // the condition, verbatim, and its plain-English reading
+    expect(md).toContain('mean_interarrival_ms < 13900 and interarrival_cv < 0.1259 and static_asset_ratio < 0.05');
+    expect(md).toMatch(/In plain words: it matches sessions with .*13900 milliseconds/);
+    // evidence with the FPR bound and the gate verdict; the override is visible
+    expect(md).toContain('| False-positive rate, upper 95% bound | 0.104% |');
+    expect(md).toContain('| Worst day | 0.067% on 2026-01-13 |');
+    expect(md).toContain('**fails**');
+    expect(md).toContain('FPR bound 0.104% is within noise of 0.1%; incident 42 needs it now');
+    // tuning (variations, current marked) and rollback
+    expect(md).toContain('| < 13900 (current) | 9.2% | 0.044% | 0.104% | 99.0% |');
+    expect(md).toContain('rulegen deprecate 4f7d2c10-5b6e-4a8f-9c31-7e2b8d0a6f15');
+    // a pipe inside a table cell does not break the table
+    expect(readFileSync(join(GOLDEN, 'README.md'), 'utf8')).toContain('Long reads are people too \\| and dashboards refresh.');
+  });
+});
