@@ -1,6 +1,7 @@
 /**
- * `rulegen demo`: the pipeline on synthetic data, with no credentials. Init, synth (100k
- * sessions over 21 days), ingest, rank, offline propose and backtest; later stages extend it.
+ * `rulegen demo`: the pipeline on synthetic data, with no credentials. The whole pipeline:
+ * init, synth (100k sessions over 21 days), ingest, rank, offline propose, backtest, approve what
+ * passes the gate, docs and the HTML report, and the CI check.
  */
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,6 +15,9 @@ import { rankFeatures } from './rank/rank.js';
 import type { Ranking } from './rank/types.js';
 import { proposeOffline, type ProposeResult } from './propose/propose.js';
 import { backtestTargets, workspaceRules, writeEvidence, type BacktestRun } from './backtest/run.js';
+import { approveAndDocument } from './review/review.js';
+import { proposeWithProvider, type ModelProposeResult } from './propose/model.js';
+import { runCheck, type CheckResult } from './check/check.js';
 
 export interface DemoOptions {
   dir: string;
@@ -30,7 +34,10 @@ export interface DemoResult {
   ingest: IngestSummary;
   ranking: Ranking;
   proposed: ProposeResult;
+  replayed: ModelProposeResult;
   backtest: BacktestRun;
+  review: Awaited<ReturnType<typeof approveAndDocument>>;
+  check: CheckResult;
 }
 
 const MARKER = '.rulegen-demo';
@@ -62,11 +69,18 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     opts.onStep?.('ranking features');
     const ranking = await rankFeatures(store, ws.config, ws.catalog);
     const proposed = await proposeOffline(ws, store, { count: 5, ranking, onStep: opts.onStep });
+    // the model path with no credentials: Claude's answer for this data, recorded as a cassette
+    opts.onStep?.('proposing through the replay provider');
+    const replayed = await proposeWithProvider(ws, store, { provider: 'replay', count: 5, ranking });
     // every candidate, measured on the later test window, evidence written into its file
     const { targets } = workspaceRules(ws);
     const backtest = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', onStep: opts.onStep });
     writeEvidence(backtest, false);
-    return { dir, data, ingest: summary, ranking, proposed, backtest };
+    // a person would review here; the demo approves what passes the gate, as `rulegen approve` does
+    opts.onStep?.('approving and writing docs');
+    const review = await approveAndDocument(openWorkspace(dir), store, { reviewer: 'rulegen demo', note: 'approved by the demo: every candidate that passed the gate', onStep: opts.onStep });
+    const check = await runCheck(openWorkspace(dir), store, { candidates: false, onStep: opts.onStep });
+    return { dir, data, ingest: summary, ranking, proposed, replayed, backtest, review, check };
   } finally {
     store.close();
   }

@@ -45,6 +45,12 @@ export const LlmSchema = z
       .default({ mode: 'adaptive', max_attempts: 4 }),
     repair_rounds: z.number().int().min(0).max(5).default(2),
     guardrail: z.object({ id: z.string(), version: z.string() }).strict().optional(),
+    /** Rules asked for per call; `propose --count N` makes ceil(N / rules_per_call) calls per model. */
+    rules_per_call: z.number().int().min(1).max(20).default(5),
+    /** Stop making calls once a run has cost this much (USD); `--max-cost` overrides it. */
+    max_cost_usd: z.number().positive().optional(),
+    /** Folder of recorded responses (relative to the workspace); default: the shipped fixtures/llm. */
+    cassettes: z.string().min(1).optional(),
   })
   .strict();
 

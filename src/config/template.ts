@@ -47,6 +47,9 @@ llm:
   timeout_ms: ${c.llm.timeout_ms}
   retry: { mode: ${c.llm.retry.mode}, max_attempts: ${c.llm.retry.max_attempts} }
   repair_rounds: ${c.llm.repair_rounds}        # times invalid model output is sent back with its errors
+  rules_per_call: ${c.llm.rules_per_call}       # rules asked for per model call
+  # max_cost_usd: 2.00    # stop further calls once a run has cost this much
+  # cassettes: fixtures/llm   # where replay looks for recorded responses (default: the shipped ones)
   # guardrail: { id: abc123, version: "1" }
 `;
 }

@@ -55,6 +55,16 @@ export interface ProposeResult {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** Where a candidate with this id lives. */
+export function candidateFile(ws: Workspace, id: string): string {
+  return join(ws.paths.candidates, `${id}.yaml`);
+}
+
+/** Write one candidate rule file atomically, a comment line first (shared by every provider). */
+export function writeCandidate(file: string, doc: Record<string, unknown>, comment: string): void {
+  writeFileAtomic(file, `# ${comment}\n${stringify(doc, { lineWidth: 100 })}`);
+}
+
 export async function proposeOffline(ws: Workspace, store: Store, opts: { count: number; dryRun?: boolean; ranking?: Ranking; onStep?: (m: string) => void }): Promise<ProposeResult> {
   const t0 = performance.now();
   opts.onStep?.('ranking features on the train window');
@@ -88,8 +98,8 @@ export async function proposeOffline(ws: Workspace, store: Store, opts: { count:
         provenance: { generator: `offline:${method}`, input: `sha256:${input}`, usage: { input_tokens: 0, output_tokens: 0, cost_usd: 0 }, created: new Date().toISOString() },
         backtest: evidence,
       };
-      const file = join(ws.paths.candidates, `${t.id}.yaml`);
-      if (!opts.dryRun) writeFileAtomic(file, `# Proposed by rulegen's offline inducer; review with \`rulegen review\`, then approve or reject.\n${stringify(doc, { lineWidth: 100 })}`);
+      const file = candidateFile(ws, t.id);
+      if (!opts.dryRun) writeCandidate(file, doc, "Proposed by rulegen's offline inducer; review with `rulegen review`, then approve or reject.");
       candidates.push({ id: t.id, file, condition: r.condition, title: t.title, train: r.train, test: evidence });
     });
   }

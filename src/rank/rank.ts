@@ -2,11 +2,12 @@
  * `rulegen rank`: which catalog features separate bots from people on the train window.
  *
  * Work is done in DuckDB in a fixed number of statements whatever the number of features:
- *   1. one scan of the sessions table -> a counts table (feature, value, bots, humans);
- *   2. over that small table: a summary, numeric stats (AUC, KS, quantiles, IV cuts),
- *      category stats, the IV of every feature, the lifts of booleans and categories;
- *   3. only when some feature has no labelled value: one more count over the window, to tell
- *      "all null" from "values only on unlabelled rows".
+ *   1. one statement over the sessions table -> a temp counts table (feature, value, bots,
+ *      humans); see queries.ts;
+ *   2. five over that small table: a summary, the numeric stats (AUC, KS, quantiles, IV cuts),
+ *      the category stats, the IV of every feature, the lifts of booleans and categories;
+ *   3. only when some feature has no labelled value: one count over the window, to tell "all
+ *      null" from "values only on unlabelled rows".
  * Besides these, resolveWindow reads the time column (min/max and a count).
  * JS sees one row per feature per statement (and at most `maxCategories` lifts per feature).
  */

@@ -1,0 +1,563 @@
+/**
+ * `rulegen propose` with a model: the ranking becomes a context of aggregates, the context a
+ * Converse request per call, and each answer is validated, repaired, backtested on the test
+ * window and written to candidates/ as soon as its call ends, so a run that fails halfway keeps
+ * what the finished calls produced.
+ *
+ * One run makes ceil(count / llm.rules_per_call) calls per model, at most llm.max_concurrency
+ * at a time over all models. Each call is a short conversation. How each stop reason ends:
+ *   tool_use (or end_turn / stop_sequence with a submit_rules call)
+ *       -> every rule validated; invalid ones go back with their exact errors in a repair turn
+ *          (at most llm.repair_rounds), the valid ones are kept.
+ *   end_turn / stop_sequence without a submit_rules call, malformed_tool_use,
+ *   malformed_model_output
+ *       -> a repair turn (same bound).
+ *   max_tokens, model_context_window_exceeded
+ *       -> a complete submit_rules call is still used; otherwise the call ends, reported with
+ *          the advice to raise llm.max_tokens or lower llm.rules_per_call (a retry would be cut
+ *          the same way).
+ *   guardrail_intervened, content_filtered
+ *       -> the call ends, reported; no retry and no fallback (the policy applies to any model).
+ * Transport failures are retried by the SDK; what survives the retries moves on to the next
+ * fallback model when another model may succeed (throttling, unavailable, timeout, 5xx) and ends
+ * the model's run otherwise. The run then ends in an ExternalError (exit 3) naming every model
+ * and error, after the other calls have finished and their candidates are written.
+ */
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { applyGate } from '../backtest/gate.js';
+import { backtestTargets, evidenceBlock, workspaceRules, type Target } from '../backtest/run.js';
+import type { Store } from '../db/store.js';
+import { ExternalError, formatProblem, InputError, RulegenError, type Problem } from '../errors.js';
+import { BedrockProvider, bedrockOptions } from '../llm/bedrock.js';
+import { costOf, priceOf } from '../llm/cost.js';
+import { Limiter } from '../llm/limit.js';
+import { loadPrompt, sha256 } from '../llm/prompts.js';
+import { canonicalJson, RecordingProvider, ReplayProvider, shippedCassettes } from '../llm/replay.js';
+import { LlmCallError, type ContentBlock, type ConverseOutcome, type ConverseRequest, type LlmProvider, type Message, type ToolUseBlock } from '../llm/types.js';
+import { rankFeatures } from '../rank/rank.js';
+import type { Ranking } from '../rank/types.js';
+import type { Workspace } from '../workspace.js';
+import { buildContext, modelCatalog, type ProposeContext } from './context.js';
+import { candidateFile, writeCandidate } from './propose.js';
+import { submitRulesTool, TOOL_NAME } from './schema.js';
+import { validateSubmission, type InvalidRule, type ValidRule } from './validate.js';
+
+export type ModelProviderName = 'bedrock' | 'replay';
+
+export interface ModelProposeOptions {
+  provider: ModelProviderName;
+  /** Models to run on the same context (more than one: a comparison); default llm.models. */
+  models?: string[];
+  /** Rules wanted per model. */
+  count: number;
+  /** Build and return the requests; call nothing, write nothing. */
+  dryRun?: boolean;
+  /** Write each answer as a cassette (bedrock only). */
+  record?: boolean;
+  /** Stop making calls once the run has cost this much; default llm.max_cost_usd. */
+  maxCostUsd?: number;
+  ranking?: Ranking;
+  /** A ready provider (tests); default: built from the workspace config. */
+  llm?: LlmProvider;
+  onStep?: (m: string) => void;
+  /** Diagnostics for stderr (fallbacks, repairs, stopped calls). */
+  onNote?: (m: string) => void;
+}
+
+export interface Tokens {
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+}
+
+export interface ModelCandidate {
+  id: string;
+  file: string;
+  title: string;
+  condition: string;
+  model: string;
+  generator: string;
+  gate: { pass: boolean; reasons: string[] };
+  test: Record<string, unknown>;
+}
+
+export interface CallReport {
+  model: string;
+  call: number;
+  /** Models that answered a turn of this call (a fallback shows here). */
+  answered_by: string[];
+  turns: number;
+  repair_rounds: number;
+  stop_reasons: string[];
+  tokens: Tokens;
+  cost_usd: number | null;
+  latency_ms: number;
+  accepted: number;
+  /** Rules still invalid when the call ended, with every reason. */
+  invalid: InvalidRule[];
+  /** Why the call ended without (all of) its rules, when it did. */
+  problem?: string;
+  /** A failure that survived retries and fallbacks. */
+  error?: string;
+}
+
+export interface ModelSummary {
+  model: string;
+  calls: number;
+  valid_rules: number;
+  invalid_rules: number;
+  repair_rounds: number;
+  /** Best recall on the test window among this model's candidates that pass the gate. */
+  best_recall_at_gate: number | null;
+  passing_gate: number;
+  tokens: Tokens;
+  cost_usd: number | null;
+  latency_ms: number;
+  fallbacks: string[];
+  errors: string[];
+}
+
+export interface ModelProposeResult {
+  provider: ModelProviderName;
+  prompt: string;
+  /** sha256 of the canonical JSON of the context sent. */
+  input: string;
+  dryRun: boolean;
+  candidates: ModelCandidate[];
+  calls: CallReport[];
+  models: ModelSummary[];
+  cost_usd: number | null;
+  /** Set when --max-cost stopped calls. */
+  stopped?: string;
+  seconds: number;
+  /** Dry run: the first request of every call, exactly as it would be sent. */
+  requests?: ConverseRequest[];
+  estimated_input_tokens?: number;
+  cassettes_written?: string[];
+}
+
+/** A run that failed after some calls succeeded; `result` lists what was kept. Exit 3. */
+export class ProposeRunError extends ExternalError {
+  constructor(
+    headline: string,
+    readonly result: ModelProposeResult,
+    problems: Problem[] = [],
+  ) {
+    super(headline, problems);
+  }
+}
+
+const zeroTokens = (): Tokens => ({ input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0 });
+const addTokens = (a: Tokens, b: Tokens): Tokens => ({ input_tokens: a.input_tokens + b.input_tokens, output_tokens: a.output_tokens + b.output_tokens, cache_read_tokens: a.cache_read_tokens + b.cache_read_tokens, cache_write_tokens: a.cache_write_tokens + b.cache_write_tokens });
+const addCost = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a + b);
+const roundUsd = (x: number | null): number | null => (x === null ? null : Number(x.toFixed(6)));
+
+/** Rough token count (4 characters a token): for --dry-run and budgets, not billing. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+/** The provider for a run, from the config: bedrock (optionally recording) or replay. */
+export function makeProvider(ws: Workspace, name: ModelProviderName, opts: { record?: boolean } = {}): LlmProvider {
+  const configured = ws.config.llm.cassettes ? resolve(ws.dir, ws.config.llm.cassettes) : undefined;
+  const dirs = [...(configured ? [configured] : []), shippedCassettes()];
+  if (name === 'replay') {
+    if (opts.record) throw InputError.single({ message: '--record needs a live provider', where: { field: '--record' }, expected: '--provider bedrock', found: 'replay' });
+    return new ReplayProvider(dirs);
+  }
+  const live = new BedrockProvider(bedrockOptions(ws.config.llm));
+  return opts.record ? new RecordingProvider(live, dirs[0]!) : live;
+}
+
+/** The prompt pieces shared by every call of a run. */
+interface Prompts {
+  system: string;
+  ref: string;
+  request: ReturnType<typeof loadPrompt>;
+  repair: ReturnType<typeof loadPrompt>;
+}
+
+function buildPrompts(ws: Workspace, context: ProposeContext): Prompts {
+  const system = loadPrompt('propose-rules', ws.paths.prompts);
+  return { system: system.render(context as unknown as Record<string, unknown>), ref: system.ref, request: loadPrompt('propose-request', ws.paths.prompts), repair: loadPrompt('propose-repair', ws.paths.prompts) };
+}
+
+interface CallPlan {
+  call: number;
+  calls: number;
+  count: number;
+  focus: string[];
+}
+
+/** Split `count` rules over calls of at most `perCall`; with several calls, each leads with different features. */
+export function planCalls(count: number, perCall: number, features: readonly string[]): CallPlan[] {
+  const calls = Math.max(1, Math.ceil(count / perCall));
+  return Array.from({ length: calls }, (_, i) => ({
+    call: i + 1,
+    calls,
+    count: Math.min(perCall, count - i * perCall),
+    focus: calls > 1 ? features.filter((_, j) => j % calls === i) : [],
+  }));
+}
+
+function userText(p: Prompts, plan: CallPlan): string {
+  return p.request.render({ count: plan.count, one: plan.count === 1, call: plan.call, calls: plan.calls, focus: plan.focus });
+}
+
+/** The Converse request for one model: cache point and tool choice where the model supports them. */
+export function buildRequest(ws: Workspace, model: string, system: string, messages: Message[]): ConverseRequest {
+  const llm = ws.config.llm;
+  const price = priceOf(model);
+  const anthropic = /(^|\.)anthropic\./.test(model);
+  const caching = price?.prompt_caching ?? anthropic;
+  const choice = price?.tool_choice ?? (anthropic ? 'tool' : 'auto');
+  return {
+    modelId: model,
+    system: [{ text: system }, ...(caching ? [{ cachePoint: { type: 'default' as const } }] : [])],
+    messages,
+    toolConfig: {
+      tools: [submitRulesTool()],
+      toolChoice: choice === 'tool' ? { tool: { name: TOOL_NAME } } : choice === 'any' ? { any: {} } : { auto: {} },
+    },
+    inferenceConfig: { temperature: llm.temperature, maxTokens: llm.max_tokens },
+    ...(llm.guardrail ? { guardrailConfig: { guardrailIdentifier: llm.guardrail.id, guardrailVersion: llm.guardrail.version } } : {}),
+  };
+}
+
+class Budget {
+  spent: number | null = 0;
+  stopped = false;
+  constructor(readonly max: number | undefined) {}
+  add(usd: number | null): void {
+    this.spent = addCost(this.spent, usd);
+  }
+  /** True when no further call may start. */
+  exhausted(): boolean {
+    if (this.max === undefined) return false;
+    if (this.spent !== null && this.spent >= this.max) this.stopped = true;
+    return this.stopped;
+  }
+}
+
+class Aborted extends Error {}
+
+interface RunEnv {
+  ws: Workspace;
+  store: Store;
+  provider: LlmProvider;
+  limiter: Limiter;
+  storeLock: Limiter;
+  prompts: Prompts;
+  promptHash: string;
+  input: string;
+  catalog: ReturnType<typeof modelCatalog>;
+  /** Printed conditions in use -> who holds them; grows as calls accept rules. */
+  existing: Map<string, string>;
+  budget: Budget;
+  /** Models whose run ended in a failure: their remaining calls do not start. */
+  failed: Set<string>;
+  candidates: ModelCandidate[];
+  note: (m: string) => void;
+}
+
+/**
+ * One turn, moving down the fallback chain on failures another model may not share. The turn
+ * holds one concurrency slot throughout, and marks a failure or the spend before giving the slot
+ * up, so that calls queued behind it see both.
+ */
+async function converseWithFallback(env: RunEnv, primary: string, chain: string[], messages: Message[], fallbacks: string[]): Promise<{ outcome: ConverseOutcome; model: string; cost: number | null }> {
+  return env.limiter.run(async () => {
+    if (env.failed.has(primary)) throw new Aborted(`an earlier call of ${primary} failed`);
+    if (env.budget.exhausted()) throw new Aborted('--max-cost reached');
+    const errors: LlmCallError[] = [];
+    for (const model of chain) {
+      try {
+        const outcome = await env.provider.converse(buildRequest(env.ws, model, env.prompts.system, messages));
+        if (model !== primary) fallbacks.push(model);
+        const cost = costOf(model, outcome.response.usage ?? { inputTokens: 0, outputTokens: 0 });
+        env.budget.add(cost);
+        return { outcome, model, cost };
+      } catch (e) {
+        if (!(e instanceof LlmCallError)) {
+          env.failed.add(primary);
+          throw e;
+        }
+        errors.push(e);
+        if (!e.fallback) break;
+        const next = chain[chain.indexOf(model) + 1];
+        if (next) env.note(`${model}: ${e.code}: ${e.message}; falling back to ${next}`);
+      }
+    }
+    env.failed.add(primary);
+    throw new ExternalError(`model call failed: ${errors.map((e) => `${e.model}: ${e.code}${e.status ? ` (HTTP ${e.status})` : ''}: ${e.message}`).join('; ')}`);
+  });
+}
+
+function toolUses(message: Message | undefined): ToolUseBlock['toolUse'][] {
+  return (message?.content ?? []).flatMap((b: ContentBlock) => ('toolUse' in b && b.toolUse.name === TOOL_NAME ? [b.toolUse] : []));
+}
+
+function repairMessages(env: RunEnv, assistant: Message | undefined, text: string): Message[] {
+  if (!assistant || assistant.content.length === 0) return [];
+  const uses = (assistant.content as ContentBlock[]).flatMap((b) => ('toolUse' in b ? [b.toolUse] : []));
+  if (uses.length === 0) return [assistant, { role: 'user', content: [{ text }] }];
+  return [assistant, { role: 'user', content: uses.map((u, i) => ({ toolResult: { toolUseId: u.toolUseId, status: 'error' as const, content: [{ text: i === 0 ? text : 'See the first tool result.' }] } })) }];
+}
+
+/** A problem as the model reads it: the field it concerns, then what was expected and found. */
+const problemText = (p: Problem): string => `${p.where?.field ? `${p.where.field}: ` : ''}${formatProblem({ ...p, where: undefined }).replace(/^error: /, '')}`;
+
+async function runCall(env: RunEnv, model: string, plan: CallPlan, chain: string[], report: CallReport): Promise<void> {
+  const llm = env.ws.config.llm;
+  const messages: Message[] = [{ role: 'user', content: [{ text: userText(env.prompts, plan) }] }];
+  let invalid: InvalidRule[] = [];
+  const accepted: { v: ValidRule; generator: string }[] = [];
+  let chainNow = chain;
+  const fallbacks: string[] = [];
+  for (;;) {
+    const { outcome, model: answered, cost } = await converseWithFallback(env, model, chainNow, messages, fallbacks);
+    // a repair turn continues with the model that answered
+    chainNow = chain.slice(chain.indexOf(answered));
+    const r = outcome.response;
+    const tokens: Tokens = { input_tokens: r.usage?.inputTokens ?? 0, output_tokens: r.usage?.outputTokens ?? 0, cache_read_tokens: r.usage?.cacheReadInputTokens ?? 0, cache_write_tokens: r.usage?.cacheWriteInputTokens ?? 0 };
+    report.turns++;
+    report.tokens = addTokens(report.tokens, tokens);
+    report.cost_usd = addCost(report.cost_usd, cost);
+    report.latency_ms += outcome.latencyMs;
+    report.stop_reasons.push(r.stopReason);
+    if (!report.answered_by.includes(answered)) report.answered_by.push(answered);
+
+    const stop = r.stopReason;
+    const assistant = r.output?.message;
+    const uses = toolUses(assistant);
+    const canRepair = report.repair_rounds < llm.repair_rounds;
+    let repair: string | undefined;
+    if (stop === 'guardrail_intervened' || stop === 'content_filtered') {
+      report.problem = stop === 'guardrail_intervened' ? `blocked by guardrail${llm.guardrail ? ` ${llm.guardrail.id} version ${llm.guardrail.version}` : ''} (guardrail_intervened); no rules from this call` : 'the answer was withheld by the content filter (content_filtered); no rules from this call';
+      break;
+    }
+    if ((stop === 'max_tokens' || stop === 'model_context_window_exceeded') && uses.length === 0) {
+      report.problem = stop === 'max_tokens' ? `the answer was cut at llm.max_tokens (${llm.max_tokens}) before submit_rules was complete; raise llm.max_tokens or lower llm.rules_per_call` : 'the conversation exceeded the model context window (model_context_window_exceeded); lower rank.top or llm.rules_per_call';
+      break;
+    }
+    if (stop === 'malformed_tool_use' || stop === 'malformed_model_output') {
+      repair = env.prompts.repair.render({ shape: `the model output could not be read (${stop}); the submit_rules input must be JSON that matches its schema.`, accepted: 0, invalid: [] });
+    } else if (uses.length === 0) {
+      if (stop !== 'end_turn' && stop !== 'stop_sequence' && stop !== 'tool_use') {
+        report.problem = `unexpected stop reason ${JSON.stringify(stop)}; no rules from this call`;
+        break;
+      }
+      repair = env.prompts.repair.render({ shape: 'you answered without calling the submit_rules tool.', accepted: 0, invalid: [] });
+    } else {
+      const input = uses.length === 1 ? uses[0]!.input : { rules: uses.flatMap((u) => ((u.input as { rules?: unknown[] })?.rules ?? [])) };
+      const v = validateSubmission(input, env.catalog, env.existing);
+      for (const ok of v.valid) {
+        env.existing.set(ok.condition, `"${ok.rule.title}", proposed earlier in this run`);
+        accepted.push({ v: ok, generator: outcome.generator });
+      }
+      invalid = v.invalid;
+      if (v.shape) repair = env.prompts.repair.render({ shape: v.shape.map(problemText).join('\n'), accepted: 0, invalid: [] });
+      else if (invalid.length) repair = env.prompts.repair.render({ shape: null, accepted: accepted.length, invalid: invalid.map((x) => ({ index: x.index, title: x.title, condition: x.condition, problems: x.problems.map(problemText) })) });
+      if (stop === 'max_tokens' && repair) {
+        report.problem = `the answer reached llm.max_tokens (${llm.max_tokens}); invalid rules were not sent back`;
+        break;
+      }
+    }
+    if (repair === undefined) break;
+    if (!canRepair) {
+      if (!invalid.length) report.problem = `no usable submit_rules call after ${report.repair_rounds} repair round(s) (last stop reason ${stop})`;
+      break;
+    }
+    report.repair_rounds++;
+    env.note(`${answered}, call ${plan.call}: sending ${invalid.length ? `${invalid.length} invalid rule(s)` : 'the answer'} back (repair ${report.repair_rounds} of ${llm.repair_rounds})`);
+    const more = repairMessages(env, assistant, repair);
+    messages.push(...more);
+  }
+  report.invalid = invalid;
+  report.accepted = accepted.length;
+  if (accepted.length) await writeAccepted(env, model, report, accepted);
+}
+
+async function writeAccepted(env: RunEnv, model: string, report: CallReport, accepted: { v: ValidRule; generator: string }[]): Promise<void> {
+  const { ws } = env;
+  const targets: Target[] = accepted.map(({ v }) => ({ id: randomUUID(), title: v.rule.title, status: 'candidate', condition: v.condition, ast: v.ast }));
+  // DuckDB has one connection: backtests of calls that end together take turns.
+  await env.storeLock.run(async () => {
+    const run = await backtestTargets(env.store, ws.config, ws.catalog, targets, { window: 'test', variations: true });
+    targets.forEach((t, i) => {
+      const { v, generator } = accepted[i]!;
+      const result = run.rules[i]!;
+      const evidence = evidenceBlock(run, result);
+      const doc = {
+        id: t.id,
+        title: v.rule.title,
+        status: 'candidate',
+        action: v.rule.action,
+        level: v.rule.level,
+        condition: v.condition,
+        description: v.rule.description,
+        rationale: v.rule.rationale,
+        falsepositives: v.rule.falsepositives,
+        tags: v.rule.tags,
+        related: [],
+        provenance: {
+          generator,
+          prompt: `${env.prompts.ref} sha256:${env.promptHash}`,
+          input: `sha256:${env.input}`,
+          // the call's usage, shared by the rules it produced
+          usage: { input_tokens: report.tokens.input_tokens, output_tokens: report.tokens.output_tokens, cache_read_tokens: report.tokens.cache_read_tokens, cache_write_tokens: report.tokens.cache_write_tokens, cost_usd: roundUsd(report.cost_usd), rules_in_call: accepted.length },
+          created: new Date().toISOString(),
+        },
+        backtest: evidence,
+      };
+      const file = candidateFile(ws, t.id);
+      writeCandidate(file, doc, `Proposed by ${generator}; the model proposes, the backtest and a reviewer decide (rulegen review, approve, reject).`);
+      env.candidates.push({ id: t.id, file, title: v.rule.title, condition: v.condition, model, generator, gate: applyGate(result, ws.config.gate), test: evidence });
+    });
+  });
+}
+
+function summarise(models: string[], calls: CallReport[], candidates: ModelCandidate[]): ModelSummary[] {
+  return models.map((model) => {
+    const mine = calls.filter((c) => c.model === model);
+    const cands = candidates.filter((c) => c.model === model);
+    const passing = cands.filter((c) => c.gate.pass);
+    const recalls = passing.map((c) => c.test['recall']).filter((x): x is number => typeof x === 'number');
+    return {
+      model,
+      calls: mine.length,
+      valid_rules: cands.length,
+      invalid_rules: mine.reduce((s, c) => s + c.invalid.length, 0),
+      repair_rounds: mine.reduce((s, c) => s + c.repair_rounds, 0),
+      best_recall_at_gate: recalls.length ? Math.max(...recalls) : null,
+      passing_gate: passing.length,
+      tokens: mine.reduce((t, c) => addTokens(t, c.tokens), zeroTokens()),
+      cost_usd: roundUsd(mine.reduce<number | null>((s, c) => addCost(s, c.cost_usd), 0)),
+      latency_ms: Math.round(mine.reduce((s, c) => s + c.latency_ms, 0)),
+      fallbacks: [...new Set(mine.flatMap((c) => c.answered_by.filter((m) => m !== model)))],
+      errors: mine.flatMap((c) => (c.error ? [c.error] : [])),
+    };
+  });
+}
+
+/**
+ * Propose candidates with a model provider (bedrock or replay). The demo calls it as
+ * `proposeWithProvider(ws, store, { provider: 'replay', count: 5, ranking })`.
+ */
+export async function proposeWithProvider(ws: Workspace, store: Store, opts: ModelProposeOptions): Promise<ModelProposeResult> {
+  const t0 = performance.now();
+  const note = opts.onNote ?? (() => undefined);
+  const llm = ws.config.llm;
+  const models = [...new Set(opts.models?.length ? opts.models : llm.models)];
+  const maxCost = opts.maxCostUsd ?? llm.max_cost_usd;
+  if (maxCost !== undefined) {
+    const unpriced = models.filter((m) => !priceOf(m));
+    if (unpriced.length) throw InputError.single({ message: 'cannot enforce --max-cost: no price for a model', where: { field: '--max-cost' }, expected: 'models listed in src/llm/prices.json', found: unpriced.join(', ') });
+  }
+  opts.onStep?.('ranking features on the train window');
+  const ranking = opts.ranking ?? (await rankFeatures(store, ws.config, ws.catalog));
+  const context = buildContext(ws, ranking);
+  const input = sha256(canonicalJson(context));
+  const prompts = buildPrompts(ws, context);
+  const plans = planCalls(opts.count, llm.rules_per_call, context.features.map((f) => f.name));
+  const promptHash = sha256(`${prompts.system}\n\n${userText(prompts, plans[0]!)}`);
+  const base: ModelProposeResult = { provider: opts.provider, prompt: `${prompts.ref} sha256:${promptHash}`, input, dryRun: Boolean(opts.dryRun), candidates: [], calls: [], models: [], cost_usd: 0, seconds: 0 };
+
+  if (opts.dryRun) {
+    const requests = models.flatMap((m) => plans.map((p) => buildRequest(ws, m, prompts.system, [{ role: 'user', content: [{ text: userText(prompts, p) }] }])));
+    const estimated = requests.reduce((s, r) => s + estimateTokens(JSON.stringify({ system: r.system, messages: r.messages, toolConfig: r.toolConfig })), 0);
+    return { ...base, requests, estimated_input_tokens: estimated, cost_usd: null, seconds: (performance.now() - t0) / 1000 };
+  }
+
+  const provider = opts.llm ?? makeProvider(ws, opts.provider, { record: opts.record });
+  const existing = new Map<string, string>();
+  for (const t of workspaceRules(ws, { statuses: ['candidate', 'approved', 'rejected', 'deprecated'] }).targets) existing.set(t.condition, `${t.status} rule ${t.id}`);
+  const env: RunEnv = {
+    ws,
+    store,
+    provider,
+    limiter: new Limiter(llm.max_concurrency),
+    storeLock: new Limiter(1),
+    prompts,
+    promptHash,
+    input,
+    catalog: modelCatalog(ws.catalog),
+    existing,
+    budget: new Budget(maxCost),
+    failed: new Set(),
+    candidates: [],
+    note,
+  };
+  const calls: CallReport[] = [];
+  const fatal: unknown[] = [];
+  opts.onStep?.(`${models.length * plans.length} call(s) to ${models.join(', ')} (at most ${llm.max_concurrency} at a time)`);
+  await Promise.all(
+    models.flatMap((model) => {
+      const chain = [model, ...llm.fallback.filter((f) => f !== model)];
+      return plans.map(async (plan) => {
+        const report: CallReport = { model, call: plan.call, answered_by: [], turns: 0, repair_rounds: 0, stop_reasons: [], tokens: zeroTokens(), cost_usd: 0, latency_ms: 0, accepted: 0, invalid: [] };
+        calls.push(report);
+        try {
+          await runCall(env, model, plan, chain, report);
+        } catch (e) {
+          if (e instanceof Aborted) {
+            report.problem = `not run: ${e.message}`;
+            return;
+          }
+          env.failed.add(model);
+          report.error = e instanceof RulegenError ? e.headline || e.message : (e as Error).message;
+          fatal.push(e);
+        }
+        if (report.problem) note(`${model}, call ${plan.call}: ${report.problem}`);
+        for (const x of report.invalid) note(`${model}, call ${plan.call}: rule ${x.index}${x.title ? ` "${x.title}"` : ''} stayed invalid: ${x.problems.map(problemText).join('; ')}`);
+      });
+    }),
+  );
+  calls.sort((a, b) => models.indexOf(a.model) - models.indexOf(b.model) || a.call - b.call);
+  const summaries = summarise(models, calls, env.candidates);
+  const result: ModelProposeResult = {
+    ...base,
+    candidates: env.candidates,
+    calls,
+    models: summaries,
+    cost_usd: roundUsd(env.budget.spent),
+    ...(env.budget.stopped ? { stopped: `--max-cost ${maxCost} USD reached after ${roundUsd(env.budget.spent)} USD; later calls were not made` } : {}),
+    seconds: (performance.now() - t0) / 1000,
+    ...(provider instanceof RecordingProvider ? { cassettes_written: provider.written } : {}),
+  };
+  if (fatal.length) {
+    // A bad input (a cassette miss) keeps its own exit code; the candidates are on disk either way.
+    const input = fatal.find((e) => e instanceof InputError);
+    if (input) throw input;
+    const kept = env.candidates.length ? `; kept ${env.candidates.length} candidate(s) from the calls that succeeded: ${env.candidates.map((c) => c.file).join(', ')}` : '';
+    const messages = [...new Set(calls.flatMap((c) => (c.error ? [`${c.model}, call ${c.call}: ${c.error}`] : [])))];
+    throw new ProposeRunError(`propose failed: ${messages.join(' | ')}${kept}`, result);
+  }
+  return result;
+}
+
+const fmtInt = (n: number) => n.toLocaleString('en-US');
+const fmtUsd = (x: number | null) => (x === null ? 'n/a' : `$${x.toFixed(4)}`);
+const fmtRecall = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+
+/** The side-by-side table of `propose --model A --model B` (also printed for a single model). */
+export function comparisonTable(result: ModelProposeResult): string {
+  const head = ['model', 'valid', 'invalid', 'repairs', 'pass gate', 'best recall@gate', 'tokens in/out', 'cache r/w', 'cost', 'latency'];
+  const rows = result.models.map((m) => [
+    m.model + (m.fallbacks.length ? ` (fell back to ${m.fallbacks.join(', ')})` : ''),
+    String(m.valid_rules),
+    String(m.invalid_rules),
+    String(m.repair_rounds),
+    String(m.passing_gate),
+    fmtRecall(m.best_recall_at_gate),
+    `${fmtInt(m.tokens.input_tokens)}/${fmtInt(m.tokens.output_tokens)}`,
+    `${fmtInt(m.tokens.cache_read_tokens)}/${fmtInt(m.tokens.cache_write_tokens)}`,
+    fmtUsd(m.cost_usd),
+    `${(m.latency_ms / 1000).toFixed(1)} s`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

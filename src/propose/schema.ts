@@ -1,0 +1,40 @@
+/**
+ * What a model must return: the `submit_rules` tool's input. The JSON schema the model sees is
+ * generated from this zod schema, and the same schema validates what comes back.
+ */
+import { z } from 'zod';
+import { RULE_ACTIONS, RULE_LEVELS } from '../rule/file.js';
+import type { ToolSpec } from '../llm/types.js';
+
+const text = (max: number, what: string) => z.string().trim().min(1, 'must not be empty').max(max).describe(what);
+
+/** One proposed rule, before its condition is parsed and checked. */
+export const ProposedRuleSchema = z.strictObject({
+  title: z.string().trim().min(5).max(120).describe('Short title a reviewer can scan, e.g. "Fast sessions that never load static assets".'),
+  condition: text(2000, 'The condition in the rule language; only catalog feature names as identifiers.'),
+  action: z.enum(RULE_ACTIONS).describe('log (observe only), challenge (e.g. CAPTCHA) or block.'),
+  level: z.enum(RULE_LEVELS).describe('Severity, from informational to critical.'),
+  description: text(1500, 'What the rule matches, in plain English for an operations reviewer; no jargon, no feature names.'),
+  rationale: text(1500, 'Why these signals indicate automation rather than a person.'),
+  falsepositives: z.array(z.string().trim().min(1)).min(1).max(8).describe('Concrete human populations (or legitimate automation) that could match; "Unknown" if none is known.'),
+  tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lower-case tag such as scraper or credential-stuffing')).max(8).default([]).describe('Lower-case tags, e.g. scraper, credential-stuffing, headless.'),
+});
+export type ProposedRule = z.infer<typeof ProposedRuleSchema>;
+
+export const SubmitRulesSchema = z.strictObject({
+  rules: z.array(ProposedRuleSchema).min(1).max(20).describe('The proposed rules, best first.'),
+});
+
+export const TOOL_NAME = 'submit_rules';
+
+/** The `submit_rules` tool, its input schema generated from SubmitRulesSchema. */
+export function submitRulesTool(): ToolSpec {
+  const { $schema: _drop, ...json } = z.toJSONSchema(SubmitRulesSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+  return {
+    toolSpec: {
+      name: TOOL_NAME,
+      description: 'Submit the proposed bot-detection rules. Call it exactly once with every rule.',
+      inputSchema: { json },
+    },
+  };
+}
