@@ -29,7 +29,6 @@ import { applyGate } from '../backtest/gate.js';
 import { backtestTargets, evidenceBlock, workspaceRules, type Target } from '../backtest/run.js';
 import type { Store } from '../db/store.js';
 import { ExternalError, formatProblem, InputError, RulegenError, type Problem } from '../errors.js';
-import { BedrockProvider, bedrockOptions } from '../llm/bedrock.js';
 import { costOf, priceOf } from '../llm/cost.js';
 import { Limiter } from '../llm/limit.js';
 import { loadPrompt, sha256 } from '../llm/prompts.js';
@@ -160,13 +159,15 @@ export function estimateTokens(text: string): number {
 }
 
 /** The provider for a run, from the config: bedrock (optionally recording) or replay. */
-export function makeProvider(ws: Workspace, name: ModelProviderName, opts: { record?: boolean } = {}): LlmProvider {
+export async function makeProvider(ws: Workspace, name: ModelProviderName, opts: { record?: boolean } = {}): Promise<LlmProvider> {
   const configured = ws.config.llm.cassettes ? resolve(ws.dir, ws.config.llm.cassettes) : undefined;
   const dirs = [...(configured ? [configured] : []), shippedCassettes()];
   if (name === 'replay') {
     if (opts.record) throw InputError.single({ message: '--record needs a live provider', where: { field: '--record' }, expected: '--provider bedrock', found: 'replay' });
     return new ReplayProvider(dirs);
   }
+  // Loaded on demand: the AWS SDK costs every other command ~0.2 s of start-up otherwise.
+  const { BedrockProvider, bedrockOptions } = await import('../llm/bedrock.js');
   const live = new BedrockProvider(bedrockOptions(ws.config.llm));
   return opts.record ? new RecordingProvider(live, dirs[0]!) : live;
 }
@@ -471,7 +472,7 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
     return { ...base, requests, estimated_input_tokens: estimated, cost_usd: null, seconds: (performance.now() - t0) / 1000 };
   }
 
-  const provider = opts.llm ?? makeProvider(ws, opts.provider, { record: opts.record });
+  const provider = opts.llm ?? (await makeProvider(ws, opts.provider, { record: opts.record }));
   const existing = new Map<string, string>();
   for (const t of workspaceRules(ws, { statuses: ['candidate', 'approved', 'rejected', 'deprecated'] }).targets) existing.set(t.condition, `${t.status} rule ${t.id}`);
   const env: RunEnv = {
