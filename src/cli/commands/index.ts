@@ -33,6 +33,8 @@ const registrations: Register[] = [
   ingest,
   rank,
   propose,
+  lint,
+  sql,
   backtest,
   check,
   review,
@@ -41,8 +43,6 @@ const registrations: Register[] = [
   deprecate,
   docs,
   demo,
-  sql,
-  lint,
 ];
 
 export function registerCommands(program: Command, ctx: CommandContext): void {
