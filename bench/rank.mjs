@@ -10,21 +10,23 @@
 // open, every statistic) with the AUC loop alone.
 // Runs are interleaved (rank, sklearn, rank, sklearn, ...) after one warm-up of each; medians.
 // Every feature's AUC must agree with scikit-learn's to 1e-3.
-// Usage: npm run build && node bench/rank.mjs [--runs 3] [--sessions 10000000]
+// Usage: npm run build && node bench/rank.mjs [--runs 3] [--sessions 10000000] [--ws DIR --parquet FILE]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fmt, summarise, time } from './lib.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : dflt);
+const str = (name, dflt) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : dflt);
+const opt = (name, dflt) => Number(str(name, dflt));
 const runs = opt('runs', 3);
 const sessions = opt('sessions', 10_000_000);
 const root = resolve('.');
 const out = join(root, 'bench/out');
-const ws = join(out, 'ws');
+// --ws and --parquet point at another ingested workspace and its source (a quick dry run on small data)
+const ws = resolve(str('ws', join(out, 'ws')));
 const cli = join(root, 'bin/rulegen.js');
-const parquet = join(out, `synth-${sessions}.parquet`);
+const parquet = resolve(str('parquet', join(out, `synth-${sessions}.parquet`)));
 const PY = '/usr/bin/python3'; // Debian's python, where apt puts sklearn (not pyenv's python3)
 
 function ensurePython() {
@@ -53,7 +55,7 @@ function ensureWorkspace() {
 /** The train window's label and numeric/boolean columns, from the Parquet, as CSV (once per cutoff). */
 async function exportTrain(cutoff, features) {
   if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(cutoff)) throw new Error(`unexpected cutoff ${cutoff}`);
-  const csv = join(out, `rank-train-${sessions}.csv`);
+  const csv = join(out, `rank-train-${parquet.split('/').at(-1).replace(/\.parquet$/, '')}.csv`);
   const stamp = `${parquet} ${cutoff} ${features.join(',')}`;
   if (existsSync(csv) && existsSync(csv + '.source') && readFileSync(csv + '.source', 'utf8') === stamp) return { csv, seconds: null };
   const { DuckDBInstance } = await import('@duckdb/node-api');
@@ -74,7 +76,7 @@ async function exportTrain(cutoff, features) {
 ensurePython();
 ensureWorkspace();
 const rankArgs = [cli, '-C', ws, '--quiet', 'rank', '--json'];
-console.log(`rulegen bench: rank vs scikit-learn roc_auc_score, ${sessions.toLocaleString('en-US')} sessions, ${runs} interleaved runs each after a warm-up`);
+console.log(`rulegen bench: rank vs scikit-learn roc_auc_score on ${ws.replace(root + '/', '')} (${parquet.replace(root + '/', '')}), ${runs} interleaved runs each after a warm-up`);
 const warm = time('node', rankArgs, { maxBuffer: 1 << 26 });
 const ranking = JSON.parse(warm.stdout);
 const numeric = ranking.features.filter((f) => f.type !== 'category').map((f) => f.feature);
@@ -129,5 +131,5 @@ console.log(`sklearn roc_auc_score loop (${numeric.length} numeric/boolean featu
 console.log(`  pandas load of the train window CSV, apart: median ${fmt(D.median)} s; whole python process median ${fmt(W.median)} s`);
 console.log(`speed-up: AUC loop / rank = ${(L.median / R.median).toFixed(1)}x (target >= 5x); whole python process / rank = ${(W.median / R.median).toFixed(1)}x`);
 console.log(`AUC agreement over ${numeric.length} features: max |rank - sklearn| = ${worst.diff.toExponential(2)}${worst.feature ? ` (${worst.feature})` : ''}; ${bad.length ? `${bad.length} beyond 1e-3:\n    ${bad.join('\n    ')}` : 'all within 1e-3'}`);
-console.log(`command: node bin/rulegen.js -C bench/out/ws --quiet rank --json   vs   ${PY} bench/rank_sklearn.py ${csv.replace(root + '/', '')} <${numeric.length} features>`);
+console.log(`command: node bin/rulegen.js -C ${ws.replace(root + '/', '')} --quiet rank --json   vs   ${PY} bench/rank_sklearn.py ${csv.replace(root + '/', '')} <${numeric.length} features>`);
 if (bad.length || !sameRows) process.exitCode = 1;

@@ -83,7 +83,7 @@ export function formatRanking(ranking: Ranking, top: number): string {
   if (ranking.features.length > shown.length) out.push(`(${ranking.features.length - shown.length} more features: --top ${ranking.features.length} or --json shows all)`);
   if (shown.some((r) => r.sensitive)) out.push('* sensitive: ranked here, never shown to a model');
   if (hasImport) {
-    const pairs = ranking.features.filter((f) => f.imported).map((f, _i): [number, number] => [ranking.features.indexOf(f), -f.imported!.importance]);
+    const pairs = ranking.features.filter((f) => f.imported).map((f): [number, number] => [ranking.features.indexOf(f), -f.imported!.importance]);
     const rho = spearman(pairs);
     if (rho !== null) out.push(`rank agreement with the imported importance (Spearman, ${pairs.length} features): ${rho.toFixed(2)}`);
   }
