@@ -116,9 +116,9 @@ async function variations(store: Store, config: Config, catalog: Catalog, target
   const features = [...new Set(perRule.flatMap((p) => [...p.features]))];
   const out: Record<string, Variation[]> = {};
   if (features.length === 0) return out;
-  // one scan for the quantiles of every feature involved
+  // one scan for the quantiles of every feature involved (exact: the evidence must be reproducible)
   const qs = `[${QUANTILES.join(', ')}]`;
-  const row = (await store.one<Record<string, number[] | null>>(`SELECT ${features.map((f, i) => `approx_quantile(${quoteIdent(f)}, ${qs}) AS q${i}`).join(', ')} FROM ${quoteIdent(config.data.table)} WHERE ${window.where}`, window.parameters))!;
+  const row = (await store.one<Record<string, number[] | null>>(`SELECT ${features.map((f, i) => `quantile_cont(${quoteIdent(f)}, ${qs}) AS q${i}`).join(', ')} FROM ${quoteIdent(config.data.table)} WHERE ${window.where}`, window.parameters))!;
   const quantiles = new Map(features.map((f, i) => [f, (row[`q${i}`] ?? []).map(Number)]));
   const variants = targets.map((t) => variantsOf(t.ast, catalog, quantiles));
   const flat = variants.flatMap((vs, ti) => vs.map((v, vi) => ({ id: `${ti}:${vi}`, predicate: compilePredicate(v.ast, catalog) })));

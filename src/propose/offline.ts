@@ -56,14 +56,23 @@ export interface InduceResult {
 }
 
 /** Threshold atoms for every usable feature; one scan for all the quantiles. */
-export async function atomsFor(store: Store, config: Config, catalog: Catalog, ranking: Ranking, window: Window): Promise<Atom[]> {
-  const usable = ranking.features.filter((f) => !catalog.get(f.feature)?.sensitive && f.auc !== null && f.direction !== null && f.auc > 0.55).slice(0, TOP_FEATURES);
+/** The ranked features the inducer builds rules from: separating, not sensitive, best first. */
+export function usableFeatures(catalog: Catalog, ranking: Ranking): Ranking['features'] {
+  return ranking.features.filter((f) => !catalog.get(f.feature)?.sensitive && f.auc !== null && f.direction !== null && f.auc > 0.55).slice(0, TOP_FEATURES);
+}
+
+/**
+ * Threshold atoms for every usable feature, from exact quantiles over `table` (the search
+ * sample) in one scan. Exact, not approx_quantile: the t-digest merge order depends on threads,
+ * and the same data must give the same rules.
+ */
+export async function atomsFor(store: Store, catalog: Catalog, ranking: Ranking, table: string, label: string): Promise<Atom[]> {
+  const usable = usableFeatures(catalog, ranking);
   const numbers = usable.filter((f) => f.type === 'number');
   const atoms: Atom[] = [];
   if (numbers.length) {
-    const l = quoteIdent(config.data.label);
-    const cols = numbers.map((f, i) => `approx_quantile(${quoteIdent(f.feature)}, [${(f.direction === 'higher' ? HIGH_Q : LOW_Q).join(', ')}]) AS q${i}`);
-    const row = (await store.one<Record<string, number[] | null>>(`SELECT ${cols.join(', ')} FROM ${quoteIdent(config.data.table)} WHERE ${window.where} AND ${l} IS NOT NULL`, window.parameters))!;
+    const cols = numbers.map((f, i) => `quantile_cont(${quoteIdent(f.feature)}, [${(f.direction === 'higher' ? HIGH_Q : LOW_Q).join(', ')}]) AS q${i}`);
+    const row = (await store.one<Record<string, number[] | null>>(`SELECT ${cols.join(', ')} FROM ${table} WHERE ${quoteIdent(label)} IS NOT NULL`))!;
     numbers.forEach((f, i) => {
       const qs = [...new Set((row[`q${i}`] ?? []).filter((x) => x !== null && Number.isFinite(x)).map((x) => Number(Number(x).toPrecision(4))))];
       for (const q of qs) atoms.push({ feature: f.feature, ast: comparison(f.feature, f.direction === 'higher' ? '>' : '<', num(q)) });
@@ -104,19 +113,19 @@ const conj = (a: Expr, b: Expr): Expr => and(...(a.kind === 'and' ? a.operands :
 export async function induce(store: Store, config: Config, catalog: Catalog, ranking: Ranking, opts: { count: number; exclude?: ReadonlySet<string>; onStep?: (m: string) => void }): Promise<InduceResult> {
   const t0 = performance.now();
   const train = await resolveWindow(store, config, 'train');
-  const atoms = await atomsFor(store, config, catalog, ranking, train);
 
   // the search sample: a temp table of labelled train rows, chosen by a hash of the id
   const table = quoteIdent(config.data.table);
   const id = quoteIdent(config.data.id);
   const l = quoteIdent(config.data.label);
-  const cols = [...new Set([config.data.id, config.data.time, config.data.label, ...atoms.map((a) => a.feature)])].map(quoteIdent).join(', ');
+  const cols = [...new Set([config.data.id, config.data.time, config.data.label, ...usableFeatures(catalog, ranking).map((f) => f.feature)])].map(quoteIdent).join(', ');
   const labelled = train.rows;
   const keep = Math.min(1, SEARCH_ROWS / Math.max(1, labelled));
   await store.run(`CREATE OR REPLACE TEMP TABLE rulegen_search AS SELECT ${cols} FROM ${table} WHERE ${train.where} AND ${l} IS NOT NULL AND (hash(${id}) % 1000000) < ?`, [...train.parameters, Math.ceil(keep * 1_000_000)]);
   const sampleCfg: Config = { ...config, data: { ...config.data, table: 'rulegen_search' } };
   const sample: Window = { ...train, where: 'TRUE', parameters: [] };
   const sampleRows = (await store.one<{ n: number }>('SELECT count(*) AS n FROM rulegen_search'))?.n ?? 0;
+  const atoms = await atomsFor(store, catalog, ranking, 'rulegen_search', config.data.label);
 
   let searched = 0;
   const passing: Scored[] = [];
