@@ -81,6 +81,18 @@ describe('backtest engine', () => {
     s.close();
   });
 
+  it('a window with no humans: FPR is n/a with a warning, recall still computed', async () => {
+    const s = await fixture();
+    await s.run('UPDATE sessions SET label = NULL WHERE label = 0');
+    const w = await resolveWindow(s, config, 'test');
+    const r = await runBacktest(s, config, w, [rule('x', '("rpm" > ?::DOUBLE)', [100])], { daily: true, segments: ['country'] });
+    expect(r.warnings[0]).toMatch(/no sessions labelled human: FPR is n\/a/);
+    expect(r.rules[0]).toMatchObject({ fpr: null, fpr_upper95: null, precision: 1 });
+    expect(r.rules[0]!.recall).toBeCloseTo(1 / 3);
+    expect(r.rules[0]!.daily!.worst_fpr).toBeNull();
+    s.close();
+  });
+
   it('an empty window is a clear error', async () => {
     const s = await fixture();
     await expect(resolveWindow(s, { ...config, split: { test_fraction: 0.3, test_from: '2030-01-01' } }, 'test')).rejects.toThrow(/test window is empty/);
