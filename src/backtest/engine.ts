@@ -181,7 +181,8 @@ async function overlap(store: Store, table: string, label: string, window: Windo
   );
   const K = rules.length;
   const hits = new Float64Array(K);
-  const inter = new Map<number, number>();
+  // K x K upper triangle in a typed array: a Map keyed by pairs cost 1.7 s at 10M rows
+  const inter = new Float64Array(K * K);
   const approved = rules.map((r) => Boolean(r.approved));
   const incremental = new Float64Array(K);
   for (const row of rows) {
@@ -197,8 +198,7 @@ async function overlap(store: Store, table: string, label: string, window: Windo
     for (let a = 0; a < set.length; a++) {
       hits[set[a]!]! += n;
       for (let b = a + 1; b < set.length; b++) {
-        const key = set[a]! * K + set[b]!;
-        inter.set(key, (inter.get(key) ?? 0) + n);
+        inter[set[a]! * K + set[b]!]! += n;
       }
     }
     if (row['lbl'] === 1) {
@@ -213,12 +213,14 @@ async function overlap(store: Store, table: string, label: string, window: Windo
     res.incremental_recall = bots > 0 ? incremental[i]! / bots : null;
     res.overlap = [];
   });
-  for (const [key, n] of inter) {
-    const a = Math.floor(key / K);
-    const b = key % K;
-    const j = n / (hits[a]! + hits[b]! - n);
-    results[a]!.overlap!.push({ id: rules[b]!.id, jaccard: j });
-    results[b]!.overlap!.push({ id: rules[a]!.id, jaccard: j });
+  for (let a = 0; a < K; a++) {
+    for (let b = a + 1; b < K; b++) {
+      const n = inter[a * K + b]!;
+      if (n === 0) continue;
+      const j = n / (hits[a]! + hits[b]! - n);
+      results[a]!.overlap!.push({ id: rules[b]!.id, jaccard: j });
+      results[b]!.overlap!.push({ id: rules[a]!.id, jaccard: j });
+    }
   }
   for (const r of results) r.overlap!.sort((x, y) => y.jaccard - x.jaccard);
 }
