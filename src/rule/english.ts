@@ -41,8 +41,10 @@ function lowerFirst(s: string): string {
   return s.length > 1 && s[1] === s[1]!.toUpperCase() && /[A-Z]/.test(s[1]!) ? s : s.charAt(0).toLowerCase() + s.slice(1);
 }
 
+/** The description's first sentence: the rest is detail for the catalog, not for a rule's reading. */
 function sentence(desc: string): string {
-  return lowerFirst(desc.trim().replace(/\.$/, ''));
+  const first = desc.trim().split(/(?<=\.)\s+(?=[A-Z])/)[0]!;
+  return lowerFirst(first.replace(/\.$/, ''));
 }
 
 /** A short description reads better than the name; a long one is a definition, not a label. */
@@ -62,7 +64,13 @@ function percentNoun(f: Feature): string {
   const d = f.description.trim().replace(/\.$/, '');
   if (d.split(/\s+/).length <= 5 && !/[.;:]/.test(d)) return lowerFirst(d);
   const base = f.name.replace(/_(ratio|share|fraction|pct|percent|rate)$/, '').replaceAll('_', ' ');
-  return plural(base);
+  // "static asset" -> "static assets", but "error 4xx" stays as it is
+  return /[0-9x]$/i.test(base) ? base : plural(base);
+}
+
+/** A unitless ratio that is not a share of something ("interarrival_cv"): no percent sign. */
+function isShare(f: Feature, unit: string): boolean {
+  return unit === '%' || unit.toLowerCase() === 'percent' || /_(ratio|share|fraction|pct|percent|rate)$/.test(f.name);
 }
 
 /** "requests/min" -> "requests per minute"; undefined when the unit is not a rate. */
@@ -83,7 +91,7 @@ interface Quantity {
 
 function quantity(f: Feature): Quantity {
   const unit = f.unit?.trim();
-  if (unit && PERCENT_UNITS.has(unit.toLowerCase())) {
+  if (unit && PERCENT_UNITS.has(unit.toLowerCase()) && isShare(f, unit)) {
     const scale = unit === '%' || unit.toLowerCase() === 'percent' ? 1 : 100;
     return { subject: '', value: (l) => (l.kind === 'number' ? `${formatNumber(l.value * scale)}%` : String(l.value)), suffix: percentNoun(f) };
   }
@@ -91,7 +99,11 @@ function quantity(f: Feature): Quantity {
   const value = (l: Literal): string => (l.kind === 'number' ? formatNumber(l.value) : l.kind === 'string' ? `'${l.value}'` : String(l.value));
   if (rate && rate.numerator) return { subject: '', value, suffix: rate.text };
   if (rate) return { subject: phrase(f), value, suffix: rate.text };
-  return { subject: phrase(f), value, suffix: unit ?? '' };
+  const subject = phrase(f);
+  if (unit && PERCENT_UNITS.has(unit.toLowerCase())) return { subject, value, suffix: '' };
+  // "distinct paths" counted in "paths": "more than 657 distinct paths", the noun said once
+  if (unit && subject.endsWith(unit)) return { subject: '', value, suffix: subject };
+  return { subject, value, suffix: unit ?? '' };
 }
 
 function join(...parts: string[]): string {
