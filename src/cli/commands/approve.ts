@@ -2,8 +2,7 @@ import type { Register } from './index.js';
 import { formatProblem } from '../../errors.js';
 import { approve } from '../../review/lifecycle.js';
 import { docsSummary } from '../../report/docs.js';
-import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
-import { progress } from '../context.js';
+import { withWorkspaceStore } from './with-store.js';
 
 export const register: Register = (program, { io, globals }) => {
   program
@@ -16,10 +15,7 @@ export const register: Register = (program, { io, globals }) => {
     .option('--no-docs', 'do not regenerate docs/')
     .action(async (ids: string[], opts: { reviewer?: string; note?: string; override?: string; docs: boolean }) => {
       const g = globals();
-      const ws = openWorkspace(g.workspace);
-      const store = await openWorkspaceStore(ws);
-      const bar = progress(io, g.quiet);
-      try {
+      await withWorkspaceStore(io, g, async (ws, store, bar) => {
         const r = await approve(ws, store, { ids, reviewer: opts.reviewer ?? '', note: opts.note, override: opts.override, docs: opts.docs, onStep: bar.step });
         bar.done();
         if (g.json) io.stdout(JSON.stringify({ approved: r.decisions, docs: r.docs, notes: r.notes }, null, 2) + '\n');
@@ -31,9 +27,6 @@ export const register: Register = (program, { io, globals }) => {
           for (const n of r.notes) io.stderr(`note: ${n}\n`);
           for (const p of r.docs?.problems ?? []) io.stderr(formatProblem(p) + '\n');
         }
-      } finally {
-        bar.done();
-        store.close();
-      }
+      });
     });
 };

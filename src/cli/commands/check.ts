@@ -3,8 +3,7 @@ import type { Register } from './index.js';
 import { checkText, junitXml, runCheck, summaryMarkdown } from '../../check/check.js';
 import { formatProblem } from '../../errors.js';
 import { writeFileAtomic } from '../../fsutil.js';
-import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
-import { progress } from '../context.js';
+import { withWorkspaceStore } from './with-store.js';
 
 export const register: Register = (program, { io, globals, setExit }) => {
   program
@@ -15,10 +14,7 @@ export const register: Register = (program, { io, globals, setExit }) => {
     .option('--candidates', 'also gate candidate rules', false)
     .action(async (opts: { junit?: string; summary?: string; candidates: boolean }) => {
       const g = globals();
-      const ws = openWorkspace(g.workspace);
-      const store = await openWorkspaceStore(ws);
-      const bar = progress(io, g.quiet);
-      try {
+      await withWorkspaceStore(io, g, async (ws, store, bar) => {
         const c = await runCheck(ws, store, { candidates: opts.candidates, onStep: bar.step });
         bar.done();
         if (!g.quiet) for (const w of c.warnings) io.stderr(formatProblem(w) + '\n');
@@ -26,9 +22,6 @@ export const register: Register = (program, { io, globals, setExit }) => {
         if (opts.summary) writeFileAtomic(resolve(io.cwd, opts.summary), summaryMarkdown(c, ws.config.gate));
         io.stdout(g.json ? JSON.stringify({ passed: c.passed, rules: c.rules.map((r) => ({ ...r.result, id: r.target.id, title: r.target.title, status: r.target.status, file: r.target.file, pass: r.verdict.pass, reasons: r.verdict.reasons })) }, null, 2) + '\n' : checkText(c));
         if (!c.passed) setExit(1);
-      } finally {
-        bar.done();
-        store.close();
-      }
+      });
     });
 };

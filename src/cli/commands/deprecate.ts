@@ -2,8 +2,7 @@ import type { Register } from './index.js';
 import { formatProblem } from '../../errors.js';
 import { deprecate } from '../../review/lifecycle.js';
 import { docsSummary } from '../../report/docs.js';
-import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
-import { progress } from '../context.js';
+import { withWorkspaceStore } from './with-store.js';
 
 export const register: Register = (program, { io, globals }) => {
   program
@@ -15,10 +14,7 @@ export const register: Register = (program, { io, globals }) => {
     .option('--no-docs', 'do not regenerate docs/')
     .action(async (id: string, opts: { reason?: string; reviewer?: string; docs: boolean }) => {
       const g = globals();
-      const ws = openWorkspace(g.workspace);
-      const store = await openWorkspaceStore(ws);
-      const bar = progress(io, g.quiet);
-      try {
+      await withWorkspaceStore(io, g, async (ws, store, bar) => {
         const reviewer = opts.reviewer ?? io.env['USER'] ?? io.env['LOGNAME'] ?? 'unknown';
         const r = await deprecate(ws, store, { id, reason: opts.reason ?? '', reviewer, docs: opts.docs, onStep: bar.step });
         bar.done();
@@ -28,9 +24,6 @@ export const register: Register = (program, { io, globals }) => {
           if (r.docs) io.stdout(docsSummary(ws, r.docs));
         }
         if (!g.quiet) for (const p of r.docs?.problems ?? []) io.stderr(formatProblem(p) + '\n');
-      } finally {
-        bar.done();
-        store.close();
-      }
+      });
     });
 };

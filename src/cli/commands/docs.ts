@@ -1,8 +1,7 @@
 import type { Register } from './index.js';
 import { formatProblem } from '../../errors.js';
 import { docsSummary, generateDocs } from '../../report/docs.js';
-import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
-import { progress } from '../context.js';
+import { withWorkspaceStore } from './with-store.js';
 
 export const register: Register = (program, { io, globals, setExit }) => {
   program
@@ -10,19 +9,13 @@ export const register: Register = (program, { io, globals, setExit }) => {
     .description('write docs/rules/<id>.md, docs/rules/README.md and docs/report.html from the rule files (Handlebars templates)')
     .action(async () => {
       const g = globals();
-      const ws = openWorkspace(g.workspace);
-      const store = await openWorkspaceStore(ws);
-      const bar = progress(io, g.quiet);
-      try {
+      await withWorkspaceStore(io, g, async (ws, store, bar) => {
         const r = await generateDocs(ws, store, { now: new Date(), onStep: bar.step });
         bar.done();
         io.stdout(g.json ? JSON.stringify(r, null, 2) + '\n' : docsSummary(ws, r));
         for (const p of r.problems) if (!g.quiet || p.severity === 'error') io.stderr(formatProblem(p) + '\n');
         // rule files that do not load are left out of the docs: say so with the exit code
         if (r.problems.some((p) => p.severity === 'error')) setExit(2);
-      } finally {
-        bar.done();
-        store.close();
-      }
+      });
     });
 };

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import type { Register } from './index.js';
 import { ingest, type IngestSummary } from '../../ingest/ingest.js';
-import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
-import { progress } from '../context.js';
+import { withWorkspaceStore } from './with-store.js';
 import { formatProblem } from '../../errors.js';
 
 export function formatIngestSummary(s: IngestSummary, table: string): string {
@@ -26,17 +25,11 @@ export const register: Register = (program, { io, globals }) => {
     .option('--replace', 'replace the table instead of appending', false)
     .action(async (files: string[], opts: { replace: boolean }) => {
       const g = globals();
-      const ws = openWorkspace(g.workspace);
-      const store = await openWorkspaceStore(ws);
-      const bar = progress(io, g.quiet);
-      try {
+      await withWorkspaceStore(io, g, async (ws, store, bar) => {
         const summary = await ingest(store, ws.config, ws.catalog, { files: files.map((f) => resolve(io.cwd, f)), replace: opts.replace, onStep: bar.step });
         bar.done();
         if (!g.quiet) for (const w of summary.warnings) io.stderr(formatProblem(w) + '\n');
         io.stdout(g.json ? JSON.stringify(summary, null, 2) + '\n' : formatIngestSummary(summary, ws.config.data.table));
-      } finally {
-        bar.done();
-        store.close();
-      }
+      });
     });
 };

@@ -2,8 +2,7 @@ import type { Register } from './index.js';
 import { formatProblem } from '../../errors.js';
 import { reject } from '../../review/lifecycle.js';
 import { docsSummary } from '../../report/docs.js';
-import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
-import { progress } from '../context.js';
+import { withWorkspaceStore } from './with-store.js';
 
 export const register: Register = (program, { io, globals }) => {
   program
@@ -15,10 +14,7 @@ export const register: Register = (program, { io, globals }) => {
     .option('--no-docs', 'do not regenerate docs/')
     .action(async (ids: string[], opts: { reviewer?: string; reason?: string; docs: boolean }) => {
       const g = globals();
-      const ws = openWorkspace(g.workspace);
-      const store = await openWorkspaceStore(ws);
-      const bar = progress(io, g.quiet);
-      try {
+      await withWorkspaceStore(io, g, async (ws, store, bar) => {
         const r = await reject(ws, store, { ids, reviewer: opts.reviewer ?? '', reason: opts.reason ?? '', docs: opts.docs, onStep: bar.step });
         bar.done();
         if (g.json) io.stdout(JSON.stringify({ rejected: r.decisions, docs: r.docs }, null, 2) + '\n');
@@ -27,9 +23,6 @@ export const register: Register = (program, { io, globals }) => {
           if (r.docs) io.stdout(docsSummary(ws, r.docs));
         }
         if (!g.quiet) for (const p of r.docs?.problems ?? []) io.stderr(formatProblem(p) + '\n');
-      } finally {
-        bar.done();
-        store.close();
-      }
+      });
     });
 };

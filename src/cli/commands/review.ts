@@ -1,8 +1,7 @@
 import type { Register } from './index.js';
 import { formatProblem } from '../../errors.js';
 import { reviewCandidates, reviewJson, reviewText } from '../../review/review.js';
-import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
-import { progress } from '../context.js';
+import { withWorkspaceStore } from './with-store.js';
 
 export const register: Register = (program, { io, globals, setExit }) => {
   program
@@ -10,19 +9,13 @@ export const register: Register = (program, { io, globals, setExit }) => {
     .description('list candidates with their evidence on the test window and their gate status, best first')
     .action(async () => {
       const g = globals();
-      const ws = openWorkspace(g.workspace);
-      const store = await openWorkspaceStore(ws);
-      const bar = progress(io, g.quiet);
-      try {
+      await withWorkspaceStore(io, g, async (ws, store, bar) => {
         const listing = await reviewCandidates(ws, store, { onStep: bar.step });
         bar.done();
         io.stdout(g.json ? JSON.stringify(reviewJson(listing), null, 2) + '\n' : reviewText(listing));
         for (const p of listing.problems) if (!g.quiet || p.severity === 'error') io.stderr(formatProblem(p) + '\n');
         // a candidate file that does not load is bad input, even though the others are listed
         if (listing.problems.some((p) => p.severity === 'error')) setExit(2);
-      } finally {
-        bar.done();
-        store.close();
-      }
+      });
     });
 };
