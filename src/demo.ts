@@ -14,7 +14,7 @@ import { openWorkspace, openWorkspaceStore } from './workspace.js';
 import { rankFeatures } from './rank/rank.js';
 import type { Ranking } from './rank/types.js';
 import { proposeOffline, type ProposeResult } from './propose/propose.js';
-import { backtestTargets, workspaceRules, writeEvidence, type BacktestRun } from './backtest/run.js';
+import { backtestTargets, workspaceRules, type BacktestRun } from './backtest/run.js';
 import { approveAndDocument } from './review/review.js';
 import { proposeWithProvider, type ModelProposeResult } from './propose/model.js';
 import { runCheck, type CheckResult } from './check/check.js';
@@ -74,12 +74,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const replayed = await proposeWithProvider(ws, store, { provider: 'replay', count: 5, ranking });
     // every candidate, measured on the later test window, evidence written into its file
     const { targets } = workspaceRules(ws);
+    // (propose already wrote each candidate's evidence, with its threshold variations; this run
+    // is the table the demo shows, so it does not rewrite the files)
     const backtest = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', onStep: opts.onStep });
-    writeEvidence(backtest, false);
     // a person would review here; the demo approves what passes the gate, as `rulegen approve` does
     opts.onStep?.('approving and writing docs');
-    const review = await approveAndDocument(openWorkspace(dir), store, { reviewer: 'rulegen demo', note: 'approved by the demo: every candidate that passed the gate', onStep: opts.onStep });
-    const check = await runCheck(openWorkspace(dir), store, { candidates: false, onStep: opts.onStep });
+    const review = await approveAndDocument(ws, store, { reviewer: 'rulegen demo', note: 'approved by the demo: every candidate that passed the gate', onStep: opts.onStep });
+    const check = await runCheck(ws, store, { candidates: false, onStep: opts.onStep });
     return { dir, data, ingest: summary, ranking, proposed, replayed, backtest, review, check };
   } finally {
     store.close();

@@ -131,7 +131,9 @@ export async function runBacktest(store: Store, config: Config, window: Window, 
       const groups = new Map<string, Record<string, string | number | null>[]>();
       for (const r of mine) {
         const k = r[`k${ki}`] === null ? '(none)' : String(r[`k${ki}`]);
-        groups.set(k, [...(groups.get(k) ?? []), r]);
+        const g = groups.get(k);
+        if (g) g.push(r);
+        else groups.set(k, [r]);
       }
       results.forEach((res, i) => {
         const points = [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, rs]) => {

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { ExternalError, InputError } from '../errors.js';
+import { ExternalError } from '../errors.js';
 
 /** A value that can be bound as a parameter. */
 export type Param = string | number | boolean | null | bigint | Date;
@@ -168,15 +168,4 @@ export class Store {
       this.instance.closeSync();
     }
   }
-}
-
-/** Turn a DuckDB error about user data into an InputError naming the file. */
-export function inputErrorFromDuck(e: unknown, file: string, what: string): InputError {
-  const msg = (e as Error).message ?? String(e);
-  const line = /line[: ]+(\d+)/i.exec(msg)?.[1];
-  return InputError.single({
-    message: `${what}: ${msg.split('\n')[0]}`,
-    where: { file, line: line ? Number(line) : undefined },
-    excerpt: msg.split('\n').slice(1, 6).join('\n') || undefined,
-  });
 }
