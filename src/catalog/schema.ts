@@ -10,7 +10,13 @@ export const FeatureSchema = z
     unit: z.string().optional(),
     description: z.string().min(1, 'must describe the feature in plain words'),
     range: z.tuple([z.number().nullable(), z.number().nullable()]).optional(),
-    values: z.array(z.string()).optional(),
+    /**
+     * A category's closed list of values (values outside it are rejected at ingest), or `open`:
+     * any value is kept, and none is ever sent to a model (data-borne text is not trusted).
+     */
+    values: z.union([z.array(z.string()).min(1), z.literal('open')]).optional(),
+    /** A short noun phrase for plain-English renderings ("requests per minute"); the description is a sentence. */
+    label: z.string().min(1).optional(),
     sensitive: z.boolean().default(false),
   })
   .strict();
@@ -25,6 +31,11 @@ export type FeatureType = Feature['type'];
 export interface Catalog {
   readonly features: readonly Feature[];
   get(name: string): Feature | undefined;
+}
+
+/** The catalog's closed list of values for a category feature, or null when the set is open or unlisted. */
+export function listedValues(f: Feature): readonly string[] | null {
+  return Array.isArray(f.values) ? f.values : null;
 }
 
 export function makeCatalog(features: readonly Feature[]): Catalog {

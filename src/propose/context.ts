@@ -7,7 +7,7 @@
  * request (and so its cassette key) stable across DuckDB's parallel float summation.
  */
 import { workspaceRules } from '../backtest/run.js';
-import { makeCatalog, type Catalog, type Feature } from '../catalog/schema.js';
+import { listedValues, makeCatalog, type Catalog, type Feature } from '../catalog/schema.js';
 import type { QuantileSet, Ranking } from '../rank/types.js';
 import type { Workspace } from '../workspace.js';
 
@@ -84,7 +84,7 @@ export function buildContext(ws: Workspace, ranking: Ranking, opts: { top?: numb
       unit: f.unit ?? null,
       description: f.description.trim(),
       range: rangeText(f),
-      values: f.values ? [...f.values] : null,
+      values: listedValues(f) ? [...listedValues(f)!] : null,
       auc: r4(r.auc),
       ks: r4(r.ks),
       iv: r4(r.iv),
@@ -103,7 +103,7 @@ export function buildContext(ws: Workspace, ranking: Ranking, opts: { top?: numb
   return {
     data: { train_sessions: ranking.window.rows, labelled_bots: ranking.bots, labelled_humans: ranking.humans, base_rate: r4(ranking.base_rate) },
     gate: { ...ws.config.gate },
-    catalog: catalog.features.map((f) => ({ name: f.name, type: f.type, unit: f.unit ?? null, range: rangeText(f), values: f.values ? [...f.values] : null, description: f.description.trim() })),
+    catalog: catalog.features.map((f) => ({ name: f.name, type: f.type, unit: f.unit ?? null, range: rangeText(f), values: listedValues(f) ? [...listedValues(f)!] : null, description: f.description.trim() })),
     features,
     approved: rules.filter((t) => t.status === 'approved').map((t) => ({ title: t.title, condition: t.condition })),
     rejected: rules.filter((t) => t.status === 'rejected').map((t) => ({ title: t.title, condition: t.condition, reason: reasonOf(t) })),

@@ -6,7 +6,7 @@
  * - quality: literals outside the catalog range (error), values outside a category's listed
  *   values, sensitive features, contradictions and tautologies (warnings).
  */
-import { FEATURE_NAME, type Catalog, type Feature, type FeatureType } from '../catalog/schema.js';
+import { FEATURE_NAME, listedValues, type Catalog, type Feature, type FeatureType } from '../catalog/schema.js';
 import type { Problem } from '../errors.js';
 import { children, isAtom, measure, type Atom, type Expr, type Literal, type Node } from './ast.js';
 import { evaluate, type Row, type RowValue } from './evaluate.js';
@@ -231,11 +231,11 @@ function rangeFindings(ast: Expr, catalog: Catalog): Finding[] {
           });
         }
       }
-      if (f.type === 'category' && l.kind === 'string' && f.values && !f.values.includes(l.value)) {
+      if (f.type === 'category' && l.kind === 'string' && listedValues(f) && !listedValues(f)!.includes(l.value)) {
         out.push({
           severity: 'warning',
           message: `${shown(l)} is not one of the values the catalog lists for "${f.name}"`,
-          expected: `one of ${f.values.map((v) => `'${v}'`).join(', ')}`,
+          expected: `one of ${listedValues(f)!.map((v) => `'${v}'`).join(', ')}`,
           found: shown(l),
           node: l,
         });
@@ -273,8 +273,8 @@ function candidates(f: Feature, atoms: readonly Atom[]): RowValue[] {
   const lits = atoms.flatMap(literalsOf);
   if (f.type === 'category') {
     const vals = new Set<string>(lits.flatMap((l) => (l.kind === 'string' ? [l.value] : [])));
-    for (const v of f.values ?? []) vals.add(v);
-    if (!f.values) {
+    for (const v of listedValues(f) ?? []) vals.add(v);
+    if (!listedValues(f)) {
       let fresh = 'other';
       while (vals.has(fresh)) fresh += '_';
       vals.add(fresh);
