@@ -18,6 +18,8 @@ export const FeatureSchema = z
     /** A short noun phrase for plain-English renderings ("requests per minute"); the description is a sentence. */
     label: z.string().min(1).optional(),
     sensitive: z.boolean().default(false),
+    /** The feature may separate (almost) perfectly without being a label leak: propose may use it. */
+    leak_ok: z.boolean().optional(),
   })
   .strict();
 
