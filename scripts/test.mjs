@@ -24,18 +24,33 @@ if (!existsSync(CHROMIUM)) {
   }
 }
 
+const t0 = Date.now();
 const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit', env });
 const typecheckFailed = tsc.status !== 0;
 if (typecheckFailed) console.error('typecheck failed');
 
+const started = Date.now();
 const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${out}`, ...process.argv.slice(2)];
 const run = spawnSync('npx', args, { stdio: 'inherit', env });
+
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+/** The ten slowest tests, so a test creeping towards the 10 s budget is seen before it flakes. */
+function slowest(r) {
+  const all = [];
+  for (const f of r.testResults ?? [])
+    for (const t of f.assertionResults ?? []) all.push({ ms: t.duration ?? 0, name: `${f.name.replace(process.cwd() + '/', '')} > ${t.fullName ?? t.title}` });
+  all.sort((a, b) => b.ms - a.ms);
+  console.log('\nslowest tests:');
+  for (const t of all.slice(0, 10)) console.log(`  ${seconds(t.ms).padStart(7)}  ${t.name}${t.ms > BUDGET_MS ? '  <-- over the 10 s budget' : ''}`);
+}
+const BUDGET_MS = 10_000;
 
 let passed = 0;
 let failed = typecheckFailed ? 1 : 0;
 let skipped = 0;
 if (existsSync(out)) {
   const r = JSON.parse(readFileSync(out, 'utf8'));
+  slowest(r);
   passed = r.numPassedTests ?? 0;
   failed += r.numFailedTests ?? 0;
   skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
@@ -46,5 +61,6 @@ if (existsSync(out)) {
   console.error(`vitest wrote no ${out}`);
 }
 if (run.status !== 0 && failed === 0) failed = 1;
+console.log(`suite time: ${seconds(Date.now() - started)} (vitest), ${seconds(Date.now() - t0)} with the typecheck`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

@@ -11,7 +11,7 @@ export function parseConfig(text: string, file: string): Config {
   const src = parseYaml(text, file);
   // An empty file is a valid config: every field has a default.
   const parsed = ConfigSchema.safeParse(src.value ?? {});
-  if (!parsed.success) throw new InputError(`${file}: invalid configuration`, zodProblems(src, parsed.error));
+  if (!parsed.success) throw new InputError(`${file}: invalid configuration`, zodProblems(src, parsed.error, ConfigSchema));
   const config = parsed.data;
   const problems = checkConfig(config, src);
   if (problems.some((p) => p.severity === 'error')) throw new InputError(`${file}: invalid configuration`, problems);

@@ -25,8 +25,33 @@ export const GateSchema = z
     max_fpr: z.number().min(0).max(1).default(0.001),
     min_precision: z.number().min(0).max(1).default(0.95),
     min_support: z.number().int().min(0).default(20),
+    /** Upper 95% bound of the deployed set's FPR (union of block/challenge rules); default max_fpr. */
+    set_max_fpr: z.number().min(0).max(1).optional(),
+    /** A rule fails on a protected segment value or population when the LOWER 95% bound of its FPR there exceeds this; default 3 x max_fpr. */
+    segment_max_fpr: z.number().min(0).max(1).optional(),
+    /** Test recall (overall and per test week) must stay at or above this share of train recall. */
+    min_recall_ratio: z.number().min(0).max(1).default(0.5),
+    /** Hit-set Jaccard at or above which a candidate duplicates another rule. */
+    max_jaccard: z.number().gt(0).max(1).default(0.9),
   })
   .strict();
+
+/** The gate with its derived defaults resolved (set_max_fpr = max_fpr, segment_max_fpr = 3 x max_fpr). */
+export type ResolvedGate = z.infer<typeof GateSchema> & { set_max_fpr: number; segment_max_fpr: number };
+
+export function resolveGate(g: z.infer<typeof GateSchema>): ResolvedGate {
+  return { ...g, set_max_fpr: g.set_max_fpr ?? g.max_fpr, segment_max_fpr: g.segment_max_fpr ?? Math.min(1, 3 * g.max_fpr) };
+}
+
+/**
+ * A segment: a column whose values are judged one by one, or a population defined by a
+ * condition in the rule language. `protected: true` makes a rule's harm there a gate failure.
+ */
+export const SegmentSchema = z.union([
+  z.object({ column: identifier, protected: z.boolean().default(false) }).strict(),
+  z.object({ name: identifier, where: z.string().trim().min(1, 'must not be empty'), protected: z.boolean().default(false) }).strict(),
+]);
+export type SegmentSpec = z.infer<typeof SegmentSchema>;
 
 export const LlmSchema = z
   .object({
@@ -69,6 +94,8 @@ export const ConfigSchema = z
       .strict()
       .default({ rules: 'rules', candidates: 'candidates', docs: 'docs' }),
     rank: z.object({ top: z.number().int().min(1).default(15) }).strict().default({ top: 15 }),
+    /** Segments and populations beyond `data.segments` (which stays a shorthand for unprotected columns). */
+    segments: z.array(SegmentSchema).default([]),
   })
   .strict();
 
@@ -76,3 +103,16 @@ export const ConfigSchema = z
 export type Config = z.infer<typeof ConfigSchema>;
 
 export const DEFAULT_CONFIG: Config = ConfigSchema.parse({});
+
+/** Every segment column (data.segments and `segments: - column:`), each once, with whether it is protected. */
+export function segmentColumns(c: Config): { column: string; protected: boolean }[] {
+  const out = new Map<string, boolean>();
+  for (const s of c.data.segments) out.set(s, out.get(s) ?? false);
+  for (const s of c.segments) if ('column' in s) out.set(s.column, (out.get(s.column) ?? false) || s.protected);
+  return [...out].map(([column, p]) => ({ column, protected: p }));
+}
+
+/** The populations of `segments:` (entries with `where:`), in file order, with their index there. */
+export function populationSpecs(c: Config): { name: string; where: string; protected: boolean; index: number }[] {
+  return c.segments.flatMap((s, index) => ('where' in s ? [{ name: s.name, where: s.where, protected: s.protected, index }] : []));
+}

@@ -48,9 +48,25 @@ export function checkReadable(file: string): void {
   if (size === 0) throw InputError.single({ message: 'the input file is empty', where: { file }, expected: 'a header and at least one row', found: '0 bytes' });
 }
 
-/** The table-function call that reads `file` (not used for Arrow IPC). */
+/** Characters DuckDB's file readers and `glob()` expand in a path (`**` is two `*`). */
+const GLOB_CHAR = /[*?[\]]/g;
+
+export function hasGlob(path: string): boolean {
+  return /[*?[\]]/.test(path);
+}
+
+/**
+ * A path DuckDB reads as exactly this file. DuckDB expands glob characters in every reader's
+ * path and has no backslash escape, but a one-character class matches the character itself
+ * (`s[1].csv` -> `s[[]1[]].csv`); verified against DuckDB 1.5 in test/ingest/inputs.test.ts.
+ */
+export function escapeGlob(path: string): string {
+  return path.replace(GLOB_CHAR, (c) => `[${c}]`);
+}
+
+/** The table-function call that reads exactly `file`, never a glob (not used for Arrow IPC). */
 export function readerSql(file: string, format: Exclude<FileFormat, 'arrow'>): string {
-  const path = quoteString(file);
+  const path = quoteString(escapeGlob(file));
   switch (format) {
     case 'csv':
     case 'tsv':

@@ -3,7 +3,7 @@
  * config and the catalog, decide how each column is stored (a projection with casts) and report
  * every mismatch at once.
  */
-import type { Catalog } from '../catalog/schema.js';
+import { listedValues, type Catalog, type Feature } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
 import type { Problem } from '../errors.js';
 import { quoteIdent } from '../db/store.js';
@@ -27,6 +27,51 @@ function guard(column: string, ok: string, value: string, expected: string, idEx
   return `CASE WHEN ${q} IS NULL THEN NULL WHEN ${ok} THEN ${value} ELSE error(${msg}) END AS ${q}`;
 }
 
+/** Prefix of errors raised by a catalog check (`checkGuard`); the column name follows. */
+export const CHECK_PREFIX = 'rulegen-check:';
+
+/**
+ * A catalog constraint on a stored value (a category's closed list, a number's range), checked
+ * inside the ingest scan. The guard only stops the scan; on that (rare) path `diagnoseChecks`
+ * re-reads the source to count and show the offending values, so the happy path stays one pass.
+ */
+export interface ValueCheck {
+  column: string;
+  kind: 'values' | 'range';
+  /** SQL of the stored value, computed from the source column. */
+  value: string;
+  /** SQL that holds for an allowed, non-null value. */
+  ok: string;
+  /** The closed list (kind `values`) or the bounds (kind `range`), from the catalog. */
+  values?: readonly string[];
+  range?: readonly [number | null, number | null];
+}
+
+function checkGuard(c: ValueCheck): string {
+  const q = quoteIdent(c.column);
+  return `CASE WHEN ${q} IS NULL THEN NULL WHEN ${c.ok} THEN ${c.value} ELSE error(${sqlText(CHECK_PREFIX + c.column)}) END AS ${q}`;
+}
+
+/** A catalog number as SQL: `String(n)` of a finite number always parses as a DOUBLE. */
+function sqlNumber(n: number): string {
+  return `CAST(${sqlText(String(n))} AS DOUBLE)`;
+}
+
+/** The catalog's constraint on feature `f` whose stored value is `value`, if it has one. */
+export function catalogCheck(f: Feature, value: string): ValueCheck | undefined {
+  if (f.type === 'category') {
+    const list = listedValues(f);
+    if (!list) return undefined;
+    return { column: f.name, kind: 'values', value, ok: `${value} IN (${list.map(sqlText).join(', ')})`, values: list };
+  }
+  if (f.type === 'number' && f.range && (f.range[0] !== null || f.range[1] !== null)) {
+    const [lo, hi] = f.range;
+    const ok = [lo !== null ? `${value} >= ${sqlNumber(lo)}` : '', hi !== null ? `${value} <= ${sqlNumber(hi)}` : ''].filter(Boolean).join(' AND ');
+    return { column: f.name, kind: 'range', value, ok, range: [lo, hi] };
+  }
+  return undefined;
+}
+
 function sqlText(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
@@ -38,6 +83,8 @@ export interface IngestPlan {
   columns: string[];
   extras: string[];
   problems: Problem[];
+  /** Catalog constraints checked inside the scan (see `ValueCheck`). */
+  checks: ValueCheck[];
 }
 
 const INTEGER = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
@@ -48,6 +95,7 @@ const STRINGY = /^(VARCHAR|ENUM.*)$/;
 export function planIngest(source: readonly SourceColumn[], config: Config, catalog: Catalog, file: string): IngestPlan {
   const byName = new Map(source.map((c) => [c.name, c]));
   const problems: Problem[] = [];
+  const checks: ValueCheck[] = [];
   const select: string[] = [];
   const columns: string[] = [];
   const { id, time, label, segments } = config.data;
@@ -107,12 +155,14 @@ export function planIngest(source: readonly SourceColumn[], config: Config, cata
     }
     const nullType = c.type === '"NULL"' || c.type === 'NULL';
     if (f.type === 'number') {
-      if (c.type === 'DOUBLE') select.push(q);
-      else if (NUMERIC.test(c.type) || nullType) select.push(`CAST(${q} AS DOUBLE) AS ${q}`);
-      else {
+      if (!(c.type === 'DOUBLE' || NUMERIC.test(c.type) || nullType)) {
         problems.push({ severity: 'error', message: `feature "${f.name}" is not numeric`, where: where(f.name), expected: 'number (an integer or decimal column)', found: c.type });
         continue;
       }
+      const value = c.type === 'DOUBLE' ? q : `CAST(${q} AS DOUBLE)`;
+      const check = catalogCheck(f, value);
+      if (check) checks.push(check);
+      select.push(check ? checkGuard(check) : c.type === 'DOUBLE' ? q : `${value} AS ${q}`);
     } else if (f.type === 'boolean') {
       if (c.type === 'BOOLEAN') select.push(q);
       else if (INTEGER.test(c.type) || nullType) {
@@ -122,12 +172,14 @@ export function planIngest(source: readonly SourceColumn[], config: Config, cata
         continue;
       }
     } else {
-      if (c.type === 'VARCHAR') select.push(q);
-      else if (STRINGY.test(c.type) || INTEGER.test(c.type) || c.type === 'BOOLEAN' || nullType) select.push(`CAST(${q} AS VARCHAR) AS ${q}`);
-      else {
+      if (!(STRINGY.test(c.type) || INTEGER.test(c.type) || c.type === 'BOOLEAN' || nullType)) {
         problems.push({ severity: 'error', message: `feature "${f.name}" is not a category`, where: where(f.name), expected: 'category (text values)', found: c.type });
         continue;
       }
+      const value = c.type === 'VARCHAR' ? q : `CAST(${q} AS VARCHAR)`;
+      const check = catalogCheck(f, value);
+      if (check) checks.push(check);
+      select.push(check ? checkGuard(check) : c.type === 'VARCHAR' ? q : `${value} AS ${q}`);
     }
     columns.push(f.name);
   }
@@ -141,5 +193,5 @@ export function planIngest(source: readonly SourceColumn[], config: Config, cata
   for (const s of segments) {
     if (!byName.has(s)) problems.push({ severity: 'warning', message: `segment column "${s}" is missing: FPR per segment will skip it`, where: where(s) });
   }
-  return { select, columns, extras, problems };
+  return { select, columns, extras, problems, checks };
 }

@@ -3,10 +3,11 @@
  * all of them reported at once. Two tiers:
  * - structural (errors the compiler refuses to go past): size/depth limits, unknown features,
  *   operators or literals that do not fit the feature's type, empty `in` lists, bad literals;
- * - quality: literals outside the catalog range (error), values outside a category's listed
- *   values, sensitive features, contradictions and tautologies (warnings).
+ * - quality: literals outside the catalog range and values outside a category's closed list
+ *   (errors), sensitive features, contradictions and tautologies (warnings).
  */
 import { FEATURE_NAME, listedValues, type Catalog, type Feature, type FeatureType } from '../catalog/schema.js';
+import { closest } from '../config/yaml.js';
 import type { Problem } from '../errors.js';
 import { children, isAtom, measure, type Atom, type Expr, type Literal, type Node } from './ast.js';
 import { evaluate, type Row, type RowValue } from './evaluate.js';
@@ -82,33 +83,8 @@ function excerptOf(e: Node): string {
   return t.length > 120 ? `${t.slice(0, 117)}…` : t;
 }
 
-/** Levenshtein distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
-}
-
 export function suggestFeature(name: string, catalog: Catalog): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  const lower = name.toLowerCase();
-  for (const f of catalog.features) {
-    const d = distance(lower, f.name);
-    if (d < bestD) {
-      bestD = d;
-      best = f.name;
-    }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+  return closest(name, catalog.features.map((f) => f.name));
 }
 
 function atomsOf(root: Expr): Atom[] {
@@ -232,8 +208,9 @@ function rangeFindings(ast: Expr, catalog: Catalog): Finding[] {
         }
       }
       if (f.type === 'category' && l.kind === 'string' && listedValues(f) && !listedValues(f)!.includes(l.value)) {
+        // The list is closed (values outside it are rejected at ingest): such a term never matches.
         out.push({
-          severity: 'warning',
+          severity: 'error',
           message: `${shown(l)} is not one of the values the catalog lists for "${f.name}"`,
           expected: `one of ${listedValues(f)!.map((v) => `'${v}'`).join(', ')}`,
           found: shown(l),
@@ -265,8 +242,9 @@ function sensitiveFindings(ast: Expr, catalog: Catalog): Finding[] {
 
 /**
  * Candidate values of a feature that cover every distinct outcome of the given atoms: the
- * atoms only compare with their literals, so the literals, points between them and points
- * beyond them (kept inside the catalog range) decide every atom the way any value would.
+ * atoms only compare with their literals, so the literals, the double just above each and
+ * the double just below the least (kept inside the catalog range) decide every atom the way
+ * any value would.
  */
 function candidates(f: Feature, atoms: readonly Atom[]): RowValue[] {
   if (f.type === 'boolean') return [true, false];
@@ -287,15 +265,24 @@ function candidates(f: Feature, atoms: readonly Atom[]): RowValue[] {
   if (hi !== null) pts.add(hi);
   const sorted = [...pts].sort((a, b) => a - b);
   if (sorted.length === 0) return [0];
-  const out: number[] = [sorted[0]! - 1, sorted[sorted.length - 1]! + 1];
-  sorted.forEach((p, i) => {
-    out.push(p);
-    const q = sorted[i + 1];
-    // Halves first: (q - p) overflows to Infinity for literals near ±Number.MAX_VALUE.
-    if (q !== undefined) out.push(p / 2 + q / 2);
-  });
+  // Every engine compares as IEEE doubles (DuckDB casts the bound literal to DOUBLE, the JS
+  // evaluator uses numbers), so the analysis does too: the values just beyond a literal are
+  // its neighbouring doubles, not ±1, which vanish next to 1e20 and made `x > 1e20` look empty.
+  const out: number[] = [nextDouble(sorted[0]!, -1)];
+  for (const p of sorted) out.push(p, nextDouble(p, 1));
   const inside = out.filter((v) => Number.isFinite(v) && (lo === null || v >= lo) && (hi === null || v <= hi));
   return inside.length ? inside : [sorted[0]!];
+}
+
+/** The adjacent double above (dir 1) or below (dir -1) a finite `x`; ±Infinity past the largest. */
+export function nextDouble(x: number, dir: 1 | -1): number {
+  if (x === 0) return dir * Number.MIN_VALUE;
+  const buf = new DataView(new ArrayBuffer(8));
+  buf.setFloat64(0, x);
+  const bits = buf.getBigUint64(0);
+  // Away from zero means one more in the magnitude bits, towards zero one less.
+  buf.setBigUint64(0, (x > 0) === (dir > 0) ? bits + 1n : bits - 1n);
+  return buf.getFloat64(0);
 }
 
 type Verdict = 'never' | 'always' | 'always-when-known' | 'depends' | 'unknown';

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
 import type { Catalog } from '../catalog/schema.js';
-import { parseYaml, readText, zodProblems, type YamlSource } from '../config/yaml.js';
+import { MAX_RULE_FILE_BYTES, parseYaml, readText, zodProblems, type YamlSource } from '../config/yaml.js';
 import { InputError, type Location, type Problem } from '../errors.js';
 import type { Expr } from './ast.js';
 import { checkCondition, hasErrors, type Finding } from './checks.js';
@@ -22,7 +22,16 @@ export const RELATION_TYPES = ['derived', 'similar', 'obsolete'] as const;
 
 // YAML 1.2 reads an unquoted timestamp as a string; a hand-edited file may still hold a Date.
 const isoTime = z.union([z.string().min(1), z.date()]);
-const text = z.string().trim().min(1, 'must not be empty');
+/** C0/C1 control characters other than tab and newline: invisible in reviews, NUL truncates in C tools. */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+const text = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .superRefine((s, ctx) => {
+    const m = CONTROL.exec(s);
+    if (m) ctx.addIssue({ code: 'custom', message: `contains the control character U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at character ${m.index + 1}`, input: s });
+  });
 
 export const RelatedSchema = z.strictObject({ id: z.uuid(), type: z.enum(RELATION_TYPES) });
 
@@ -158,7 +167,7 @@ function withRuleId(problems: Problem[], id: string | undefined): Problem[] {
 export function parseRuleFile(text: string, file: string, catalog: Catalog): RuleLoad {
   let src: YamlSource;
   try {
-    src = parseYaml(text, file);
+    src = parseYaml(text, file, MAX_RULE_FILE_BYTES);
   } catch (e) {
     if (e instanceof InputError) return { file, problems: [...e.problems] };
     throw e;
@@ -169,7 +178,7 @@ export function parseRuleFile(text: string, file: string, catalog: Catalog): Rul
     return { file, problems: [{ severity: 'error', message: 'a rule file must be a YAML mapping', where: { file, line: 1, column: 1 }, expected: 'id, title, status, action, level, condition, …', found: raw === null || raw === undefined ? 'an empty document' : Array.isArray(raw) ? 'a list' : typeof raw }] };
   }
   const parsed = RuleFileSchema.safeParse(raw);
-  if (!parsed.success) problems.push(...zodProblems(src, parsed.error));
+  if (!parsed.success) problems.push(...zodProblems(src, parsed.error, RuleFileSchema));
   const rawId = (raw as Record<string, unknown>)['id'];
   const id = parsed.success ? parsed.data.id : typeof rawId === 'string' ? rawId : undefined;
 
@@ -198,7 +207,7 @@ export function parseRuleFile(text: string, file: string, catalog: Catalog): Rul
 export function loadRuleFile(file: string, catalog: Catalog): RuleLoad {
   let text: string;
   try {
-    text = readText(file, 'the rule file');
+    text = readText(file, 'the rule file', MAX_RULE_FILE_BYTES);
   } catch (e) {
     if (e instanceof InputError) return { file, problems: [...e.problems] };
     throw e;

@@ -59,7 +59,7 @@ interface Token {
   number?: number;
 }
 
-const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'null', 'between', 'true', 'false']);
+export const KEYWORDS: ReadonlySet<string> = new Set(['and', 'or', 'not', 'in', 'is', 'null', 'between', 'true', 'false']);
 
 class Fail extends Error {
   constructor(
@@ -131,7 +131,11 @@ function lex(text: string): Token[] {
       if (!m) throw new Fail('malformed number', { start, end: start + 1 }, 'a number such as 120, 0.05 or 1e-3', describeChar(c));
       i += m[0].length;
       const value = Number(m[0]);
-      if (!Number.isFinite(value)) throw new Fail('number out of range', { start, end: i }, 'a finite number', m[0]);
+      if (!Number.isFinite(value)) throw new Fail('number out of range (overflows to infinity)', { start, end: i }, `a number of magnitude at most ${Number.MAX_VALUE}`, m[0]);
+      // A nonzero literal that rounds to 0 would silently change the rule's meaning.
+      if (value === 0 && /[1-9]/.test(m[0].split(/[eE]/)[0]!)) {
+        throw new Fail('number out of range (underflows to 0)', { start, end: i }, `0, or a number of magnitude at least ${Number.MIN_VALUE}`, m[0]);
+      }
       tokens.push({ type: 'number', text: m[0], start, end: i, number: value });
       continue;
     }

@@ -12,6 +12,7 @@ import { evaluate, type Row } from '../../src/rule/evaluate.js';
 import { parse } from '../../src/rule/parser.js';
 import { print } from '../../src/rule/printer.js';
 import { HOSTILE_STRINGS, TEST_CATALOG, TEST_FEATURES, typedExpr, typedRow } from '../rule/arbitrary.js';
+import { runs } from '../helpers/runs.js';
 import { catalog, createDuckTable, createPgTable, GOLDEN_CONDITIONS, SESSIONS, sessionRows, shapeOf } from './sessions.js';
 
 const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
@@ -79,7 +80,7 @@ describe('postgres export on PostgreSQL (PGlite)', () => {
     expect(tables.rows[0]!.n).toBe(2);
   });
 
-  it('agrees with DuckDB and the evaluator on 1,000 random conditions over random rows', async () => {
+  it(`agrees with DuckDB and the evaluator on ${runs(250, 1000)} random conditions over random rows`, async () => {
     await fc.assert(
       fc.asyncProperty(typedExpr, async (e) => {
         const exported = countStatement(compile(e, TEST_CATALOG, 'postgres'), 'random', 'postgres');
@@ -88,7 +89,7 @@ describe('postgres export on PostgreSQL (PGlite)', () => {
         expect(await pgCount(exported.sql), print(e)).toBe(want);
         expect(await duckCount(duck.sql, duck.parameters), print(e)).toBe(want);
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(250, 1000) },
     );
   });
 });

@@ -90,7 +90,7 @@ describe('loading rule files', () => {
     const extra = loadRuleFile('fixtures/rules/bad/02f52c6a-bb6c-4646-8679-ee76cb24dc62.yaml', catalog);
     expect(extra.problems.map((p) => `${p.severity}: ${p.message}`)).toEqual([
       'warning: contradiction: the condition can never be true',
-      'error: Unrecognized key: "extra_field"',
+      'error: unknown field `extra_field`',
     ]);
     const named = parseRuleFile(rule({}), 'elsewhere.yaml', catalog);
     expect(named.rule).toBeDefined();

@@ -111,7 +111,7 @@ describe('parse errors', () => {
     expect(failure('and > 1').found).toBe('`and`');
     expect(failure('').message).toBe('the condition is empty');
     expect(failure('   \n ').message).toBe('the condition is empty');
-    expect(failure('a > 1e999').message).toBe('number out of range');
+    expect(failure('a > 1e999').message).toBe('number out of range (overflows to infinity)');
     expect(failure('a = "x"').message).toMatch(/strings use single quotes/);
     expect(failure("a = 'x\0y'").message).toMatch(/NUL/);
   });

@@ -75,7 +75,7 @@ describe('checks', () => {
     expect(messages('country in ()')).toEqual(['error: empty list after in for "country"']);
     expect(messages('static_asset_ratio < 5')).toEqual(['error: 5 is outside the range of "static_asset_ratio"']);
     expect(messages('requests_per_minute between -1 and 5')).toEqual(['error: -1 is outside the range of "requests_per_minute"']);
-    expect(messages("device_class = 'toaster'")[0]).toBe(`warning: 'toaster' is not one of the values the catalog lists for "device_class"`);
+    expect(messages("device_class = 'toaster'")[0]).toBe(`error: 'toaster' is not one of the values the catalog lists for "device_class"`);
   });
 
   it('warn about contradictions and tautologies', () => {
