@@ -18,6 +18,11 @@ export const FeatureSchema = z
     /** A short noun phrase for plain-English renderings ("requests per minute"); the description is a sentence. */
     label: z.string().min(1).optional(),
     sensitive: z.boolean().default(false),
+    /**
+     * Derived from the same source as the label (e.g. the user agent when labels come from it):
+     * rank flags it and propose never uses it, whatever it scores.
+     */
+    leak: z.boolean().optional(),
     /** The feature may separate (almost) perfectly without being a label leak: propose may use it. */
     leak_ok: z.boolean().optional(),
   })
