@@ -35,6 +35,8 @@ export interface ReviewListing {
   items: ReviewItem[];
   /** Candidate files that could not be loaded: reported, not dropped silently. */
   problems: Problem[];
+  /** Those files, each with its errors; the other candidates are reviewed all the same. */
+  invalid: { file: string; id?: string; problems: Problem[] }[];
 }
 
 const desc = (a: number | null | undefined, b: number | null | undefined) => (b ?? -1) - (a ?? -1);
@@ -54,8 +56,9 @@ export async function reviewCandidates(ws: Workspace, store: Store, opts: { onSt
   const candLoads = loadRuleDir(ws.paths.candidates, ws.catalog);
   const approved = loadRuleDir(ws.paths.rules, ws.catalog).filter((l) => l.rule?.status === 'approved').map((l) => l.rule!);
   const problems = candLoads.flatMap((l) => l.problems);
+  const invalid = candLoads.filter((l) => !l.rule).map((l) => ({ file: l.file, id: l.id, problems: l.problems.filter((p) => p.severity === 'error') }));
   const cands = candLoads.filter((l) => l.rule?.status === 'candidate');
-  if (cands.length === 0) return { window: null, items: [], problems };
+  if (cands.length === 0) return { window: null, items: [], problems, invalid };
   const approvedIds = new Set(approved.map((r) => r.id));
   // A candidate may share its id with the approved rule it changes: the engine needs unique ids.
   const key = (i: number) => `candidate:${i}`;
@@ -83,11 +86,21 @@ export async function reviewCandidates(ws: Workspace, store: Store, opts: { onSt
       changes,
     };
   });
-  return { window: { name: run.window.name, from: run.window.from, to: run.window.to, rows: run.rows }, items: items.sort(bestFirst), problems };
+  return { window: { name: run.window.name, from: run.window.from, to: run.window.to, rows: run.rows }, items: items.sort(bestFirst), problems, invalid };
+}
+
+/** One line per candidate file that does not load, with its first reason (all of them go to stderr). */
+function invalidLines(l: ReviewListing): string[] {
+  return l.invalid.map((f) => {
+    const first = f.problems[0];
+    const at = first?.where?.line !== undefined ? `:${first.where.line}${first.where.column !== undefined ? `:${first.where.column}` : ''}` : '';
+    return `INVALID ${f.file}${at}: ${first?.message ?? 'does not load'}${f.problems.length > 1 ? ` (and ${f.problems.length - 1} more)` : ''}`;
+  });
 }
 
 export function reviewText(l: ReviewListing): string {
-  if (l.items.length === 0) return 'no candidates to review (propose some with `rulegen propose`)\n';
+  const bad = invalidLines(l);
+  if (l.items.length === 0) return [...bad, ...(bad.length ? [''] : []), 'no candidates to review (propose some with `rulegen propose`)'].join('\n') + '\n';
   const pass = l.items.filter((i) => i.verdict.pass).length;
   const out = [`${pass} of ${l.items.length} candidate${l.items.length === 1 ? '' : 's'} pass the gate on the ${l.window!.name} window (${l.window!.from.slice(0, 10)} .. ${l.window!.to.slice(0, 10)}, ${l.window!.rows.toLocaleString('en-US')} sessions), best first:`, ''];
   for (const i of l.items) {
@@ -100,6 +113,7 @@ export function reviewText(l: ReviewListing): string {
     if (i.changes) out.push(`     changes approved rule ${i.changes.slice(0, 8)}: approving it creates a new rule (related: derived)`);
     for (const reason of i.verdict.reasons) out.push(`     - ${reason}`);
   }
+  if (bad.length) out.push('', ...bad);
   out.push('', 'next: rulegen approve ID --reviewer NAME [--note TEXT]   or   rulegen reject ID --reviewer NAME --reason TEXT');
   return out.join('\n') + '\n';
 }
@@ -109,6 +123,7 @@ export function reviewJson(l: ReviewListing): unknown {
     window: l.window,
     candidates: l.items.map((i) => ({ ...i.result, id: i.id, title: i.title, file: i.file, action: i.action, level: i.level, condition: i.condition, english: i.english, pass: i.verdict.pass, reasons: i.verdict.reasons, overlaps_approved: i.overlapsApproved, changes: i.changes ?? null })),
     problems: l.problems,
+    invalid: l.invalid.map((f) => ({ file: f.file, id: f.id ?? null, problems: f.problems })),
   };
 }
 

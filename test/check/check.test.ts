@@ -1,9 +1,14 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { exampleWorkspace } from '../helpers/workspace.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+/** A "billion laughs": 9^6 strings from six lines. */
+const BOMB = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]', ...['b', 'c', 'd', 'e', 'f'].map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcde'[i]}`).join(',')}]`)].join('\n') + '\n';
+const junitOf = (f: string) => new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(f, 'utf8')).testsuites.testsuite;
 
 let ws: string;
 beforeAll(async () => {
@@ -75,6 +80,67 @@ describe('rulegen check', () => {
     } finally {
       (await import('node:fs')).rmSync(f);
     }
+  });
+});
+
+describe('one bad candidate file', () => {
+  it('check lists it as an invalid failure, still gates the rest, exit 2, and writes JUnit and Markdown', async () => {
+    const f = join(ws, 'candidates', 'bomb.yaml');
+    writeFileSync(f, BOMB);
+    try {
+      const r = await runCli(['-C', ws, 'check', '--junit', 'out/bomb.xml', '--summary', 'out/bomb.md'], ws);
+      expect(r.code).toBe(2);
+      expect(r.stderr).not.toMatch(/internal error|ReferenceError/);
+      expect(r.stderr).toMatch(/bomb\.yaml.*too many alias expansions/);
+      expect(r.stdout).toMatch(/^INVALID bomb\.yaml .*bomb\.yaml: 1 error$/m);
+      expect(r.stdout).toContain('gate: 3 of 3 rules pass; 1 invalid rule file');
+      const suite = junitOf(join(ws, 'out/bomb.xml'));
+      expect([suite.tests, suite.failures]).toEqual(['4', '1']);
+      const bad = (suite.testcase as { classname: string; failure?: { message: string; type: string } }[]).filter((c) => c.failure);
+      expect(bad.map((c) => [c.classname, c.failure!.type])).toEqual([['rulegen.invalid', 'lint']]);
+      expect(bad[0]!.failure!.message).toMatch(/too many alias expansions/);
+      const md = readFileSync(join(ws, 'out/bomb.md'), 'utf8');
+      expect(md).toMatch(/^## rulegen check: FAILED/);
+      expect(md).toMatch(/### ❌ 1 invalid rule file\n\n\*\*bomb\.yaml\*\*\n\n- .*too many alias expansions/);
+      expect(md.match(/\| ✅ \|/g)).toHaveLength(3);
+    } finally {
+      rmSync(f);
+    }
+  });
+
+  it('review lists it as invalid with its reason and reviews the others', async () => {
+    const f = join(ws, 'candidates', 'bomb.yaml');
+    const id = '44444444-2222-4333-8444-555555555555';
+    const good = join(ws, 'candidates', `${id}.yaml`);
+    writeFileSync(f, BOMB);
+    writeFileSync(good, candidate(id, 'webdriver_flag'));
+    try {
+      const r = await runCli(['-C', ws, 'review'], ws);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toMatch(/^FAIL 44444444 /m);
+      expect(r.stdout).toMatch(/^INVALID .*bomb\.yaml: invalid YAML: too many alias expansions/m);
+      expect(r.stderr).not.toMatch(/internal error/);
+      const j = JSON.parse((await runCli(['-C', ws, '--json', 'review'], ws)).stdout);
+      expect(j.candidates).toHaveLength(1);
+      expect(j.invalid.map((x: { file: string }) => x.file)).toEqual([f]);
+    } finally {
+      rmSync(f);
+      rmSync(good);
+    }
+  });
+
+  it('check writes its reports when the workspace itself cannot be read (exit 2)', async () => {
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'rulegen.yaml'), 'data:\n  table: sessions\n');
+    writeFileSync(join(dir, 'features.yaml'), BOMB);
+    mkdirSync(join(dir, 'rules'));
+    const r = await runCli(['-C', dir, 'check', '--junit', 'ci/junit.xml', '--summary', 'ci/summary.md'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/features\.yaml.*too many alias expansions/);
+    const suite = junitOf(join(dir, 'ci/junit.xml'));
+    expect([suite.tests, suite.errors]).toEqual(['1', '1']);
+    expect(suite.testcase.error.message).toMatch(/too many alias expansions/);
+    expect(readFileSync(join(dir, 'ci/summary.md'), 'utf8')).toMatch(/^## rulegen check: FAILED\n\nThe check could not run:\n\n- .*features\.yaml.*too many alias/);
   });
 });
 

@@ -46,6 +46,26 @@ describe('rulegen sql', () => {
     expect(r.stdout).toBe('select count(*) as n from "traffic" where coalesce((("requests_per_minute" > 120) and ("static_asset_ratio" < 0.05)), false)\n');
   });
 
+  it('prints each of several rules (files or ids), headed by id and title; --json gives an array', async () => {
+    const r = await runCli(['sql', 'rules/f1b372a0-23db-48be-bd10-5782e88648bc.yaml', 'candidates/headless.yaml', '--dialect', 'trino'], ws);
+    expect(r.code).toBe(0);
+    const blocks = r.stdout.split('\n\n');
+    expect(blocks).toHaveLength(2);
+    expect(blocks[0]).toMatch(/^-- f1b372a0-23db-48be-bd10-5782e88648bc: .+\ncoalesce\(\(\("requests_per_minute" > 120\)/);
+    expect(blocks[1]).toMatch(/^-- 4903280f-0467-43c7-8d4a-ff81ba700839: .+\ncoalesce\(\(\("headless_ua"\)/);
+    const j = await runCli(['--json', 'sql', 'f1b372a0', '4903280f-0467-43c7-8d4a-ff81ba700839'], ws);
+    expect(j.code).toBe(0);
+    const docs = JSON.parse(j.stdout);
+    expect(docs.map((d: { rule: string }) => d.rule)).toEqual(['f1b372a0-23db-48be-bd10-5782e88648bc', '4903280f-0467-43c7-8d4a-ff81ba700839']);
+    expect(docs[1].parameters).toEqual(['desktop', 'bot']);
+    expect(typeof docs[0].title).toBe('string');
+    // one bad argument fails the call with every problem, printing nothing
+    const bad = await runCli(['sql', 'f1b372a0', 'rules/nope.yaml', '00000000-0000-4000-8000-000000000000'], ws);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/cannot read the rule file[\s\S]*unknown rule id/);
+  });
+
   it('prints warnings on stderr and still compiles', async () => {
     const r = await runCli(['sql', "asn_org = 'x'"], ws);
     expect(r.code).toBe(0);

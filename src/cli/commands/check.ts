@@ -1,9 +1,16 @@
 import { resolve } from 'node:path';
 import type { Register } from './index.js';
-import { checkText, junitXml, runCheck, summaryMarkdown } from '../../check/check.js';
-import { formatProblem } from '../../errors.js';
+import { checkText, failedCheck, junitXml, runCheck, summaryMarkdown, type CheckResult } from '../../check/check.js';
+import type { Config } from '../../config/schema.js';
+import { InputError, RulegenError, formatProblem, type Problem } from '../../errors.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { withWorkspaceStore } from './with-store.js';
+
+/** What an error that stopped the check says, as problems for the reports. */
+function errorProblems(e: unknown): Problem[] {
+  if (e instanceof RulegenError) return e.problems.length ? [...e.problems] : [{ severity: 'error', message: e.headline || e.message }];
+  return [{ severity: 'error', message: `internal error: ${e instanceof Error ? e.message : String(e)}` }];
+}
 
 export const register: Register = (program, { io, globals, setExit }) => {
   program
@@ -14,14 +21,33 @@ export const register: Register = (program, { io, globals, setExit }) => {
     .option('--candidates', 'also gate candidate rules', false)
     .action(async (opts: { junit?: string; summary?: string; candidates: boolean }) => {
       const g = globals();
-      await withWorkspaceStore(io, g, async (ws, store, bar) => {
-        const c = await runCheck(ws, store, { candidates: opts.candidates, onStep: bar.step });
-        bar.done();
-        if (!g.quiet) for (const w of c.warnings) io.stderr(formatProblem(w) + '\n');
+      const t0 = performance.now();
+      let gate: Config['gate'] | undefined;
+      let written = false;
+      // CI reads these files whatever the exit code: they are written on every path out.
+      const report = (c: CheckResult) => {
+        written = true;
         if (opts.junit) writeFileAtomic(resolve(io.cwd, opts.junit), junitXml(c));
-        if (opts.summary) writeFileAtomic(resolve(io.cwd, opts.summary), summaryMarkdown(c, ws.config.gate));
-        io.stdout(g.json ? JSON.stringify({ passed: c.passed, rules: c.rules.map((r) => ({ ...r.result, id: r.target.id, title: r.target.title, status: r.target.status, file: r.target.file, pass: r.verdict.pass, reasons: r.verdict.reasons })) }, null, 2) + '\n' : checkText(c));
-        if (!c.passed) setExit(1);
-      });
+        if (opts.summary) writeFileAtomic(resolve(io.cwd, opts.summary), summaryMarkdown(c, gate));
+      };
+      try {
+        await withWorkspaceStore(io, g, async (ws, store, bar) => {
+          gate = ws.config.gate;
+          const c = await runCheck(ws, store, { candidates: opts.candidates, onStep: bar.step });
+          bar.done();
+          report(c);
+          if (!g.quiet) for (const w of c.warnings) io.stderr(formatProblem(w) + '\n');
+          const invalid = c.invalid.map((f) => ({ file: f.file, id: f.id ?? null, problems: f.problems }));
+          io.stdout(g.json ? JSON.stringify({ passed: c.passed, rules: c.rules.map((r) => ({ ...r.result, id: r.target.id, title: r.target.title, status: r.target.status, file: r.target.file, pass: r.verdict.pass, reasons: r.verdict.reasons })), invalid }, null, 2) + '\n' : checkText(c));
+          if (c.invalid.length) {
+            const n = c.invalid.length;
+            throw new InputError(`${n} invalid rule file${n > 1 ? 's' : ''}`, c.invalid.flatMap((f) => f.problems));
+          }
+          if (!c.passed) setExit(1);
+        });
+      } catch (e) {
+        if (!written) report(failedCheck(errorProblems(e), (performance.now() - t0) / 1000));
+        throw e;
+      }
     });
 };
