@@ -124,25 +124,25 @@ describe('english', () => {
   it('renders the design example', () => {
     expect(en('requests_per_minute > 120 and static_asset_ratio < 0.05')).toBe('more than 120 requests per minute and under 5% static assets');
   });
-  it('uses units, short descriptions and percentages', () => {
+  it('uses labels, units and percentages', () => {
     expect(en('static_asset_ratio between 0.07 and 0.3')).toBe('between 7% and 30% static assets');
     expect(en('error_rate >= 20')).toBe('at least 20% errors');
     expect(en('session_seconds <= 3')).toBe('session length at most 3 s');
     expect(en('mean_interval_ms != 250')).toBe('mean interval other than 250 ms');
     expect(en('requests_per_minute in (60, 120)')).toBe('one of 60 or 120 requests per minute');
-    expect(en('requests_per_minute is null')).toBe('requests per minute is unknown');
+    expect(en('requests_per_minute is null')).toBe('requests per minute unknown');
   });
-  it('reads boolean features as "<description> is true/false"', () => {
-    expect(en('headless_ua')).toBe('the user agent names a headless browser is true');
-    expect(en('js_executed = false')).toBe('the client ran the JavaScript challenge is false');
-    expect(en('not js_executed')).toBe('the client ran the JavaScript challenge is not true');
+  it('reads boolean features as "<label>" / "no <label>"', () => {
+    expect(en('headless_ua')).toBe('headless user agent');
+    expect(en('js_executed = false')).toBe('no passed JavaScript challenge');
+    expect(en('not js_executed')).toBe('no passed JavaScript challenge');
   });
   it('reads categories and nesting', () => {
     expect(en("country = 'US' or device_class not in ('bot', 'tablet')")).toBe(
-      "country of the client address is 'US' or device class is none of 'bot' or 'tablet'",
+      "country 'US' or device class none of 'bot' or 'tablet'",
     );
     expect(en('not (headless_ua or requests_per_minute > 600) and (js_executed or session_seconds < 1)')).toBe(
-      'not (the user agent names a headless browser is true or more than 600 requests per minute) and (the client ran the JavaScript challenge is true or session length under 1 s)',
+      '(neither headless user agent nor more than 600 requests per minute) and (passed JavaScript challenge or session length under 1 s)',
     );
   });
 });
