@@ -1,5 +1,6 @@
 /** rulegen.yaml: schema first, type derived. Every field has a default. */
 import { z } from 'zod';
+import { DEFAULT_LOGS, LogsSchema } from './logs.js';
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a SQL identifier: lower-case letters, digits, _');
 
@@ -64,6 +65,8 @@ export const LlmSchema = z
     temperature: z.number().min(0).max(1).default(0.2),
     max_tokens: z.number().int().min(256).default(8192),
     timeout_ms: z.number().int().min(1000).default(120000),
+    /** Bound on a whole `propose` run's model calls (ms): calls still running then are stopped, later ones not made. */
+    run_timeout_ms: z.number().int().min(1000).default(900000),
     retry: z
       .object({ mode: z.enum(['standard', 'adaptive']).default('adaptive'), max_attempts: z.number().int().min(1).max(20).default(4) })
       .strict()
@@ -93,6 +96,7 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ rules: 'rules', candidates: 'candidates', docs: 'docs' }),
+    logs: LogsSchema.default(DEFAULT_LOGS),
     rank: z.object({ top: z.number().int().min(1).default(15) }).strict().default({ top: 15 }),
     /** Segments and populations beyond `data.segments` (which stays a shorthand for unprotected columns). */
     segments: z.array(SegmentSchema).default([]),

@@ -1,0 +1,301 @@
+/**
+ * `rulegen ingest-logs`: access logs -> `requests` and `sessions` tables, all or nothing.
+ *
+ * Every line is parsed in DuckDB (one regular expression per line, or JSON extraction), lines
+ * that do not parse are counted and reported (never dropped silently), requests are grouped into
+ * sessions by visitor key and inactivity gap, and the session features of LOG_FEATURES are
+ * computed in one aggregate. Weak labels come from the user agent: self-declared crawlers (the
+ * `isbot` patterns) are bots; the rest are human or unknown as `logs.unlabelled` says. The only
+ * values that reach JavaScript are the first lines (format detection), the distinct user agents
+ * (labelling: isbot's patterns use look-arounds that DuckDB's RE2 lacks) and aggregates.
+ */
+import { InputError, type Problem } from '../../errors.js';
+import { quoteIdent, quoteString, type Store } from '../../db/store.js';
+import type { Config } from '../../config/schema.js';
+import { gapSeconds, type LogsConfig } from '../../config/logs.js';
+import { checkReadable, escapeGlob } from '../readers.js';
+import { resolveInputs, type GlobMatch } from '../inputs.js';
+import { cloudfrontColumns, cloudfrontFields, detectFormat, jsonFields, LOG_FORMATS, regexFields, type FieldSql, type LogFormat } from './formats.js';
+import { sessionizeSql, REF_HOST } from './sessionize.js';
+
+export interface IngestLogsOptions {
+  files: readonly string[];
+  glob?: boolean;
+  format?: LogFormat;
+  /** Overrides of rulegen.yaml's logs section from the command line. */
+  gap?: string;
+  key?: string;
+  tz?: string;
+  replace: boolean;
+  onStep?: (message: string) => void;
+}
+
+export interface IngestLogsSummary {
+  files: { file: string; format: LogFormat; detected: boolean; lines: number; bad: number }[];
+  globs: GlobMatch[];
+  lines: number;
+  requests: number;
+  bad: { count: number; share: number; first: { file: string; line: number; text: string }[] };
+  sessions: number;
+  bots: number;
+  humans: number;
+  unlabelled: number;
+  /** How the weak labels were made, said plainly. */
+  labels: string;
+  hosts: { names: string[]; inferred: boolean };
+  from: string | null;
+  to: string | null;
+  gap_s: number;
+  key: string;
+  replaced: boolean;
+  warnings: Problem[];
+}
+
+const LINES = 'rulegen_log_lines';
+const PARSED = 'rulegen_log_parsed';
+const REQ = 'rulegen_log_requests';
+const SESS = 'rulegen_log_sessions';
+const UA = 'rulegen_log_ua';
+/** The requests of the sessions, kept beside them for `explain` and later features. */
+export const REQUESTS_TABLE = 'requests';
+
+/** Read one file's lines with their 1-based line numbers; an empty line is kept (as NULL). */
+function linesSql(file: string): string {
+  // One VARCHAR column, no quoting, a delimiter no log line holds: each line read whole.
+  return `SELECT row_number() OVER () AS line_no, column0 AS line FROM read_csv(${quoteString(escapeGlob(file))}, columns = {'column0': 'VARCHAR'}, header = false, delim = '\\x01', quote = '', escape = '', auto_detect = false, strict_mode = false)`;
+}
+
+async function firstLines(store: Store, file: string): Promise<string[]> {
+  try {
+    const rows = await store.all<{ line: string | null }>(`SELECT line FROM (${linesSql(file)}) ORDER BY line_no LIMIT 50`);
+    return rows.map((r) => r.line ?? '');
+  } catch (e) {
+    throw readError(e, file);
+  }
+}
+
+function readError(e: unknown, file: string): InputError {
+  if (e instanceof InputError) return e;
+  const msg = String((e as Error).message ?? e).split('\n')[0]!.replace(/^[A-Za-z ]+Error:\s*/, '');
+  const gz = /gzip|zlib|inflate|compress/i.test(msg);
+  return InputError.single({ message: `cannot read the log: ${msg}`, where: { file }, expected: gz ? 'a complete gzip file' : 'a readable text log', found: gz ? 'a truncated or corrupt gzip stream' : 'a read error' });
+}
+
+/** The projection of the canonical fields for one file of a format. */
+function parsedSelect(format: LogFormat, fileNo: number, file: string, head: string[], logs: LogsConfig): string {
+  let fields: FieldSql;
+  let from: string;
+  let ok: string;
+  if (format === 'cloudfront') {
+    const cols = cloudfrontColumns(head);
+    if (!cols) throw InputError.single({ message: 'a CloudFront log without a #Fields header', where: { file, line: 1 }, expected: 'a "#Fields: date time ..." line before the records', found: head[0] ?? '' });
+    fields = cloudfrontFields(cols);
+    from = `(SELECT line_no, line, string_split(line, chr(9)) AS parts FROM (${linesSql(file)}) WHERE line IS NOT NULL AND NOT starts_with(line, '#'))`;
+    ok = `len(parts) >= ${Math.max(...cols.values())}`;
+  } else if (format === 'jsonl') {
+    fields = jsonFields(logs.fields);
+    from = `(SELECT line_no, line FROM (${linesSql(file)}) WHERE line IS NOT NULL AND trim(line) <> '')`;
+    ok = 'json_valid(line)';
+  } else {
+    const r = regexFields(format);
+    fields = r.fields;
+    // The patterns are this module's constants, not input: inlined so DuckDB compiles them once.
+    from = `(SELECT line_no, line, regexp_extract(line, ${quoteString(r.pattern)}, [${r.groups.map(quoteString).join(', ')}]) AS m FROM (${linesSql(file)}) WHERE line IS NOT NULL AND trim(line) <> '')`;
+    ok = `regexp_full_match(line, ${quoteString(r.pattern)})`;
+  }
+  const keyField =
+    logs.key === 'ip+ua' || logs.key === 'ip'
+      ? 'NULL'
+      : // validated against the config's field-path syntax in checkKey()
+        `json_extract_string(line, ${quoteString('$.' + (logs.fields[logs.key as keyof typeof logs.fields] ?? logs.key))})`;
+  const cols = (Object.keys(fields) as (keyof FieldSql)[]).map((k) => `${fields[k]} AS ${k}`);
+  return `SELECT ${fileNo} AS file_no, line_no, ${cols.join(', ')}, ${keyField} AS key_field, ${ok} AS parsed FROM ${from}`;
+}
+
+function checkKey(key: string, formats: LogFormat[]): void {
+  if (key === 'ip+ua' || key === 'ip') return;
+  if (!/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/.test(key) || formats.some((f) => f !== 'jsonl')) {
+    throw InputError.single({ message: 'unknown session key', where: { field: '--key' }, expected: 'ip+ua, ip, or (JSON-lines logs only) a field name', found: key });
+  }
+}
+
+export async function ingestLogs(store: Store, config: Config, opts: IngestLogsOptions): Promise<IngestLogsSummary> {
+  if (opts.files.length === 0) throw InputError.single({ message: 'no log files', expected: 'one or more files', found: 'none' });
+  if (opts.format && !LOG_FORMATS.includes(opts.format)) throw InputError.single({ message: 'unknown log format', where: { field: '--format' }, expected: LOG_FORMATS.join(', '), found: opts.format });
+  const logs: LogsConfig = { ...config.logs, ...(opts.gap ? { gap: opts.gap } : {}), ...(opts.key ? { key: opts.key } : {}), ...(opts.tz ? { tz: opts.tz } : {}) };
+  if (!/^\d+(\.\d+)?\s*(s|m|min|h)$/.test(logs.gap)) throw InputError.single({ message: 'invalid session gap', where: { field: '--gap' }, expected: 'a duration such as 30m, 1h or 90s', found: logs.gap });
+  await checkTimeZone(store, logs.tz);
+  const gap = gapSeconds(logs.gap);
+  const inputs = await resolveInputs(store, opts.files, opts.glob ?? false);
+  const files = inputs.files;
+  files.forEach(checkReadable);
+
+  // Formats: given, or detected per file from its first lines; one run reads one format.
+  const heads: string[][] = [];
+  const formats: { format: LogFormat; detected: boolean }[] = [];
+  for (const file of files) {
+    const head = await firstLines(store, file);
+    heads.push(head);
+    if (opts.format) {
+      formats.push({ format: opts.format, detected: false });
+      continue;
+    }
+    const f = detectFormat(head);
+    if (!f) {
+      const sample = head.find((l) => l.trim() !== '') ?? '';
+      throw InputError.single({ message: 'not a log format rulegen reads', where: { file, line: 1 }, expected: `one of ${LOG_FORMATS.join(', ')} (or say which with --format)`, found: 'lines that match none of them', excerpt: sample.slice(0, 200) });
+    }
+    formats.push({ format: f, detected: true });
+  }
+  const kinds = [...new Set(formats.map((f) => f.format))];
+  if (kinds.length > 1) {
+    throw new InputError(
+      'the logs are in different formats: ingest them in separate workspaces or convert them',
+      files.map((file, i) => ({ severity: 'error' as const, message: `detected ${formats[i]!.format}`, where: { file }, expected: `one format for every file (${formats[0]!.format}, as the first file)`, found: formats[i]!.format })),
+    );
+  }
+  checkKey(logs.key, kinds);
+  const customKey = logs.key !== 'ip+ua' && logs.key !== 'ip';
+  // A line is usable when it parsed and has a time, a path and a visitor key.
+  const okExpr = `parsed AND ts IS NOT NULL AND path IS NOT NULL AND ${customKey ? 'key_field' : 'ip'} IS NOT NULL`;
+
+  const table = quoteIdent(config.data.table);
+  const exists = await store.tableExists(config.data.table);
+  if (exists && !opts.replace) {
+    throw InputError.single({
+      message: `the workspace already has a ${config.data.table} table`,
+      where: { field: '--replace' },
+      expected: '--replace: sessions are built from whole logs (give every file of a log in one run), not appended',
+      found: `an existing ${config.data.table} table`,
+    });
+  }
+
+  return store.transaction(async (tx) => {
+    for (const t of [LINES, PARSED, REQ, SESS, UA]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+    const perFile: IngestLogsSummary['files'] = [];
+    for (let i = 0; i < files.length; i++) {
+      opts.onStep?.(`parsing ${files[i]}`);
+      const select = parsedSelect(formats[i]!.format, i, files[i]!, heads[i]!, logs);
+      try {
+        await tx.run(i === 0 ? `CREATE TABLE ${PARSED} AS ${select}` : `INSERT INTO ${PARSED} ${select}`);
+      } catch (e) {
+        throw readError(e, files[i]!);
+      }
+      const c = (await tx.one<{ n: number; bad: number }>(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT (${okExpr})) AS bad FROM ${PARSED} WHERE file_no = ?`, [i]))!;
+      perFile.push({ file: files[i]!, format: formats[i]!.format, detected: formats[i]!.detected, lines: Number(c.n), bad: Number(c.bad) });
+    }
+    if (kinds[0] === 'jsonl') await checkJsonMapping(tx, logs, files, customKey);
+    const lines = perFile.reduce((a, f) => a + f.lines, 0);
+    const badCount = (await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${PARSED} WHERE NOT (${okExpr})`))!.n;
+    const bad = Number(badCount);
+    const firstBad = await tx.all<{ file_no: number; line_no: number }>(`SELECT file_no, line_no FROM ${PARSED} WHERE NOT (${okExpr}) ORDER BY file_no, line_no LIMIT 5`);
+    const first = await Promise.all(firstBad.map(async (b) => ({ file: files[Number(b.file_no)]!, line: Number(b.line_no), text: await lineText(tx, files[Number(b.file_no)]!, Number(b.line_no)) })));
+    const share = lines ? bad / lines : 0;
+    if (lines === 0) throw InputError.single({ message: 'the log has no lines', where: { file: files[0] }, expected: 'access-log lines', found: 'none' });
+    if (bad === lines || share > logs.max_bad_share) {
+      throw new InputError(
+        `${bad.toLocaleString('en-US')} of ${lines.toLocaleString('en-US')} lines (${(100 * share).toFixed(1)}%) do not parse as ${kinds[0]}; the limit is logs.max_bad_share = ${(100 * logs.max_bad_share).toFixed(1)}%`,
+        first.map((b) => ({ severity: 'error' as const, message: 'malformed line', where: { file: b.file, line: b.line }, expected: `a ${kinds[0]} log line with a valid time`, found: 'a line that does not parse', excerpt: b.text.slice(0, 300) })),
+      );
+    }
+
+    opts.onStep?.('labelling user agents');
+    const uas = await tx.all<{ ua: string }>(`SELECT DISTINCT ua FROM ${PARSED} WHERE (${okExpr}) AND ua IS NOT NULL ORDER BY ua`);
+    const { isbot } = await import('isbot');
+    await tx.run(`CREATE TABLE ${UA} (ua VARCHAR, bot BOOLEAN)`);
+    if (uas.length) await tx.appendColumns(UA, [uas.map((u) => u.ua), uas.map((u) => isbot(u.ua))], uas.length);
+
+    // The site's own hosts: configured, or the request host (ALB, CloudFront, JSON), or the most common referring host.
+    let hosts = (logs.hosts ?? []).map((h) => h.toLowerCase().replace(/^www\./, ''));
+    let inferred = false;
+    if (!hosts.length) {
+      const withHost = (await tx.one<{ n: number }>(`SELECT count(host) AS n FROM ${PARSED} WHERE ${okExpr}`))!.n;
+      if (Number(withHost) === 0) {
+        const top = await tx.one<{ h: string | null }>(`SELECT ${REF_HOST} AS h FROM ${PARSED} WHERE (${okExpr}) AND ${REF_HOST} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`);
+        if (top?.h) {
+          hosts = [top.h];
+          inferred = true;
+        }
+      }
+    }
+
+    opts.onStep?.('building sessions');
+    await tx.run(`CREATE TEMP VIEW rulegen_log_ok AS SELECT * FROM ${PARSED} WHERE ${okExpr}`);
+    const q = sessionizeSql('rulegen_log_ok', REQ, logs, gap, hosts, config.data, UA);
+    await tx.run(q.requests.sql, q.requests.params);
+    await tx.run(`CREATE TABLE ${SESS} AS ${q.sessions.sql}`, q.sessions.params);
+    await tx.run('DROP VIEW rulegen_log_ok');
+    const s = (await tx.one<Record<string, number | string | null>>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 1) AS bots, count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 0) AS humans,
+         CAST(min(${quoteIdent(config.data.time)}) AS VARCHAR) AS from_ts, CAST(max(${quoteIdent(config.data.time)}) AS VARCHAR) AS to_ts FROM ${SESS}`,
+    ))!;
+    const requests = Number((await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${REQ}`))!.n);
+
+    if (exists) await tx.run(`DROP TABLE ${table}`);
+    await tx.run(`DROP TABLE IF EXISTS ${quoteIdent(REQUESTS_TABLE)}`);
+    await tx.run(`ALTER TABLE ${SESS} RENAME TO ${table}`);
+    await tx.run(`ALTER TABLE ${REQ} RENAME TO ${quoteIdent(REQUESTS_TABLE)}`);
+    for (const t of [PARSED, UA]) await tx.run(`DROP TABLE ${t}`);
+
+    const sessions = Number(s['n']);
+    const bots = Number(s['bots']);
+    const humans = Number(s['humans']);
+    const warnings: Problem[] = [];
+    if (bad > 0) warnings.push({ severity: 'warning', message: `${bad} malformed line${bad === 1 ? '' : 's'} (${(100 * share).toFixed(2)}%) skipped, first at ${first.map((b) => `${b.file}:${b.line}`).join(', ')}` });
+    return {
+      files: perFile,
+      globs: inputs.globs,
+      lines,
+      requests,
+      bad: { count: bad, share, first },
+      sessions,
+      bots,
+      humans,
+      unlabelled: sessions - bots - humans,
+      labels: `weak labels from the user agent: sessions whose agent declares a bot (isbot patterns) are bots; the rest are ${logs.unlabelled === 'human' ? 'labelled human (logs.unlabelled: human) — a bot faking a browser is counted as a human' : 'unlabelled (logs.unlabelled: unknown)'}`,
+      hosts: { names: hosts, inferred },
+      from: (s['from_ts'] as string | null) ?? null,
+      to: (s['to_ts'] as string | null) ?? null,
+      gap_s: gap,
+      key: logs.key,
+      replaced: exists,
+      warnings,
+    };
+  });
+}
+
+/** The text of one line, for a malformed-line report. */
+async function lineText(store: Store, file: string, line: number): Promise<string> {
+  const r = await store.one<{ line: string | null }>(`SELECT line FROM (${linesSql(file)}) WHERE line_no = ?`, [line]);
+  return r?.line ?? '';
+}
+
+async function checkTimeZone(store: Store, tz: string): Promise<void> {
+  try {
+    await store.one(`SELECT timezone(?, TIMESTAMPTZ '2020-01-01 00:00:00+00') AS t`, [tz]);
+  } catch {
+    throw InputError.single({ message: 'unknown time zone', where: { field: '--tz' }, expected: 'an IANA time zone such as UTC or Europe/Paris', found: tz });
+  }
+}
+
+/**
+ * JSON lines: every field the sessions need (time, path, the visitor key) and every mapped field
+ * must be present in at least one valid record; otherwise the mapping names a field the log does
+ * not have, which is a configuration error, not a log of malformed lines.
+ */
+async function checkJsonMapping(tx: Store, logs: LogsConfig, files: readonly string[], customKey: boolean): Promise<void> {
+  const needed = new Set<string>(['ts', 'path', customKey ? 'key_field' : 'ip', ...Object.keys(logs.fields)]);
+  const cols = [...needed];
+  const r = (await tx.one<Record<string, number>>(`SELECT ${cols.map((c) => `count(${c}) AS ${c}`).join(', ')}, count(*) FILTER (WHERE parsed) AS valid FROM ${PARSED}`))!;
+  if (Number(r['valid']) === 0) return; // every line malformed: reported as such
+  const missing = cols.filter((c) => Number(r[c]) === 0);
+  if (!missing.length) return;
+  throw new InputError(
+    'the JSON-lines log has no value for a field the sessions need',
+    missing.map((c) => {
+      const field = c === 'key_field' ? logs.key : c;
+      const path = c === 'key_field' ? (logs.fields[logs.key as keyof typeof logs.fields] ?? logs.key) : (logs.fields[c as keyof typeof logs.fields] ?? c);
+      return { severity: 'error' as const, message: `no record has "${path}"`, where: { file: files.join(', '), field: c === 'key_field' ? '--key' : `logs.fields.${field}` }, expected: `the log's name for ${field} (set logs.fields.${field} in rulegen.yaml)`, found: `"${path}" in no record` };
+    }),
+  );
+}
