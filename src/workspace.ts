@@ -1,10 +1,13 @@
 /** The workspace folder: its config, its catalog, its database and its rule folders. */
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { loadCatalog, CATALOG_FILE } from './catalog/load.js';
 import type { Catalog } from './catalog/schema.js';
-import { loadConfig } from './config/load.js';
+import { CONFIG_FILE, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { Store } from './db/store.js';
+import { DatabaseBusyError, Store } from './db/store.js';
+import { acquireLock, busyError, readLock, type Lock } from './db/lock.js';
+import { InputError } from './errors.js';
 
 export interface Workspace {
   readonly dir: string;
@@ -19,6 +22,8 @@ export interface Workspace {
     docs: string;
     prompts: string;
     runs: string;
+    /** `.rulegen/lock`: names the command writing the database (see db/lock.ts). */
+    lock: string;
   };
 }
 
@@ -35,6 +40,7 @@ export function workspacePaths(dir: string, config?: Config): Workspace['paths']
     docs: resolve(dir, p.docs),
     prompts: join(dir, 'prompts'),
     runs: join(dir, '.rulegen', 'runs'),
+    lock: join(dir, '.rulegen', 'lock'),
   };
 }
 
@@ -46,6 +52,48 @@ export function openWorkspace(dir: string): Workspace {
   return { dir: abs, config, catalog, paths };
 }
 
-export function openWorkspaceStore(ws: Workspace): Promise<Store> {
-  return Store.open(ws.paths.db);
+/** The nearest folder, from `start` upwards, that holds rulegen.yaml (as git finds .git). */
+export function findWorkspaceDir(start: string): string | undefined {
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, CONFIG_FILE))) return dir;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * The workspace a command runs in: `-C` when given (taken as is), else the nearest ancestor of
+ * `cwd` with rulegen.yaml. A command that needs none (init creates one) gets `cwd` when there
+ * is none; one that needs it gets an InputError saying how to make or name one.
+ */
+export function resolveWorkspaceDir(cwd: string, explicit: string | undefined, needsWorkspace: boolean): string {
+  if (explicit !== undefined) return resolve(cwd, explicit);
+  const found = findWorkspaceDir(cwd);
+  if (found) return found;
+  if (!needsWorkspace) return resolve(cwd);
+  throw new InputError(`no ${CONFIG_FILE} in ${resolve(cwd)} or any parent; run \`rulegen init\` or pass -C`);
+}
+
+/**
+ * How a command uses the database. `read` opens it read-only, so any number of readers run
+ * side by side (review while propose runs). `write` is the one writer; with `command` it also
+ * takes the workspace lock so others can say who is busy. Writing rule files is not a database
+ * write: only commands that change tables (ingest) need `write`.
+ */
+export type StoreAccess = { mode: 'read' } | { mode: 'write'; command?: string };
+
+/**
+ * Open the workspace's database. The default, `write` without a lock, keeps library callers
+ * (the demo, tests) as they were; CLI commands say which access they need.
+ */
+export async function openWorkspaceStore(ws: Workspace, access: StoreAccess = { mode: 'write' }): Promise<Store> {
+  const lockPath = ws.paths.lock;
+  const lock: Lock | undefined = access.mode === 'write' && access.command ? acquireLock(lockPath, access.command) : undefined;
+  try {
+    return await Store.open(ws.paths.db, { readOnly: access.mode === 'read', onClose: lock?.release });
+  } catch (e) {
+    lock?.release();
+    // DuckDB only knows a pid; the lock file knows the command and since when
+    if (e instanceof DatabaseBusyError) throw busyError(readLock(lockPath), e.holderPid);
+    throw e;
+  }
 }

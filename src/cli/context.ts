@@ -1,4 +1,6 @@
 /** What a command needs from the outside world, injected so tests can run the CLI in-process. */
+import { progressReporter, type ProgressReporter } from './progress.js';
+
 export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
@@ -9,7 +11,7 @@ export interface Io {
 }
 
 export interface GlobalOptions {
-  /** Workspace directory (-C). */
+  /** Workspace directory: -C, else the nearest ancestor of the cwd holding rulegen.yaml. */
   workspace: string;
   json: boolean;
   quiet: boolean;
@@ -19,23 +21,18 @@ export function processIo(): Io {
   return {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
-    isTTY: Boolean(process.stderr.isTTY) && !process.env['CI'],
+    isTTY: Boolean(process.stderr.isTTY),
     cwd: process.cwd(),
     env: process.env,
   };
 }
 
-/** Progress on stderr, only on a TTY and never with --quiet; a no-op in CI. */
-export interface Progress {
-  step(message: string): void;
-  done(): void;
-}
+/**
+ * Progress on stderr, only on a TTY, never in CI and never with --quiet. `step` names a stage,
+ * `tick` (an `OnProgress` for the core) says how far it is.
+ */
+export type Progress = ProgressReporter;
 
 export function progress(io: Io, quiet: boolean): Progress {
-  if (!io.isTTY || quiet) return { step: () => undefined, done: () => undefined };
-  const started = Date.now();
-  return {
-    step: (m) => io.stderr(`\r\x1b[2K[${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`),
-    done: () => io.stderr('\r\x1b[2K'),
-  };
+  return progressReporter({ isTTY: io.isTTY, quiet, env: io.env, write: io.stderr });
 }

@@ -4,10 +4,11 @@
  * machine may be offline), every value reaches SQL as a bound parameter, and results are
  * either small (aggregates, read at once) or streamed chunk by chunk.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { ExternalError } from '../errors.js';
+import type { OnProgress } from '../progress.js';
 
 /** A value that can be bound as a parameter. */
 export type Param = string | number | boolean | null | bigint | Date;
@@ -19,6 +20,48 @@ export interface StoreOptions {
   /** DuckDB memory limit, e.g. '4GB'. Default: DuckDB's (80% of RAM). */
   memoryLimit?: string;
   threads?: number;
+  /**
+   * Open with DuckDB's `access_mode = READ_ONLY`: any number of read-only stores may share a
+   * file, where a writer excludes everyone else. A file that does not exist yet reads as an
+   * empty database (nothing is created on disk).
+   */
+  readOnly?: boolean;
+  /** Called once after close(), e.g. to release the workspace lock. */
+  onClose?: () => void;
+}
+
+/** One chunk of `Store.columnChunks`: views into DuckDB's memory, valid until the next chunk. */
+export interface ColumnChunk {
+  rows: number;
+  columns: { values: Exclude<ArrayBufferView, DataView>; valid: Uint32Array | null }[];
+}
+
+/** Options of one statement. */
+export interface RunOptions {
+  /**
+   * Told how many rows the statement's scans have processed, polled from DuckDB's query
+   * progress every `progressMs`. Sources without progress (e.g. `range()`) report nothing.
+   */
+  onProgress?: OnProgress;
+  progressMs?: number;
+}
+
+/** Another process holds the database file (DuckDB's file lock); `holderPid` as DuckDB reports it. */
+export class DatabaseBusyError extends ExternalError {
+  constructor(
+    readonly path: string,
+    readonly holderPid: number | undefined,
+    detail: string,
+  ) {
+    super(`the database ${path} is in use by another process${holderPid !== undefined ? ` (pid ${holderPid})` : ''}: ${detail}`);
+  }
+}
+
+/** DuckDB's message when another process holds the file: "Could not set lock on file ... (PID 123)". */
+export function lockConflictPid(message: string): { pid: number | undefined } | undefined {
+  if (!/Could not set lock on file|Conflicting lock is held/i.test(message)) return undefined;
+  const m = /\(PID (\d+)\)/.exec(message);
+  return { pid: m ? Number(m[1]) : undefined };
 }
 
 function toDuckValue(p: Param): DuckDBValue {
@@ -56,10 +99,16 @@ export class Store {
     private readonly conn: DuckDBConnection,
     /** Path of the database file, or ':memory:'. */
     readonly path: string,
+    readonly readOnly: boolean,
+    private readonly onClose?: () => void,
   ) {}
 
   static async open(path: string = ':memory:', opts: StoreOptions = {}): Promise<Store> {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const readOnly = opts.readOnly ?? false;
+    // DuckDB refuses to open a missing file read-only; an empty in-memory database answers
+    // every read the same way (no tables) without creating the file behind the writer's back.
+    const target = readOnly && path !== ':memory:' && !existsSync(path) ? ':memory:' : path;
+    if (target !== ':memory:' && !readOnly) mkdirSync(dirname(target), { recursive: true });
     const options: Record<string, string> = {
       // Never reach the network for an extension: parquet, json and icu are built in.
       autoinstall_known_extensions: 'false',
@@ -67,19 +116,50 @@ export class Store {
     };
     if (opts.memoryLimit) options['memory_limit'] = opts.memoryLimit;
     if (opts.threads) options['threads'] = String(opts.threads);
+    if (readOnly && target !== ':memory:') options['access_mode'] = 'READ_ONLY';
     try {
-      const instance = await DuckDBInstance.create(path, options);
+      const instance = await DuckDBInstance.create(target, options);
       const conn = await instance.connect();
-      return new Store(instance, conn, path);
+      return new Store(instance, conn, path, readOnly, opts.onClose);
     } catch (e) {
-      throw new ExternalError(`cannot open the database ${path}: ${(e as Error).message}`);
+      const message = (e as Error).message;
+      const conflict = lockConflictPid(message);
+      if (conflict) throw new DatabaseBusyError(path, conflict.pid, message);
+      throw new ExternalError(`cannot open the database ${path}: ${message}`);
     }
   }
 
   /** Run a statement for its effect. */
-  async run(sql: string, params: readonly Param[] = []): Promise<number> {
-    const r = await this.conn.run(sql, params.length ? params.map(toDuckValue) : undefined);
-    return r.rowsChanged;
+  async run(sql: string, params: readonly Param[] = [], opts: RunOptions = {}): Promise<number> {
+    const values = params.length ? params.map(toDuckValue) : undefined;
+    if (!opts.onProgress) return (await this.conn.run(sql, values)).rowsChanged;
+    return this.withProgress(opts.onProgress, opts.progressMs ?? 100, async () => (await this.conn.run(sql, values)).rowsChanged);
+  }
+
+  /**
+   * Poll DuckDB's query progress while `fn` runs. Tracking is switched on only for this
+   * statement (it costs a little), and its printing stays off: the CLI draws its own line.
+   */
+  private async withProgress<T>(onProgress: OnProgress, everyMs: number, fn: () => Promise<T>): Promise<T> {
+    await this.conn.run('SET enable_progress_bar = true');
+    await this.conn.run('SET enable_progress_bar_print = false');
+    await this.conn.run('SET progress_bar_time = 0');
+    let last = -1;
+    const timer = setInterval(() => {
+      const p = this.conn.progress;
+      const done = Number(p.rows_processed);
+      const total = Number(p.total_rows_to_process);
+      if (done > last && done > 0) {
+        last = done;
+        onProgress(done, total > 0 ? total : null, 'rows');
+      }
+    }, everyMs);
+    try {
+      return await fn();
+    } finally {
+      clearInterval(timer);
+      await this.conn.run('RESET enable_progress_bar').catch(() => undefined);
+    }
   }
 
   /** Read a small result (aggregates) at once, as row objects. */
@@ -106,6 +186,36 @@ export class Store {
         names.forEach((n, i) => (o[n] = normaliseValue(r[i])));
         return o as T;
       });
+    }
+  }
+
+  /**
+   * Stream a result as typed columns, chunk by chunk, for the backtest kernel: each column's
+   * fixed-width values exactly as DuckDB holds them (a DOUBLE column is a Float64Array, UBIGINT a
+   * BigUint64Array, INTEGER an Int32Array, UTINYINT a Uint8Array ...) and its validity bitmap as
+   * 32-bit words (bit i of word i >> 5 set = row i is not NULL; `null` when no row is NULL).
+   * No value becomes a JS object. The arrays are views into DuckDB's chunk: valid only until the
+   * generator is resumed, so callers copy what they keep. A column without fixed-width values
+   * (VARCHAR, LIST, ...) is refused: cast or hash it in the statement.
+   */
+  async *columnChunks(sql: string, params: readonly Param[] = []): AsyncGenerator<ColumnChunk> {
+    const result = await this.conn.stream(sql, params.length ? params.map(toDuckValue) : undefined);
+    const n = result.columnCount;
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) return;
+      const columns: ColumnChunk['columns'] = [];
+      for (let c = 0; c < n; c++) {
+        // The typed vectors keep their values and validity in (TypeScript-private) typed arrays:
+        // reading them avoids one JS value per row, which was the bottleneck (issue 13).
+        const v = chunk.getColumnVector(c) as unknown as { items?: unknown; validity?: { data?: BigUint64Array | null } };
+        const items = v.items;
+        if (!ArrayBuffer.isView(items) || items instanceof DataView) throw new Error(`columnChunks: column ${c} of type ${result.columnType(c).toString()} has no fixed-width values`);
+        const bits = v.validity?.data ?? null;
+        const valid = bits ? new Uint32Array(bits.buffer, bits.byteOffset, Math.ceil(chunk.rowCount / 32)) : null;
+        columns.push({ values: items, valid });
+      }
+      yield { rows: chunk.rowCount, columns };
     }
   }
 
@@ -165,7 +275,11 @@ export class Store {
     try {
       this.conn.closeSync();
     } finally {
-      this.instance.closeSync();
+      try {
+        this.instance.closeSync();
+      } finally {
+        this.onClose?.();
+      }
     }
   }
 }

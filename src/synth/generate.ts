@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ExternalError, InputError } from '../errors.js';
 import { quoteString, type Store } from '../db/store.js';
+import type { OnProgress } from '../progress.js';
 import { ARCHETYPES, ASN_TYPES, COUNTRY_UTC_OFFSET, TLS_CLASSES, UA_FAMILIES, UA_NATIVE_TLS, type Archetype, type LogNormal, type Profile, type Share, type Weights } from './archetypes.js';
 import { renderCatalogYaml, synthCatalog, SYNTH_FEATURES, type SynthFeatureName } from './catalog.js';
 
@@ -32,6 +33,8 @@ export interface SynthOptions {
   start?: Date;
   /** Where features.yaml goes. Default: `features.yaml` next to `out`. */
   catalogOut?: string;
+  /** Told how many of the `sessions` rows are generated, while the file is written. */
+  onProgress?: OnProgress;
 }
 
 export type SynthFormat = 'parquet' | 'csv';
@@ -236,6 +239,11 @@ export interface SynthSqlOptions {
   days: number;
   seed: number;
   start: Date;
+  /**
+   * A table holding the row ids 0..N-1 in order, to read instead of `range(N)`: a table scan
+   * reports DuckDB query progress, `range()` does not. The values and their order are the same.
+   */
+  idsTable?: string;
 }
 
 /**
@@ -402,7 +410,7 @@ export function synthSql(opts: SynthSqlOptions, arch: readonly Archetype[] = ARC
   return `WITH
   -- range() is a single-threaded source; reading it back through a sort (of values already in
   -- order, so cheap) gives a parallel, order-preserving scan for everything downstream.
-  ids AS (SELECT range AS i FROM range(${N}) ORDER BY range),
+  ids AS (${opts.idsTable ? `SELECT i FROM ${opts.idsTable}` : `SELECT range AS i FROM range(${N}) ORDER BY range`}),
   seeded AS (SELECT i, hash(i, ${S}) AS hs FROM ids),
   hashed AS (SELECT i, ${r.hashColumns().join(', ')} FROM seeded),
   rand AS (SELECT *, ${r.uniformColumns().join(',\n    ')} FROM hashed),
@@ -500,7 +508,11 @@ export async function synthesize(store: Store, opts: SynthOptions): Promise<Synt
   const out = resolve(opts.out);
   const catalogPath = resolve(opts.catalogOut ?? join(dirname(out), 'features.yaml'));
   const start = opts.start ?? DEFAULT_START;
-  const sql = synthSql({ sessions: opts.sessions, days: opts.days, seed: opts.seed, start });
+  const onProgress = opts.onProgress;
+  // Progress needs a scan DuckDB can measure: the ids are materialised first (the sort over
+  // range() materialised them anyway), then read back in insertion order.
+  const idsTable = onProgress ? 'rulegen_synth_ids' : undefined;
+  const sql = synthSql({ sessions: opts.sessions, days: opts.days, seed: opts.seed, start, idsTable });
 
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
   try {
@@ -514,13 +526,21 @@ export async function synthesize(store: Store, opts: SynthOptions): Promise<Synt
   try {
     // Row order (and so the bytes) follows range(N) only while insertion order is preserved.
     await store.run(`SET preserve_insertion_order = true`);
-    await store.run(`COPY (${sql}) TO ${quoteString(tmp)} (${options})`);
+    if (idsTable && onProgress) {
+      await store.run(`CREATE OR REPLACE TEMP TABLE ${idsTable} AS SELECT range AS i FROM range(${opts.sessions})`);
+      onProgress(0, opts.sessions, 'rows');
+      await store.run(`COPY (${sql}) TO ${quoteString(tmp)} (${options})`, [], { onProgress: (done) => onProgress(Math.min(done, opts.sessions), opts.sessions, 'rows') });
+      onProgress(opts.sessions, opts.sessions, 'rows');
+    } else {
+      await store.run(`COPY (${sql}) TO ${quoteString(tmp)} (${options})`);
+    }
     renameSync(tmp, out);
   } catch (e) {
     if (existsSync(tmp)) rmSync(tmp, { force: true });
     throw new ExternalError(`cannot write ${out}: ${(e as Error).message.split('\n')[0]}`);
   } finally {
     if (order && String(order.v) === 'false') await store.run(`SET preserve_insertion_order = false`);
+    if (idsTable) await store.run(`DROP TABLE IF EXISTS ${idsTable}`).catch(() => undefined);
   }
 
   const catalogTmp = join(dirname(catalogPath), `.${basename(catalogPath)}.${process.pid}.tmp`);

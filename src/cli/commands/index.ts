@@ -4,6 +4,7 @@ import type { GlobalOptions, Io } from '../context.js';
 import { register as init } from './init.js';
 import { register as synth } from './synth.js';
 import { register as ingest } from './ingest.js';
+import { register as ingestLogs } from './ingest-logs.js';
 import { register as rank } from './rank.js';
 import { register as demo } from './demo.js';
 import { register as backtest } from './backtest.js';
@@ -16,6 +17,7 @@ import { register as approve } from './approve.js';
 import { register as reject } from './reject.js';
 import { register as deprecate } from './deprecate.js';
 import { register as docs } from './docs.js';
+import { register as impact } from './impact.js';
 
 export interface CommandContext {
   io: Io;
@@ -26,16 +28,25 @@ export interface CommandContext {
 
 export type Register = (program: Command, ctx: CommandContext) => void;
 
+/**
+ * Commands that run without a workspace (they make files or one of their own). Every other
+ * command, run outside a workspace without -C, fails with "no rulegen.yaml in ... or any
+ * parent"; a new command that needs none must be listed here.
+ */
+export const WORKSPACE_FREE: ReadonlySet<string> = new Set(['init', 'synth', 'demo']);
+
 /** In pipeline order; `rulegen --help` lists them so. */
 const registrations: Register[] = [
   init,
   synth,
   ingest,
+  ingestLogs,
   rank,
   propose,
   lint,
   sql,
   backtest,
+  impact,
   check,
   review,
   approve,

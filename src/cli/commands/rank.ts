@@ -25,7 +25,7 @@ export const register: Register = (program, { io, globals }) => {
       // Read the import before the scan: a file that cannot be read at all fails fast.
       const imported = opts.import !== undefined ? loadImport(resolve(io.cwd, opts.import), ws.catalog) : undefined;
       if (imported && !g.quiet) for (const p of imported.problems) io.stderr(formatProblem(p) + '\n');
-      const store = await openWorkspaceStore(ws);
+      const store = await openWorkspaceStore(ws, { mode: 'read' }); // temp tables only
       const bar = progress(io, g.quiet);
       try {
         const ranking = await rankFeatures(store, ws.config, ws.catalog, { imported, onStep: bar.step });

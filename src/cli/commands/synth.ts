@@ -68,7 +68,7 @@ export const register: Register = (program, { io, globals }) => {
       const store = await Store.open();
       let summary: SynthSummary;
       try {
-        summary = await synthesize(store, { sessions, days, seed, out, catalogOut });
+        summary = await synthesize(store, { sessions, days, seed, out, catalogOut, onProgress: bar.tick });
       } finally {
         bar.done();
         store.close();
