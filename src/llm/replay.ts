@@ -10,7 +10,7 @@ import { basename, join, relative } from 'node:path';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { packageRoot } from './package.js';
-import type { ConverseOutcome, ConverseRequest, ConverseResponse, LlmProvider } from './types.js';
+import type { ConverseOptions, ConverseOutcome, ConverseRequest, ConverseResponse, LlmProvider } from './types.js';
 
 /** JSON with object keys sorted at every level: equal requests give equal text. */
 export function canonicalJson(value: unknown): string {
@@ -86,8 +86,8 @@ export class RecordingProvider implements LlmProvider {
     this.name = inner.name;
   }
 
-  async converse(request: ConverseRequest): Promise<ConverseOutcome> {
-    const outcome = await this.inner.converse(request);
+  async converse(request: ConverseRequest, opts: ConverseOptions = {}): Promise<ConverseOutcome> {
+    const outcome = await this.inner.converse(request, opts);
     const key = requestKey(request);
     const cassette: Cassette = { key, model: request.modelId, recorded: new Date().toISOString(), request, response: outcome.response };
     const file = join(this.dir, `${key}.json`);

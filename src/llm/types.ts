@@ -89,9 +89,14 @@ export class LlmCallError extends Error {
   }
 }
 
+export interface ConverseOptions {
+  /** Aborts the call (the run's deadline, llm.run_timeout_ms); the call then fails with code `Stopped`. */
+  signal?: AbortSignal;
+}
+
 /** The narrow boundary every model provider implements. */
 export interface LlmProvider {
   readonly name: 'bedrock' | 'replay';
   /** One Converse call. Throws LlmCallError on a failure that survived retries. */
-  converse(request: ConverseRequest): Promise<ConverseOutcome>;
+  converse(request: ConverseRequest, opts?: ConverseOptions): Promise<ConverseOutcome>;
 }

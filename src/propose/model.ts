@@ -21,7 +21,14 @@
  * Transport failures are retried by the SDK; what survives the retries moves on to the next
  * fallback model when another model may succeed (throttling, unavailable, timeout, 5xx) and ends
  * the model's run otherwise. The run then ends in an ExternalError (exit 3) naming every model
- * and error, after the other calls have finished and their candidates are written.
+ * and error, after the other calls have finished and their candidates are written. A run in
+ * which no call produced a usable rule (all blocked, filtered, cut, empty or invalid) also ends
+ * in exit 3; one where some did returns, with the others' reasons in `calls[].problem`.
+ *
+ * Bounds: everything sent passes outgoing.ts (the privacy filter, quoting of outside text); an
+ * answer is looked at only up to the count asked for (and the tool's maxItems), and not at all
+ * beyond maxAnswerChars; a repair turn echoes capped excerpts. llm.timeout_ms bounds each call,
+ * llm.run_timeout_ms all the calls of a run.
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -38,8 +45,9 @@ import { rankFeatures } from '../rank/rank.js';
 import type { Ranking } from '../rank/types.js';
 import type { Workspace } from '../workspace.js';
 import { buildContext, modelCatalog, type ProposeContext } from './context.js';
+import { clipEcho, ECHO_LIMITS, excerpt, quote, QUOTE_LIMITS } from './outgoing.js';
 import { candidateFile, writeCandidate } from './propose.js';
-import { submitRulesTool, TOOL_NAME } from './schema.js';
+import { MAX_RULES_PER_ANSWER, submitRulesTool, TOOL_NAME } from './schema.js';
 import { validateSubmission, type InvalidRule, type ValidRule } from './validate.js';
 
 export type ModelProviderName = 'bedrock' | 'replay';
@@ -94,6 +102,8 @@ export interface CallReport {
   cost_usd: number | null;
   latency_ms: number;
   accepted: number;
+  /** Rules beyond the count asked for (or the tool's maxItems), summed over turns: reported, not written. */
+  extra_rules: number;
   /** Rules still invalid when the call ended, with every reason. */
   invalid: InvalidRule[];
   /** Why the call ended without (all of) its rules, when it did. */
@@ -134,6 +144,10 @@ export interface ModelProposeResult {
   /** Dry run: the first request of every call, exactly as it would be sent. */
   requests?: ConverseRequest[];
   estimated_input_tokens?: number;
+  /** Dry run: llm.max_tokens per request, the most the first turns can produce. */
+  estimated_output_tokens?: number;
+  /** Dry run: the price table applied to the estimates (first turns, no cache, no repairs); null when a model is not priced. */
+  estimated_cost_usd?: number | null;
   cassettes_written?: string[];
 }
 
@@ -261,6 +275,8 @@ interface RunEnv {
   failed: Set<string>;
   candidates: ModelCandidate[];
   note: (m: string) => void;
+  /** Aborted at llm.run_timeout_ms: calls in flight stop, later ones do not start. */
+  deadline: AbortSignal;
 }
 
 /**
@@ -272,10 +288,11 @@ async function converseWithFallback(env: RunEnv, primary: string, chain: string[
   return env.limiter.run(async () => {
     if (env.failed.has(primary)) throw new Aborted(`an earlier call of ${primary} failed`);
     if (env.budget.exhausted()) throw new Aborted('--max-cost reached');
+    if (env.deadline.aborted) throw new Aborted(`llm.run_timeout_ms (${env.ws.config.llm.run_timeout_ms} ms) reached`);
     const errors: LlmCallError[] = [];
     for (const model of chain) {
       try {
-        const outcome = await env.provider.converse(buildRequest(env.ws, model, env.prompts.system, messages));
+        const outcome = await env.provider.converse(buildRequest(env.ws, model, env.prompts.system, messages), { signal: env.deadline });
         if (model !== primary) fallbacks.push(model);
         const cost = costOf(model, outcome.response.usage ?? { inputTokens: 0, outputTokens: 0 });
         env.budget.add(cost);
@@ -300,11 +317,53 @@ function toolUses(message: Message | undefined): ToolUseBlock['toolUse'][] {
   return (message?.content ?? []).flatMap((b: ContentBlock) => ('toolUse' in b && b.toolUse.name === TOOL_NAME ? [b.toolUse] : []));
 }
 
-function repairMessages(env: RunEnv, assistant: Message | undefined, text: string): Message[] {
-  if (!assistant || assistant.content.length === 0) return [];
-  const uses = (assistant.content as ContentBlock[]).flatMap((b) => ('toolUse' in b ? [b.toolUse] : []));
-  if (uses.length === 0) return [assistant, { role: 'user', content: [{ text }] }];
-  return [assistant, { role: 'user', content: uses.map((u, i) => ({ toolResult: { toolUseId: u.toolUseId, status: 'error' as const, content: [{ text: i === 0 ? text : 'See the first tool result.' }] } })) }];
+/**
+ * The assistant turn as it is sent back: text and tool calls only, every string and array cut
+ * (clipEcho), and a tool input that is still too large replaced by a note. Converse needs the
+ * tool call's id to pair it with the tool result, not its full input; echoing whole fields made
+ * each repair round double the request (a 10 MB field: 20 MB, then 40 MB).
+ */
+export function echoOf(assistant: Message): Message {
+  const content: ContentBlock[] = [];
+  for (const b of assistant.content.slice(0, 8)) {
+    if ('text' in b) content.push({ text: excerpt(b.text, ECHO_LIMITS.textBlock) });
+    else if ('toolUse' in b) {
+      const clipped = clipEcho(b.toolUse.input);
+      const fits = (JSON.stringify(clipped) ?? '').length <= ECHO_LIMITS.total;
+      content.push({ toolUse: { toolUseId: b.toolUse.toolUseId, name: excerpt(b.toolUse.name, 64), input: fits ? clipped : { note: 'input too large to repeat; see the validator errors' } } });
+    }
+  }
+  return { role: 'assistant', content };
+}
+
+function repairMessages(assistant: Message | undefined, text: string): Message[] {
+  const echo = assistant ? echoOf(assistant) : undefined;
+  if (!echo || echo.content.length === 0) return [];
+  const uses = (echo.content as ContentBlock[]).flatMap((b) => ('toolUse' in b ? [b.toolUse] : []));
+  if (uses.length === 0) return [echo, { role: 'user', content: [{ text }] }];
+  return [echo, { role: 'user', content: uses.map((u, i) => ({ toolResult: { toolUseId: u.toolUseId, status: 'error' as const, content: [{ text: i === 0 ? text : 'See the first tool result.' }] } })) }];
+}
+
+/** The largest answer (JSON characters of the output message) a call accepts: generous for llm.max_tokens, bounded whatever the model does. */
+export function maxAnswerChars(maxTokens: number): number {
+  return Math.max(64_000, maxTokens * 16);
+}
+
+/** Variables of the repair template: all outside text quoted and capped, at most 20 rules of at most 5 problems. */
+function repairVars(v: { shape?: string[]; accepted?: number; invalid?: InvalidRule[]; remaining?: number }): Record<string, unknown> {
+  const invalid = v.invalid ?? [];
+  return {
+    shape: v.shape ? v.shape.map((t) => quote(t, QUOTE_LIMITS.problem)) : null,
+    accepted: v.accepted ?? 0,
+    invalid: invalid.slice(0, MAX_RULES_PER_ANSWER).map((x) => ({
+      index: x.index,
+      title: x.title === null ? null : quote(x.title, QUOTE_LIMITS.title),
+      condition: x.condition === null ? null : quote(x.condition, QUOTE_LIMITS.condition),
+      problems: x.problems.slice(0, 5).map((p) => quote(problemText(p), QUOTE_LIMITS.problem)),
+    })),
+    more: Math.max(0, invalid.length - MAX_RULES_PER_ANSWER),
+    remaining: v.remaining ?? 0,
+  };
 }
 
 /** A problem as the model reads it: the field it concerns, then what was expected and found. */
@@ -335,45 +394,58 @@ async function runCall(env: RunEnv, model: string, plan: CallPlan, chain: string
     const uses = toolUses(assistant);
     const canRepair = report.repair_rounds < llm.repair_rounds;
     let repair: string | undefined;
+    const answerChars = (JSON.stringify(r.output ?? null) ?? '').length;
+    const remaining = plan.count - accepted.length;
+    let issue: string | undefined;
     if (stop === 'guardrail_intervened' || stop === 'content_filtered') {
       report.problem = stop === 'guardrail_intervened' ? `blocked by guardrail${llm.guardrail ? ` ${llm.guardrail.id} version ${llm.guardrail.version}` : ''} (guardrail_intervened); no rules from this call` : 'the answer was withheld by the content filter (content_filtered); no rules from this call';
       break;
     }
-    if ((stop === 'max_tokens' || stop === 'model_context_window_exceeded') && uses.length === 0) {
-      report.problem = stop === 'max_tokens' ? `the answer was cut at llm.max_tokens (${llm.max_tokens}) before submit_rules was complete; raise llm.max_tokens or lower llm.rules_per_call` : 'the conversation exceeded the model context window (model_context_window_exceeded); lower rank.top or llm.rules_per_call';
-      break;
-    }
-    if (stop === 'malformed_tool_use' || stop === 'malformed_model_output') {
-      repair = env.prompts.repair.render({ shape: `the model output could not be read (${stop}); the submit_rules input must be JSON that matches its schema.`, accepted: 0, invalid: [] });
-    } else if (uses.length === 0) {
-      if (stop !== 'end_turn' && stop !== 'stop_sequence' && stop !== 'tool_use') {
-        report.problem = `unexpected stop reason ${JSON.stringify(stop)}; no rules from this call`;
-        break;
-      }
-      repair = env.prompts.repair.render({ shape: 'you answered without calling the submit_rules tool.', accepted: 0, invalid: [] });
+    if (answerChars > maxAnswerChars(llm.max_tokens)) {
+      // not parsed at all: none of its rules is looked at, and the echo is cut (echoOf)
+      issue = `the answer was ${answerChars} characters of JSON, more than the ${maxAnswerChars(llm.max_tokens)} a call accepts`;
+      repair = env.prompts.repair.render(repairVars({ shape: [`${issue}; submit at most ${remaining} rule(s), each field within the schema's length limits`] }));
     } else {
-      const input = uses.length === 1 ? uses[0]!.input : { rules: uses.flatMap((u) => ((u.input as { rules?: unknown[] })?.rules ?? [])) };
-      const v = validateSubmission(input, env.catalog, env.existing);
-      for (const ok of v.valid) {
-        env.existing.set(ok.condition, `"${ok.rule.title}", proposed earlier in this run`);
-        accepted.push({ v: ok, generator: outcome.generator });
-      }
-      invalid = v.invalid;
-      if (v.shape) repair = env.prompts.repair.render({ shape: v.shape.map(problemText).join('\n'), accepted: 0, invalid: [] });
-      else if (invalid.length) repair = env.prompts.repair.render({ shape: null, accepted: accepted.length, invalid: invalid.map((x) => ({ index: x.index, title: x.title, condition: x.condition, problems: x.problems.map(problemText) })) });
-      if (stop === 'max_tokens' && repair) {
-        report.problem = `the answer reached llm.max_tokens (${llm.max_tokens}); invalid rules were not sent back`;
+      if ((stop === 'max_tokens' || stop === 'model_context_window_exceeded') && uses.length === 0) {
+        report.problem = stop === 'max_tokens' ? `the answer was cut at llm.max_tokens (${llm.max_tokens}) before submit_rules was complete; raise llm.max_tokens or lower llm.rules_per_call` : 'the conversation exceeded the model context window (model_context_window_exceeded); lower rank.top or llm.rules_per_call';
         break;
+      }
+      if (stop === 'malformed_tool_use' || stop === 'malformed_model_output') {
+        repair = env.prompts.repair.render(repairVars({ shape: [`the model output could not be read (${stop}); the submit_rules input must be JSON that matches its schema.`] }));
+      } else if (uses.length === 0) {
+        if (stop !== 'end_turn' && stop !== 'stop_sequence' && stop !== 'tool_use') {
+          report.problem = typeof stop === 'string' && stop ? `unexpected stop reason ${quote(stop, 60)}; no rules from this call` : 'an empty answer (no stop reason); no rules from this call';
+          break;
+        }
+        repair = env.prompts.repair.render(repairVars({ shape: ['you answered without calling the submit_rules tool.'] }));
+      } else {
+        const input = uses.length === 1 ? uses[0]!.input : { rules: uses.flatMap((u) => ((u.input as { rules?: unknown[] })?.rules ?? [])) };
+        const v = validateSubmission(input, env.catalog, env.existing, { max: remaining });
+        if (v.extra) {
+          report.extra_rules += v.extra;
+          env.note(`${answered}, call ${plan.call}: the answer had ${v.extra} rule(s) more than the ${Math.min(remaining, MAX_RULES_PER_ANSWER)} asked for; they were not used`);
+        }
+        for (const ok of v.valid) {
+          env.existing.set(ok.condition, `"${ok.rule.title}", proposed earlier in this run`);
+          accepted.push({ v: ok, generator: outcome.generator });
+        }
+        invalid = v.invalid;
+        if (v.shape) repair = env.prompts.repair.render(repairVars({ shape: v.shape.map(problemText), remaining }));
+        else if (invalid.length) repair = env.prompts.repair.render(repairVars({ accepted: accepted.length, invalid, remaining: plan.count - accepted.length }));
+        if (stop === 'max_tokens' && repair) {
+          report.problem = `the answer reached llm.max_tokens (${llm.max_tokens}); invalid rules were not sent back`;
+          break;
+        }
       }
     }
     if (repair === undefined) break;
     if (!canRepair) {
-      if (!invalid.length) report.problem = `no usable submit_rules call after ${report.repair_rounds} repair round(s) (last stop reason ${stop})`;
+      if (!invalid.length) report.problem = `no usable submit_rules call after ${report.repair_rounds} repair round(s) (last stop reason ${stop}${issue ? `; ${issue}` : ''})`;
       break;
     }
     report.repair_rounds++;
     env.note(`${answered}, call ${plan.call}: sending ${invalid.length ? `${invalid.length} invalid rule(s)` : 'the answer'} back (repair ${report.repair_rounds} of ${llm.repair_rounds})`);
-    const more = repairMessages(env, assistant, repair);
+    const more = repairMessages(assistant, repair);
     messages.push(...more);
   }
   report.invalid = invalid;
@@ -468,11 +540,12 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
 
   if (opts.dryRun) {
     const requests = models.flatMap((m) => plans.map((p) => buildRequest(ws, m, prompts.system, [{ role: 'user', content: [{ text: userText(prompts, p) }] }])));
-    const estimated = requests.reduce((s, r) => s + estimateTokens(JSON.stringify({ system: r.system, messages: r.messages, toolConfig: r.toolConfig })), 0);
-    return { ...base, requests, estimated_input_tokens: estimated, cost_usd: null, seconds: (performance.now() - t0) / 1000 };
+    const est = dryRunEstimate(requests);
+    return { ...base, requests, estimated_input_tokens: est.input, estimated_output_tokens: est.output, estimated_cost_usd: est.cost, cost_usd: null, seconds: (performance.now() - t0) / 1000 };
   }
 
   const provider = opts.llm ?? (await makeProvider(ws, opts.provider, { record: opts.record }));
+  const deadline = new AbortController();
   const existing = new Map<string, string>();
   for (const t of workspaceRules(ws, { statuses: ['candidate', 'approved', 'rejected', 'deprecated'] }).targets) existing.set(t.condition, `${t.status} rule ${t.id}`);
   const env: RunEnv = {
@@ -490,32 +563,38 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
     failed: new Set(),
     candidates: [],
     note,
+    deadline: deadline.signal,
   };
   const calls: CallReport[] = [];
   const fatal: unknown[] = [];
+  const runTimer = setTimeout(() => deadline.abort(new Error(`propose stopped at llm.run_timeout_ms (${llm.run_timeout_ms} ms)`)), llm.run_timeout_ms);
   opts.onStep?.(`${models.length * plans.length} call(s) to ${models.join(', ')} (at most ${llm.max_concurrency} at a time)`);
-  await Promise.all(
-    models.flatMap((model) => {
-      const chain = [model, ...llm.fallback.filter((f) => f !== model)];
-      return plans.map(async (plan) => {
-        const report: CallReport = { model, call: plan.call, answered_by: [], turns: 0, repair_rounds: 0, stop_reasons: [], tokens: zeroTokens(), cost_usd: 0, latency_ms: 0, accepted: 0, invalid: [] };
-        calls.push(report);
-        try {
-          await runCall(env, model, plan, chain, report);
-        } catch (e) {
-          if (e instanceof Aborted) {
-            report.problem = `not run: ${e.message}`;
-            return;
+  try {
+    await Promise.all(
+      models.flatMap((model) => {
+        const chain = [model, ...llm.fallback.filter((f) => f !== model)];
+        return plans.map(async (plan) => {
+          const report: CallReport = { model, call: plan.call, answered_by: [], turns: 0, repair_rounds: 0, stop_reasons: [], tokens: zeroTokens(), cost_usd: 0, latency_ms: 0, accepted: 0, extra_rules: 0, invalid: [] };
+          calls.push(report);
+          try {
+            await runCall(env, model, plan, chain, report);
+          } catch (e) {
+            if (e instanceof Aborted) {
+              report.problem = `not run: ${e.message}`;
+              return;
+            }
+            env.failed.add(model);
+            report.error = e instanceof RulegenError ? e.headline || e.message : (e as Error).message;
+            fatal.push(e);
           }
-          env.failed.add(model);
-          report.error = e instanceof RulegenError ? e.headline || e.message : (e as Error).message;
-          fatal.push(e);
-        }
-        if (report.problem) note(`${model}, call ${plan.call}: ${report.problem}`);
-        for (const x of report.invalid) note(`${model}, call ${plan.call}: rule ${x.index}${x.title ? ` "${x.title}"` : ''} stayed invalid: ${x.problems.map(problemText).join('; ')}`);
-      });
-    }),
-  );
+          if (report.problem) note(`${model}, call ${plan.call}: ${report.problem}`);
+          for (const x of report.invalid) note(`${model}, call ${plan.call}: rule ${x.index}${x.title ? ` ${quote(x.title, QUOTE_LIMITS.title)}` : ''} stayed invalid: ${x.problems.map(problemText).join('; ')}`);
+        });
+      }),
+    );
+  } finally {
+    clearTimeout(runTimer);
+  }
   calls.sort((a, b) => models.indexOf(a.model) - models.indexOf(b.model) || a.call - b.call);
   const summaries = summarise(models, calls, env.candidates);
   const result: ModelProposeResult = {
@@ -536,7 +615,37 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
     const messages = [...new Set(calls.flatMap((c) => (c.error ? [`${c.model}, call ${c.call}: ${c.error}`] : [])))];
     throw new ProposeRunError(`propose failed: ${messages.join(' | ')}${kept}`, result);
   }
+  if (deadline.signal.aborted) throw new ProposeRunError(`propose stopped at llm.run_timeout_ms (${llm.run_timeout_ms} ms)${env.candidates.length ? `; kept ${env.candidates.length} candidate(s)` : ''}`, result, callProblems(calls));
+  // A run in which every call ended in a guardrail, a filter, a cut or output that stayed
+  // invalid produced nothing: that is a failure of the provider, not an empty success.
+  if (!calls.some((c) => c.accepted > 0)) throw new ProposeRunError(`propose: no model call produced a usable answer (${calls.length} call(s))`, result, callProblems(calls));
   return result;
+}
+
+/** Why each call produced no (or not all of its) rules, one problem per call. */
+function callProblems(calls: CallReport[]): Problem[] {
+  return calls.flatMap((c): Problem[] => {
+    const why = c.error ?? c.problem ?? (c.accepted === 0 && c.invalid.length ? `${c.invalid.length} rule(s) stayed invalid: ${c.invalid.flatMap((x) => x.problems.slice(0, 1).map((p) => p.message)).join('; ')}` : undefined);
+    return why ? [{ severity: 'error', message: `${c.model}, call ${c.call}: ${excerpt(why, 500)}` }] : [];
+  });
+}
+
+/**
+ * --dry-run's estimate of the first turn of every call: input tokens from the request's size,
+ * output tokens at llm.max_tokens (the most a turn can cost), priced without the cache and
+ * before any repair round; null cost when a model is not in the price table.
+ */
+export function dryRunEstimate(requests: ConverseRequest[]): { input: number; output: number; cost: number | null } {
+  let input = 0;
+  let output = 0;
+  let cost: number | null = 0;
+  for (const r of requests) {
+    const inTokens = estimateTokens(JSON.stringify({ system: r.system, messages: r.messages, toolConfig: r.toolConfig }));
+    input += inTokens;
+    output += r.inferenceConfig.maxTokens;
+    cost = addCost(cost, costOf(r.modelId, { inputTokens: inTokens, outputTokens: r.inferenceConfig.maxTokens }));
+  }
+  return { input, output, cost: roundUsd(cost) };
 }
 
 const fmtInt = (n: number) => n.toLocaleString('en-US');

@@ -10,7 +10,8 @@ import type { Expr } from '../rule/ast.js';
 import { checkCondition } from '../rule/checks.js';
 import { parseCondition } from '../rule/parser.js';
 import { print } from '../rule/printer.js';
-import { ProposedRuleSchema, type ProposedRule } from './schema.js';
+import { excerpt } from './outgoing.js';
+import { FIELD_LIMITS, MAX_RULES_PER_ANSWER, ProposedRuleSchema, type ProposedRule } from './schema.js';
 
 export interface ValidRule {
   rule: ProposedRule;
@@ -21,6 +22,7 @@ export interface ValidRule {
   index: number;
 }
 
+/** A rule that failed; `title` and `condition` are excerpts (a model's field may be megabytes). */
 export interface InvalidRule {
   index: number;
   title: string | null;
@@ -33,28 +35,46 @@ export interface Validation {
   invalid: InvalidRule[];
   /** Set when the submission as a whole is unusable (not an object with a rules array). */
   shape?: Problem[];
+  /** Rules in the answer beyond what was asked for (or beyond the tool's maxItems): not looked at. */
+  extra: number;
 }
 
+/** What a problem message may say about a model's text: zod quotes unknown keys, the parser quotes tokens. */
+const PROBLEM_TEXT = 300;
+const capProblem = (p: Problem): Problem => ({
+  ...p,
+  message: excerpt(p.message, PROBLEM_TEXT),
+  ...(p.found !== undefined ? { found: excerpt(p.found, PROBLEM_TEXT) } : {}),
+  ...(p.expected !== undefined ? { expected: excerpt(p.expected, PROBLEM_TEXT) } : {}),
+  ...(p.excerpt !== undefined ? { excerpt: excerpt(p.excerpt, PROBLEM_TEXT) } : {}),
+});
+
 const zodProblems = (issues: readonly { path: PropertyKey[]; message: string }[], prefix: string): Problem[] =>
-  issues.map((i) => ({ severity: 'error', message: i.message, where: { field: [prefix, ...i.path.map(String)].filter(Boolean).join('.') } }));
+  // a rule's issues are few; a path element may be a model-chosen key, so it is cut too
+  issues.slice(0, 20).map((i) => ({ severity: 'error', message: i.message, where: { field: excerpt([prefix, ...i.path.map(String)].filter(Boolean).join('.'), 120) } }));
 
 /**
  * Validate one `submit_rules` input. `existing` maps printed conditions already in use (rule
  * files, and rules accepted earlier in this run) to the id or title that holds them.
  */
-export function validateSubmission(input: unknown, catalog: Catalog, existing: ReadonlyMap<string, string>): Validation {
-  const rules = (input as { rules?: unknown } | null)?.rules;
-  if (!input || typeof input !== 'object' || !Array.isArray(rules) || rules.length === 0) {
-    return { valid: [], invalid: [], shape: [{ severity: 'error', message: 'the submit_rules input must be an object with a non-empty "rules" array', expected: '{"rules": [{title, condition, action, level, description, rationale, falsepositives, tags}, ...]}', found: JSON.stringify(input)?.slice(0, 200) ?? String(input) }] };
+export function validateSubmission(input: unknown, catalog: Catalog, existing: ReadonlyMap<string, string>, opts: { max?: number } = {}): Validation {
+  const all = (input as { rules?: unknown } | null)?.rules;
+  if (!input || typeof input !== 'object' || !Array.isArray(all) || all.length === 0) {
+    const found = Array.isArray(input) ? `an array of ${input.length}` : input && typeof input === 'object' ? `an object with keys ${excerpt(Object.keys(input).slice(0, 10).join(', '), 200)}` : excerpt(String(JSON.stringify(input)), 200);
+    return { valid: [], invalid: [], extra: 0, shape: [{ severity: 'error', message: 'the submit_rules input must be an object with a non-empty "rules" array', expected: '{"rules": [{title, condition, action, level, description, rationale, falsepositives, tags}, ...]}', found }] };
   }
+  // Only as many as were asked for are looked at (never more than the tool's maxItems): an
+  // answer of 5,000 rules must not become 5,000 backtests and candidate files.
+  const max = Math.min(opts.max ?? MAX_RULES_PER_ANSWER, MAX_RULES_PER_ANSWER);
+  const rules = all.slice(0, max);
   const valid: ValidRule[] = [];
   const invalid: InvalidRule[] = [];
   const seen = new Map(existing);
   rules.forEach((raw, i) => {
     const index = i + 1;
     const r = raw as { title?: unknown; condition?: unknown };
-    const title = typeof r?.title === 'string' ? r.title : null;
-    const conditionText = typeof r?.condition === 'string' ? r.condition : null;
+    const title = typeof r?.title === 'string' ? excerpt(r.title, FIELD_LIMITS.title) : null;
+    const conditionText = typeof r?.condition === 'string' ? excerpt(r.condition, FIELD_LIMITS.condition) : null;
     const parsed = ProposedRuleSchema.safeParse(raw);
     if (!parsed.success) {
       invalid.push({ index, title, condition: conditionText, problems: zodProblems(parsed.error.issues, `rules.${i}`) });
@@ -63,7 +83,7 @@ export function validateSubmission(input: unknown, catalog: Catalog, existing: R
     const rule = parsed.data;
     const p = parseCondition(rule.condition);
     if (!p.ok) {
-      invalid.push({ index, title, condition: rule.condition, problems: [{ ...p.problem, message: `invalid condition: ${p.problem.message}`, where: { ...p.problem.where, field: `rules.${i}.condition` } }] });
+      invalid.push({ index, title, condition: rule.condition, problems: [{ ...capProblem(p.problem), message: `invalid condition: ${excerpt(p.problem.message, PROBLEM_TEXT)}`, where: { ...p.problem.where, field: `rules.${i}.condition` } }] });
       return;
     }
     // Warnings count too: a model has no reason to submit a contradiction or a tautology.
@@ -81,5 +101,5 @@ export function validateSubmission(input: unknown, catalog: Catalog, existing: R
     seen.set(condition, `rule ${index} of this answer`);
     valid.push({ rule, ast: p.ast, condition, index });
   });
-  return { valid, invalid };
+  return { valid, invalid: invalid.map((x) => ({ ...x, problems: x.problems.map(capProblem) })), extra: all.length - rules.length };
 }

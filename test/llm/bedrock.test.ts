@@ -68,15 +68,41 @@ describe('bedrock provider (real SDK client, loopback Converse stub)', () => {
     expect(c.message).toMatch(/credentials/);
   });
 
-  it('a call slower than timeout_ms times out per attempt and is retried', async () => {
+  it('timeout_ms bounds the whole call: a slow answer ends at the deadline as a fallback-able TimeoutError', async () => {
     stub = await startStub(() => ({ delayMs: 1500, body: toolAnswer([]) }));
     const t0 = Date.now();
     const e = (await stubProvider(stub.url, { maxAttempts: 2, timeoutMs: 200 }).converse(request()).catch((x: unknown) => x)) as LlmCallError;
     expect(e).toBeInstanceOf(LlmCallError);
     expect(e.code).toBe('TimeoutError');
     expect(e.fallback).toBe(true);
-    expect(stub.requests).toHaveLength(2);
-    expect(Date.now() - t0).toBeLessThan(1400);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a response trickling a byte at a time cannot outlast timeout_ms (the socket timeout is only an idle timeout)', async () => {
+    // 1 byte every 100 ms for 2 s: never idle for 300 ms, so only a bound on the whole call stops it
+    stub = await startStub(() => ({ body: toolAnswer([rule('requests_per_minute > 50')]), trickle: { bytes: 20, everyMs: 100 } }));
+    const t0 = Date.now();
+    const e = (await stubProvider(stub.url, { maxAttempts: 1, timeoutMs: 300 }).converse(request()).catch((x: unknown) => x)) as LlmCallError;
+    const took = Date.now() - t0;
+    expect(e).toBeInstanceOf(LlmCallError);
+    expect(e).toMatchObject({ code: 'TimeoutError', fallback: true });
+    expect(e.message).toMatch(/timeout_ms \(300 ms\)/);
+    expect(took).toBeLessThan(1500);
+  });
+
+  it('a caller signal (the run deadline) stops a call in flight; no fallback', async () => {
+    stub = await startStub(() => ({ delayMs: 1500, body: toolAnswer([]) }));
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('propose stopped at llm.run_timeout_ms (200 ms)')), 200);
+    const t0 = Date.now();
+    const e = (await stubProvider(stub.url, { maxAttempts: 1, timeoutMs: 5000 }).converse(request(), { signal: ac.signal }).catch((x: unknown) => x)) as LlmCallError;
+    expect(e).toMatchObject({ code: 'Stopped', fallback: false });
+    expect(e.message).toMatch(/run_timeout_ms/);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('loading the SDK through bedrock.ts turns off its Node-version warning', () => {
+    expect(process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED']).toBe('true');
   });
 
   it('without llm.endpoint the SDK honours AWS_ENDPOINT_URL_BEDROCK_RUNTIME', async () => {

@@ -18,6 +18,8 @@ export interface StubReply {
   error?: string;
   body?: unknown;
   delayMs?: number;
+  /** Send the first `bytes` bytes of the body one at a time, `everyMs` apart, then the rest. */
+  trickle?: { bytes: number; everyMs: number };
 }
 
 export interface Stub {
@@ -46,8 +48,19 @@ export async function startStub(handler: (req: StubRequest, n: number) => StubRe
       if (res.destroyed) return;
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (reply.error) headers['x-amzn-errortype'] = `${reply.error}:http://internal.amazon.com/coral/com.amazon.bedrock/`;
+      const text = JSON.stringify(reply.body ?? (reply.error ? { message: `stub: ${reply.error}` } : {}));
       res.writeHead(reply.status ?? 200, headers);
-      res.end(JSON.stringify(reply.body ?? (reply.error ? { message: `stub: ${reply.error}` } : {})));
+      if (reply.trickle) {
+        const n = Math.min(reply.trickle.bytes, text.length);
+        for (let i = 0; i < n && !res.destroyed; i++) {
+          res.write(text[i]);
+          await new Promise((ok) => setTimeout(ok, reply.trickle!.everyMs));
+        }
+        if (res.destroyed) return;
+        res.end(text.slice(n));
+        return;
+      }
+      res.end(text);
     });
     req.on('close', () => undefined);
   });

@@ -72,7 +72,7 @@ describe('propose with bedrock (loopback stub)', () => {
     expect(r.calls.map((c) => c.repair_rounds)).toEqual([0, 1]);
     const doc = parseYaml(readFileSync(r.candidates[0]!.file, 'utf8')) as Record<string, any>;
     expect(doc['status']).toBe('candidate');
-    expect(doc['provenance']).toMatchObject({ generator: `bedrock:${A}`, prompt: expect.stringMatching(/^propose-rules@1 sha256:[0-9a-f]{64}$/), input: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), usage: { input_tokens: 100, output_tokens: 50, cost_usd: expect.any(Number) } });
+    expect(doc['provenance']).toMatchObject({ generator: `bedrock:${A}`, prompt: expect.stringMatching(/^propose-rules@2 sha256:[0-9a-f]{64}$/), input: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), usage: { input_tokens: 100, output_tokens: 50, cost_usd: expect.any(Number) } });
     expect(doc['backtest']['data']['window']).toBe('test');
 
     // every byte sent, against a sample of the fixture's raw values
@@ -121,7 +121,11 @@ describe('propose with bedrock (loopback stub)', () => {
 
   it('rules that stay invalid after llm.repair_rounds are reported with their reasons, not dropped silently', async () => {
     const { result, notes, stub: s } = await run(ws({ repair_rounds: 1 }), () => ({ body: toolAnswer([rule('ip_reputation_score > 80')]) }));
-    const r = await result;
+    // no call produced a usable answer: exit 3, with the reasons kept in the result
+    const e = (await result.catch((x: unknown) => x)) as ProposeRunError;
+    expect(e).toBeInstanceOf(ProposeRunError);
+    expect(e.exitCode).toBe(3);
+    const r = e.result;
     expect(s.requests).toHaveLength(2);
     expect(r.candidates).toHaveLength(0);
     expect(r.calls[0]!.invalid[0]!.problems[0]!.message).toMatch(/ip_reputation_score|unknown/);
@@ -130,13 +134,18 @@ describe('propose with bedrock (loopback stub)', () => {
 
   it('max_tokens ends the call with advice; a guardrail intervention ends it without a retry', async () => {
     const cut = await run(ws({}), () => ({ body: { ...(toolAnswer([]) as object), stopReason: 'max_tokens', output: { message: { role: 'assistant', content: [{ text: '{"rules": [{"title": "Fa' }] } } } }));
-    const r1 = await cut.result;
+    const e1 = (await cut.result.catch((x: unknown) => x)) as ProposeRunError;
+    expect(e1.exitCode).toBe(3);
+    expect(e1.message).toMatch(/no model call produced a usable answer/);
+    const r1 = e1.result;
     expect(r1.candidates).toHaveLength(0);
     expect(r1.calls[0]!.problem).toMatch(/max_tokens \(8192\).*raise llm.max_tokens/);
     await cut.stub.close();
 
     const g = await run(ws({ guardrail: { id: 'gr-123', version: '2' } }), () => ({ body: { ...(toolAnswer([]) as object), stopReason: 'guardrail_intervened', output: { message: { role: 'assistant', content: [{ text: 'Sorry.' }] } } } }));
-    const r2 = await g.result;
+    const e2 = (await g.result.catch((x: unknown) => x)) as ProposeRunError;
+    expect(e2.exitCode).toBe(3);
+    const r2 = e2.result;
     expect(g.stub.requests).toHaveLength(1);
     expect(g.stub.requests[0]!.body.guardrailConfig).toEqual({ guardrailIdentifier: 'gr-123', guardrailVersion: '2' });
     expect(r2.calls[0]!.problem).toMatch(/guardrail gr-123 version 2/);

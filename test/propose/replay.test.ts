@@ -57,7 +57,7 @@ describe('propose --provider replay', () => {
     expect(out.candidates[0].generator).toMatch(/^replay:[0-9a-f]{64}\.json$/);
     expect(out.models[0].cost_usd).toBeGreaterThan(0);
     const text = readFileSync(out.candidates[0].file, 'utf8');
-    expect(text).toMatch(/prompt: propose-rules@1 sha256:[0-9a-f]{64}/);
+    expect(text).toMatch(/prompt: propose-rules@2 sha256:[0-9a-f]{64}/);
     const lint = await runCli(['-C', demo, 'lint'], demo);
     expect(lint.code, lint.stdout).toBe(0);
     // the cassette is the Converse wire shape
@@ -65,6 +65,35 @@ describe('propose --provider replay', () => {
     expect(Object.keys(cassette.response).sort()).toEqual(['metrics', 'output', 'stopReason', 'usage']);
     expect(cassette.response.output.message.content[0].toolUse.name).toBe('submit_rules');
     expect(requestKey(cassette.request)).toBe(cassette.key);
+  });
+
+  it('--dry-run estimates the cost from the price table: input from the request size, output at llm.max_tokens', async () => {
+    const r = await runCli(['-C', demo, 'propose', '--provider', 'replay', '--dry-run'], demo);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/estimated output tokens: at most 8,192 \(llm.max_tokens per request\)/);
+    expect(r.stdout).toMatch(/estimated cost: about \$\d+\.\d{4} at most, before repair rounds/);
+    const j = JSON.parse((await runCli(['-C', demo, '--json', 'propose', '--provider', 'replay', '--dry-run'], demo)).stdout);
+    expect(j.estimated_cost_usd).toBeCloseTo(costOf(j.requests[0].modelId, { inputTokens: j.estimated_input_tokens, outputTokens: 8192 })!, 6);
+  });
+
+  it('--provider bedrock without credentials exits 3 naming the credentials, with no empty comparison table', async () => {
+    const keys = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_EC2_METADATA_DISABLED', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME'];
+    const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+    for (const k of keys) delete process.env[k];
+    // no instance metadata, no profile files, and nothing could leave the machine anyway
+    Object.assign(process.env, { AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: join(demo, 'no-such-config'), AWS_SHARED_CREDENTIALS_FILE: join(demo, 'no-such-credentials'), AWS_ENDPOINT_URL_BEDROCK_RUNTIME: 'http://127.0.0.1:9' });
+    try {
+      const r = await runCli(['-C', demo, 'propose', '--provider', 'bedrock', '--count', '1'], demo);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(/credentials/i);
+      expect(r.stdout).not.toMatch(/tokens in\/out/);
+      expect(r.stdout.trim()).toBe('');
+    } finally {
+      for (const k of keys) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    }
   });
 
   it('a cache miss names the hash and exits 2', async () => {

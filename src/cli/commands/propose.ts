@@ -26,9 +26,19 @@ function printDryRun(io: Io, r: ModelProposeResult): void {
     if (q.guardrailConfig) out.push('--- guardrailConfig ---', JSON.stringify(q.guardrailConfig));
     out.push('');
   });
-  out.push(`prompt: ${r.prompt}`, `input: sha256:${r.input}`, `estimated input tokens: ${(r.estimated_input_tokens ?? 0).toLocaleString('en-US')} over ${reqs.length} request(s) (about 4 characters a token); dry run, nothing sent, nothing written`);
+  const cost = r.estimated_cost_usd === undefined || r.estimated_cost_usd === null ? 'n/a (a model is not in the price table)' : `about $${r.estimated_cost_usd.toFixed(4)}`;
+  out.push(
+    `prompt: ${r.prompt}`,
+    `input: sha256:${r.input}`,
+    `estimated input tokens: ${(r.estimated_input_tokens ?? 0).toLocaleString('en-US')} over ${reqs.length} request(s) (about 4 characters a token)`,
+    `estimated output tokens: at most ${(r.estimated_output_tokens ?? 0).toLocaleString('en-US')} (llm.max_tokens per request)`,
+    `estimated cost: ${cost} at most, before repair rounds and without the prompt cache (prices: src/llm/prices.json); dry run, nothing sent, nothing written`,
+  );
   io.stdout(out.join('\n') + '\n');
 }
+
+/** True when some model answered a turn: only then is there anything to compare. */
+const answered = (r: ModelProposeResult): boolean => r.calls.some((c) => c.turns > 0);
 
 function printModelResult(io: Io, r: ModelProposeResult): void {
   const lines = [`${r.candidates.length} candidate(s) from ${r.provider} (${r.calls.length} call(s), ${r.seconds.toFixed(1)} s, cost ${r.cost_usd === null ? 'n/a (model not in the price table)' : `$${r.cost_usd.toFixed(4)}`})`];
@@ -39,10 +49,18 @@ function printModelResult(io: Io, r: ModelProposeResult): void {
   const invalid = r.calls.flatMap((c) => c.invalid.map((x) => ({ c, x })));
   if (invalid.length) {
     lines.push(`${invalid.length} proposed rule(s) stayed invalid (not written):`);
-    for (const { c, x } of invalid) lines.push(`  ${c.model}, call ${c.call}, rule ${x.index}${x.title ? ` "${x.title}"` : ''}: ${x.problems.map((p) => p.message).join('; ')}`);
+    for (const { c, x } of invalid) lines.push(`  ${c.model}, call ${c.call}, rule ${x.index}${x.title ? ` ${JSON.stringify(x.title)}` : ''}: ${x.problems.map((p) => p.message).join('; ')}`);
   }
+  const failed = r.calls.filter((c) => c.error || c.problem);
+  if (failed.length) {
+    lines.push(`${failed.length} call(s) did not produce all of their rules:`);
+    for (const c of failed) lines.push(`  ${c.model}, call ${c.call}: ${c.error ?? c.problem}`);
+  }
+  const extra = r.calls.reduce((s, c) => s + c.extra_rules, 0);
+  if (extra) lines.push(`${extra} rule(s) beyond the count asked for were ignored (not written)`);
   if (r.stopped) lines.push(r.stopped);
-  lines.push('', comparisonTable(r));
+  // a table of zeros (no credentials, no endpoint) says nothing the error does not
+  if (answered(r)) lines.push('', comparisonTable(r));
   io.stdout(lines.join('\n') + '\n');
 }
 
@@ -69,7 +87,7 @@ export const register: Register = (program, { io, globals }) => {
         throw InputError.single({ message: '--model, --record and --max-cost apply to model providers', where: { field: opts.model.length ? '--model' : opts.record ? '--record' : '--max-cost' }, expected: '--provider bedrock or replay', found: 'the offline inducer' });
       }
       if (opts.record && provider !== 'bedrock') throw InputError.single({ message: '--record needs a live provider', where: { field: '--record' }, expected: '--provider bedrock', found: provider });
-      const store = await openWorkspaceStore(ws);
+      const store = await openWorkspaceStore(ws, { mode: 'read' }); // candidates are files, not tables
       const bar = progress(io, g.quiet);
       try {
         if (provider !== 'offline') {
@@ -78,7 +96,7 @@ export const register: Register = (program, { io, globals }) => {
             r = await proposeWithProvider(ws, store, { provider, models: opts.model, count, dryRun: opts.dryRun, record: opts.record, ...(maxCost !== undefined ? { maxCostUsd: maxCost } : {}), onStep: bar.step, onNote: (m) => !g.quiet && io.stderr(`${m}\n`) });
           } catch (e) {
             // what the finished calls produced is on disk: say so before the error
-            if (e instanceof ProposeRunError) {
+            if (e instanceof ProposeRunError && (answered(e.result) || e.result.candidates.length)) {
               bar.done();
               if (g.json) io.stdout(JSON.stringify(e.result, null, 2) + '\n');
               else printModelResult(io, e.result);
