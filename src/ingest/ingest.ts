@@ -12,10 +12,15 @@ import type { Config } from '../config/schema.js';
 import { InputError, type Problem } from '../errors.js';
 import { quoteIdent, type Store, type Value } from '../db/store.js';
 import { checkReadable, detectFormat, findRaggedLine, readerSql, type FileFormat } from './readers.js';
-import { GUARD_PREFIX, planIngest, type IngestPlan } from './schema-check.js';
+import { resolveInputs, type GlobMatch } from './inputs.js';
+import { CHECK_PREFIX, GUARD_PREFIX, planIngest, type IngestPlan, type ValueCheck } from './schema-check.js';
+import { diagnoseChecks } from './value-check.js';
 
 export interface IngestOptions {
+  /** Paths, read literally when such a file exists; patterns otherwise (see inputs.ts). */
   files: readonly string[];
+  /** Treat every argument as a glob pattern, even one that names an existing file. */
+  glob?: boolean;
   replace: boolean;
   /** Called with a short message before each long step (progress on a TTY). */
   onStep?: (message: string) => void;
@@ -23,6 +28,8 @@ export interface IngestOptions {
 
 export interface IngestSummary {
   files: { file: string; rows: number }[];
+  /** The patterns expanded and the files each matched (empty when every argument was a path). */
+  globs: GlobMatch[];
   /** Rows loaded by this ingest. */
   rows: number;
   bots: number;
@@ -42,20 +49,33 @@ const RAW = 'rulegen_ingest_raw';
 
 export async function ingest(store: Store, config: Config, catalog: Catalog, opts: IngestOptions): Promise<IngestSummary> {
   if (opts.files.length === 0) throw InputError.single({ message: 'no input files', expected: 'one or more files', found: 'none' });
-  const formats = opts.files.map((f) => {
+  const inputs = await resolveInputs(store, opts.files, opts.glob ?? false);
+  const paths = inputs.files;
+  const formats = paths.map((f) => {
     checkReadable(f);
     return detectFormat(f);
   });
   const table = quoteIdent(config.data.table);
   const exists = await store.tableExists(config.data.table);
 
-  return store.transaction(async (tx) => {
+  try {
+    return await store.transaction(staged);
+  } catch (e) {
+    // DuckDB aborts the transaction at the guard's error: the offending values are counted
+    // after the rollback, by reading the file once more (the error path only).
+    if (!(e instanceof CheckFailed)) throw e;
+    const problems = await diagnoseChecks(store, readerSql(e.file, e.format), e.checks, e.file);
+    if (problems.length) throw new InputError(`${e.file}: values the catalog does not allow`, problems);
+    throw await readError(e.cause, e.file, e.format);
+  }
+
+  async function staged(tx: Store): Promise<IngestSummary> {
     await tx.run(`DROP TABLE IF EXISTS ${STAGE}`);
     const warnings: Problem[] = [];
     const files: { file: string; rows: number }[] = [];
     let first: IngestPlan | undefined;
-    for (let i = 0; i < opts.files.length; i++) {
-      const file = opts.files[i]!;
+    for (let i = 0; i < paths.length; i++) {
+      const file = paths[i]!;
       const format = formats[i]!;
       opts.onStep?.(`reading ${file}`);
       const plan = await stageFile(tx, file, format, i === 0);
@@ -68,9 +88,9 @@ export async function ingest(store: Store, config: Config, catalog: Catalog, opt
     }
 
     opts.onStep?.('checking ids, times and labels');
-    const stats = await checkStage(tx, config, opts.files);
+    const stats = await checkStage(tx, config, paths);
     if (exists && !opts.replace) {
-      await checkAppend(tx, config, first!, opts.files[0]!);
+      await checkAppend(tx, config, first!, paths[0]!);
       opts.onStep?.(`appending to ${config.data.table}`);
       await tx.run(`INSERT INTO ${table} BY NAME SELECT * FROM ${STAGE}`);
       await tx.run(`DROP TABLE ${STAGE}`);
@@ -79,8 +99,8 @@ export async function ingest(store: Store, config: Config, catalog: Catalog, opt
       await tx.run(`ALTER TABLE ${STAGE} RENAME TO ${table}`);
     }
     const total = (await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))?.n ?? 0;
-    return { files, rows: stats.n, bots: stats.bots, humans: stats.humans, unlabelled: stats.unlabelled, from: stats.from, to: stats.to, extras: first!.extras, totalRows: total, replaced: exists && opts.replace, warnings };
-  });
+    return { files, globs: inputs.globs, rows: stats.n, bots: stats.bots, humans: stats.humans, unlabelled: stats.unlabelled, from: stats.from, to: stats.to, extras: first!.extras, totalRows: total, replaced: exists && opts.replace, warnings };
+  }
 
   /** Plan the file's columns and copy it, cast and checked, into the stage. */
   async function stageFile(tx: Store, file: string, format: FileFormat, create: boolean): Promise<IngestPlan> {
@@ -109,14 +129,33 @@ export async function ingest(store: Store, config: Config, catalog: Catalog, opt
     }
     if (empty) throw InputError.single({ message: 'the file has no rows', where: { file }, expected: 'a header and at least one session', found: '0 rows' });
     if (invalid) throw new InputError(`${file}: does not match the configuration and catalog`, plan.problems);
+    if (format === 'arrow') {
+      // The Arrow rows are already in a table, so counting violations first costs one cheap scan
+      // (and, unlike a file, RAW would be gone after the rollback).
+      const problems = await diagnoseChecks(tx, RAW, plan.checks, file);
+      if (problems.length) throw new InputError(`${file}: values the catalog does not allow`, problems);
+    }
     const select = `SELECT ${plan.select.join(', ')} FROM ${source}`;
     try {
       await tx.run(create ? `CREATE TABLE ${STAGE} AS ${select}` : `INSERT INTO ${STAGE} BY NAME ${select}`);
     } catch (e) {
+      if (format !== 'arrow' && String((e as Error).message).includes(CHECK_PREFIX)) throw new CheckFailed(file, format, plan.checks, e);
       throw await readError(e, file, format);
     }
     if (format === 'arrow') await tx.run(`DROP TABLE ${RAW}`);
     return plan;
+  }
+}
+
+/** A catalog guard stopped the scan of `file`; diagnosed once the transaction is rolled back. */
+class CheckFailed extends Error {
+  constructor(
+    readonly file: string,
+    readonly format: Exclude<FileFormat, 'arrow'>,
+    readonly checks: readonly ValueCheck[],
+    override readonly cause: unknown,
+  ) {
+    super(`a catalog check failed in ${file}`);
   }
 }
 

@@ -53,7 +53,7 @@ function checkGuard(c: ValueCheck): string {
 }
 
 /** A catalog number as SQL: `String(n)` of a finite number always parses as a DOUBLE. */
-function sqlNumber(n: number): string {
+export function sqlNumber(n: number): string {
   return `CAST(${sqlText(String(n))} AS DOUBLE)`;
 }
 
