@@ -89,7 +89,7 @@ export function regexFields(format: 'combined' | 'common' | 'nginx' | 'alb'): { 
         path: `coalesce(nullif(${r.path}, ''), '/')`,
         status: `try_cast(${nullIfDash('m.status')} AS INTEGER)`,
         bytes: `try_cast(${nullIfDash('m.bytes')} AS BIGINT)`,
-        referrer: 'NULL',
+        referrer: 'NULL::VARCHAR',
         ua: nullIfDash(unescape('m.ua')),
         host: `nullif(regexp_extract(m.request, '^\\S+ [a-z]+://([^/: ]+)', 1), '')`,
       },
@@ -107,20 +107,20 @@ export function regexFields(format: 'combined' | 'common' | 'nginx' | 'alb'): { 
       ...r,
       status: `try_cast(${nullIfDash('m.status')} AS INTEGER)`,
       bytes: `try_cast(${nullIfDash('m.bytes')} AS BIGINT)`,
-      referrer: format === 'common' ? 'NULL' : nullIfDash(unescape('m.ref')),
-      ua: format === 'common' ? 'NULL' : nullIfDash(unescape('m.ua')),
-      host: 'NULL',
+      referrer: format === 'common' ? 'NULL::VARCHAR' : nullIfDash(unescape('m.ref')),
+      ua: format === 'common' ? 'NULL::VARCHAR' : nullIfDash(unescape('m.ua')),
+      host: 'NULL::VARCHAR',
     },
   };
 }
 
 /** CloudFront standard logs: tab-separated, URL-encoded user agent, columns named by `#Fields:`. */
 export function cloudfrontFields(cols: Map<string, number>): FieldSql {
-  const col = (name: string) => (cols.has(name) ? nullIfDash(`parts[${cols.get(name)}]`) : 'NULL');
+  const col = (name: string) => (cols.has(name) ? nullIfDash(`parts[${cols.get(name)}]`) : 'NULL::VARCHAR');
   const decode = (e: string) => `url_decode(${e})`;
   return {
     ip: col('c-ip'),
-    ts: cols.has('date') && cols.has('time') ? `try_strptime(parts[${cols.get('date')}] || ' ' || parts[${cols.get('time')}], '%Y-%m-%d %H:%M:%S')` : 'NULL',
+    ts: cols.has('date') && cols.has('time') ? `try_strptime(parts[${cols.get('date')}] || ' ' || parts[${cols.get('time')}], '%Y-%m-%d %H:%M:%S')` : 'NULL::TIMESTAMP',
     method: col('cs-method'),
     path: col('cs-uri-stem'),
     query: col('cs-uri-query'),
@@ -129,7 +129,8 @@ export function cloudfrontFields(cols: Map<string, number>): FieldSql {
     bytes: `try_cast(${col('sc-bytes')} AS BIGINT)`,
     referrer: decode(col('cs(Referer)')),
     ua: decode(col('cs(User-Agent)')),
-    host: col('cs(Host)'),
+    // x-host-header is the host the viewer asked for; cs(Host) is the distribution's own domain
+    host: cols.has('x-host-header') ? col('x-host-header') : col('cs(Host)'),
   };
 }
 

@@ -105,7 +105,7 @@ function parsedSelect(format: LogFormat, fileNo: number, file: string, head: str
   }
   const keyField =
     logs.key === 'ip+ua' || logs.key === 'ip'
-      ? 'NULL'
+      ? 'NULL::VARCHAR'
       : // validated against the config's field-path syntax in checkKey()
         `json_extract_string(line, ${quoteString('$.' + (logs.fields[logs.key as keyof typeof logs.fields] ?? logs.key))})`;
   const cols = (Object.keys(fields) as (keyof FieldSql)[]).map((k) => `${fields[k]} AS ${k}`);
@@ -129,6 +129,8 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
   const inputs = await resolveInputs(store, opts.files, opts.glob ?? false);
   const files = inputs.files;
   files.forEach(checkReadable);
+  // DuckDB reads a cut gzip stream up to the cut without complaint: check every .gz whole first.
+  for (const f of files) if (/\.gz$/i.test(f)) await checkGzip(f);
 
   // Formats: given, or detected per file from its first lines; one run reads one format.
   const heads: string[][] = [];
@@ -268,6 +270,19 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
 async function lineText(store: Store, file: string, line: number): Promise<string> {
   const r = await store.one<{ line: string | null }>(`SELECT line FROM (${linesSql(file)}) WHERE line_no = ?`, [line]);
   return r?.line ?? '';
+}
+
+/** Inflate the whole stream (output discarded) so a truncated or corrupt gzip is caught before anything is loaded. */
+async function checkGzip(file: string): Promise<void> {
+  const { createReadStream } = await import('node:fs');
+  const { createGunzip } = await import('node:zlib');
+  const { pipeline } = await import('node:stream/promises');
+  const { Writable } = await import('node:stream');
+  try {
+    await pipeline(createReadStream(file), createGunzip(), new Writable({ write: (_c, _e, done) => done() }));
+  } catch (e) {
+    throw InputError.single({ message: 'cannot read the log: the gzip stream is truncated or corrupt', where: { file }, expected: 'a complete gzip file', found: String((e as Error).message ?? e) });
+  }
 }
 
 async function checkTimeZone(store: Store, tz: string): Promise<void> {

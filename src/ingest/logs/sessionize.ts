@@ -17,6 +17,7 @@ export function keySql(key: string): string {
 
 const EXT = `lower(regexp_extract(path, '\\.([A-Za-z0-9]{1,8})$', 1))`;
 const EXT_CLASS = `CASE
+    WHEN path = '/robots.txt' THEN 'other'
     WHEN path LIKE '%/' OR ${EXT} IN ('', 'html', 'htm', 'php', 'asp', 'aspx', 'jsp', 'cgi', 'shtml') THEN 'html'
     WHEN ${EXT} IN ('png', 'jpg', 'jpeg', 'gif', 'svg', 'ico', 'webp', 'bmp', 'avif', 'tif', 'tiff') THEN 'image'
     WHEN ${EXT} IN ('css', 'js', 'mjs', 'map', 'woff', 'woff2', 'ttf', 'otf', 'eot') THEN 'static'
@@ -65,7 +66,7 @@ export function sessionizeSql(source: string, target: string, logs: LogsConfig, 
   const features = LOG_FEATURES.map((f) => `${f.sql.replaceAll('insite', `(${insite})`)} AS ${quoteIdent(f.name)}`);
   const sessions = `
     WITH pe AS (
-      SELECT session_id, -sum(p * log2(p)) AS path_entropy FROM (
+      SELECT session_id, 0.0 - sum(p * log2(p)) AS path_entropy FROM (
         SELECT session_id, count(*) / sum(count(*)) OVER (PARTITION BY session_id) AS p FROM ${target} GROUP BY session_id, path)
       GROUP BY session_id)
     SELECT r.session_id AS ${quoteIdent(data.id)}, min(r.ts) AS ${quoteIdent(data.time)},

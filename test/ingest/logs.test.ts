@@ -1,0 +1,220 @@
+/**
+ * `rulegen ingest-logs`: every format parsed to the same canonical requests (golden files),
+ * session features checked against values computed by hand, weak labels, bad input (exit 2,
+ * store unchanged), and the real Apache log end to end.
+ */
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { Store } from '../../src/db/store.js';
+import { detectFormat } from '../../src/ingest/logs/formats.js';
+import { runCli, tmpDir } from '../helpers/cli.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const FORMATS = join(ROOT, 'fixtures/logs/formats');
+const GOLDEN = join(ROOT, 'fixtures/golden/logs');
+const REAL = join(ROOT, 'fixtures/logs/elastic-apache.log');
+
+async function workspace(extraConfig = ''): Promise<string> {
+  const dir = tmpDir('rulegen-logs-');
+  const r = await runCli(['init', dir, '-q'], dir);
+  expect(r.code, r.stderr).toBe(0);
+  if (extraConfig) writeFileSync(join(dir, 'rulegen.yaml'), readFileSync(join(dir, 'rulegen.yaml'), 'utf8') + extraConfig);
+  return dir;
+}
+
+async function query<T extends Record<string, unknown>>(dir: string, sql: string): Promise<T[]> {
+  const s = await Store.open(join(dir, '.rulegen', 'rulegen.duckdb'), { readOnly: true });
+  try {
+    return (await s.all(sql)) as T[];
+  } finally {
+    s.close();
+  }
+}
+
+/** Compare with a golden JSON file; UPDATE_GOLDEN=1 rewrites it. */
+function golden(name: string, value: unknown): void {
+  const file = join(GOLDEN, name);
+  const text = JSON.stringify(value, null, 2) + '\n';
+  if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(file)) {
+    mkdirSync(GOLDEN, { recursive: true });
+    writeFileSync(file, text);
+  }
+  expect(text).toBe(readFileSync(file, 'utf8'));
+}
+
+const REQUEST_COLUMNS = "session_id, ip, CAST(ts AS VARCHAR) AS ts, method, path, query, protocol, status, bytes, referrer, ua, host";
+
+describe('formats', () => {
+  it('are detected from the first lines', () => {
+    const lines = (f: string) => readFileSync(join(FORMATS, f), 'utf8').split('\n');
+    expect(detectFormat(lines('combined.log'))).toBe('combined');
+    expect(detectFormat(lines('common.log'))).toBe('common');
+    expect(detectFormat(lines('nginx.log'))).toBe('nginx');
+    expect(detectFormat(lines('alb.log'))).toBe('alb');
+    expect(detectFormat(lines('cloudfront.log'))).toBe('cloudfront');
+    expect(detectFormat(lines('events.jsonl'))).toBe('jsonl');
+    expect(detectFormat(['session_id,ts,label', '1,2026-01-01,0'])).toBeNull();
+  });
+
+  for (const [file, config, args] of [
+    ['combined.log', '', []],
+    ['common.log', '', []],
+    ['nginx.log', '', []],
+    ['alb.log', '', []],
+    ['cloudfront.log', '', []],
+    ['events.jsonl', 'logs:\n  fields: {ip: remote_addr, ts: time, method: request.method, path: request.uri, bytes: size, referrer: referer, ua: agent}\n', ['--key', 'sid']],
+  ] as const) {
+    it(`parses ${file} to canonical requests (golden)`, async () => {
+      const dir = await workspace(config);
+      const r = await runCli(['-C', dir, '--json', 'ingest-logs', join(FORMATS, file), ...args], dir);
+      expect(r.code, r.stderr).toBe(0);
+      const summary = JSON.parse(r.stdout);
+      expect(summary.bad.count).toBe(0);
+      const rows = await query(dir, `SELECT ${REQUEST_COLUMNS} FROM requests ORDER BY session_id, ts, file_no, line_no`);
+      golden(`${file}.requests.json`, rows);
+    });
+  }
+});
+
+describe('session features', () => {
+  it('match values computed by hand (combined.log)', async () => {
+    const dir = await workspace('logs:\n  unlabelled: human\n');
+    const r = await runCli(['-C', dir, '-q', 'ingest-logs', join(FORMATS, 'combined.log')], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = await query<Record<string, unknown>>(dir, 'SELECT * FROM sessions ORDER BY session_id');
+    expect(rows).toHaveLength(4);
+    const [browser, curl, googlebot, odd] = rows as Record<string, number | string | boolean | null>[];
+    // 203.0.113.7 (Chrome): '/' at 10:00:00, '/blog/2025/post.html' at 11:00:00+0100 (= 10:00:00 UTC), '/static/app.css' at 10:00:30
+    expect(browser).toMatchObject({ label: 0, request_count: 3, duration_s: 30, requests_per_minute: 3, distinct_paths: 3, revisits: 0, path_depth_max: 3, deep_link_start: false, ua_family: 'chrome', status_2xx_share: 1, bytes_total: 13020, bytes_mean: 4340 });
+    expect(browser!['gap_mean_s']).toBeCloseTo(15, 10); // gaps 0 s and 30 s
+    expect(browser!['gap_stdev_s']).toBeCloseTo(Math.sqrt(450), 10);
+    expect(browser!['gap_cv']).toBeCloseTo(Math.sqrt(450) / 15, 10);
+    expect(browser!['burstiness']).toBeCloseTo((Math.sqrt(450) - 15) / (Math.sqrt(450) + 15), 10);
+    expect(browser!['path_depth_mean']).toBeCloseTo(5 / 3, 10);
+    expect(browser!['path_entropy']).toBeCloseTo(Math.log2(3), 10);
+    expect(browser!['html_share']).toBeCloseTo(2 / 3, 10);
+    expect(browser!['static_share']).toBeCloseTo(1 / 3, 10);
+    // the site host is inferred as example.org (3 of 3 referring hosts, www. dropped): 2 of 3 requests in-site
+    expect(browser!['insite_referrer_share']).toBeCloseTo(2 / 3, 10);
+    expect(browser!['empty_referrer_share']).toBeCloseTo(1 / 3, 10);
+    // 2001:db8::1 (curl): two POSTs to /login, 302 then 401; one response has no byte count
+    expect(curl).toMatchObject({ label: 1, request_count: 2, login_post_count: 2, post_share: 1, status_3xx_share: 0.5, status_4xx_share: 0.5, bytes_total: 120, bytes_mean: 120, ua_family: 'http_library', revisits: 1, path_entropy: 0 });
+    // Googlebot: robots.txt then a HEAD of a PDF over HTTP/1.0
+    expect(googlebot).toMatchObject({ label: 1, robots_txt_fetched: true, head_share: 0.5, document_share: 0.5, http_version: '1.0', ua_family: 'crawler', deep_link_start: false, request_count: 2, duration_s: 5 });
+    // an agent with escaped quotes is unescaped; not a browser nor malformed, and isbot calls any
+    // agent that is not a known client a bot (a weak label, said so in the summary)
+    expect(odd).toMatchObject({ label: 1, ua_family: 'other', ua_malformed: false, user_agent: 'Odd "quoted" agent/1.0' });
+  });
+
+  it('writes catalog entries for every feature into features.yaml, user-agent features marked as label leaks', async () => {
+    const dir = await workspace();
+    const r = await runCli(['-C', dir, '-q', 'ingest-logs', join(FORMATS, 'combined.log')], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const text = readFileSync(join(dir, 'features.yaml'), 'utf8');
+    const { parseCatalog } = await import('../../src/catalog/load.js');
+    const catalog = parseCatalog(text, 'features.yaml');
+    const cols = await query<{ name: string }>(dir, "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'sessions'");
+    const columns = new Set(cols.map((c) => c.name));
+    for (const f of catalog.features) expect(columns.has(f.name), f.name).toBe(true);
+    expect(catalog.get('user_agent')).toMatchObject({ sensitive: true, leak: true, values: 'open' });
+    expect(catalog.get('ua_family')?.leak).toBe(true);
+    // the template's synthetic features are gone (no such columns), the previous file kept
+    expect(existsSync(join(dir, 'features.yaml.before-ingest-logs'))).toBe(true);
+  });
+});
+
+describe('bad input: exit 2 and the store unchanged', () => {
+  async function loaded(): Promise<string> {
+    const dir = await workspace();
+    const r = await runCli(['-C', dir, '-q', 'ingest-logs', join(FORMATS, 'combined.log')], dir);
+    expect(r.code, r.stderr).toBe(0);
+    return dir;
+  }
+  const count = async (dir: string) => Number((await query<{ n: number }>(dir, 'SELECT count(*) AS n FROM sessions'))[0]!.n);
+
+  it('a file that is not a log', async () => {
+    const dir = await loaded();
+    const csv = join(dir, 'x.csv');
+    writeFileSync(csv, 'session_id,ts,label\n1,2026-01-01,0\n');
+    const r = await runCli(['-C', dir, 'ingest-logs', '--replace', csv], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('not a log format');
+    expect(r.stderr).toContain(csv);
+    expect(await count(dir)).toBe(4);
+  });
+
+  it('mixed formats in one run', async () => {
+    const dir = await loaded();
+    const r = await runCli(['-C', dir, 'ingest-logs', '--replace', join(FORMATS, 'combined.log'), join(FORMATS, 'alb.log')], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/different formats/);
+    expect(r.stderr).toContain('alb.log');
+    expect(await count(dir)).toBe(4);
+  });
+
+  it('timestamps that do not parse, beyond logs.max_bad_share', async () => {
+    const dir = await loaded();
+    const bad = join(dir, 'bad.log');
+    const good = readFileSync(join(FORMATS, 'combined.log'), 'utf8');
+    writeFileSync(bad, good + good.split('\n')[0]!.replace('10/Jan/2026:10:00:00', '32/Foo/2026:99:00:00') + '\n');
+    const r = await runCli(['-C', dir, 'ingest-logs', '--replace', bad], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${bad}:9`);
+    expect(r.stderr).toMatch(/1 of 9 lines \(11\.1%\) do not parse/);
+    expect(await count(dir)).toBe(4);
+  });
+
+  it('a field mapping that names a missing field', async () => {
+    const dir = await workspace('logs:\n  fields: {ip: remote_addr, ts: when, path: request.uri}\n');
+    const r = await runCli(['-C', dir, 'ingest-logs', join(FORMATS, 'events.jsonl')], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('logs.fields.ts');
+    expect(r.stderr).toContain('"when"');
+  });
+
+  it('a truncated gzip', async () => {
+    const dir = await loaded();
+    const gz = gzipSync(readFileSync(REAL));
+    const cut = join(dir, 'cut.log.gz');
+    writeFileSync(cut, gz.subarray(0, Math.floor(gz.length / 2)));
+    const r = await runCli(['-C', dir, 'ingest-logs', '--replace', cut], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(cut);
+    expect(await count(dir)).toBe(4);
+  });
+
+  it('appending without --replace, an unknown key, gap or time zone', async () => {
+    const dir = await loaded();
+    const log = join(FORMATS, 'combined.log');
+    for (const args of [[log], ['--replace', '--key', 'cookie', log], ['--replace', '--gap', 'soon', log], ['--replace', '--tz', 'Mars/Olympus', log]]) {
+      const r = await runCli(['-C', dir, 'ingest-logs', ...args], dir);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+    expect(await count(dir)).toBe(4);
+  });
+
+  it('reads a .gz log directly', async () => {
+    const dir = await workspace();
+    const gz = join(dir, 'combined.log.gz');
+    writeFileSync(gz, gzipSync(readFileSync(join(FORMATS, 'combined.log'))));
+    const r = await runCli(['-C', dir, '-q', 'ingest-logs', gz], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await count(dir)).toBe(4);
+  });
+});
+
+describe('the real Apache log', () => {
+  it('parses all 10,000 lines into sessions with weak labels', async () => {
+    const dir = await workspace('logs:\n  unlabelled: human\n');
+    const r = await runCli(['-C', dir, '--json', 'ingest-logs', REAL], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ lines: 10000, requests: 10000, bad: { count: 0 }, sessions: 3224, unlabelled: 0 });
+    expect(s.bots + s.humans).toBe(3224);
+    expect(s.bots).toBe(1450);
+    expect(s.files[0]).toMatchObject({ format: 'combined', detected: true });
+    expect(s.hosts).toEqual({ names: ['semicomplete.com'], inferred: true });
+  });
+});
