@@ -51,7 +51,7 @@ export const register: Register = (program, { io, globals }) => {
           if (e instanceof InputError) throw new InputError(`${ws.paths.catalog}: the catalog cannot take the log features; fix or remove the entries named`, e.problems);
           throw e;
         }
-        const summary = await ingestLogs(store, ws.config, { files: files.map((f) => resolve(io.cwd, f)), format: opts.format, gap: opts.gap, key: opts.key, tz: opts.tz, glob: opts.glob, replace: opts.replace, onStep: bar.step });
+        const summary = await ingestLogs(store, ws.config, { files: files.map((f) => resolve(io.cwd, f)), format: opts.format, gap: opts.gap, key: opts.key, tz: opts.tz, glob: opts.glob, replace: opts.replace, onStep: bar.step, onProgress: bar.tick });
         writeLogCatalog(ws.paths.catalog, merge);
         bar.done();
         if (!g.quiet) {

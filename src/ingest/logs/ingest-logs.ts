@@ -10,6 +10,7 @@
  * (labelling: isbot's patterns use look-arounds that DuckDB's RE2 lacks) and aggregates.
  */
 import { InputError, type Problem } from '../../errors.js';
+import type { OnProgress } from '../../progress.js';
 import { quoteIdent, quoteString, type Store } from '../../db/store.js';
 import type { Config } from '../../config/schema.js';
 import { gapSeconds, type LogsConfig } from '../../config/logs.js';
@@ -28,6 +29,8 @@ export interface IngestLogsOptions {
   tz?: string;
   replace: boolean;
   onStep?: (message: string) => void;
+  /** Rows read by the long statements (lines parsed, requests grouped), for a progress line. */
+  onProgress?: OnProgress;
 }
 
 export interface IngestLogsSummary {
@@ -101,7 +104,9 @@ function parsedSelect(format: LogFormat, fileNo: number, file: string, head: str
     fields = r.fields;
     // The patterns are this module's constants, not input: inlined so DuckDB compiles them once.
     from = `(SELECT line_no, line, regexp_extract(line, ${quoteString(r.pattern)}, [${r.groups.map(quoteString).join(', ')}]) AS m FROM (${linesSql(file)}) WHERE line IS NOT NULL AND trim(line) <> '')`;
-    ok = `regexp_full_match(line, ${quoteString(r.pattern)})`;
+    // regexp_extract gives empty groups when the anchored pattern does not match, and the
+    // first group (\S+) is never empty when it does: no second regex pass per line.
+    ok = `m.${r.groups[0]} <> ''`;
   }
   const keyField =
     logs.key === 'ip+ua' || logs.key === 'ip'
@@ -179,7 +184,7 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
       opts.onStep?.(`parsing ${files[i]}`);
       const select = parsedSelect(formats[i]!.format, i, files[i]!, heads[i]!, logs);
       try {
-        await tx.run(i === 0 ? `CREATE TABLE ${PARSED} AS ${select}` : `INSERT INTO ${PARSED} ${select}`);
+        await tx.run(i === 0 ? `CREATE TABLE ${PARSED} AS ${select}` : `INSERT INTO ${PARSED} ${select}`, [], { onProgress: opts.onProgress });
       } catch (e) {
         throw readError(e, files[i]!);
       }
@@ -224,8 +229,9 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
     opts.onStep?.('building sessions');
     await tx.run(`CREATE TEMP VIEW rulegen_log_ok AS SELECT * FROM ${PARSED} WHERE ${okExpr}`);
     const q = sessionizeSql('rulegen_log_ok', REQ, logs, gap, hosts, config.data, UA);
-    await tx.run(q.requests.sql, q.requests.params);
-    await tx.run(`CREATE TABLE ${SESS} AS ${q.sessions.sql}`, q.sessions.params);
+    await tx.run(q.requests.sql, q.requests.params, { onProgress: opts.onProgress });
+    opts.onStep?.('computing session features');
+    await tx.run(`CREATE TABLE ${SESS} AS ${q.sessions.sql}`, q.sessions.params, { onProgress: opts.onProgress });
     await tx.run('DROP VIEW rulegen_log_ok');
     const s = (await tx.one<Record<string, number | string | null>>(
       `SELECT count(*) AS n, count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 1) AS bots, count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 0) AS humans,

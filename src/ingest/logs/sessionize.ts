@@ -3,7 +3,7 @@
  * aggregate per session built from LOG_FEATURES. Session ids are assigned in order of the
  * session's first request (ties by key), so the same log always gives the same ids.
  */
-import { quoteIdent, type Param } from '../../db/store.js';
+import { quoteIdent, quoteString, type Param } from '../../db/store.js';
 import type { LogsConfig } from '../../config/logs.js';
 import { LOG_FEATURES } from './features.js';
 
@@ -55,11 +55,11 @@ export function sessionizeSql(source: string, target: string, logs: LogsConfig, 
       len(list_filter(string_split(s.path, '/'), x -> x <> '')) AS depth,
       ${EXT_CLASS.replaceAll('path', 's.path')} AS ext_class,
       ${REF_HOST.replaceAll('referrer', 's.referrer')} AS ref_host,
-      regexp_matches(lower(s.path), ?) AS is_login,
+      -- inlined as a quoted literal (not a parameter) so RE2 compiles the pattern once, not per row
+      regexp_matches(lower(s.path), ${quoteString(login)}) AS is_login,
       hour(timezone(?, timezone('UTC', s.ts))) < 6 AS night,
       coalesce(lb.bot, false) AS ua_bot
-    FROM s JOIN ids USING (vkey, sn) LEFT JOIN ${labels} lb ON lb.ua = s.ua
-    ORDER BY ids.session_id, s.ts, s.file_no, s.line_no`;
+    FROM s JOIN ids USING (vkey, sn) LEFT JOIN ${labels} lb ON lb.ua = s.ua`;
   const insite = hosts.length
     ? `list_contains(string_split(?, chr(0)), ref_host)`
     : `ref_host IS NOT NULL AND ref_host = regexp_replace(lower(host), '^www\\.', '')`;
@@ -74,7 +74,7 @@ export function sessionizeSql(source: string, target: string, logs: LogsConfig, 
       ${features.join(',\n      ')}
     FROM ${target} r JOIN pe USING (session_id)
     GROUP BY r.session_id ORDER BY r.session_id`;
-  const requestParams: Param[] = [gapSeconds, gapSeconds, login, logs.tz];
+  const requestParams: Param[] = [gapSeconds, gapSeconds, logs.tz];
   return {
     requests: { sql: requests, params: requestParams },
     sessions: { sql: sessions, params: hosts.length ? [[...hosts].join('\u0000')] : [] },
