@@ -3,7 +3,7 @@
  * init, synth (100k sessions over 21 days), ingest, rank, offline propose, backtest, approve what
  * passes the gate, docs and the HTML report, and the CI check.
  */
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { initWorkspace } from './init.js';
@@ -42,17 +42,16 @@ export interface DemoResult {
 
 const MARKER = '.rulegen-demo';
 
+/**
+ * Re-running the demo is expected; wiping anything that is not the demo's is not. The marker
+ * lists every file the demo wrote; a re-run removes exactly those (and `.rulegen/`, the demo's
+ * database and run records), and refuses, naming them, if the folder holds anything else.
+ */
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const dir = resolve(opts.cwd, opts.dir);
-  if (existsSync(dir) && readdirSync(dir).length > 0) {
-    // Re-running the demo is expected; wiping anything that is not a demo is not.
-    if (!existsSync(join(dir, MARKER))) {
-      throw InputError.single({ message: `${dir} exists and is not a demo workspace; the demo will not touch it`, where: { file: dir }, expected: 'a new folder or one made by an earlier `rulegen demo`', found: 'a non-empty folder' });
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
+  clearEarlierDemo(dir);
   initWorkspace(dir, { cwd: opts.cwd });
-  writeFileSync(join(dir, MARKER), 'made by rulegen demo; safe to delete\n');
+  writeMarker(dir);
   const data = join(dir, 'data', 'sessions.parquet');
   opts.onStep?.('generating synthetic traffic');
   const mem = await Store.open();
@@ -81,8 +80,70 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     opts.onStep?.('approving and writing docs');
     const review = await approveAndDocument(ws, store, { reviewer: 'rulegen demo', note: 'approved by the demo: every candidate that passed the gate', onStep: opts.onStep });
     const check = await runCheck(ws, store, { candidates: false, onStep: opts.onStep });
+    writeMarker(dir);
     return { dir, data, ingest: summary, ranking, proposed, replayed, backtest, review, check };
   } finally {
     store.close();
+  }
+}
+
+/** Every file under `dir`, relative, '/'-separated; symlinks are listed, never followed. */
+function filesUnder(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(join(dir, rel)).sort()) {
+    const r = rel ? `${rel}/${name}` : name;
+    if (lstatSync(join(dir, r)).isDirectory()) out.push(...filesUnder(dir, r));
+    else out.push(r);
+  }
+  return out;
+}
+
+/** `.rulegen/` holds the demo's database and the run records of commands run on it: the demo's own state. */
+const ownState = (rel: string) => rel === '.rulegen' || rel.startsWith('.rulegen/');
+
+/** The marker: what the demo wrote, so that a re-run deletes only that. */
+function writeMarker(dir: string): void {
+  const files = [...new Set([...filesUnder(dir).filter((f) => !ownState(f)), MARKER])].sort();
+  writeFileSync(join(dir, MARKER), JSON.stringify({ made_by: 'rulegen demo', note: 'a re-run of `rulegen demo` deletes exactly these files (and .rulegen/)', files }, null, 2) + '\n');
+}
+
+function markedFiles(dir: string): string[] | null {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, MARKER), 'utf8')) as { files?: unknown };
+    return Array.isArray(m.files) && m.files.every((f) => typeof f === 'string') ? (m.files as string[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Make `dir` ready for a fresh demo: absent, empty, or an earlier demo whose files are removed. */
+function clearEarlierDemo(dir: string): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw InputError.single({ message: `${dir} is not a directory`, where: { file: dir }, expected: 'a directory (new, empty, or made by an earlier `rulegen demo`)', found: 'a file' });
+  const present = filesUnder(dir);
+  if (present.length === 0) return;
+  if (!existsSync(join(dir, MARKER))) {
+    throw InputError.single({ message: `${dir} exists and is not a demo workspace; the demo will not touch it`, where: { file: dir }, expected: 'a new folder or one made by an earlier `rulegen demo`', found: 'a non-empty folder' });
+  }
+  const listed = markedFiles(dir);
+  if (!listed) {
+    throw InputError.single({ message: `${join(dir, MARKER)} does not list the files the demo wrote (an older rulegen, or edited); the demo will not guess what to delete`, where: { file: join(dir, MARKER) }, expected: 'a marker written by this rulegen demo', found: 'no list of files', excerpt: `delete ${dir} yourself, or pick another --dir` });
+  }
+  const mine = new Set(listed);
+  const extra = present.filter((f) => !mine.has(f) && !ownState(f));
+  if (extra.length) {
+    throw InputError.single({ message: `${dir} holds ${extra.length} file${extra.length === 1 ? '' : 's'} the demo did not write; nothing was deleted`, where: { file: dir }, expected: 'only the files listed in its .rulegen-demo marker', found: extra.slice(0, 10).join(', ') + (extra.length > 10 ? `, and ${extra.length - 10} more` : ''), excerpt: 'move them out of the folder, or pick another --dir' });
+  }
+  for (const f of present) rmSync(join(dir, f), { force: true });
+  removeEmptyDirs(dir);
+}
+
+/** Remove folders left empty under `dir` (deepest first), keeping `dir` itself. */
+function removeEmptyDirs(dir: string, rel = ''): void {
+  for (const name of readdirSync(join(dir, rel))) {
+    const r = rel ? `${rel}/${name}` : name;
+    if (!lstatSync(join(dir, r)).isDirectory()) continue;
+    removeEmptyDirs(dir, r);
+    if (readdirSync(join(dir, r)).length === 0) rmdirSync(join(dir, r));
   }
 }

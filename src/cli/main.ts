@@ -8,8 +8,10 @@ import { RulegenError, type Problem } from '../errors.js';
 import { resolveWorkspaceDir } from '../workspace.js';
 import { processIo, type GlobalOptions, type Io } from './context.js';
 import { registerCommands, WORKSPACE_FREE } from './commands/index.js';
+import { recoverBeforeCommand } from '../review/lifecycle.js';
+import { RunLog } from '../runs/hook.js';
 
-export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+export function buildProgram(io: Io, setExit: (code: number) => void, runLog: RunLog = new RunLog()): Command {
   const program = new Command('rulegen')
     .description('A workbench for bot-detection rules: rank features, propose rules, backtest, approve.')
     .version('0.1.0')
@@ -26,24 +28,36 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   program.hook('preAction', (_program, action) => {
     const name = action.name();
     workspace = name === 'init' ? resolveWorkspaceDir(io.cwd, opts().workspace ?? '.', false) : resolveWorkspaceDir(io.cwd, opts().workspace, !WORKSPACE_FREE.has(name));
+    // the run record (src/runs): begun here so it covers the command's whole action
+    runLog.begin(action, workspace, { ...opts() });
   });
   const globals = (): GlobalOptions => {
     const o = opts();
     return { workspace: workspace ?? resolveWorkspaceDir(io.cwd, o.workspace, false), json: o.json, quiet: o.quiet };
   };
-  registerCommands(program, { io, globals, setExit });
+  // After the workspace is found, before the command: finish (or roll back) what a killed approve/reject/deprecate left.
+  program.hook('preAction', async (_program, action) => {
+    if (action.name() === 'init' || WORKSPACE_FREE.has(action.name())) return;
+    const g = globals();
+    for (const n of await recoverBeforeCommand(g.workspace)) if (!g.quiet) io.stderr(`rulegen: recovered: ${n}\n`);
+  });
+  registerCommands(program, { io, globals, setExit, note: (n) => runLog.note(n) });
   return program;
 }
 
 /** Run the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let code = 0;
-  const program = buildProgram(io, (c) => (code = Math.max(code, c)));
+  const runLog = new RunLog();
+  const program = buildProgram(io, (c) => (code = Math.max(code, c)), runLog);
   try {
     await program.parseAsync(argv, { from: 'user' });
+    await runLog.finish(io, code, undefined);
     return code;
   } catch (e) {
-    return reportError(e, io, wantsJson(argv));
+    const failed = reportError(e, io, wantsJson(argv));
+    await runLog.finish(io, failed, e);
+    return failed;
   }
 }
 

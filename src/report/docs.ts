@@ -7,11 +7,11 @@
  * an `overlay`, so the docs are rendered from the state they are about to write — before any
  * rule file is touched.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Store } from '../db/store.js';
 import type { Problem } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
+import { removeStep, writeFileAtomic } from '../fsutil.js';
 import { backtestTargets, type Target } from '../backtest/run.js';
 import { parseRuleFile, ruleFilesIn, withDuplicateIds } from '../rule/file.js';
 import type { Workspace } from '../workspace.js';
@@ -81,27 +81,27 @@ export interface DocsWritten {
   removed: string[];
 }
 
-/** Write rendered docs, each file atomically; then drop pages of rules that are gone. */
-export function writeDocs(ws: Pick<Workspace, 'paths'>, files: ReadonlyMap<string, string>): DocsWritten {
-  const written: string[] = [];
-  for (const [path, text] of files) {
-    // unchanged files are left alone so their mtime (and a reviewer's git status) stays quiet
-    if (existsSync(path) && readFileSync(path, 'utf8') === text) continue;
-    writeFileAtomic(path, text);
-    written.push(path);
-  }
+/** What writing `files` would change: files whose text differs, and pages of rules that are gone. */
+export function docsChanges(ws: Pick<Workspace, 'paths'>, files: ReadonlyMap<string, string>): { writes: [string, string][]; removed: string[] } {
+  // unchanged files are left alone so their mtime (and a reviewer's git status) stays quiet
+  const writes = [...files].filter(([path, text]) => !(existsSync(path) && readFileSync(path, 'utf8') === text));
   const removed: string[] = [];
   const dir = join(ws.paths.docs, 'rules');
   if (existsSync(dir)) {
     for (const name of readdirSync(dir).sort()) {
       const path = join(dir, name);
-      if (UUID_MD.test(name) && !files.has(path)) {
-        rmSync(path, { force: true });
-        removed.push(path);
-      }
+      if (UUID_MD.test(name) && !files.has(path)) removed.push(path);
     }
   }
-  return { written, removed };
+  return { writes, removed };
+}
+
+/** Write rendered docs, each file atomically; then drop pages of rules that are gone. */
+export function writeDocs(ws: Pick<Workspace, 'paths'>, files: ReadonlyMap<string, string>): DocsWritten {
+  const { writes, removed } = docsChanges(ws, files);
+  for (const [path, text] of writes) writeFileAtomic(path, text);
+  for (const path of removed) removeStep(path);
+  return { written: writes.map(([p]) => p), removed };
 }
 
 export interface DocsResult extends DocsWritten {

@@ -4,25 +4,24 @@
  *
  * Each command works in three steps, so that bad input or a failing gate leaves every file as
  * it was: (1) resolve and check everything, reporting all problems at once; (2) plan the new
- * file contents and render the docs from that planned state, in memory; (3) write — rule files
- * first (a new approved file before its candidate is removed, so a crash can leave both but
- * never neither), then the docs.
+ * file contents and render the docs from that planned state, in memory; (3) write them all as
+ * one journaled batch (journal.ts): a kill -9 at any point leaves either nothing changed or a
+ * journal that the next command replays to completion.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isMap, isNode, parseDocument, type Document } from 'yaml';
 import type { Store } from '../db/store.js';
-import { ExternalError, GateError, InputError, type Problem } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
+import { GateError, InputError, type Problem } from '../errors.js';
 import { applyGate, type GateVerdict } from '../backtest/gate.js';
 import { backtestTargets, evidenceBlock, type Target } from '../backtest/run.js';
 import { loadRuleDir, parseRuleFile, type Rule, type RuleLoad } from '../rule/file.js';
-import type { Workspace } from '../workspace.js';
-import { collectDocs, renderDocs, writeDocs, type DocsResult, type Overlay } from '../report/docs.js';
+import { openWorkspace, openWorkspaceStore, type Workspace } from '../workspace.js';
+import { collectDocs, docsChanges, generateDocs, renderDocs, type DocsResult, type Overlay } from '../report/docs.js';
 import { loadTemplates } from '../report/templating.js';
 import { reviewTrail } from '../report/view.js';
-import { writeNewFileAtomic } from './files.js';
+import { newJournal, recoverWorkspace, runJournal, type Journal, type JournalOp } from './journal.js';
 
 /** Options every decision shares; `now` is injectable so tests and golden files can pin it. */
 interface DecisionOptions {
@@ -177,9 +176,23 @@ function checked(path: string, text: string, ws: Workspace): string {
   return text;
 }
 
-/** Render docs for the planned state (before writing), then write rule files, then docs. */
-async function commit(ws: Workspace, store: Store | null, plan: readonly Planned[], opts: DecisionOptions & { now: Date }): Promise<DocsResult | null> {
-  let docs: { files: Map<string, string>; problems: Problem[] } | null = null;
+/** A decision, fully planned: its result and the journal that makes it so. Nothing written yet. */
+export interface Prepared<T> {
+  result: DecisionResult<T>;
+  journal: Journal;
+}
+
+/**
+ * Render the docs for the planned state (before anything is written), then put the rule files
+ * and the docs into one journal: applied all or nothing, and replayed by the next command if
+ * this one is killed half way (see journal.ts). Rule files come first (a new approved file
+ * before its candidate is removed), then the docs.
+ */
+async function prepareCommit(ws: Workspace, store: Store | null, command: string, plan: readonly Planned[], opts: DecisionOptions & { now: Date }): Promise<{ journal: Journal; docs: DocsResult | null }> {
+  const ops: JournalOp[] = [];
+  for (const p of plan) ops.push({ op: 'write', path: p.path, text: p.text, ...(p.mode === 'create' ? { create: true } : {}) });
+  for (const p of plan) if (p.remove) ops.push({ op: 'remove', path: p.remove });
+  let docs: DocsResult | null = null;
   if (opts.docs !== false) {
     const templates = loadTemplates(ws.dir);
     const overlay: Map<string, string | null> = new Map();
@@ -188,21 +201,24 @@ async function commit(ws: Workspace, store: Store | null, plan: readonly Planned
       if (p.remove) overlay.set(p.remove, null);
     }
     const { input, problems } = await collectDocs(ws, store, { now: opts.now, overlay: overlay as Overlay, onStep: opts.onStep });
-    docs = { files: renderDocs(ws, input, templates), problems };
+    const files = renderDocs(ws, input, templates);
+    const { writes, removed } = docsChanges(ws, files);
+    for (const [path, text] of writes) ops.push({ op: 'write', path, text });
+    for (const path of removed) ops.push({ op: 'remove', path });
+    docs = { written: writes.map(([p]) => p), removed, files: [...files.keys()], problems };
   }
-  for (const p of plan) {
-    if (p.mode === 'create') writeNewFileAtomic(p.path, p.text);
-    else writeFileAtomic(p.path, p.text);
-    if (p.remove) {
-      try {
-        rmSync(p.remove);
-      } catch (e) {
-        throw new ExternalError(`approved rule written to ${p.path}, but its candidate ${p.remove} could not be removed: ${(e as Error).message}; remove it by hand`);
-      }
-    }
-  }
-  if (!docs) return null;
-  return { ...writeDocs(ws, docs.files), files: [...docs.files.keys()], problems: docs.problems };
+  return { journal: newJournal(command, ops, opts.now), docs };
+}
+
+/** Apply a prepared decision: all of its files change, or (after a crash) the next command finishes them. */
+export function applyPrepared<T>(ws: Workspace, p: Prepared<T>): DecisionResult<T> {
+  runJournal(ws, p.journal);
+  return p.result;
+}
+
+/** Finish what a killed command left half done, before deciding anything new; its notes are reported with the result. */
+function recovered(ws: Workspace): string[] {
+  return recoverWorkspace(ws).notes;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,7 +230,13 @@ async function commit(ws: Workspace, store: Store | null, plan: readonly Planned
  * All or nothing: one unknown id or one failing gate (without --override) writes nothing.
  */
 export async function approve(ws: Workspace, store: Store, opts: ApproveOptions): Promise<DecisionResult<Approval>> {
+  return applyPrepared(ws, await prepareApprove(ws, store, opts));
+}
+
+/** `approve` up to (not including) writing: what the crash tests apply with faults injected. */
+export async function prepareApprove(ws: Workspace, store: Store, opts: ApproveOptions): Promise<Prepared<Approval>> {
   const now = opts.now ?? new Date();
+  const recoveryNotes = recovered(ws);
   const reviewer = requireText(opts.reviewer, '--reviewer', 'who approves the rule (recorded in the file)');
   const override = opts.override === undefined ? undefined : requireText(opts.override, '--override', 'why a rule that fails the gate is approved anyway');
   const note = opts.note?.trim() || null;
@@ -292,8 +314,8 @@ export async function approve(ws: Workspace, store: Store, opts: ApproveOptions)
     decisions.push({ id: it.id, title: it.rule.title, from: it.load.file, file: path, derivedFrom: it.derivedFrom, verdict, overridden: !verdict.pass });
     if (it.derivedFrom) notes.push(`${it.id} is derived from approved rule ${it.derivedFrom}, which stays approved; if the new rule replaces it: rulegen deprecate ${it.derivedFrom} --reason "replaced by ${it.id}"`);
   });
-  const docs = await commit(ws, store, plan, { ...opts, now });
-  return { decisions, docs, notes };
+  const { journal, docs } = await prepareCommit(ws, store, 'approve', plan, { ...opts, now });
+  return { journal, result: { decisions, docs, notes: [...recoveryNotes, ...notes] } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,7 +329,13 @@ export interface RejectOptions extends DecisionOptions {
 
 /** `rulegen reject`: the candidate stays in candidates/ with status rejected and the reason. */
 export async function reject(ws: Workspace, store: Store | null, opts: RejectOptions): Promise<DecisionResult<Decided>> {
+  return applyPrepared(ws, await prepareReject(ws, store, opts));
+}
+
+/** `reject` up to (not including) writing: what the crash tests apply with faults injected. */
+export async function prepareReject(ws: Workspace, store: Store | null, opts: RejectOptions): Promise<Prepared<Decided>> {
   const now = opts.now ?? new Date();
+  const recoveryNotes = recovered(ws);
   const reviewer = requireText(opts.reviewer, '--reviewer', 'who rejects the rule (recorded in the file)');
   const reason = requireText(opts.reason, '--reason', 'why the rule is rejected (recorded, and shown to the next proposal as a negative example)');
   const rulesLoads = loadRuleDir(ws.paths.rules, ws.catalog);
@@ -324,8 +352,8 @@ export async function reject(ws: Workspace, store: Store | null, opts: RejectOpt
     doc.set('review', doc.createNode(nextReview(rule, { decision: 'rejected', reviewer, at: now.toISOString(), note: reason, override: null })));
     return { path: load.file, text: checked(load.file, doc.toString({ lineWidth: 100 }), ws), mode: 'replace' };
   });
-  const docs = await commit(ws, store, plan, { ...opts, now });
-  return { decisions: found.map(({ load, rule }) => ({ id: rule.id, title: rule.title, file: load.file })), docs, notes: [] };
+  const { journal, docs } = await prepareCommit(ws, store, 'reject', plan, { ...opts, now });
+  return { journal, result: { decisions: found.map(({ load, rule }) => ({ id: rule.id, title: rule.title, file: load.file })), docs, notes: recoveryNotes } };
 }
 
 /** The new review block; an earlier decision moves into `history`, so the trail is never lost. */
@@ -346,7 +374,13 @@ export interface DeprecateOptions extends DecisionOptions {
 
 /** `rulegen deprecate`: the rule stays in rules/ with status deprecated; its approval stays in the trail. */
 export async function deprecate(ws: Workspace, store: Store | null, opts: DeprecateOptions): Promise<DecisionResult<Decided>> {
+  return applyPrepared(ws, await prepareDeprecate(ws, store, opts));
+}
+
+/** `deprecate` up to (not including) writing: what the crash tests apply with faults injected. */
+export async function prepareDeprecate(ws: Workspace, store: Store | null, opts: DeprecateOptions): Promise<Prepared<Decided>> {
   const now = opts.now ?? new Date();
+  const recoveryNotes = recovered(ws);
   const reason = requireText(opts.reason, '--reason', 'why the rule is retired (recorded in the file)');
   const reviewer = requireText(opts.reviewer, '--reviewer', 'who retires the rule');
   const rulesLoads = loadRuleDir(ws.paths.rules, ws.catalog);
@@ -370,8 +404,8 @@ export async function deprecate(ws: Workspace, store: Store | null, opts: Deprec
   doc.set('status', 'deprecated');
   doc.set('review', doc.createNode(nextReview(rule, { decision: 'deprecated', reviewer, at: now.toISOString(), note: reason, override: null })));
   const plan: Planned[] = [{ path: load.file, text: checked(load.file, doc.toString({ lineWidth: 100 }), ws), mode: 'replace' }];
-  const docs = await commit(ws, store, plan, { ...opts, now });
-  return { decisions: [{ id: rule.id, title: rule.title, file: load.file }], docs, notes: [] };
+  const { journal, docs } = await prepareCommit(ws, store, 'deprecate', plan, { ...opts, now });
+  return { journal, result: { decisions: [{ id: rule.id, title: rule.title, file: load.file }], docs, notes: recoveryNotes } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,4 +426,31 @@ export function rejectedExamples(ws: Workspace): RejectedExample[] {
       const last = reviewTrail(l.rule!).filter((t) => t.decision === 'rejected').at(-1);
       return { condition: l.rule!.condition, reason: last?.note?.trim() || 'no reason recorded' };
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// recovery at the start of every command
+
+/**
+ * What the CLI runs before any command on a workspace: finish or roll back what a killed
+ * command left (journal.ts), and regenerate the docs when rule files were repaired without them.
+ * Returns the notes for stderr. A folder that is not a loadable workspace is left to the command.
+ */
+export async function recoverBeforeCommand(dir: string, opts: { now?: Date } = {}): Promise<string[]> {
+  if (!existsSync(join(dir, 'rulegen.yaml'))) return [];
+  let ws: Workspace;
+  try {
+    ws = openWorkspace(dir);
+  } catch {
+    return []; // the command itself reports a broken config or catalog, with file and line
+  }
+  const r = recoverWorkspace(ws);
+  if (!r.docsStale) return r.notes;
+  const store = await openWorkspaceStore(ws);
+  try {
+    const docs = await generateDocs(ws, store, { now: opts.now ?? new Date() });
+    return [...r.notes, `regenerated the docs after the repair (${docs.written.length} file${docs.written.length === 1 ? '' : 's'} changed${docs.removed.length ? `, ${docs.removed.length} removed` : ''})`];
+  } finally {
+    store.close();
+  }
 }

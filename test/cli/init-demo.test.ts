@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../src/catalog/load.js';
@@ -57,5 +57,37 @@ describe('rulegen demo', () => {
     const refused = await runCli(['demo', '--dir', '.'], dir);
     expect(refused.code).toBe(2);
     expect(readFileSync(join(dir, 'precious.txt'), 'utf8')).toBe('keep');
+    // the marker lists what the demo wrote; a file it did not write blocks the re-run and survives
+    const marker = JSON.parse(readFileSync(join(dir, 'd', '.rulegen-demo'), 'utf8')) as { files: string[] };
+    expect(marker.files).toEqual(expect.arrayContaining(['rulegen.yaml', 'data/sessions.parquet', 'docs/report.html', '.rulegen-demo']));
+    writeFileSync(join(dir, 'd', 'candidates', 'mine.yaml'), 'my notes');
+    const extra = await runCli(['demo', '--dir', 'd'], dir);
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain('1 file the demo did not write; nothing was deleted');
+    expect(extra.stderr).toContain('candidates/mine.yaml');
+    expect(readFileSync(join(dir, 'd', 'candidates', 'mine.yaml'), 'utf8')).toBe('my notes');
+    expect(existsSync(join(dir, 'd', 'rulegen.yaml'))).toBe(true);
+  });
+
+  it('a folder that merely holds a .rulegen-demo file is not deleted; a file given as --dir is exit 2', async () => {
+    const dir = tmpDir();
+    mkdirSync(join(dir, 'mine', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'mine', '.rulegen-demo'), 'made by rulegen demo; safe to delete\n');
+    writeFileSync(join(dir, 'mine', 'sub', 'thesis.tex'), 'years of work');
+    const old = await runCli(['demo', '--dir', 'mine'], dir);
+    expect(old.code).toBe(2);
+    expect(old.stderr).toContain('does not list the files the demo wrote');
+    expect(readFileSync(join(dir, 'mine', 'sub', 'thesis.tex'), 'utf8')).toBe('years of work');
+    writeFileSync(join(dir, 'mine', '.rulegen-demo'), JSON.stringify({ files: ['.rulegen-demo', 'rulegen.yaml'] }));
+    const listed = await runCli(['demo', '--dir', 'mine'], dir);
+    expect(listed.code).toBe(2);
+    expect(listed.stderr).toContain('sub/thesis.tex');
+    expect(readFileSync(join(dir, 'mine', 'sub', 'thesis.tex'), 'utf8')).toBe('years of work');
+    writeFileSync(join(dir, 'a-file'), 'x');
+    const file = await runCli(['demo', '--dir', 'a-file'], dir);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain(`${join(dir, 'a-file')} is not a directory`);
+    expect(file.stderr).toContain('expected: a directory');
+    expect(file.stderr).not.toContain('internal error');
   });
 });

@@ -71,3 +71,37 @@ describe('golden docs of fixture rules', () => {
     expect(readFileSync(join(GOLDEN, 'README.md'), 'utf8')).toContain('Long reads are people too \\| and dashboards refresh.');
   });
 });
+
+describe('hostile text in a rule renders as text', () => {
+  const HOSTILE = '<script>alert(1)</script> [x](javascript:alert(1)) # heading';
+  it('title, description, rationale, false positives, tags, reviewer note and segment values are escaped', async () => {
+    const { parseDocument } = await import('yaml');
+    const { parseRuleFile } = await import('../../src/rule/file.js');
+    const file = join(FIXTURES, '4f7d2c10-5b6e-4a8f-9c31-7e2b8d0a6f15.yaml');
+    const doc = parseDocument(readFileSync(file, 'utf8'));
+    doc.set('title', HOSTILE);
+    doc.set('description', `${HOSTILE}\n\n# Owned\n    indented code\n---\n1. list <img src=x onerror=alert(1)>`);
+    doc.set('rationale', `**bold** _em_ ${HOSTILE}\n> quoted`);
+    doc.set('falsepositives', [HOSTILE, '- nested list', '`code` & &amp; entity']);
+    doc.set('tags', ['<b>tag</b>', 'a|b']);
+    doc.setIn(['review', 'note'], `${HOSTILE} | cell break`);
+    doc.setIn(['backtest', 'segments', `country=<i>XX</i> [y](javascript:1)`], { fpr: 0.001, fpr_upper95: 0.002, hits: 5 });
+    const load = parseRuleFile(doc.toString(), file, catalog);
+    expect(load.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    const md = renderRuleMarkdown({ rule: load.rule!, file }, input);
+    // no HTML tag, no link, no heading or quote or list made from data
+    expect(md).not.toMatch(/(?<!\\)<(script|img|b|i)\b/);
+    expect(md).not.toMatch(/(?<!\\)\]\(javascript:/);
+    expect(md).toContain('# \\<script>alert(1)\\</script> \\[x\\](javascript:alert(1)) \\# heading\n');
+    for (const line of md.split('\n')) {
+      expect(line, line).not.toMatch(/^(# (Owned|heading)|> quoted|    indented|---$|1\. list|- - nested)/);
+    }
+    expect(md).toContain('\\*\\*bold\\*\\* \\_em\\_');
+    expect(md).toContain('\\`code\\` & \\&amp; entity');
+    // table cells stay cells: the note's pipe is escaped once
+    expect(md).toMatch(/\| \\<script>alert\(1\)\\<\/script> \\\[x\\\]\(javascript:alert\(1\)\) \\# heading \\\| cell break \|/);
+    expect(md).toContain('| country=\\<i>XX\\</i> \\[y\\](javascript:1) | 5 |');
+    // code stays code: the condition is verbatim inside its fence
+    expect(md).toContain('```\nmean_interarrival_ms < 13900 and interarrival_cv < 0.1259 and static_asset_ratio < 0.05\n```');
+  });
+});
