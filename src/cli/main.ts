@@ -8,6 +8,7 @@ import { RulegenError, type Problem } from '../errors.js';
 import { resolveWorkspaceDir } from '../workspace.js';
 import { processIo, type GlobalOptions, type Io } from './context.js';
 import { registerCommands, WORKSPACE_FREE } from './commands/index.js';
+import { addHelp } from './help.js';
 import { recoverBeforeCommand } from '../review/lifecycle.js';
 import { RunLog } from '../runs/hook.js';
 
@@ -42,6 +43,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, runLog: Ru
     for (const n of await recoverBeforeCommand(g.workspace)) if (!g.quiet) io.stderr(`rulegen: recovered: ${n}\n`);
   });
   registerCommands(program, { io, globals, setExit, note: (n) => runLog.note(n) });
+  addHelp(program);
   return program;
 }
 

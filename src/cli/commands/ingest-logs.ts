@@ -39,7 +39,6 @@ export const register: Register = (program, { io, globals }) => {
     .option('--tz <zone>', 'time zone for the night-time share (default: logs.tz, UTC)')
     .option('--glob', 'treat every argument as a glob pattern', false)
     .option('--replace', 'replace the sessions table (sessions are built from whole logs, never appended)', false)
-    .addHelpText('after', '\nExamples:\n  rulegen ingest-logs access.log.gz\n  rulegen ingest-logs --replace --gap 15m --tz Europe/Paris "logs/access-*.log"\n  rulegen ingest-logs --format jsonl --key session events.jsonl   # logs.fields maps the JSON names\n')
     .action(async (files: string[], opts: { format?: LogFormat; gap?: string; key?: string; tz?: string; glob: boolean; replace: boolean }) => {
       const g = globals();
       await withWorkspaceStore(io, g, async (ws, store, bar) => {
