@@ -1,0 +1,78 @@
+/**
+ * `fp --write`: each measured modification becomes a derived candidate in candidates/, with
+ * `related: [{id, type: derived}]` to the rule it came from, the usual test-window evidence
+ * (the same backtest and evidence block as every candidate) and the before/after figures of
+ * the analysis in its provenance.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../db/store.js';
+import type { Rule } from '../rule/file.js';
+import { english } from '../rule/english.js';
+import { backtestTargets, evidenceBlock, workspaceContext, type Target } from '../backtest/run.js';
+import { candidateFile, writeCandidate } from '../propose/propose.js';
+import type { Workspace } from '../workspace.js';
+import type { FpReport, Modification } from './fp.js';
+
+export interface WrittenCandidate {
+  id: string;
+  file: string;
+  condition: string;
+  modification: number;
+}
+
+const round = (x: number | null) => (x === null ? null : Number(x.toPrecision(6)));
+
+function effectBlock(e: Modification['window']) {
+  return { window: e.window, before: { tp: e.before.tp, fp: e.before.fp, fpr: round(e.before.fpr), recall: round(e.before.recall) }, after: { tp: e.after.tp, fp: e.after.fp, fpr: round(e.after.fpr), recall: round(e.after.recall) }, fp_cut: round(e.fp_cut), tp_kept: round(e.tp_kept) };
+}
+
+/** Write the modifications that keep >= 95% of true positives; returns what was written. */
+export async function writeModifications(ws: Workspace, store: Store, report: FpReport, source: Rule | undefined, now = new Date()): Promise<WrittenCandidate[]> {
+  const chosen = report.modifications.map((m, i) => ({ m, i })).filter((x) => x.m.keeps_tp);
+  if (!chosen.length) return [];
+  const title = source?.title ?? report.condition;
+  const targets: Target[] = chosen.map(({ m }) => ({ id: randomUUID(), title: `${title} (fewer false positives)`, status: 'candidate', condition: m.condition, ast: m.ast }));
+  const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', context: workspaceContext(ws), configFile: ws.paths.config });
+  const out: WrittenCandidate[] = [];
+  chosen.forEach(({ m, i }, k) => {
+    const t = targets[k]!;
+    const excluded = m.scenarios.map((s) => report.scenarios[s]!);
+    const remaining = report.scenarios.filter((_, s) => !m.scenarios.includes(s));
+    const doc = {
+      id: t.id,
+      title: t.title,
+      status: 'candidate',
+      action: source?.action ?? 'challenge',
+      level: source?.level ?? 'medium',
+      condition: m.condition,
+      description: `Sessions with ${english(m.ast, ws.catalog)}. Derived from ${source ? `rule ${source.id}` : `the condition ${report.condition}`} by \`rulegen fp\`: ${m.change}, which removed ${pct(m.window.fp_cut)} of its false positives and kept ${pct(m.window.tp_kept)} of its true positives on the ${m.window.window} window.`,
+      rationale: `${source?.rationale?.trim() ?? 'The original condition separates automation from people.'} The exclusion removes measured false-positive scenarios: ${excluded.map((s) => s.description).join('; ')}.`,
+      falsepositives: remaining.length ? remaining.map((s) => `Measured on the ${report.window.name} window: ${s.description}`) : ['Unknown: no further false-positive scenario was measured'],
+      tags: [...new Set([...(source?.tags ?? []), 'fp-derived'])],
+      related: source ? [{ id: source.id, type: 'derived' }] : [],
+      provenance: {
+        generator: `offline:fp-${m.kind}`,
+        created: now.toISOString(),
+        derived_from: { ...(source ? { id: source.id } : {}), condition: report.condition },
+        fp_analysis: {
+          window: report.window,
+          false_positives: report.fp,
+          true_positives: report.tp,
+          scenarios: excluded.map((s) => ({ description: s.description, condition: s.condition, fp: s.fp, tp: s.tp })),
+          change: m.change,
+          effect: effectBlock(m.window),
+          ...(m.test ? { test: effectBlock(m.test) } : {}),
+        },
+      },
+      backtest: evidenceBlock(run, run.rules[k]!),
+    };
+    const file = candidateFile(ws, t.id);
+    writeCandidate(file, doc, 'Derived by `rulegen fp` from a rule\'s measured false positives; review with `rulegen review`, then approve or reject.');
+    out.push({ id: t.id, file, condition: m.condition, modification: i });
+  });
+  return out;
+}
+
+function pct(x: number | null): string {
+  return x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`;
+}
