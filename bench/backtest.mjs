@@ -17,6 +17,9 @@
 //
 // Usage: npm run build && node bench/backtest.mjs [--sessions 10000000] [--runs 3] [--no-wait]
 //          [--build DIR]   time another rulegen build (DIR/bin/rulegen.js, DIR/dist)
+//        node bench/backtest.mjs --issue12 [--sessions N] [--runs R] [--build DIR]
+//          issue 12: 100 approved rules with every check (set, segments, populations,
+//          stability, Jaccard) against --core-only; bench/out/backtest-issue12-report-N.txt
 // Output: stdout and bench/out/backtest-report.txt (backtest-report-<DIR>.txt with --build);
 // raw figures in bench/out/backtest-raw.json. Data, workspace and .npy files in bench/out are
 // reused when they already hold the same synthetic Parquet (seed 7, 21 days).
@@ -27,7 +30,7 @@
 //                                         every statement it sends to DuckDB
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync, copyFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync, copyFileSync } from 'node:fs';
 import { basename, join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, summarise, time } from './lib.mjs';
@@ -344,26 +347,8 @@ function parseTimeV(stderr) {
   return { maxRssKB: m ? Number(m[1]) : NaN, user: u ? Number(u[1]) : NaN, sys: s ? Number(s[1]) : NaN };
 }
 
-async function benchmark() {
-  const sessions = opt('sessions', 10_000_000);
-  const runs = opt('runs', 3);
-  const noWait = argv.includes('--no-wait');
-  const out = join(root, 'bench/out');
-  mkdirSync(out, { recursive: true });
-  const cli = join(build, 'bin/rulegen.js');
-  const buildArgs = build === root ? [] : ['--build', build];
-  const log = (m) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
-  const lines = [];
-  const say = (m = '') => {
-    lines.push(m);
-    console.log(m);
-  };
-
-  if (!existsSync(join(build, 'dist/cli/main.js'))) throw new Error(`${build}/dist is missing: run \`npm run build\` first`);
-  ensureDebianPackages(log);
-  if (!noWait) waitForOtherBenchmark(log);
-
-  // ---------------------------------------------------------------- data and workspace
+/** The synthetic Parquet and the ingested workspace for `sessions` rows (reused when they match). */
+function prepareWorkspace(sessions, cli, out, log) {
   const parquet = join(out, `synth-${sessions}.parquet`);
   const catalog = join(out, sessions === 10_000_000 ? 'features.yaml' : `features-${sessions}.yaml`);
   let synthSeconds = null;
@@ -384,6 +369,30 @@ async function benchmark() {
     ingestSeconds = time('node', [cli, '-C', ws, '--quiet', 'ingest', '--replace', parquet]).seconds;
     writeFileSync(stampFile, source);
   } else log(`reusing ${ws} (already holds ${parquet})`);
+  return { parquet, catalog, ws, db, synthSeconds, ingestSeconds, source };
+}
+
+async function benchmark() {
+  const sessions = opt('sessions', 10_000_000);
+  const runs = opt('runs', 3);
+  const noWait = argv.includes('--no-wait');
+  const out = join(root, 'bench/out');
+  mkdirSync(out, { recursive: true });
+  const cli = join(build, 'bin/rulegen.js');
+  const buildArgs = build === root ? [] : ['--build', build];
+  const log = (m) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+  const lines = [];
+  const say = (m = '') => {
+    lines.push(m);
+    console.log(m);
+  };
+
+  if (!existsSync(join(build, 'dist/cli/main.js'))) throw new Error(`${build}/dist is missing: run \`npm run build\` first`);
+  ensureDebianPackages(log);
+  if (!noWait) waitForOtherBenchmark(log);
+
+  // ---------------------------------------------------------------- data and workspace
+  const { parquet, ws, db, synthSeconds, ingestSeconds, source } = prepareWorkspace(sessions, cli, out, log);
 
   // category codes from the workspace catalog, the cutoff and window size from the data
   const { parse } = await import('yaml');
@@ -678,6 +687,125 @@ async function benchmark() {
   }
 }
 
+// ====================================================================== issue 12: the full gate
+
+/**
+ * `--issue12`: the 100 rules as APPROVED rule files (block / challenge, every tenth a log rule)
+ * in a second workspace over the same database, with a protected segment column and a protected
+ * population; `rulegen backtest` there runs every issue-12 check (the deployed set's union,
+ * incremental FPR, per-segment and per-population FPR, the train scan for stability, hit-set
+ * Jaccard). Timed interleaved against (a) `backtest --core-only` of the same 100 conditions;
+ * target <= 2x. The tp/fp of every rule must agree between the two, or the run fails.
+ */
+async function issue12() {
+  const sessions = opt('sessions', 10_000_000);
+  const runs = opt('runs', 3);
+  const out = join(root, 'bench/out');
+  mkdirSync(out, { recursive: true });
+  const cli = join(build, 'bin/rulegen.js');
+  const log = (m) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+  if (!existsSync(join(build, 'dist/cli/main.js'))) throw new Error(`${build}/dist is missing: run \`npm run build\` first`);
+  const { ws, db } = prepareWorkspace(sessions, cli, out, log);
+  const conditions = RULES.map(conditionOf);
+
+  // the second workspace: same config and catalog plus segments:, its own rules/, the same database
+  const ws12 = join(out, `backtest-ws12-${sessions}`);
+  rmSync(ws12, { recursive: true, force: true });
+  mkdirSync(join(ws12, 'rules'), { recursive: true });
+  mkdirSync(join(ws12, 'candidates'));
+  mkdirSync(join(ws12, '.rulegen'));
+  symlinkSync(db, join(ws12, '.rulegen', 'rulegen.duckdb'));
+  copyFileSync(join(ws, 'features.yaml'), join(ws12, 'features.yaml'));
+  writeFileSync(join(ws12, 'rulegen.yaml'), readFileSync(join(ws, 'rulegen.yaml'), 'utf8') + `
+segments:
+  - column: country
+    protected: true
+  - name: keyboard_users
+    where: "pointer_events < 5 and keyboard_nav_ratio > 0.5"
+    protected: true
+`);
+  const ids = conditions.map((_, i) => {
+    const h = createHash('sha1').update(`bench-rule-${i}`).digest('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  });
+  conditions.forEach((c, i) => {
+    const action = i % 10 === 9 ? 'log' : i % 2 ? 'challenge' : 'block';
+    writeFileSync(join(ws12, 'rules', `${ids[i]}.yaml`), `id: ${ids[i]}
+title: Bench rule ${i + 1}
+status: approved
+action: ${action}
+level: high
+condition: ${JSON.stringify(c)}
+description: Bench rule.
+rationale: Bench rule.
+falsepositives: [Unknown]
+provenance:
+  generator: human:bench
+  created: 2026-01-01T00:00:00Z
+review:
+  decision: approved
+  reviewer: bench
+  at: 2026-01-01T00:00:00Z
+`);
+  });
+
+  const contenders = {
+    core: () => {
+      const r = time('node', [cli, '-C', ws, '--quiet', '--json', 'backtest', ...conditions, '--window', 'test', '--core-only', '--no-write'], { cwd: root, maxBuffer: 1 << 30 });
+      const j = JSON.parse(r.stdout);
+      return { seconds: r.seconds, engine: j.timings, counts: j.rules.map((x) => [x.counts.tp, x.counts.fp]) };
+    },
+    issue12: () => {
+      const r = time('node', [cli, '-C', ws12, '--quiet', '--json', 'backtest', '--window', 'test', '--no-write'], { cwd: root, maxBuffer: 1 << 30 });
+      const j = JSON.parse(r.stdout);
+      const byId = new Map(j.rules.map((x) => [x.id, x]));
+      const f = Object.values(j.findings);
+      return {
+        seconds: r.seconds,
+        engine: j.timings,
+        counts: ids.map((id) => [byId.get(id).counts.tp, byId.get(id).counts.fp]),
+        set: j.set.deployed,
+        set_gate: j.set_gate,
+        segments: f.reduce((a, x) => a + x.segment.length, 0),
+        stability: f.reduce((a, x) => a + x.stability.length, 0),
+        days: byId.get(ids[0]).daily.series.length,
+        pairs: j.rules.reduce((a, x) => a + x.overlap.filter((o) => o.jaccard >= 0.9).length, 0) / 2,
+      };
+    },
+  };
+  log('warm-up round (untimed: page cache)');
+  const warm = { core: contenders.core(), issue12: contenders.issue12() };
+  const res = { core: [], issue12: [] };
+  for (let i = 0; i < runs; i++) {
+    for (const n of i % 2 ? ['issue12', 'core'] : ['core', 'issue12']) res[n].push(contenders[n]());
+    log(`run ${i + 1}/${runs}: core ${fmt(res.core[i].seconds)} s, issue12 ${fmt(res.issue12[i].seconds)} s`);
+  }
+  const mismatches = [];
+  for (const r of [...res.core, ...res.issue12, warm.core, warm.issue12]) {
+    r.counts.forEach(([tp, fp], i) => {
+      if (tp !== warm.core.counts[i][0] || fp !== warm.core.counts[i][1]) mismatches.push(`rule ${i + 1}: ${tp}/${fp} vs core ${warm.core.counts[i].join('/')}`);
+    });
+  }
+  const S = { core: summarise(res.core.map((r) => r.seconds)), issue12: summarise(res.issue12.map((r) => r.seconds)) };
+  const eng = (n) => Object.fromEntries(Object.keys(res[n][0].engine).map((k) => [k, summarise(res[n].map((r) => r.engine[k] / 1000)).median]));
+  const w = warm.issue12;
+  const lines = [
+    `rulegen bench (issue 12): 100 approved rules over ${sessions.toLocaleString('en-US')} sessions, ${runs} interleaved runs after 1 warm-up round`,
+    `  (a) backtest --core-only of the 100 conditions:          median ${fmt(S.core.median)} s (min ${fmt(S.core.min)}, max ${fmt(S.core.max)}); engine ${JSON.stringify(Object.fromEntries(Object.entries(eng('core')).map(([k, v]) => [k, fmt(v)])))}`,
+    `  (f) backtest of the 100 approved rules, every check:     median ${fmt(S.issue12.median)} s (min ${fmt(S.issue12.min)}, max ${fmt(S.issue12.max)}); engine ${JSON.stringify(Object.fromEntries(Object.entries(eng('issue12')).map(([k, v]) => [k, fmt(v)])))}`,
+    `  (f) / (a): ${(S.issue12.median / S.core.median).toFixed(3)}x (target <= 2x) ${S.issue12.median / S.core.median <= 2 ? 'MET' : 'MISSED'}`,
+    `  checks: deployed set of ${w.set.ids.length} rules hits ${w.set.counts.fp} humans (FPR upper ${(100 * w.set.fpr_upper95).toFixed(3)}%, set gate ${w.set_gate.pass ? 'pass' : 'fail'}); ${w.segments} protected segment/population failures; ${w.stability} stability failures; ${w.days} points in a daily series (train + test); ${w.pairs} rule pairs with Jaccard >= 0.9`,
+    `  correctness: tp/fp of all 100 rules, core vs every-check, ${runs + 1} rounds: ${mismatches.length ? `${mismatches.length} MISMATCHES` : 'identical'}`,
+    `  every run (s): core ${res.core.map((r) => fmt(r.seconds)).join(' ')} | issue12 ${res.issue12.map((r) => fmt(r.seconds)).join(' ')}`,
+  ];
+  for (const l of lines) console.log(l);
+  writeFileSync(join(out, `backtest-issue12-report-${sessions}.txt`), lines.join('\n') + '\n');
+  if (mismatches.length) {
+    for (const m of mismatches.slice(0, 20)) console.error(`!!! ${m}`);
+    process.exit(1);
+  }
+}
+
 const tmpFiles = new Set();
 function writeTmp(dir, text, ext = 'sql') {
   const f = join(dir, `backtest-tmp-${createHash('sha1').update(text).digest('hex').slice(0, 12)}.${ext}`);
@@ -689,4 +817,5 @@ function writeTmp(dir, text, ext = 'sql') {
 // dispatch last: every top-level declaration above is initialised by now
 if (argv[0] === '--hand') await handMode(argv[1], argv[2], argv.includes('--probe-memory'));
 else if (argv[0] === '--inproc') await inprocMode(argv[1], argv[2], !argv.includes('--no-duck-probe'));
+else if (argv.includes('--issue12')) await issue12();
 else await benchmark();

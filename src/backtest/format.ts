@@ -30,6 +30,36 @@ export function formatBacktest(run: BacktestRun, opts: { segments?: boolean } = 
     });
     if (srows.length > 1) out.push(table(srows));
   }
+  const pops = Object.keys(run.populations ?? {});
+  if (opts.segments !== false && pops.length) {
+    const spec = new Map((run.population_specs ?? []).map((p) => [p.name, p]));
+    out.push('', 'FPR by population (* protected; 95% bounds):');
+    const prows = [['rule', 'population', 'humans', 'fp', 'fpr', 'fpr_lo95', 'fpr_up95']];
+    run.rules.forEach((r, i) => {
+      for (const k of pops) {
+        const s = r.populations?.[k];
+        if (s && s.hits > 0) prows.push([run.targets[i]!.id.slice(0, 8), `${k}${spec.get(k)?.protected ? ' *' : ''}`, String(s.humans), String(s.fp), fmtPct(s.fpr), fmtPct(s.fpr_lower95), fmtPct(s.fpr_upper95)]);
+      }
+    });
+    if (prows.length > 1) out.push(table(prows));
+  }
+  if (run.set && run.set_gate) {
+    const d = run.set.deployed;
+    out.push('', `deployed set (approved block/challenge rules: ${d.ids.length}): ${d.counts.fp} of ${d.counts.fp + d.counts.tn} humans hit, FPR ${fmtPct(d.fpr)} (upper 95% ${fmtPct(d.fpr_upper95)}), recall ${fmtPct(d.recall, 1)}: ${run.set_gate.pass ? 'passes' : 'FAILS'} the set gate`);
+    for (const r of run.set_gate.reasons) out.push(`  ${r}`);
+    if (run.set_gate.top.length && d.counts.fp > 0) out.push(`  most of its false positives: ${run.set_gate.top.map((t) => `${t.id.slice(0, 8)} ${t.fp_share.toFixed(1)} (${t.incremental_fp} only by it)`).join(', ')}`);
+  }
+  if (run.findings) {
+    const lines: string[] = [];
+    run.targets.forEach((t) => {
+      const f = run.findings![t.id];
+      if (!f) return;
+      for (const [kind, list] of [['set', f.set], ['segment', f.segment], ['stability', f.stability], ['duplicate', f.duplicate], ['warning', f.warnings], ['undetermined', f.undetermined]] as const) {
+        for (const m of list) lines.push(`  ${t.id.slice(0, 8)} ${kind}: ${m}`);
+      }
+    });
+    if (lines.length) out.push('', 'Findings (set, segment, stability and duplicate fail the gate):', ...lines);
+  }
   if (run.variations) {
     out.push('', 'Threshold variations (* = current):');
     for (const [id, vs] of Object.entries(run.variations)) {

@@ -15,8 +15,12 @@ import { print } from '../rule/printer.js';
 import { loadRuleDir, type Rule, type RuleLoad } from '../rule/file.js';
 import type { Expr } from '../rule/ast.js';
 import type { Workspace } from '../workspace.js';
+import { reviewTrail } from '../report/view.js';
 import { runBacktest, type BacktestResult, type EngineRule, type RuleResult } from './engine.js';
+import { applyCandidateSetGate, applySegmentGate, applySetGate, applyStabilityGate, findDuplicates, gatePower, powerMessage, topContributors, type Counterpart, type GatePower, type GateVerdict, type RuleFindings } from './gate.js';
+import { compilePopulations, presentSegments, type Population } from './populations.js';
 import { QUANTILES, thresholdsOf, variantsOf } from './variations.js';
+import { resolveGate } from '../config/schema.js';
 import { resolveWindow, type WindowName } from './window.js';
 
 /** A rule to backtest: from a file (with its path) or an ad-hoc expression. */
@@ -45,6 +49,47 @@ export interface Variation {
 export interface BacktestRun extends BacktestResult {
   targets: Target[];
   variations?: Record<string, Variation[]>;
+  /** Workspace rules measured alongside the targets (the deployed set, duplicates): not reported as targets. */
+  context?: { target: Target; result: RuleResult }[];
+  /** The compiled populations of the config (name, where, protected). */
+  population_specs?: { name: string; where: string; protected: boolean }[];
+  /** Issue-12 findings per target id (set, segment, stability, duplicate; warnings; undetermined). */
+  findings?: Record<string, RuleFindings>;
+  /** Can a rule pass max_fpr at all on this window's humans? */
+  power?: GatePower;
+  /** The max_fpr `power` was judged against (for its message). */
+  power_max_fpr?: number;
+  /** The deployed set (approved block/challenge rules) on its own, with the rules that add most false positives. */
+  set_gate?: GateVerdict & { top: { id: string; fp_share: number; incremental_fp: number }[] };
+}
+
+/** A rule reaches customers (counts in the deployed set) when approved with action block or challenge. */
+export function isDeployed(t: Target): boolean {
+  return t.status === 'approved' && (t.rule?.action === 'block' || t.rule?.action === 'challenge');
+}
+
+/**
+ * The workspace's rules that targets are judged against: approved (the deployed set), candidates
+ * and rejected rules (duplicates). Pass as `context` to backtestTargets; rules already among the
+ * targets are skipped there.
+ */
+export function workspaceContext(ws: Workspace): Target[] {
+  return workspaceRules(ws, { statuses: ['approved', 'candidate', 'rejected'] }).targets;
+}
+
+function rejectionReason(t: Target): string | undefined {
+  if (!t.rule) return undefined;
+  const last = reviewTrail(t.rule).filter((e) => e.decision === 'rejected').at(-1);
+  return last?.note?.trim() || undefined;
+}
+
+/** Earlier rules are the originals of look-alikes: by creation time, then id; expressions last. */
+function orderKey(t: Target): string {
+  // expressions and unsaved rules keep their command-line order (the sort is stable)
+  if (!t.rule) return '~';
+  const created = t.rule.provenance?.created;
+  const at = created instanceof Date ? created.toISOString() : (created ?? '');
+  return `${at} ${t.id}`;
 }
 
 /** Every candidate and approved rule of the workspace, with the problems of files that failed to load. */
@@ -90,24 +135,86 @@ export interface BacktestOptions {
   /** Skip the per-day, per-segment and overlap breakdowns (core counts only). */
   coreOnly?: boolean;
   onStep?: (m: string) => void;
+  /** Workspace rules to judge against (workspaceContext(ws)): the deployed set and duplicates. */
+  context?: readonly Target[];
+  /** Ids of targets judged together with the deployed set (the candidates being approved). */
+  extra?: readonly string[];
+  /** rulegen.yaml, re-read to point population problems at file:line:column. */
+  configFile?: string;
 }
 
 export async function backtestTargets(store: Store, config: Config, catalog: Catalog, targets: readonly Target[], opts: BacktestOptions): Promise<BacktestRun> {
   const window = await resolveWindow(store, config, opts.window);
   const columns = new Set((await store.describe(`SELECT * FROM ${quoteIdent(config.data.table)}`)).map((c) => c.name));
+  const present = presentSegments(config, columns);
   if (opts.by && !columns.has(opts.by)) {
-    throw InputError.single({ message: `no segment column "${opts.by}" in the ${config.data.table} table`, where: { field: '--by' }, expected: `one of ${config.data.segments.filter((s) => columns.has(s)).join(', ') || 'the configured segments'}`, found: opts.by });
+    throw InputError.single({ message: `no segment column "${opts.by}" in the ${config.data.table} table`, where: { field: '--by' }, expected: `one of ${present.columns.join(', ') || 'the configured segments'}`, found: opts.by });
   }
-  const segments = opts.by ? [opts.by] : config.data.segments.filter((s) => columns.has(s));
-  const rules: EngineRule[] = targets.map((t) => ({ id: t.id, predicate: compilePredicate(t.ast, catalog), approved: t.status === 'approved' }));
-  opts.onStep?.(`backtesting ${rules.length} rules on the ${window.name} window (${window.rows.toLocaleString('en-US')} sessions)`);
-  const result = await runBacktest(store, config, window, rules, opts.coreOnly ? {} : { daily: true, segments, overlap: true });
-  const run: BacktestRun = { ...result, targets: [...targets] };
+  const segments = opts.by ? [opts.by] : present.columns;
+  const populations: Population[] = opts.coreOnly ? [] : compilePopulations(config, catalog, opts.configFile).populations;
+  const ids = new Set(targets.map((t) => t.id));
+  const context = opts.coreOnly ? [] : (opts.context ?? []).filter((t) => !ids.has(t.id));
+  const extra = new Set(opts.extra ?? []);
+  const all = [...targets, ...context];
+  const rules: EngineRule[] = all.map((t) => ({ id: t.id, predicate: compilePredicate(t.ast, catalog), approved: t.status === 'approved', deployed: isDeployed(t), extra: extra.has(t.id) }));
+  opts.onStep?.(`backtesting ${targets.length} rules${context.length ? ` (and ${context.length} workspace rules)` : ''} on the ${window.name} window (${window.rows.toLocaleString('en-US')} sessions)`);
+  const train = !opts.coreOnly && window.name === 'test' ? await resolveWindow(store, config, 'train').catch(() => undefined) : undefined;
+  const result = await runBacktest(store, config, window, rules, opts.coreOnly ? {} : { daily: true, segments, overlap: true, set: true, populations, ...(train ? { train } : {}) });
+  const run: BacktestRun = { ...result, rules: result.rules.slice(0, targets.length), targets: [...targets] };
+  if (context.length) run.context = context.map((t, i) => ({ target: t, result: result.rules[targets.length + i]! }));
+  if (!opts.coreOnly) judge(run, config, all, result.rules, present.protectedColumns, populations);
   if (opts.variations) {
     opts.onStep?.('threshold variations');
     run.variations = await variations(store, config, catalog, targets, window);
   }
   return run;
+}
+
+/** Attach power, the deployed set's verdict and every target's findings to the run. */
+function judge(run: BacktestRun, config: Config, all: readonly Target[], results: readonly RuleResult[], protectedColumns: Set<string>, populations: readonly Population[]): void {
+  const gate = resolveGate(config.gate);
+  run.power = gatePower(run.humans, gate.max_fpr);
+  run.power_max_fpr = gate.max_fpr;
+  if (!run.power.reachable && run.window.name === 'test') run.warnings.push(powerMessage(run.power, gate.max_fpr));
+  run.population_specs = populations.map((p) => ({ name: p.name, where: p.where, protected: p.protected }));
+  if (run.set) {
+    const v = applySetGate(run.set.deployed, gate);
+    run.set_gate = { ...v, top: topContributors(results, run.set.deployed.ids) };
+  }
+  const sorted = [...all].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : orderKey(a) > orderKey(b) ? 1 : 0));
+  const order = new Map(sorted.map((t, i) => [t.id, i]));
+  const others = new Map<string, Counterpart>(all.map((t) => [t.id, { id: t.id, status: t.status, reason: t.status === 'rejected' ? rejectionReason(t) : undefined, order: order.get(t.id)! }]));
+  const protection = { columns: protectedColumns, populations: new Set(populations.filter((p) => p.protected).map((p) => p.name)) };
+  run.findings = {};
+  run.targets.forEach((t, i) => {
+    const r = run.rules[i]!;
+    const seg = applySegmentGate(r, gate, protection);
+    const candidate = t.status === 'candidate' || t.status === 'expression';
+    run.findings![t.id] = {
+      set: candidate ? applyCandidateSetGate(r, gate).reasons : [],
+      segment: seg.reasons,
+      stability: applyStabilityGate(r, gate).reasons,
+      duplicate: candidate ? findDuplicates(r, { order: order.get(t.id)! }, others, gate).map((d) => d.message) : [],
+      warnings: seg.warnings,
+      undetermined: seg.undetermined,
+    };
+  });
+}
+
+/**
+ * For propose: drop candidates that behave like another rule (hit-set Jaccard >= max_jaccard
+ * with an approved, candidate or rejected rule, or with an earlier new candidate). `run` must
+ * come from backtestTargets with `context: workspaceContext(ws)` and the new candidates as targets.
+ */
+export function dropDuplicates(run: BacktestRun): { keep: Target[]; dropped: { target: Target; reasons: string[] }[] } {
+  const keep: Target[] = [];
+  const dropped: { target: Target; reasons: string[] }[] = [];
+  for (const t of run.targets) {
+    const reasons = run.findings?.[t.id]?.duplicate ?? [];
+    if (reasons.length) dropped.push({ target: t, reasons });
+    else keep.push(t);
+  }
+  return { keep, dropped };
 }
 
 async function variations(store: Store, config: Config, catalog: Catalog, targets: readonly Target[], window: BacktestResult['window']): Promise<Record<string, Variation[]>> {
@@ -148,9 +255,36 @@ export function evidenceBlock(run: BacktestRun, r: RuleResult): Record<string, u
     fpr_upper95: round(r.fpr_upper95),
     hit_rate: round(r.hit_rate),
   };
-  if (r.daily) block['daily'] = { worst_fpr: round(r.daily.worst_fpr), worst_day: r.daily.worst_day, days: r.daily.days };
-  if (r.segments) block['segments'] = Object.fromEntries(Object.entries(r.segments).map(([k, s]) => [k, { fpr: round(s.fpr), fpr_upper95: round(s.fpr_upper95), hits: s.hits }]));
+  if (r.train) block['train'] = { counts: r.train.counts, recall: round(r.train.recall), fpr: round(r.train.fpr) };
+  if (r.daily) {
+    // `days` and `worst_*` are the judged window's; the series runs across the split, marked per point
+    const series = r.daily.series.map((p) => ({ day: p.day, window: p.window, hits: p.hits, tp: p.tp, fp: p.fp, recall: round(p.recall, 4), fpr: round(p.fpr, 4) }));
+    block['daily'] = { worst_fpr: round(r.daily.worst_fpr), worst_day: r.daily.worst_day, days: r.daily.days, ...(run.window.name === 'test' ? { split: run.window.cutoff } : {}), series };
+  }
+  if (r.segments) block['segments'] = Object.fromEntries(Object.entries(r.segments).map(([k, s]) => [k, { fpr: round(s.fpr), fpr_upper95: round(s.fpr_upper95), fpr_lower95: round(s.fpr_lower95), humans: s.humans, hits: s.hits }]));
+  if (r.populations) {
+    const spec = new Map((run.population_specs ?? []).map((p) => [p.name, p]));
+    block['populations'] = Object.fromEntries(Object.entries(r.populations).map(([k, s]) => [k, { protected: spec.get(k)?.protected ?? false, fpr: round(s.fpr), fpr_upper95: round(s.fpr_upper95), fpr_lower95: round(s.fpr_lower95), humans: s.humans, fp: s.fp, hits: s.hits }]));
+  }
   if (r.incremental_recall !== undefined) block['incremental_recall'] = round(r.incremental_recall);
+  if (r.set && run.set) {
+    block['set'] = {
+      deployed_rules: run.set.deployed.ids.length,
+      incremental_fp: r.set.incremental_fp,
+      incremental_fpr: round(r.set.incremental_fpr),
+      incremental_tp: r.set.incremental_tp,
+      incremental_recall: round(r.set.incremental_recall),
+      fp_share: round(r.set.fp_share, 4),
+      with_rule: { fp: r.set.with.counts.fp, fpr: round(r.set.with.fpr), fpr_upper95: round(r.set.with.fpr_upper95), recall: round(r.set.with.recall) },
+    };
+  }
+  const f = run.findings?.[r.id];
+  if (f) {
+    const gate: Record<string, unknown> = {};
+    for (const k of ['set', 'segment', 'stability', 'duplicate', 'warnings', 'undetermined'] as const) if (f[k].length) gate[k] = f[k];
+    if (run.power && !run.power.reachable) gate['power'] = powerMessage(run.power, run.power_max_fpr ?? 0);
+    if (Object.keys(gate).length) block['gate'] = gate;
+  }
   if (r.overlap) block['overlap'] = r.overlap.filter((o) => o.jaccard >= 0.05).slice(0, 5).map((o) => ({ id: o.id, jaccard: round(o.jaccard, 4) }));
   const v = run.variations?.[r.id];
   if (v) block['variations'] = v.map((x) => ({ feature: x.feature, op: x.op, value: x.value, recall: round(x.recall), fpr: round(x.fpr), fpr_upper95: round(x.fpr_upper95), precision: round(x.precision) }));

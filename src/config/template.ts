@@ -24,6 +24,21 @@ gate:
   max_fpr: ${c.gate.max_fpr}          # judged on the upper 95% Wilson bound of the false-positive rate
   min_precision: ${c.gate.min_precision}     # share of labelled hits that are bots
   min_support: ${c.gate.min_support}        # at least this many bots caught
+  # set_max_fpr: ${c.gate.max_fpr}    # the deployed set (every approved block/challenge rule, plus the
+  #                        # candidate being approved) on the upper 95% bound; default: max_fpr
+  # segment_max_fpr: ${Math.min(1, 3 * c.gate.max_fpr)} # a rule fails on a protected segment value or population when the
+  #                        # LOWER 95% bound of its FPR there exceeds this; default: 3 x max_fpr
+  min_recall_ratio: ${c.gate.min_recall_ratio}    # test recall (overall and every test week) must be at least this share of train recall
+  max_jaccard: ${c.gate.max_jaccard}         # a candidate whose hits overlap another rule's this much is a duplicate
+
+# Segments and populations whose false-positive rate is judged on its own. data.segments above
+# lists plain columns; here a column or a population (a condition in the rule language) can be
+# marked protected: a rule that harms it fails the gate.
+# segments:
+#   - column: country
+#   - name: keyboard_only            # e.g. screen-reader and switch users
+#     where: "pointer_events = 0 and keyboard_events > 20"
+#     protected: true
 
 paths:
   # Where rule files and generated docs live, relative to this file.

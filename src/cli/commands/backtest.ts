@@ -1,6 +1,6 @@
 import type { Register } from './index.js';
 import { InputError, formatProblem } from '../../errors.js';
-import { backtestTargets, resolveTargets, workspaceRules, writeEvidence } from '../../backtest/run.js';
+import { backtestTargets, resolveTargets, workspaceContext, workspaceRules, writeEvidence } from '../../backtest/run.js';
 import { formatBacktest } from '../../backtest/format.js';
 import type { WindowName } from '../../backtest/window.js';
 import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
@@ -26,10 +26,10 @@ export const register: Register = (program, { io, globals }) => {
       if (errors.length) throw new InputError(`cannot backtest: ${errors.length} problem${errors.length > 1 ? 's' : ''}`, problems);
       if (!g.quiet) for (const p of problems) io.stderr(formatProblem(p) + '\n');
       if (targets.length === 0) throw InputError.single({ message: 'no rules to backtest', expected: `rule files in ${ws.paths.candidates} or ${ws.paths.rules}, or rules named on the command line`, found: 'none' });
-      const store = await openWorkspaceStore(ws);
+      const store = await openWorkspaceStore(ws, { mode: 'read' }); // evidence goes into rule files
       const bar = progress(io, g.quiet);
       try {
-        const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: opts.window as WindowName, by: opts.by, variations: opts.variations, coreOnly: opts.coreOnly, onStep: bar.step });
+        const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: opts.window as WindowName, by: opts.by, variations: opts.variations, coreOnly: opts.coreOnly, onStep: bar.step, context: workspaceContext(ws), configFile: ws.paths.config });
         bar.done();
         const written = opts.write ? writeEvidence(run, opts.update) : { written: [], skipped: [] };
         if (g.json) io.stdout(JSON.stringify({ ...run, evidence: written }, null, 2) + '\n');

@@ -18,12 +18,22 @@ import { register as reject } from './reject.js';
 import { register as deprecate } from './deprecate.js';
 import { register as docs } from './docs.js';
 import { register as impact } from './impact.js';
+import { register as explain } from './explain.js';
+import { register as fp } from './fp.js';
+import { register as evalSuite } from './eval.js';
+import { register as runs } from './runs.js';
+import { register as release } from './release.js';
+import { register as promote } from './promote.js';
+import { register as exportRules } from './export.js';
+import type { RunNote } from '../../runs/record.js';
 
 export interface CommandContext {
   io: Io;
   globals: () => GlobalOptions;
   /** Raise the process's exit code (e.g. 1 when a gate fails) without throwing. */
   setExit: (code: number) => void;
+  /** Add this command's details (provider, models, tokens, cost, ids) to its run record (src/runs). */
+  note: (n: RunNote) => void;
 }
 
 export type Register = (program: Command, ctx: CommandContext) => void;
@@ -33,7 +43,7 @@ export type Register = (program: Command, ctx: CommandContext) => void;
  * command, run outside a workspace without -C, fails with "no rulegen.yaml in ... or any
  * parent"; a new command that needs none must be listed here.
  */
-export const WORKSPACE_FREE: ReadonlySet<string> = new Set(['init', 'synth', 'demo']);
+export const WORKSPACE_FREE: ReadonlySet<string> = new Set(['init', 'synth', 'demo', 'eval']);
 
 /** In pipeline order; `rulegen --help` lists them so. */
 const registrations: Register[] = [
@@ -47,12 +57,19 @@ const registrations: Register[] = [
   sql,
   backtest,
   impact,
+  explain,
+  fp,
   check,
+  evalSuite,
   review,
   approve,
   reject,
   deprecate,
   docs,
+  release,
+  promote,
+  exportRules,
+  runs,
   demo,
 ];
 
