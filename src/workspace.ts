@@ -8,6 +8,9 @@ import type { Config } from './config/schema.js';
 import { DatabaseBusyError, Store } from './db/store.js';
 import { acquireLock, busyError, readLock, type Lock } from './db/lock.js';
 import { InputError } from './errors.js';
+import { loadCorrections } from './labels/overlay.js';
+import { applyLabelOverlay, overlayNote } from './labels/apply.js';
+import { note } from './notes.js';
 
 export interface Workspace {
   readonly dir: string;
@@ -88,12 +91,26 @@ export type StoreAccess = { mode: 'read' } | { mode: 'write'; command?: string }
 export async function openWorkspaceStore(ws: Workspace, access: StoreAccess = { mode: 'write' }): Promise<Store> {
   const lockPath = ws.paths.lock;
   const lock: Lock | undefined = access.mode === 'write' && access.command ? acquireLock(lockPath, access.command) : undefined;
+  let store: Store;
   try {
-    return await Store.open(ws.paths.db, { readOnly: access.mode === 'read', onClose: lock?.release });
+    store = await Store.open(ws.paths.db, { readOnly: access.mode === 'read', onClose: lock?.release });
   } catch (e) {
     lock?.release();
     // DuckDB only knows a pid; the lock file knows the command and since when
     if (e instanceof DatabaseBusyError) throw busyError(readLock(lockPath), e.holderPid);
     throw e;
   }
+  // Label corrections (labels.yaml) shadow the sessions table for every reader; a command that
+  // writes tables (ingest) sees the data as loaded.
+  if (!(access.mode === 'write' && access.command)) {
+    try {
+      const corrections = loadCorrections(ws.dir, ws.catalog);
+      const applied = await applyLabelOverlay(store, ws.config, corrections);
+      if (applied) note(overlayNote(applied));
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+  }
+  return store;
 }

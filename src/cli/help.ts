@@ -39,6 +39,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   reject: ['rulegen reject 9a8b7c6d --reviewer alice --reason "hits our own uptime monitor"'],
   deprecate: ['rulegen deprecate 7f9c2b1e --reviewer alice --reason "bot family gone since March"'],
   docs: ['rulegen docs'],
+  relabel: ['rulegen relabel --where "login_post_count > 50 and post_share > 0.9" --as bot --reviewer alice --reason "brute-force login bots faking an old browser"', 'rulegen relabel --where "user_agent = \'uptime-checker/2.0\'" --as unknown --reviewer bob --reason "our own monitor" --dry-run'],
   runs: ['rulegen runs', 'rulegen runs --since 2026-11-01 --json'],
   release: ['rulegen release --version 1.4.0'],
   promote: ['rulegen promote 7f9c2b1e --to challenge --reviewer alice'],

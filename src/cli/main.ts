@@ -9,6 +9,7 @@ import { resolveWorkspaceDir } from '../workspace.js';
 import { processIo, type GlobalOptions, type Io } from './context.js';
 import { registerCommands, WORKSPACE_FREE } from './commands/index.js';
 import { addHelp } from './help.js';
+import { setNoteSink } from '../notes.js';
 import { recoverBeforeCommand } from '../review/lifecycle.js';
 import { RunLog } from '../runs/hook.js';
 
@@ -31,6 +32,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void, runLog: Ru
     workspace = name === 'init' ? resolveWorkspaceDir(io.cwd, opts().workspace ?? '.', false) : resolveWorkspaceDir(io.cwd, opts().workspace, !WORKSPACE_FREE.has(name));
     // the run record (src/runs): begun here so it covers the command's whole action
     runLog.begin(action, workspace, { ...opts() });
+    // notes the core raises (label corrections applied, ...) go to stderr unless --quiet
+    setNoteSink(opts().quiet ? null : (m) => io.stderr(`rulegen: ${m}\n`));
   });
   const globals = (): GlobalOptions => {
     const o = opts();
@@ -54,9 +57,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const program = buildProgram(io, (c) => (code = Math.max(code, c)), runLog);
   try {
     await program.parseAsync(argv, { from: 'user' });
+    setNoteSink(null);
     await runLog.finish(io, code, undefined);
     return code;
   } catch (e) {
+    setNoteSink(null);
     const failed = reportError(e, io, wantsJson(argv));
     await runLog.finish(io, failed, e);
     return failed;

@@ -22,6 +22,7 @@ import { register as explain } from './explain.js';
 import { register as fp } from './fp.js';
 import { register as evalSuite } from './eval.js';
 import { register as runs } from './runs.js';
+import { register as relabel } from './relabel.js';
 import { register as release } from './release.js';
 import { register as promote } from './promote.js';
 import { register as exportRules } from './export.js';
@@ -69,6 +70,7 @@ const registrations: Register[] = [
   release,
   promote,
   exportRules,
+  relabel,
   runs,
   demo,
 ];
