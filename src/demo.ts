@@ -7,6 +7,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, rmdirSync, rmSync, st
 import { join, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { initWorkspace } from './init.js';
+import { segmentsBlock } from './config/template.js';
 import { ingest, type IngestSummary } from './ingest/ingest.js';
 import { Store } from './db/store.js';
 import { synthesize } from './synth/generate.js';
@@ -51,6 +52,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const dir = resolve(opts.cwd, opts.dir);
   clearEarlierDemo(dir);
   initWorkspace(dir, { cwd: opts.cwd });
+  // the demo data has people on screen readers and keyboards only: a protected population
+  const cfg = join(dir, 'rulegen.yaml');
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(segmentsBlock(false), segmentsBlock(true)));
   writeMarker(dir);
   const data = join(dir, 'data', 'sessions.parquet');
   opts.onStep?.('generating synthetic traffic');

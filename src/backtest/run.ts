@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { parseDocument, type Document } from 'yaml';
 import type { Catalog } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
-import { compilePredicate } from '../compile/compile.js';
+import { compileBound, compilePredicate } from '../compile/compile.js';
+import { requireColumns, resolveEngineWindow } from '../engine/window.js';
+import type { Engine } from '../engine/types.js';
 import { InputError, type Problem } from '../errors.js';
 import { quoteIdent, type Store } from '../db/store.js';
 import { writeFileAtomic } from '../fsutil.js';
@@ -141,25 +143,31 @@ export interface BacktestOptions {
   extra?: readonly string[];
   /** rulegen.yaml, re-read to point population problems at file:line:column. */
   configFile?: string;
+  /** Run on this engine (issue 18) instead of `store`; the run then carries `execution`. */
+  engine?: Engine;
 }
 
 export async function backtestTargets(store: Store, config: Config, catalog: Catalog, targets: readonly Target[], opts: BacktestOptions): Promise<BacktestRun> {
-  const window = await resolveWindow(store, config, opts.window);
-  const columns = new Set((await store.describe(`SELECT * FROM ${quoteIdent(config.data.table)}`)).map((c) => c.name));
+  const engine = opts.engine;
+  if (opts.variations && engine && engine.kind !== 'duckdb') throw InputError.single({ message: `--variations runs on the embedded engine only`, where: { field: '--variations' }, expected: '--engine duckdb, or no --variations', found: `--engine ${engine.kind}` });
+  const window = engine ? await resolveEngineWindow(engine, config, opts.window) : await resolveWindow(store, config, opts.window);
+  const columns = new Set(engine ? (await requireColumns(engine, config)).map((c) => c.name) : (await store.describe(`SELECT * FROM ${quoteIdent(config.data.table)}`)).map((c) => c.name));
   const present = presentSegments(config, columns);
   if (opts.by && !columns.has(opts.by)) {
     throw InputError.single({ message: `no segment column "${opts.by}" in the ${config.data.table} table`, where: { field: '--by' }, expected: `one of ${present.columns.join(', ') || 'the configured segments'}`, found: opts.by });
   }
   const segments = opts.by ? [opts.by] : present.columns;
-  const populations: Population[] = opts.coreOnly ? [] : compilePopulations(config, catalog, opts.configFile).populations;
+  const dialect = engine?.dialect ?? 'duckdb';
+  const populations: Population[] = (opts.coreOnly ? [] : compilePopulations(config, catalog, opts.configFile).populations).map((p) => (dialect === 'duckdb' ? p : { ...p, predicate: compileBound(p.ast, catalog, dialect) }));
   const ids = new Set(targets.map((t) => t.id));
   const context = opts.coreOnly ? [] : (opts.context ?? []).filter((t) => !ids.has(t.id));
   const extra = new Set(opts.extra ?? []);
   const all = [...targets, ...context];
-  const rules: EngineRule[] = all.map((t) => ({ id: t.id, predicate: compilePredicate(t.ast, catalog), approved: t.status === 'approved', deployed: isDeployed(t), extra: extra.has(t.id) }));
+  const rules: EngineRule[] = all.map((t) => ({ id: t.id, predicate: compileBound(t.ast, catalog, dialect), approved: t.status === 'approved', deployed: isDeployed(t), extra: extra.has(t.id) }));
   opts.onStep?.(`backtesting ${targets.length} rules${context.length ? ` (and ${context.length} workspace rules)` : ''} on the ${window.name} window (${window.rows.toLocaleString('en-US')} sessions)`);
-  const train = !opts.coreOnly && window.name === 'test' ? await resolveWindow(store, config, 'train').catch(() => undefined) : undefined;
-  const result = await runBacktest(store, config, window, rules, opts.coreOnly ? {} : { daily: true, segments, overlap: true, set: true, populations, ...(train ? { train } : {}) });
+  const train = !opts.coreOnly && window.name === 'test' ? await (engine ? resolveEngineWindow(engine, config, 'train') : resolveWindow(store, config, 'train')).catch(() => undefined) : undefined;
+  const on = engine ? { engine } : {};
+  const result = await runBacktest(store, config, window, rules, opts.coreOnly ? on : { daily: true, segments, overlap: true, set: true, populations, ...(train ? { train } : {}), ...on });
   const run: BacktestRun = { ...result, rules: result.rules.slice(0, targets.length), targets: [...targets] };
   if (context.length) run.context = context.map((t, i) => ({ target: t, result: result.rules[targets.length + i]! }));
   if (!opts.coreOnly) judge(run, config, all, result.rules, present.protectedColumns, populations);
@@ -191,7 +199,8 @@ function judge(run: BacktestRun, config: Config, all: readonly Target[], results
     const seg = applySegmentGate(r, gate, protection);
     const candidate = t.status === 'candidate' || t.status === 'expression';
     run.findings![t.id] = {
-      set: candidate ? applyCandidateSetGate(r, gate).reasons : [],
+      // a log rule is a shadow rule: it never joins the set customers feel
+      set: candidate && t.rule?.action !== 'log' ? applyCandidateSetGate(r, gate).reasons : [],
       segment: seg.reasons,
       stability: applyStabilityGate(r, gate).reasons,
       duplicate: candidate ? findDuplicates(r, { order: order.get(t.id)! }, others, gate).map((d) => d.message) : [],

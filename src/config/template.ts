@@ -1,5 +1,25 @@
 import { DEFAULT_CONFIG } from './schema.js';
 
+/** The protected population of the demo data: people on screen readers or keyboard only (synth's assistive_tech). */
+export const KEYBOARD_ONLY = { name: 'keyboard_only', where: 'pointer_events = 0 and keyboard_nav_ratio > 0.5' } as const;
+
+/**
+ * The `segments:` section: commented out as init writes it, active in the demo's workspace
+ * (whose synthetic data has the population).
+ */
+export function segmentsBlock(active: boolean): string {
+  const c = active ? '' : '# ';
+  return `# Segments and populations whose false-positive rate is judged on its own. data.segments above
+# lists plain columns; here a column or a population (a condition in the rule language) can be
+# marked protected: a rule that harms it fails the gate.
+${c}segments:
+${c}  - column: country
+${c}  - name: ${KEYBOARD_ONLY.name}            # screen-reader and keyboard-only users: no pointer, keys to move
+${c}    where: "${KEYBOARD_ONLY.where}"
+${c}    protected: true
+`;
+}
+
 /** rulegen.yaml as written by init: every field with its default and a comment saying why. */
 export function configTemplate(): string {
   const c = DEFAULT_CONFIG;
@@ -31,15 +51,7 @@ gate:
   min_recall_ratio: ${c.gate.min_recall_ratio}    # test recall (overall and every test week) must be at least this share of train recall
   max_jaccard: ${c.gate.max_jaccard}         # a candidate whose hits overlap another rule's this much is a duplicate
 
-# Segments and populations whose false-positive rate is judged on its own. data.segments above
-# lists plain columns; here a column or a population (a condition in the rule language) can be
-# marked protected: a rule that harms it fails the gate.
-# segments:
-#   - column: country
-#   - name: keyboard_only            # e.g. screen-reader and switch users
-#     where: "pointer_events = 0 and keyboard_events > 20"
-#     protected: true
-
+${segmentsBlock(false)}
 paths:
   # Where rule files and generated docs live, relative to this file.
   rules: ${c.paths.rules}

@@ -69,6 +69,8 @@ export interface ChartSpec {
   refLines?: readonly { axis: 'left' | 'right'; value: number; label: string }[];
   /** Index of a category to highlight (the current threshold). */
   markIndex?: number;
+  /** Index of the first category after a split (the test window): a dashed vertical line before it. */
+  splitIndex?: number;
   /** The first column's header in the data table. */
   tableHeader?: string;
 }
@@ -126,6 +128,11 @@ export function xyChart(spec: ChartSpec): Chart {
     const x = xAt(spec.markIndex);
     parts.push(`<rect class="mark" x="${fixed(x - band / 2, 1)}" y="${M.top}" width="${fixed(band, 1)}" height="${ph}"/>`);
     parts.push(`<text class="mark-label" x="${fixed(x, 1)}" y="${M.top + 12}" text-anchor="middle">current</text>`);
+  }
+  if (spec.splitIndex !== undefined && spec.splitIndex > 0 && spec.splitIndex < spec.categories.length) {
+    const x = M.left + band * spec.splitIndex;
+    parts.push(`<line class="split" x1="${fixed(x, 1)}" x2="${fixed(x, 1)}" y1="${M.top}" y2="${M.top + ph}"/>`);
+    parts.push(`<text class="mark-label" x="${fixed(x + 4, 1)}" y="${M.top + 12}" text-anchor="start">test →</text>`);
   }
   // bars first, so lines stay visible on top
   const bars = spec.series.filter((s) => s.kind === 'bar');

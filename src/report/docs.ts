@@ -13,6 +13,7 @@ import type { Store } from '../db/store.js';
 import type { Problem } from '../errors.js';
 import { removeStep, writeFileAtomic } from '../fsutil.js';
 import { backtestTargets, type Target } from '../backtest/run.js';
+import { impactSets, simulateImpact, type ImpactReport } from '../impact/impact.js';
 import { parseRuleFile, ruleFilesIn, withDuplicateIds } from '../rule/file.js';
 import type { Workspace } from '../workspace.js';
 import { loadTemplates, type Templates } from './templating.js';
@@ -49,13 +50,20 @@ export async function collectDocs(ws: Workspace, store: Store | null, opts: { no
   const valid = loads.filter((l) => l.rule).map((l) => ({ rule: l.rule!, file: l.file }));
   const live = valid.filter((d) => d.rule.status === 'approved' || d.rule.status === 'candidate');
   let run: DocsInput['run'] = null;
+  let impact: ImpactReport | null = null;
   if (store && live.length && (await store.tableExists(ws.config.data.table))) {
     const targets: Target[] = live.map(({ rule, file }) => ({ id: rule.id, title: rule.title, status: rule.status, condition: rule.condition, ast: rule.ast, file, rule }));
-    run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', variations: true, onStep: opts.onStep });
+    // rejected rules come along so that a candidate repeating one is marked in the docs
+    const ids = new Set(targets.map((t) => t.id));
+    const context: Target[] = valid.filter((d) => d.rule.status === 'rejected' && !ids.has(d.rule.id)).map(({ rule, file }) => ({ id: rule.id, title: rule.title, status: rule.status, condition: rule.condition, ast: rule.ast, file, rule }));
+    run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', variations: true, onStep: opts.onStep, context, configFile: ws.paths.config });
+    // the report's impact section: every candidate shipped on top of the approved set
+    const sets = impactSets(targets.filter((t) => t.status === 'approved'), targets.filter((t) => t.status === 'candidate'), ws.catalog);
+    impact = await simulateImpact(store, ws.config, ws.catalog, sets.baseline, sets.added, { window: 'test', configFile: ws.paths.config });
   }
   const byId = new Map(run ? run.rules.map((r) => [r.id, r]) : []);
   const rules: DocRule[] = valid.map((d) => ({ ...d, result: byId.get(d.rule.id), variations: run?.variations?.[d.rule.id] }));
-  return { input: { workspace: ws.dir, config: ws.config, catalog: ws.catalog, rules: rules.sort(docOrder), run, now: opts.now }, problems };
+  return { input: { workspace: ws.dir, config: ws.config, catalog: ws.catalog, rules: rules.sort(docOrder), run, impact, now: opts.now }, problems };
 }
 
 /** The docs as text by absolute path; throws InputError (exit 2) on a template error. */

@@ -13,6 +13,8 @@ import type { BacktestRun, Variation } from '../backtest/run.js';
 import { english } from '../rule/english.js';
 import type { Rule } from '../rule/file.js';
 import { heatMap, pctTick, countTick, numberLabel, xyChart, type Chart } from './charts.js';
+import type { ImpactReport } from '../impact/impact.js';
+import { findingsView, impactView, segmentsView, setView, stabilityChart, validationOf } from './validation-view.js';
 
 /** One rule file the docs know about, with its live test-window result when there is data. */
 export interface DocRule {
@@ -31,6 +33,8 @@ export interface DocsInput {
   readonly rules: readonly DocRule[];
   /** The test-window backtest of approved and candidate rules; null without session data. */
   readonly run: BacktestRun | null;
+  /** What shipping every candidate on top of the approved set changes (report only); absent without data. */
+  readonly impact?: ImpactReport | null;
   readonly now: Date;
 }
 
@@ -216,6 +220,78 @@ function provenanceView(rule: Rule): { name: string; value: string }[] {
   return out;
 }
 
+// ---- measured false-positive scenarios (issue 16): from `rulegen fp` and `propose --refine` in provenance ----
+
+const ScenarioRecordSchema = z.looseObject({ description: z.string(), condition: z.string(), share: num, fp: num, tp: num });
+const FpAnalysisSchema = z.looseObject({
+  window: z.looseObject({ name: z.string().optional(), from: z.union([z.string(), z.date()]).optional(), to: z.union([z.string(), z.date()]).optional() }).optional(),
+  false_positives: num,
+  true_positives: num,
+  scenarios: z.array(ScenarioRecordSchema).optional(),
+  remaining: z.array(ScenarioRecordSchema).optional(),
+  populations: z.array(z.looseObject({ name: z.string(), description: z.string(), automation: z.boolean().optional() })).optional(),
+  change: z.string().optional(),
+});
+const RefineRecordSchema = z.looseObject({ round: z.number(), generator: z.string().optional(), from: z.string(), to: z.string(), change: z.string(), evidence: z.looseObject({ scenarios: z.array(ScenarioRecordSchema).optional(), gate_reasons: z.array(z.string()).optional() }).optional() });
+const MeasuredSchema = z.looseObject({ fp_analysis: FpAnalysisSchema.optional(), derived_from: z.looseObject({ id: z.string().optional(), condition: z.string().optional() }).optional(), refine: z.array(RefineRecordSchema).optional() });
+
+/** A scenario's share as "62%" (the description may already start with it). */
+const shareText = (s: z.infer<typeof ScenarioRecordSchema>): string => (typeof s.share === 'number' ? `${Math.round(100 * s.share)}%` : (/^(\d+%)/.exec(s.description)?.[1] ?? 'n/a'));
+const scenarioText = (s: z.infer<typeof ScenarioRecordSchema>): string => s.description.replace(/^\d+% of false positives: /, '');
+
+/**
+ * The measured side of "who could be matched by mistake": the FP scenarios that `rulegen fp`
+ * or a `propose --refine` round measured for this rule (or the rule it was derived from), with
+ * their shares and conditions, and the populations a model named. Null when none was recorded.
+ */
+export function measuredFpView(rule: Rule) {
+  const m = MeasuredSchema.safeParse(rule.provenance ?? {});
+  if (!m.success) return null;
+  const fa = m.data.fp_analysis;
+  const refine = m.data.refine ?? [];
+  const row = (s: z.infer<typeof ScenarioRecordSchema>, status: string) => ({ share: shareText(s), description: cell(scenarioText(s)), condition: cell(s.condition), status });
+  if (fa && (fa.scenarios?.length || fa.remaining?.length)) {
+    const w = fa.window;
+    const of = m.data.derived_from?.id ? `rule ${m.data.derived_from.id}` : m.data.derived_from?.condition ? `the condition "${m.data.derived_from.condition}"` : 'this rule';
+    return {
+      source: `Measured by rulegen fp on the ${w?.name ?? 'train'} window${w?.from ? ` (${day(w.from)} to ${day(w.to)})` : ''} for ${of}: ${fa.false_positives ?? 'n/a'} false positives, ${fa.true_positives ?? 'n/a'} true positives.${fa.change ? ` This rule's change: ${fa.change}.` : ''}`,
+      // offline derivations list the scenarios they exclude and those that remain; a model's, all of the source rule's
+      scenarios: [...(fa.scenarios ?? []).map((s) => row(s, fa.populations ? 'measured on the source rule' : m.data.derived_from ? 'excluded' : 'matched')), ...(fa.remaining ?? []).map((s) => row(s, 'still matched'))],
+      populations: (fa.populations ?? []).map((p) => ({ name: p.name, description: p.description, automation: Boolean(p.automation) })),
+    };
+  }
+  const last = [...refine].reverse().find((r) => r.evidence?.scenarios?.length);
+  if (last) {
+    return {
+      source: `Measured by rulegen fp on the train window for the version before refine round ${last.round} ("${last.from}"), which failed the gate${last.evidence?.gate_reasons?.length ? ` (${last.evidence.gate_reasons.join('; ')})` : ''}; round ${last.round}${last.generator ? ` (${last.generator})` : ''}: ${last.change}.`,
+      scenarios: last.evidence!.scenarios!.map((s) => row(s, 'measured before the change')),
+      populations: [],
+    };
+  }
+  return null;
+}
+
+/**
+ * The report's per-rule FP section: the measured scenarios (shares, conditions) and the
+ * populations a model named when recorded, else the live test-window false positives by segment.
+ */
+function reportFpView(d: DocRule) {
+  const measured = measuredFpView(d.rule);
+  const r = d.result;
+  const segments = Object.entries(r?.segments ?? {})
+    .filter(([, s]) => s.fp > 0)
+    .sort(([ka, a], [kb, b]) => b.fp - a.fp || (ka < kb ? -1 : 1))
+    .slice(0, 5)
+    .map(([k, s]) => ({ name: k, fp: count(s.fp), fpr: fmtPct(s.fpr) }));
+  return {
+    fp: r ? count(r.counts.fp) : 'n/a',
+    measured,
+    segments,
+    authored: d.rule.falsepositives.map((f) => f.trim()),
+    command: `rulegen fp ${d.rule.id}`,
+  };
+}
+
 function titlesOf(input: DocsInput): Map<string, string> {
   return new Map(input.rules.map((d) => [d.rule.id, d.rule.title]));
 }
@@ -239,14 +315,21 @@ export function ruleView(d: DocRule, input: DocsInput) {
     description: rule.description.trim(),
     rationale: rule.rationale.trim(),
     falsepositives: rule.falsepositives.map((f) => f.trim()),
+    measuredFp: measuredFpView(rule),
     deprecated: rule.status === 'deprecated' && last?.decision === 'deprecated' ? { at: iso(last.at), reviewer: last.reviewer, reason: last.note ?? 'no reason recorded' } : null,
     gate: gateView(input.config),
     evidence: evidenceView(d, input, titles),
+    findings: findingsView(input.run, d.result, validationOf(input.run, d.result, input.config, derivedOf(d))),
     variations: variationsView(d, input.catalog),
     provenance: provenanceView(rule),
     related: rule.related.map((r) => ({ id: r.id, type: r.type, title: titles.get(r.id) ?? '' })),
     trail: trail.map((t) => ({ at: iso(t.at), decision: t.decision, reviewer: cell(t.reviewer), note: cell(t.note ?? '') || '—', override: cell(t.override ?? '') || '—' })),
   };
+}
+
+/** The approved rule a candidate changes: duplicates of it are expected, not findings. */
+function derivedOf(d: DocRule): string | undefined {
+  return d.rule.status === 'candidate' ? d.rule.related.find((r) => r.type === 'derived')?.id : undefined;
 }
 
 const STATUS_ORDER: Record<string, number> = { approved: 0, candidate: 1, deprecated: 2, rejected: 3 };
@@ -268,6 +351,12 @@ export function readmeView(input: DocsInput) {
       const e = recordedEvidence(d.rule);
       const fprUpper = e?.fpr_upper95 !== undefined ? fmtPct(e.fpr_upper95) : d.result ? `${fmtPct(d.result.fpr_upper95)} (current data)` : 'n/a';
       return { title: cell(d.rule.title), link: documented(d) ? `${d.rule.id}.md` : null, status: d.rule.status, action: d.rule.action, fprUpper, lastBacktest: e?.as_of ? iso(e.as_of) : 'not recorded' };
+    }),
+    // what fails a rule beyond its own numbers (duplicates, recall collapsed, protected harm, the set), on current data
+    findings: rules.flatMap((d) => {
+      const v = validationOf(input.run, d.result, input.config, derivedOf(d));
+      const f = v ? [...v.findings.duplicate, ...v.findings.stability, ...v.findings.segment, ...v.findings.set] : [];
+      return f.length ? [{ title: cell(d.rule.title), status: d.rule.status, items: f.map(cell) }] : [];
     }),
     rejected: input.rules
       .filter((d) => d.rule.status === 'rejected')
@@ -335,17 +424,23 @@ export function reportView(input: DocsInput) {
     const values = rules.map((a) => rules.map((b) => (a === b ? 1 : (a.result?.overlap?.find((o) => o.id === b.rule.id)?.jaccard ?? 0))));
     overlap = heatMap({ id: 'overlap', title: 'Overlap between rules (Jaccard similarity of matched sessions)', labels, names: rules.map((d) => d.rule.title), values, axisLabel: 'rule' });
   }
+  const labelOf = new Map(rules.map((d, i) => [d.rule.id, labels[i]!]));
   return {
     generated: input.now.toISOString(),
     workspace: input.workspace,
     gate: gateView(input.config),
+    power: findingsView(input.run, undefined, null).power,
+    set: setView(input.run, labelOf),
+    segments: segmentsView(input.run, rules.map((d, i) => ({ id: d.rule.id, label: labels[i]!, result: d.result! })), input.config),
+    impact: impactView(input.impact),
     window: w && input.run ? { from: w.from.slice(0, 10), to: w.to.slice(0, 10), rows: count(input.run.rows), bots: count(input.run.bots), humans: count(input.run.humans), unlabeled: count(input.run.unlabeled) } : null,
     overlap,
     rules: rules.map((d, i) => {
       const r = d.result!;
-      const verdict = applyGate(r, input.config.gate);
+      // the full verdict (set, protected segments, stability, duplicates) when the run carries findings
+      const verdict = validationOf(input.run, r, input.config, derivedOf(d)) ?? applyGate(r, input.config.gate);
       const label = labels[i]!;
-      const charts = [dailyChart(label, d, input.config), ...variationCharts(label, d, input)].filter((c): c is Chart => c !== null);
+      const charts = [dailyChart(label, d, input.config), stabilityChart(label, d.rule.id, r, input.config), ...variationCharts(label, d, input)].filter((c): c is Chart => c !== null);
       const override = d.rule.review?.override ?? null;
       return {
         id: d.rule.id,
@@ -363,8 +458,11 @@ export function reportView(input: DocsInput) {
         gate: verdict.pass ? 'pass' : 'fail',
         gateClass: verdict.pass ? 'pass' : 'fail',
         reasons: verdict.reasons,
+        notes: 'notes' in verdict ? verdict.notes : [],
+        incremental: findingsView(input.run, r, null).incremental,
         override,
         charts,
+        fp: reportFpView(d),
       };
     }),
   };

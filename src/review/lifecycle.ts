@@ -14,8 +14,8 @@ import { basename, join } from 'node:path';
 import { isMap, isNode, parseDocument, type Document } from 'yaml';
 import type { Store } from '../db/store.js';
 import { GateError, InputError, type Problem } from '../errors.js';
-import { applyGate, type GateVerdict } from '../backtest/gate.js';
-import { backtestTargets, evidenceBlock, type Target } from '../backtest/run.js';
+import { backtestTargets, evidenceBlock, workspaceContext, type Target } from '../backtest/run.js';
+import { findingsOf, incrementalOf, incrementalText, judgedSetVerdict, powerNote, validate, type Incremental, type Validation } from './findings.js';
 import { loadRuleDir, parseRuleFile, type Rule, type RuleLoad } from '../rule/file.js';
 import { openWorkspace, openWorkspaceStore, type Workspace } from '../workspace.js';
 import { collectDocs, docsChanges, generateDocs, renderDocs, type DocsResult, type Overlay } from '../report/docs.js';
@@ -49,7 +49,10 @@ export interface Approval {
   file: string;
   /** The approved rule this one was derived from, if any. */
   derivedFrom?: string;
-  verdict: GateVerdict;
+  /** The per-rule gate with every issue-12 finding (set, segments, stability, duplicates). */
+  verdict: Validation;
+  /** What it adds to the deployed set: humans and bots only it hits (null for a log rule's set view). */
+  incremental: Incremental | null;
   /** True when the gate failed and --override was used. */
   overridden: boolean;
 }
@@ -283,14 +286,27 @@ export async function prepareApprove(ws: Workspace, store: Store, opts: ApproveO
     ...items.map((i) => ({ id: i.id, title: i.rule.title, status: 'candidate', condition: i.rule.condition, ast: i.rule.ast, file: i.load.file, rule: i.rule })),
     ...approved.map((r) => ({ id: r.id, title: r.title, status: 'approved', condition: r.condition, ast: r.ast, rule: r })),
   ];
-  const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', variations: true, onStep: opts.onStep });
-  const verdicts = items.map((_, k) => applyGate(run.rules[k]!, ws.config.gate));
+  // The rest of the workspace is measured alongside: other candidates and rejected rules (duplicates
+  // by behaviour); the approved block/challenge rules are the deployed set the candidates join.
+  const itemFiles = new Set(items.map((i) => i.load.file));
+  const context = workspaceContext(ws).filter((t) => !(t.file && itemFiles.has(t.file)));
+  const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', variations: true, onStep: opts.onStep, context, extra: items.filter((i) => i.rule.action !== 'log').map((i) => i.id), configFile: ws.paths.config });
+  const verdicts = items.map((it, k) => validate(run.rules[k]!, ws.config.gate, findingsOf(run, it.id, { derivedFrom: it.derivedFrom })));
+  // each candidate may keep the set within set_max_fpr on its own and still break it together
+  const together = judgedSetVerdict(run, ws.config.gate, items.filter((i) => i.rule.action !== 'log').length);
+  const power = powerNote(run);
   const failing = items.map((it, k) => ({ it, v: verdicts[k]! })).filter((x) => !x.v.pass);
-  if (failing.length && !override) {
-    throw new GateError(
-      `cannot approve: ${failing.length} candidate${failing.length === 1 ? ' fails' : 's fail'} the gate on the test window; nothing was written (give --override REASON to approve anyway; the reason is recorded)`,
-      failing.flatMap(({ it, v }) => v.reasons.map((r): Problem => ({ severity: 'error', message: r, where: { file: it.load.file, ruleId: it.rule.id } }))),
-    );
+  if ((failing.length || !together.pass) && !override) {
+    const what = [failing.length ? `${failing.length} candidate${failing.length === 1 ? ' fails' : 's fail'} the gate on the test window` : '', together.pass ? '' : 'together they break the set gate'].filter(Boolean).join('; ');
+    const problems: Problem[] = failing.flatMap(({ it, v }) => v.reasons.map((r): Problem => ({ severity: 'error', message: r, where: { file: it.load.file, ruleId: it.rule.id } })));
+    problems.push(...together.reasons.map((r): Problem => ({ severity: 'error', message: r })));
+    // the evidence a reviewer weighs an override against, said once per candidate
+    items.forEach((it, k) => {
+      const inc = incrementalOf(run.rules[k]!);
+      if (inc) problems.push({ severity: 'warning', message: `${it.rule.id.slice(0, 8)}: ${incrementalText(inc)}`, where: { file: it.load.file, ruleId: it.rule.id } });
+    });
+    if (power) problems.push({ severity: 'warning', message: power });
+    throw new GateError(`cannot approve: ${what}; nothing was written (give --override REASON to approve anyway; the reason is recorded)`, problems);
   }
 
   const plan: Planned[] = [];
@@ -307,13 +323,15 @@ export async function prepareApprove(ws: Workspace, store: Store, opts: ApproveO
     doc.set('status', 'approved');
     if (it.derivedFrom && it.addRelation) doc.set('related', doc.createNode([...it.rule.related, { id: it.derivedFrom, type: 'derived' }]));
     doc.set('backtest', doc.createNode({ ...evidenceBlock(run, run.rules[k]!), as_of: now.toISOString() }));
-    const review: Record<string, unknown> = { decision: 'approved', reviewer, at: now.toISOString(), note, override: verdict.pass ? null : override! };
-    if (!verdict.pass) review['gate_failures'] = verdict.reasons;
+    const failures = [...verdict.reasons, ...together.reasons];
+    const review: Record<string, unknown> = { decision: 'approved', reviewer, at: now.toISOString(), note, override: failures.length ? override! : null };
+    if (failures.length) review['gate_failures'] = failures;
     doc.set('review', doc.createNode(review));
     plan.push({ path, text: checked(path, doc.toString({ lineWidth: 100 }), ws), mode: 'create', remove: it.load.file });
-    decisions.push({ id: it.id, title: it.rule.title, from: it.load.file, file: path, derivedFrom: it.derivedFrom, verdict, overridden: !verdict.pass });
+    decisions.push({ id: it.id, title: it.rule.title, from: it.load.file, file: path, derivedFrom: it.derivedFrom, verdict, incremental: incrementalOf(run.rules[k]!), overridden: failures.length > 0 });
     if (it.derivedFrom) notes.push(`${it.id} is derived from approved rule ${it.derivedFrom}, which stays approved; if the new rule replaces it: rulegen deprecate ${it.derivedFrom} --reason "replaced by ${it.id}"`);
   });
+  if (power) notes.push(power);
   const { journal, docs } = await prepareCommit(ws, store, 'approve', plan, { ...opts, now });
   return { journal, result: { decisions, docs, notes: [...recoveryNotes, ...notes] } };
 }

@@ -1,13 +1,14 @@
 import type { Register } from './index.js';
 import { formatProblem } from '../../errors.js';
 import { approve } from '../../review/lifecycle.js';
+import { incrementalText } from '../../review/findings.js';
 import { docsSummary } from '../../report/docs.js';
 import { withWorkspaceStore } from './with-store.js';
 
 export const register: Register = (program, { io, globals }) => {
   program
     .command('approve')
-    .description('re-run the backtest, apply the gate and move candidates to rules/ as approved (exit 1 if the gate fails)')
+    .description('re-run the backtest, apply the gate (per rule, the deployed set, protected segments, stability, duplicates) and move candidates to rules/ as approved (exit 1 if the gate fails)')
     .argument('<ids...>', 'candidate ids (or unique prefixes of 8+ characters)')
     .option('--reviewer <name>', 'who approves (required; recorded in the rule file)')
     .option('--note <text>', 'a note for the review trail')
@@ -20,7 +21,12 @@ export const register: Register = (program, { io, globals }) => {
         bar.done();
         if (g.json) io.stdout(JSON.stringify({ approved: r.decisions, docs: r.docs, notes: r.notes }, null, 2) + '\n');
         else {
-          for (const d of r.decisions) io.stdout(`approved ${d.id} ${d.title} -> ${d.file}${d.overridden ? ' (gate overridden)' : ''}${d.derivedFrom ? ` (derived from ${d.derivedFrom})` : ''}\n`);
+          for (const d of r.decisions) {
+            io.stdout(`approved ${d.id} ${d.title} -> ${d.file}${d.overridden ? ' (gate overridden)' : ''}${d.derivedFrom ? ` (derived from ${d.derivedFrom})` : ''}\n`);
+            if (d.incremental) io.stdout(`  ${incrementalText(d.incremental)}\n`);
+            for (const reason of d.overridden ? d.verdict.reasons : []) io.stdout(`  overridden: ${reason}\n`);
+            for (const n of d.verdict.notes) io.stdout(`  note: ${n}\n`);
+          }
           if (r.docs) io.stdout(docsSummary(ws, r.docs));
         }
         if (!g.quiet) {

@@ -3,6 +3,7 @@ import { runDemo } from '../../demo.js';
 import { formatBacktest } from '../../backtest/format.js';
 import { progress } from '../context.js';
 import { formatIngestSummary } from './ingest.js';
+import { incrementalText } from '../../review/findings.js';
 
 export const register: Register = (program, { io, globals }) => {
   program
@@ -40,12 +41,16 @@ export const register: Register = (program, { io, globals }) => {
             '4. backtest (test window)',
             formatBacktest(r.backtest, { segments: false }).trimEnd(),
             '',
-            `5. approve (what passes the gate on the test window): ${r.review.approved.length} approved into ${r.dir}/rules/`,
+            `5. review: ${r.review.listing ? `${r.review.listing.items.filter((i) => i.verdict.pass).length} of ${r.review.listing.items.length} candidates pass every gate (per rule, the deployed set, protected populations, stability, duplicates)` : ''}`,
+            ...(r.review.listing?.items ?? []).filter((i) => !i.verdict.pass).map((i) => `  FAIL ${i.id.slice(0, 8)}: ${i.verdict.reasons[0]}${i.verdict.reasons.length > 1 ? ` (and ${i.verdict.reasons.length - 1} more)` : ''}`),
+            '',
+            `   approve (what passes, best first, while the deployed set stays within the gate): ${r.review.approved.length} approved into ${r.dir}/rules/`,
+            ...r.review.approved.flatMap((a) => (a.incremental ? [`  ${a.id.slice(0, 8)}  ${incrementalText(a.incremental)}`] : [])),
             ...r.review.notes.map((n) => `  ${n}`),
             '',
             `6. docs: ${r.review.docs.files.length} files; open ${r.dir}/docs/report.html in a browser, read ${r.dir}/docs/rules/README.md`,
             '',
-            `7. check (what CI runs): ${r.check.passed ? 'passed' : 'FAILED'}, ${r.check.rules.filter((x) => x.verdict.pass).length} of ${r.check.rules.length} approved rules within the gate`,
+            `7. check (what CI runs): ${r.check.passed ? 'passed' : 'FAILED'}, ${r.check.rules.filter((x) => x.verdict.pass).length} of ${r.check.rules.length} approved rules within the gate${r.check.set ? `; the deployed set ${r.check.set.pass ? 'passes' : 'FAILS'}` : ''}`,
             '',
             'next:',
             `  rulegen -C ${r.dir} rank`,
