@@ -71,12 +71,24 @@ llm:
   max_concurrency: ${c.llm.max_concurrency}
   temperature: ${c.llm.temperature}
   max_tokens: ${c.llm.max_tokens}
-  timeout_ms: ${c.llm.timeout_ms}
+  timeout_ms: ${c.llm.timeout_ms}          # bound on one whole call, connection to last byte
+  run_timeout_ms: ${c.llm.run_timeout_ms}      # bound on the whole propose run's model calls
   retry: { mode: ${c.llm.retry.mode}, max_attempts: ${c.llm.retry.max_attempts} }
   repair_rounds: ${c.llm.repair_rounds}        # times invalid model output is sent back with its errors
   rules_per_call: ${c.llm.rules_per_call}       # rules asked for per model call
   # max_cost_usd: 2.00    # stop further calls once a run has cost this much
   # cassettes: fixtures/llm   # where replay looks for recorded responses (default: the shipped ones)
   # guardrail: { id: abc123, version: "1" }
+
+logs:
+  # How \`rulegen ingest-logs\` reads access logs and builds sessions.
+  gap: ${c.logs.gap}                 # inactivity that ends a session
+  key: ${c.logs.key}               # visitor key: ip+ua, ip, or (JSON lines) a field name
+  tz: ${c.logs.tz}                  # time zone for the night-time share
+  unlabelled: ${c.logs.unlabelled}        # sessions whose user agent declares no bot: unknown, or human (a weak label)
+  max_bad_share: ${c.logs.max_bad_share}      # fail (store unchanged) past this share of malformed lines
+  # hosts: [example.org]    # the site's own hosts (in-site referrers); default: inferred from the log
+  # fields: { ip: remote_addr, ts: time, method: request.method, path: request.uri, status: status, bytes: size, referrer: referer, ua: agent }
+  #                         # JSON lines: where each field lives (dotted paths for nesting)
 `;
 }

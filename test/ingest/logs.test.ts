@@ -16,11 +16,17 @@ const FORMATS = join(ROOT, 'fixtures/logs/formats');
 const GOLDEN = join(ROOT, 'fixtures/golden/logs');
 const REAL = join(ROOT, 'fixtures/logs/elastic-apache.log');
 
+/** rulegen.yaml without its `logs:` section (the last top-level section init writes). */
+function withoutLogs(yaml: string): string {
+  return yaml.replace(/\nlogs:\n(?:[ #].*\n|\n)*/, '\n');
+}
+
 async function workspace(extraConfig = ''): Promise<string> {
   const dir = tmpDir('rulegen-logs-');
   const r = await runCli(['init', dir, '-q'], dir);
   expect(r.code, r.stderr).toBe(0);
-  if (extraConfig) writeFileSync(join(dir, 'rulegen.yaml'), readFileSync(join(dir, 'rulegen.yaml'), 'utf8') + extraConfig);
+  // the test's own logs: section replaces the one init writes
+  if (extraConfig) writeFileSync(join(dir, 'rulegen.yaml'), withoutLogs(readFileSync(join(dir, 'rulegen.yaml'), 'utf8')) + extraConfig);
   return dir;
 }
 

@@ -13,7 +13,7 @@ const LOG = join(import.meta.dirname, '../../fixtures/logs/formats/combined.log'
 async function logWorkspace(): Promise<string> {
   const dir = tmpDir('rulegen-labels-');
   expect((await runCli(['init', dir, '-q'], dir)).code).toBe(0);
-  writeFileSync(join(dir, 'rulegen.yaml'), readFileSync(join(dir, 'rulegen.yaml'), 'utf8') + 'logs:\n  unlabelled: human\n');
+  writeFileSync(join(dir, 'rulegen.yaml'), readFileSync(join(dir, 'rulegen.yaml'), 'utf8').replace(/unlabelled: unknown/, 'unlabelled: human'));
   const r = await runCli(['-C', dir, '-q', 'ingest-logs', LOG], dir);
   expect(r.code, r.stderr).toBe(0);
   return dir;
