@@ -4,6 +4,7 @@ import { featureLabel, formatNumber } from '../rule/english.js';
 import type { FeatureContrast } from './profile.js';
 import type { Effect, FpReport } from './fp.js';
 import type { WrittenCandidate } from './write.js';
+import type { FpModelResult } from './model.js';
 
 const pct = (x: number | null | undefined, d = 1) => (x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(d)}%`);
 const q = (x: number | null) => (x === null ? '-' : formatNumber(x));
@@ -58,5 +59,27 @@ export function formatFp(r: FpReport, catalog: Catalog, written: readonly Writte
   }
   if (written.length) out.push('', `written ${written.length} derived candidate(s):`, ...written.map((w) => `    ${w.file}`));
   else if (r.modifications.some((m) => m.keeps_tp)) out.push('', 'not written: `rulegen fp --write` writes the modifications as derived candidates');
+  return out.join('\n') + '\n';
+}
+
+/** The model's part of `fp --provider`: populations, modifications with their measured effect, what stayed invalid. */
+export function formatFpModel(m: FpModelResult, written: readonly WrittenCandidate[] = []): string {
+  const out: string[] = [];
+  const c = m.call;
+  out.push('', `Model analysis (${m.generator ?? `${m.provider}:${m.model}`}; ${m.prompt}${c ? `; ${c.turns} turn(s), ${c.repair_rounds} repair(s), ${c.tokens.input_tokens}/${c.tokens.output_tokens} tokens${c.cost_usd === null ? '' : `, $${c.cost_usd.toFixed(4)}`}` : ''}):`);
+  if (m.populations.length) {
+    out.push('  Populations named by the model:');
+    m.populations.forEach((p, i) => out.push(`  ${i + 1}. ${p.name}${p.automation ? ' [looks like mislabelled automation: a relabelling candidate, not people]' : ''}${p.scenarios.length ? ` (scenario ${p.scenarios.join(', ')})` : ''}`, `     ${p.description}`));
+  }
+  if (m.modifications.length) {
+    out.push('  Modifications proposed by the model (validated and backtested):');
+    m.modifications.forEach((x, i) => {
+      out.push(`  M${i + 1}. ${x.title}${x.keeps_tp ? '' : ' [loses more than 5% of true positives]'}`, `     ${x.condition}`, `     change: ${x.change}`, `     reasoning: ${x.reasoning}`, `     ${effectText(x.window)}`);
+      if (x.test.window !== x.window.window) out.push(`     ${effectText(x.test)}`);
+    });
+  } else out.push('  The model proposed no usable modification.');
+  for (const x of m.invalid) out.push(`  invalid modification ${x.index}${x.condition ? ` ${JSON.stringify(x.condition)}` : ''}: ${x.problems.join('; ')}`);
+  if (c?.problem) out.push(`  ${c.problem}`);
+  if (written.length) out.push(`  written ${written.length} derived candidate(s) from the model's modifications:`, ...written.map((w) => `    ${w.file}`));
   return out.join('\n') + '\n';
 }

@@ -118,6 +118,21 @@ function effect(window: WindowName, before: RuleResult, after: RuleResult): Effe
   };
 }
 
+/**
+ * The rule and its modifications backtested together on the analysis window and on the test
+ * window (one scan per window): each modification's before/after effect.
+ */
+export async function measureModifications(store: Store, config: Config, catalog: Catalog, ast: Expr, modified: readonly Expr[], name: WindowName): Promise<{ window: Effect; test: Effect; keeps_tp: boolean }[]> {
+  if (!modified.length) return [];
+  const rules = [ast, ...modified].map((a, i) => ({ id: String(i), predicate: compilePredicate(a, catalog) }));
+  const here = await runBacktest(store, config, await resolveWindow(store, config, name), rules);
+  const test = name === 'test' ? here : await runBacktest(store, config, await resolveWindow(store, config, 'test'), rules);
+  return modified.map((_, i) => {
+    const e = effect(name, here.rules[0]!, here.rules[i + 1]!);
+    return { window: e, test: effect('test', test.rules[0]!, test.rules[i + 1]!), keeps_tp: (e.tp_kept ?? 1) >= TP_KEEP - 1e-12 };
+  });
+}
+
 export interface FpOptions {
   window?: WindowName;
   onStep?: (m: string) => void;
@@ -158,13 +173,8 @@ export async function analyseFalsePositives(store: Store, config: Config, catalo
       mods.push({ kind: 'combined', scenarios: scenarios.map((_, i) => i), condition: print(m), ast: m, change: `excluding all ${scenarios.length} scenarios` });
     }
     opts.onStep?.(`backtesting ${mods.length} modifications`);
-    const rules = [ast, ...mods.map((m) => m.ast)].map((a, i) => ({ id: String(i), predicate: compilePredicate(a, catalog) }));
-    const here = await runBacktest(store, config, window, rules);
-    const test = name === 'test' ? here : await runBacktest(store, config, await resolveWindow(store, config, 'test'), rules);
-    report.modifications = mods.map((m, i) => {
-      const e = effect(name, here.rules[0]!, here.rules[i + 1]!);
-      return { ...m, window: e, test: effect('test', test.rules[0]!, test.rules[i + 1]!), keeps_tp: (e.tp_kept ?? 1) >= TP_KEEP - 1e-12 };
-    });
+    const measured = await measureModifications(store, config, catalog, ast, mods.map((m) => m.ast), name);
+    report.modifications = mods.map((m, i) => ({ ...m, ...measured[i]! }));
     let best: number | null = null;
     report.modifications.forEach((m, i) => {
       if (!m.keeps_tp) return;

@@ -12,6 +12,7 @@ import { backtestTargets, evidenceBlock, workspaceContext, type Target } from '.
 import { candidateFile, writeCandidate } from '../propose/propose.js';
 import type { Workspace } from '../workspace.js';
 import type { FpReport, Modification } from './fp.js';
+import type { FpModelResult } from './model.js';
 
 export interface WrittenCandidate {
   id: string;
@@ -58,7 +59,8 @@ export async function writeModifications(ws: Workspace, store: Store, report: Fp
           window: report.window,
           false_positives: report.fp,
           true_positives: report.tp,
-          scenarios: excluded.map((s) => ({ description: s.description, condition: s.condition, fp: s.fp, tp: s.tp })),
+          scenarios: excluded.map((s) => ({ description: s.description, condition: s.condition, fp: s.fp, share: round(s.share), tp: s.tp })),
+          remaining: remaining.map((s) => ({ description: s.description, condition: s.condition, fp: s.fp, share: round(s.share), tp: s.tp })),
           change: m.change,
           effect: effectBlock(m.window),
           ...(m.test ? { test: effectBlock(m.test) } : {}),
@@ -72,6 +74,64 @@ export async function writeModifications(ws: Workspace, store: Store, report: Fp
   });
   return out;
 }
+
+/**
+ * Write a model's validated modifications (`fp --provider ... --write`) as derived candidates:
+ * its title, change and reasoning, the populations it named, and the measured effect; the
+ * backtest evidence on the test window as for every candidate. All valid ones are written (the
+ * reviewer decides); `keeps_tp` is recorded with the effect.
+ */
+export async function writeModelModifications(ws: Workspace, store: Store, report: FpReport, result: FpModelResult, source: Rule | undefined, now = new Date()): Promise<WrittenCandidate[]> {
+  const mods = result.modifications;
+  if (!mods.length) return [];
+  const targets: Target[] = mods.map((m) => ({ id: randomUUID(), title: m.title, status: 'candidate', condition: m.condition, ast: m.ast }));
+  const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', context: workspaceContext(ws), configFile: ws.paths.config });
+  const generator = result.generator ?? `${result.provider}:${result.model}`;
+  const named = result.populations.filter((p) => !p.automation);
+  return mods.map((m, k) => {
+    const t = targets[k]!;
+    const excluded = result.populations.filter((p) => m.populations.includes(p.name));
+    const doc = {
+      id: t.id,
+      title: m.title,
+      status: 'candidate',
+      action: source?.action ?? 'challenge',
+      level: source?.level ?? 'medium',
+      condition: m.condition,
+      description: `Sessions with ${english(m.ast, ws.catalog)}. Derived from ${source ? `rule ${source.id}` : `the condition ${report.condition}`} by \`rulegen fp --provider ${result.provider}\` (${m.change}); measured on the ${m.window.window} window it removed ${pct(m.window.fp_cut)} of the false positives and kept ${pct(m.window.tp_kept)} of the true positives.`,
+      rationale: `${source?.rationale?.trim() ?? 'The original condition separates automation from people.'} The model's reasoning for the change: ${m.reasoning}`,
+      falsepositives: fpList(named.filter((p) => !excluded.includes(p)).map((p) => `${p.name}: ${p.description}`)),
+      tags: [...new Set([...(source?.tags ?? []), 'fp-derived', 'model'])],
+      related: source ? [{ id: source.id, type: 'derived' }] : [],
+      provenance: {
+        generator,
+        prompt: result.prompt,
+        input: `sha256:${result.input}`,
+        ...(result.call ? { usage: { input_tokens: result.call.tokens.input_tokens, output_tokens: result.call.tokens.output_tokens, cost_usd: result.call.cost_usd ?? 0, modifications_in_call: mods.length } } : {}),
+        created: now.toISOString(),
+        derived_from: { ...(source ? { id: source.id } : {}), condition: report.condition },
+        fp_analysis: {
+          window: report.window,
+          false_positives: report.fp,
+          true_positives: report.tp,
+          scenarios: report.scenarios.map((s) => ({ description: s.description, condition: s.condition, fp: s.fp, share: round(s.share), tp: s.tp })),
+          populations: result.populations.map((p) => ({ name: p.name, description: p.description, scenarios: p.scenarios, automation: p.automation })),
+          change: m.change,
+          reasoning: m.reasoning,
+          effect: effectBlock(m.window),
+          test: effectBlock(m.test),
+          keeps_tp: m.keeps_tp,
+        },
+      },
+      backtest: evidenceBlock(run, run.rules[k]!),
+    };
+    const file = candidateFile(ws, t.id);
+    writeCandidate(file, doc, `Derived by \`rulegen fp --provider ${result.provider}\` (${generator}) from a rule's measured false positives; the model proposes, the backtest and a reviewer decide.`);
+    return { id: t.id, file, condition: m.condition, modification: k };
+  });
+}
+
+const fpList = (xs: string[]): string[] => (xs.length ? xs.slice(0, 8) : ['Unknown: the model named no other human population']);
 
 function pct(x: number | null): string {
   return x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`;

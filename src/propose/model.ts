@@ -40,7 +40,7 @@ import { costOf, priceOf } from '../llm/cost.js';
 import { Limiter } from '../llm/limit.js';
 import { loadPrompt, sha256 } from '../llm/prompts.js';
 import { canonicalJson, RecordingProvider, ReplayProvider, shippedCassettes } from '../llm/replay.js';
-import { LlmCallError, type ContentBlock, type ConverseOutcome, type ConverseRequest, type LlmProvider, type Message, type ToolUseBlock } from '../llm/types.js';
+import { LlmCallError, type ContentBlock, type ConverseOutcome, type ConverseRequest, type LlmProvider, type Message, type ToolSpec, type ToolUseBlock } from '../llm/types.js';
 import { rankFeatures } from '../rank/rank.js';
 import type { Ranking } from '../rank/types.js';
 import type { Workspace } from '../workspace.js';
@@ -49,6 +49,15 @@ import { clipEcho, ECHO_LIMITS, excerpt, quote, QUOTE_LIMITS } from './outgoing.
 import { candidateFile, writeCandidate } from './propose.js';
 import { MAX_RULES_PER_ANSWER, submitRulesTool, TOOL_NAME } from './schema.js';
 import { validateSubmission, type InvalidRule, type ValidRule } from './validate.js';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { RuleResult } from '../backtest/engine.js';
+import type { Expr } from '../rule/ast.js';
+import { analyseFalsePositives } from '../fp/fp.js';
+import { fpForModel } from '../fp/outgoing.js';
+import { refineEvidence, refineResult, type RefineRound } from '../fp/refine.js';
+import { REVISE_TOOL, revisionsTool } from '../fp/schema.js';
+import { round4 } from './context.js';
 
 export type ModelProviderName = 'bedrock' | 'replay';
 
@@ -65,6 +74,8 @@ export interface ModelProposeOptions {
   /** Stop making calls once the run has cost this much; default llm.max_cost_usd. */
   maxCostUsd?: number;
   ranking?: Ranking;
+  /** `--refine N`: send the candidates that fail the gate back with their evidence, up to N rounds. */
+  refine?: number;
   /** A ready provider (tests); default: built from the workspace config. */
   llm?: LlmProvider;
   onStep?: (m: string) => void;
@@ -88,6 +99,8 @@ export interface ModelCandidate {
   generator: string;
   gate: { pass: boolean; reasons: string[] };
   test: Record<string, unknown>;
+  /** `--refine`: every round this candidate went through (also in its provenance). */
+  refine?: RefineRound[];
 }
 
 export interface CallReport {
@@ -149,6 +162,8 @@ export interface ModelProposeResult {
   /** Dry run: the price table applied to the estimates (first turns, no cache, no repairs); null when a model is not priced. */
   estimated_cost_usd?: number | null;
   cassettes_written?: string[];
+  /** `--refine`: the conversation of every refine round, per model (their cost is in `cost_usd`). */
+  refine_calls?: (ToolCallReport & { round: number; rules: number; revised: number })[];
 }
 
 /** A run that failed after some calls succeeded; `result` lists what was kept. Exit 3. */
@@ -222,7 +237,7 @@ function userText(p: Prompts, plan: CallPlan): string {
 }
 
 /** The Converse request for one model: cache point and tool choice where the model supports them. */
-export function buildRequest(ws: Workspace, model: string, system: string, messages: Message[]): ConverseRequest {
+export function buildRequest(ws: Workspace, model: string, system: string, messages: Message[], tool: ToolSpec = submitRulesTool()): ConverseRequest {
   const llm = ws.config.llm;
   const price = priceOf(model);
   const anthropic = /(^|\.)anthropic\./.test(model);
@@ -233,8 +248,8 @@ export function buildRequest(ws: Workspace, model: string, system: string, messa
     system: [{ text: system }, ...(caching ? [{ cachePoint: { type: 'default' as const } }] : [])],
     messages,
     toolConfig: {
-      tools: [submitRulesTool()],
-      toolChoice: choice === 'tool' ? { tool: { name: TOOL_NAME } } : choice === 'any' ? { any: {} } : { auto: {} },
+      tools: [tool],
+      toolChoice: choice === 'tool' ? { tool: { name: tool.toolSpec.name } } : choice === 'any' ? { any: {} } : { auto: {} },
     },
     inferenceConfig: { temperature: llm.temperature, maxTokens: llm.max_tokens },
     ...(llm.guardrail ? { guardrailConfig: { guardrailIdentifier: llm.guardrail.id, guardrailVersion: llm.guardrail.version } } : {}),
@@ -277,6 +292,9 @@ interface RunEnv {
   note: (m: string) => void;
   /** Aborted at llm.run_timeout_ms: calls in flight stop, later ones do not start. */
   deadline: AbortSignal;
+  /** Each candidate's AST and test-window result (what a refine round starts from). */
+  measured: Map<string, { ast: Expr; result: RuleResult }>;
+  refineCalls: NonNullable<ModelProposeResult['refine_calls']>;
 }
 
 /**
@@ -488,6 +506,7 @@ async function writeAccepted(env: RunEnv, model: string, report: CallReport, acc
       const file = candidateFile(ws, t.id);
       writeCandidate(file, doc, `Proposed by ${generator}; the model proposes, the backtest and a reviewer decide (rulegen review, approve, reject).`);
       env.candidates.push({ id: t.id, file, title: v.rule.title, condition: v.condition, model, generator, gate: applyGate(result, ws.config.gate), test: evidence });
+      env.measured.set(t.id, { ast: v.ast, result });
     });
   });
 }
@@ -564,6 +583,8 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
     candidates: [],
     note,
     deadline: deadline.signal,
+    measured: new Map(),
+    refineCalls: [],
   };
   const calls: CallReport[] = [];
   const fatal: unknown[] = [];
@@ -592,6 +613,7 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
         });
       }),
     );
+    if (opts.refine && !fatal.length && !deadline.signal.aborted) await refineWithModel(env, models, opts.refine, opts.onStep);
   } finally {
     clearTimeout(runTimer);
   }
@@ -606,6 +628,7 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
     ...(env.budget.stopped ? { stopped: `--max-cost ${maxCost} USD reached after ${roundUsd(env.budget.spent)} USD; later calls were not made` } : {}),
     seconds: (performance.now() - t0) / 1000,
     ...(provider instanceof RecordingProvider ? { cassettes_written: provider.written } : {}),
+    ...(opts.refine ? { refine_calls: env.refineCalls } : {}),
   };
   if (fatal.length) {
     // A bad input (a cassette miss) keeps its own exit code; the candidates are on disk either way.
@@ -670,4 +693,260 @@ export function comparisonTable(result: ModelProposeResult): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+// ---- one tool-use conversation: `fp --provider` and the rounds of `propose --refine` ----
+
+/** What one such conversation cost and how it ended. */
+export interface ToolCallReport {
+  model: string;
+  /** Models that answered a turn (a fallback shows here). */
+  answered_by: string[];
+  /** Provenance of the last answer: `bedrock:<model>` or `replay:<cassette>`. */
+  generator: string | null;
+  turns: number;
+  repair_rounds: number;
+  stop_reasons: string[];
+  tokens: Tokens;
+  cost_usd: number | null;
+  latency_ms: number;
+  /** Why the conversation ended without a (fully) usable answer. */
+  problem?: string;
+}
+
+export interface ToolConversation {
+  ws: Workspace;
+  provider: LlmProvider;
+  model: string;
+  system: string;
+  user: string;
+  tool: ToolSpec;
+  /**
+   * Look at one tool input (untrusted) and keep what is valid; the problems returned go back to
+   * the model in a repair turn, at most llm.repair_rounds of them, each quoted and capped.
+   */
+  accept: (input: unknown) => { problems: string[] };
+  note?: (m: string) => void;
+  signal?: AbortSignal;
+}
+
+/** The repair turn of a tool conversation: the validator's words, quoted. */
+export function toolRepairText(tool: string, problems: readonly string[]): string {
+  const listed = problems.slice(0, 20).map((p) => `- ${quote(p, QUOTE_LIMITS.problem)}`);
+  const more = problems.length > 20 ? [`(${problems.length - 20} more problem(s) not listed.)`] : [];
+  return [`Part of your answer could not be used. The validator said (each problem quoted as a JSON string, long ones cut):`, ...listed, ...more, `Call ${tool} again with corrected versions of the rejected items only. Drop an item rather than guess a feature or a value that is not in the catalog.`].join('\n');
+}
+
+/**
+ * A conversation that ends in one tool call: the same stop-reason handling, fallback chain,
+ * answer bound and repair loop as a propose call, for any tool. Throws ExternalError when every
+ * model of the chain failed, InputError on a cassette miss.
+ */
+export async function converseTool(c: ToolConversation): Promise<ToolCallReport> {
+  const llm = c.ws.config.llm;
+  const name = c.tool.toolSpec.name;
+  const chain = [c.model, ...llm.fallback.filter((f) => f !== c.model)];
+  const report: ToolCallReport = { model: c.model, answered_by: [], generator: null, turns: 0, repair_rounds: 0, stop_reasons: [], tokens: zeroTokens(), cost_usd: 0, latency_ms: 0 };
+  const messages: Message[] = [{ role: 'user', content: [{ text: c.user }] }];
+  let at = 0;
+  for (;;) {
+    let outcome: ConverseOutcome | undefined;
+    const errors: LlmCallError[] = [];
+    for (let i = at; i < chain.length && !outcome; i++) {
+      try {
+        outcome = await c.provider.converse(buildRequest(c.ws, chain[i]!, c.system, messages, c.tool), { signal: c.signal });
+        at = i;
+      } catch (e) {
+        if (!(e instanceof LlmCallError)) throw e;
+        errors.push(e);
+        if (!e.fallback) break;
+        if (chain[i + 1]) c.note?.(`${chain[i]}: ${e.code}: ${e.message}; falling back to ${chain[i + 1]}`);
+      }
+    }
+    if (!outcome) throw new ExternalError(`model call failed: ${errors.map((e) => `${e.model}: ${e.code}${e.status ? ` (HTTP ${e.status})` : ''}: ${e.message}`).join('; ')}`);
+    const answered = chain[at]!;
+    const r = outcome.response;
+    report.turns++;
+    report.generator = outcome.generator;
+    report.tokens = addTokens(report.tokens, { input_tokens: r.usage?.inputTokens ?? 0, output_tokens: r.usage?.outputTokens ?? 0, cache_read_tokens: r.usage?.cacheReadInputTokens ?? 0, cache_write_tokens: r.usage?.cacheWriteInputTokens ?? 0 });
+    report.cost_usd = roundUsd(addCost(report.cost_usd, costOf(answered, r.usage ?? { inputTokens: 0, outputTokens: 0 })));
+    report.latency_ms += outcome.latencyMs;
+    report.stop_reasons.push(r.stopReason);
+    if (!report.answered_by.includes(answered)) report.answered_by.push(answered);
+    const stop = r.stopReason;
+    const assistant = r.output?.message;
+    const uses = (assistant?.content ?? []).flatMap((b: ContentBlock) => ('toolUse' in b && b.toolUse.name === name ? [b.toolUse] : []));
+    const answerChars = (JSON.stringify(r.output ?? null) ?? '').length;
+    let problems: string[];
+    if (stop === 'guardrail_intervened' || stop === 'content_filtered') {
+      report.problem = stop === 'guardrail_intervened' ? `blocked by guardrail${llm.guardrail ? ` ${llm.guardrail.id} version ${llm.guardrail.version}` : ''} (guardrail_intervened)` : 'the answer was withheld by the content filter (content_filtered)';
+      break;
+    } else if (answerChars > maxAnswerChars(llm.max_tokens)) {
+      problems = [`the answer was ${answerChars} characters of JSON, more than the ${maxAnswerChars(llm.max_tokens)} a call accepts; keep each field within the schema's limits`];
+    } else if ((stop === 'max_tokens' || stop === 'model_context_window_exceeded') && uses.length === 0) {
+      report.problem = stop === 'max_tokens' ? `the answer was cut at llm.max_tokens (${llm.max_tokens}) before ${name} was complete; raise llm.max_tokens` : 'the conversation exceeded the model context window (model_context_window_exceeded)';
+      break;
+    } else if (stop === 'malformed_tool_use' || stop === 'malformed_model_output') {
+      problems = [`the model output could not be read (${stop}); the ${name} input must be JSON that matches its schema.`];
+    } else if (uses.length === 0) {
+      if (stop !== 'end_turn' && stop !== 'stop_sequence' && stop !== 'tool_use') {
+        report.problem = typeof stop === 'string' && stop ? `unexpected stop reason ${quote(stop, 60)}` : 'an empty answer (no stop reason)';
+        break;
+      }
+      problems = [`you answered without calling the ${name} tool.`];
+    } else {
+      problems = uses.flatMap((u) => c.accept(u.input).problems);
+    }
+    if (!problems.length) break;
+    if (report.repair_rounds >= llm.repair_rounds) {
+      report.problem = `still not usable after ${report.repair_rounds} repair round(s): ${problems.slice(0, 3).map((p) => excerpt(p, 200)).join('; ')}`;
+      break;
+    }
+    const more = repairMessages(assistant, toolRepairText(name, problems));
+    if (!more.length) {
+      report.problem = `an empty answer (stop reason ${quote(String(stop), 60)})`;
+      break;
+    }
+    report.repair_rounds++;
+    c.note?.(`${answered}: sending the answer back (repair ${report.repair_rounds} of ${llm.repair_rounds}): ${problems.length} problem(s)`);
+    messages.push(...more);
+  }
+  return report;
+}
+
+// ---- propose --refine N with a model ----
+
+const r4n = (x: number | null | undefined): number | null => (x === null || x === undefined ? null : round4(x));
+
+/**
+ * Up to `rounds` refine rounds: each round, per model, the candidates of that model that fail
+ * the gate go back in one conversation (the propose system prompt, so the cache still serves
+ * it) with their evidence (gate reasons, FPR and its bound, recall by day, and the FP scenarios
+ * of `rulegen fp` on the train window, through the FP privacy filter). Each revision is
+ * validated like a proposed rule, backtested, and rewrites the candidate file in place (same
+ * id), the round appended to `provenance.refine`. A rule the model leaves out is not sent again.
+ */
+async function refineWithModel(env: RunEnv, models: string[], rounds: number, onStep?: (m: string) => void): Promise<void> {
+  const { ws } = env;
+  const template = loadPrompt('propose-refine', ws.paths.prompts);
+  const dropped = new Set<string>();
+  for (let round = 1; round <= rounds; round++) {
+    for (const model of models) {
+      if (env.failed.has(model) || env.budget.exhausted() || env.deadline.aborted) continue;
+      const failing = env.candidates.filter((c) => c.model === model && !c.gate.pass && !dropped.has(c.id) && env.measured.has(c.id)).slice(0, MAX_RULES_PER_ANSWER);
+      if (!failing.length) continue;
+      onStep?.(`refine round ${round} of ${rounds}: ${failing.length} candidate(s) of ${model} failed the gate; measuring their false positives`);
+      const items = await env.storeLock.run(async () => {
+        const out = [];
+        for (const c of failing) {
+          const m = env.measured.get(c.id)!;
+          const report = await analyseFalsePositives(env.store, ws.config, ws.catalog, m.ast);
+          const ctx = fpForModel(report, ws.catalog, ws.config, { title: c.title, ast: m.ast });
+          out.push({ c, m, ctx, evidence: refineEvidence(m.result, c.gate.reasons, report.scenarios) });
+        }
+        return out;
+      });
+      const user = template.render({
+        round,
+        rounds,
+        count: items.length,
+        rules: items.map((x, i) => ({
+          number: i + 1,
+          title: quote(x.c.title, QUOTE_LIMITS.title),
+          condition: quote(x.c.condition, QUOTE_LIMITS.condition),
+          reasons: x.evidence.gate_reasons.map((r) => quote(r, QUOTE_LIMITS.reason)),
+          fp: x.evidence.fp,
+          tp: x.evidence.tp,
+          fpr: r4n(x.evidence.fpr),
+          fpr_upper95: r4n(x.evidence.fpr_upper95),
+          precision: r4n(x.evidence.precision),
+          recall: r4n(x.evidence.recall),
+          recall_by_day: x.evidence.recall_by_day.map((d) => ({ day: d.day, recall: r4n(d.recall) })),
+          scenarios: x.ctx.scenarios.map((s) => ({ description: s.description, condition: s.condition, fp: s.fp_all, tp: s.tp })),
+          withheld: x.ctx.withheld.scenarios,
+        })),
+      });
+      const revised = new Map<number, { v: ValidRule; change: string }>();
+      let call: ToolCallReport;
+      try {
+        call = await converseTool({
+          ws,
+          provider: env.provider,
+          model,
+          system: env.prompts.system,
+          user,
+          tool: revisionsTool(),
+          note: env.note,
+          signal: env.deadline,
+          accept: (raw) => {
+            const list = (raw as { revisions?: unknown } | null)?.revisions;
+            if (!Array.isArray(list) || !list.length) return { problems: [`the ${REVISE_TOOL} input must be an object with a non-empty "revisions" array`] };
+            const problems: string[] = [];
+            list.slice(0, MAX_RULES_PER_ANSWER).forEach((rv, i) => {
+              const { rule: num, change, ...fields } = (rv ?? {}) as Record<string, unknown>;
+              if (typeof num !== 'number' || !Number.isInteger(num) || num < 1 || num > items.length) {
+                problems.push(`revisions.${i}.rule: must be the number of a failing rule, 1 to ${items.length}`);
+                return;
+              }
+              if (revised.has(num)) return;
+              if (typeof change !== 'string' || !change.trim()) problems.push(`revisions.${i}.change: say what changed, in a few words`);
+              const existing = new Map(env.existing);
+              existing.delete(items[num - 1]!.c.condition);
+              const v = validateSubmission({ rules: [fields] }, env.catalog, existing, { max: 1 });
+              const bad = [...(v.shape ?? []), ...v.invalid.flatMap((x) => x.problems)].map((p) => `revisions.${i}: ${problemText(p).replace(/rules\.0\./g, '')}`);
+              if (bad.length) problems.push(...bad);
+              else if (typeof change === 'string' && change.trim()) {
+                if (v.valid[0]!.condition === items[num - 1]!.c.condition) problems.push(`revisions.${i}.condition: unchanged; a revision must change the condition`);
+                else revised.set(num, { v: v.valid[0]!, change: excerpt(change.trim(), 300) });
+              }
+            });
+            return { problems };
+          },
+        });
+      } catch (e) {
+        if (e instanceof InputError) throw e;
+        env.note(`${model}: refine round ${round} failed: ${(e as Error).message}`);
+        env.failed.add(model);
+        continue;
+      }
+      env.budget.add(call.cost_usd);
+      env.refineCalls.push({ ...call, round, rules: items.length, revised: revised.size });
+      if (call.problem) env.note(`${model}: refine round ${round}: ${call.problem}`);
+      items.forEach((x, i) => {
+        if (!revised.has(i + 1)) dropped.add(x.c.id);
+      });
+      if (!revised.size) continue;
+      await env.storeLock.run(async () => {
+        const entries = [...revised].sort((a, b) => a[0] - b[0]);
+        const targets: Target[] = entries.map(([num, r]) => ({ id: items[num - 1]!.c.id, title: r.v.rule.title, status: 'candidate', condition: r.v.condition, ast: r.v.ast }));
+        const run = await backtestTargets(env.store, ws.config, ws.catalog, targets, { window: 'test', variations: true });
+        entries.forEach(([num, r], k) => {
+          const x = items[num - 1]!;
+          const result = run.rules[k]!;
+          const gate = applyGate(result, ws.config.gate);
+          const record: RefineRound = { round, generator: call.generator ?? `${env.provider.name}:${model}`, from: x.c.condition, to: r.v.condition, change: r.change, evidence: x.evidence, result: refineResult(result, gate) };
+          const doc = parseYaml(readFileSync(x.c.file, 'utf8')) as Record<string, unknown>;
+          const prov = (doc['provenance'] ?? {}) as Record<string, unknown>;
+          const usage = { input_tokens: call.tokens.input_tokens, output_tokens: call.tokens.output_tokens, cost_usd: roundUsd(call.cost_usd), rules_in_call: items.length };
+          Object.assign(doc, {
+            title: r.v.rule.title,
+            action: r.v.rule.action,
+            level: r.v.rule.level,
+            condition: r.v.condition,
+            description: r.v.rule.description,
+            rationale: r.v.rule.rationale,
+            falsepositives: r.v.rule.falsepositives,
+            tags: [...new Set([...r.v.rule.tags, 'refined'])],
+            provenance: { ...prov, refine: [...((prov['refine'] as unknown[] | undefined) ?? []), { ...record, usage }] },
+            backtest: evidenceBlock(run, result),
+          });
+          writeCandidate(x.c.file, doc, `Proposed by ${x.c.generator} and refined by ${record.generator} (round ${round}); the model proposes, the backtest and a reviewer decide (rulegen review, approve, reject).`);
+          env.existing.delete(x.c.condition);
+          env.existing.set(r.v.condition, `"${r.v.rule.title}", refined in this run`);
+          env.measured.set(x.c.id, { ast: r.v.ast, result });
+          Object.assign(x.c, { title: r.v.rule.title, condition: r.v.condition, gate, test: evidenceBlock(run, result), refine: [...(x.c.refine ?? []), record] });
+        });
+      });
+    }
+  }
 }

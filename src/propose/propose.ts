@@ -14,6 +14,11 @@ import type { Ranking } from '../rank/types.js';
 import type { Workspace } from '../workspace.js';
 import { induce, type InducedRule } from './offline.js';
 import { descriptionFor, falsePositivesFor, rationaleFor, titleFor } from './text.js';
+import { applyGate } from '../backtest/gate.js';
+import type { RuleResult } from '../backtest/engine.js';
+import { refineAnalysis, refineEvidence, refineResult, type RefineRound } from '../fp/refine.js';
+import type { Expr } from '../rule/ast.js';
+import { english } from '../rule/english.js';
 
 export type ProviderName = 'offline' | 'bedrock' | 'replay';
 
@@ -41,6 +46,8 @@ export interface ProposedCandidate {
   title: string;
   train: InducedRule['train'];
   test: ReturnType<typeof evidenceBlock>;
+  /** `--refine`: the rounds this candidate went through (also in its provenance). */
+  refine?: RefineRound[];
 }
 
 export interface ProposeResult {
@@ -65,7 +72,7 @@ export function writeCandidate(file: string, doc: Record<string, unknown>, comme
   writeFileAtomic(file, `# ${comment}\n${stringify(doc, { lineWidth: 100 })}`);
 }
 
-export async function proposeOffline(ws: Workspace, store: Store, opts: { count: number; dryRun?: boolean; ranking?: Ranking; onStep?: (m: string) => void }): Promise<ProposeResult> {
+export async function proposeOffline(ws: Workspace, store: Store, opts: { count: number; dryRun?: boolean; ranking?: Ranking; refine?: number; onStep?: (m: string) => void }): Promise<ProposeResult> {
   const t0 = performance.now();
   opts.onStep?.('ranking features on the train window');
   const ranking = opts.ranking ?? (await rankFeatures(store, ws.config, ws.catalog));
@@ -75,6 +82,8 @@ export async function proposeOffline(ws: Workspace, store: Store, opts: { count:
   const method = 'greedy-conjunction';
   const targets: Target[] = induced.rules.map((r) => ({ id: randomUUID(), title: titleFor(r.ast, ws.catalog), status: 'candidate', condition: r.condition, ast: r.ast }));
   const candidates: ProposedCandidate[] = [];
+  const docs: OfflineDoc[] = [];
+  const taken = new Set<string>();
   if (targets.length) {
     opts.onStep?.(`backtesting ${targets.length} candidates on the test window`);
     const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', variations: true });
@@ -98,10 +107,80 @@ export async function proposeOffline(ws: Workspace, store: Store, opts: { count:
         provenance: { generator: `offline:${method}`, input: `sha256:${input}`, usage: { input_tokens: 0, output_tokens: 0, cost_usd: 0 }, created: new Date().toISOString() },
         backtest: evidence,
       };
-      const file = candidateFile(ws, t.id);
-      if (!opts.dryRun) writeCandidate(file, doc, "Proposed by rulegen's offline inducer; review with `rulegen review`, then approve or reject.");
-      candidates.push({ id: t.id, file, condition: r.condition, title: t.title, train: r.train, test: evidence });
+      docs.push({ doc, ast: r.ast, result: test });
+      candidates.push({ id: t.id, file: candidateFile(ws, t.id), condition: r.condition, title: t.title, train: r.train, test: evidence });
     });
+    if (opts.refine) {
+      for (const c of exclude) taken.add(c);
+      for (const c of candidates) taken.add(c.condition);
+      for (let i = 0; i < docs.length; i++) {
+        const rounds = await refineOffline(ws, store, docs[i]!, opts.refine, taken, opts.onStep);
+        if (rounds) candidates[i] = { ...candidates[i]!, condition: String(docs[i]!.doc['condition']), title: String(docs[i]!.doc['title']), test: docs[i]!.doc['backtest'] as ProposedCandidate['test'], refine: rounds };
+      }
+    }
+    if (!opts.dryRun) for (const d of docs) writeCandidate(candidateFile(ws, String(d.doc['id'])), d.doc, "Proposed by rulegen's offline inducer; review with `rulegen review`, then approve or reject.");
   }
   return { provider: 'offline', method, candidates, searched: induced.searched, sampleRows: induced.sampleRows, seconds: (performance.now() - t0) / 1000, dryRun: Boolean(opts.dryRun) };
+}
+
+interface OfflineDoc {
+  doc: Record<string, unknown>;
+  ast: Expr;
+  result: RuleResult;
+}
+
+/**
+ * `propose --refine N` with the offline provider: while the candidate fails the gate on the
+ * test window, at most `rounds` times, take the best measured modification of `rulegen fp` on
+ * the train window (src/fp/refine.ts) that no rule already has, backtest it on the test window
+ * and make it the candidate; each round goes into `provenance.refine` with the evidence that
+ * triggered it. Returns the rounds, or undefined when the candidate passed or nothing was found.
+ */
+export async function refineOffline(ws: Workspace, store: Store, d: OfflineDoc, rounds: number, taken: Set<string>, onStep?: (m: string) => void): Promise<RefineRound[] | undefined> {
+  const done: RefineRound[] = [];
+  const notes: string[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const verdict = applyGate(d.result, ws.config.gate);
+    if (verdict.pass) break;
+    onStep?.(`refine round ${round}: measuring the false positives of ${String(d.doc['condition'])}`);
+    const { report, refinements } = await refineAnalysis(store, ws.config, ws.catalog, d.ast);
+    const next = refinements.find((x) => !taken.has(x.condition));
+    if (!next) {
+      notes.push(`round ${round}: no measured modification keeps 95% of the true positives${report.fp === 0 ? ' (no false positives on the train window)' : ''}; refining stopped`);
+      break;
+    }
+    taken.add(next.condition);
+    const run = await backtestTargets(store, ws.config, ws.catalog, [{ id: String(d.doc['id']), title: String(d.doc['title']), status: 'candidate', condition: next.condition, ast: next.ast }], { window: 'test', variations: true });
+    const result = run.rules[0]!;
+    const from = String(d.doc['condition']);
+    done.push({
+      round,
+      generator: 'offline:fp-refine',
+      from,
+      to: next.condition,
+      change: next.change,
+      evidence: refineEvidence(d.result, verdict.reasons, report.scenarios),
+      result: refineResult(result, applyGate(result, ws.config.gate)),
+    });
+    d.ast = next.ast;
+    d.result = result;
+    d.doc['condition'] = next.condition;
+    d.doc['title'] = titleFor(next.ast, ws.catalog);
+    d.doc['description'] = `${descriptionForTest(next.ast, ws.catalog, result)} Refined from \`${from}\` (${next.change}), which removed ${pctOf(next.window.fp_cut)} of its false positives on the train window and kept ${pctOf(next.window.tp_kept)} of its true positives.`;
+    d.doc['falsepositives'] = falsePositivesFor(next.ast, ws.catalog, result);
+    d.doc['backtest'] = evidenceBlock(run, result);
+  }
+  if (!done.length && !notes.length) return undefined;
+  const prov = d.doc['provenance'] as Record<string, unknown>;
+  prov['refine'] = [...((prov['refine'] as RefineRound[] | undefined) ?? []), ...done];
+  if (notes.length) prov['refine_notes'] = notes;
+  const tags = d.doc['tags'] as string[];
+  if (done.length && !tags.includes('refined')) tags.push('refined');
+  return done;
+}
+
+const pctOf = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+
+function descriptionForTest(ast: Expr, catalog: Workspace['catalog'], test: RuleResult): string {
+  return `Flags sessions with ${english(ast, catalog)}. On the test window: recall ${pctOf(test.recall)}, precision ${pctOf(test.precision)}, false-positive rate ${pctOf(test.fpr)} (at most ${pctOf(test.fpr_upper95)} with 95% confidence).`;
 }

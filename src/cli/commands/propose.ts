@@ -45,6 +45,7 @@ function printModelResult(io: Io, r: ModelProposeResult): void {
   for (const c of r.candidates) {
     const t = c.test as { recall: number | null; precision: number | null; fpr_upper95: number | null };
     lines.push(`  ${c.id.slice(0, 8)}  ${c.condition}`, `            ${c.generator}; test: recall ${fmtPct(t.recall, 1)}, precision ${fmtPct(t.precision, 1)}, FPR upper 95% ${fmtPct(t.fpr_upper95)}, gate ${c.gate.pass ? 'pass' : `fail (${c.gate.reasons.join('; ')})`}  -> ${c.file}`);
+    for (const x of c.refine ?? []) lines.push(`            refine round ${x.round} (${x.generator}): ${x.change} (was ${x.from}; gate ${x.result.gate}, FPR upper 95% ${fmtPct(x.result.fpr_upper95)}, recall ${fmtPct(x.result.recall, 1)})`);
   }
   const invalid = r.calls.flatMap((c) => c.invalid.map((x) => ({ c, x })));
   if (invalid.length) {
@@ -58,6 +59,7 @@ function printModelResult(io: Io, r: ModelProposeResult): void {
   }
   const extra = r.calls.reduce((s, c) => s + c.extra_rules, 0);
   if (extra) lines.push(`${extra} rule(s) beyond the count asked for were ignored (not written)`);
+  for (const c of r.refine_calls ?? []) lines.push(`refine round ${c.round}, ${c.model}: ${c.revised} of ${c.rules} failing candidate(s) revised (${c.turns} turn(s), ${c.repair_rounds} repair(s), ${c.tokens.input_tokens}/${c.tokens.output_tokens} tokens${c.cost_usd === null ? '' : `, $${c.cost_usd.toFixed(4)}`})${c.problem ? `; ${c.problem}` : ''}`);
   if (r.stopped) lines.push(r.stopped);
   // a table of zeros (no credentials, no endpoint) says nothing the error does not
   if (answered(r)) lines.push('', comparisonTable(r));
@@ -74,8 +76,11 @@ export const register: Register = (program, { io, globals }) => {
     .option('--dry-run', 'show what would be proposed (offline) or sent (bedrock, replay) without calling or writing anything', false)
     .option('--record', 'write every model answer as a cassette for --provider replay', false)
     .option('--max-cost <usd>', 'stop making model calls once the run has cost this much')
-    .action(async (opts: { provider?: string; model: string[]; count: string; dryRun: boolean; record: boolean; maxCost?: string }) => {
+    .option('--refine <n>', 'send candidates that fail the gate back with their evidence (gate reasons, FPR bound, FP scenarios, recall by day) for up to N rounds; offline: the measured modifications of `rulegen fp`', '0')
+    .action(async (opts: { provider?: string; model: string[]; count: string; dryRun: boolean; record: boolean; maxCost?: string; refine: string }) => {
       const g = globals();
+      const refine = Number(opts.refine);
+      if (!Number.isInteger(refine) || refine < 0 || refine > 5) throw InputError.single({ message: 'invalid --refine', where: { field: '--refine' }, expected: 'an integer from 0 to 5', found: opts.refine });
       const count = Number(opts.count);
       if (!Number.isInteger(count) || count < 1 || count > 100) throw InputError.single({ message: 'invalid --count', where: { field: '--count' }, expected: 'an integer from 1 to 100', found: opts.count });
       const maxCost = opts.maxCost === undefined ? undefined : Number(opts.maxCost);
@@ -93,7 +98,7 @@ export const register: Register = (program, { io, globals }) => {
         if (provider !== 'offline') {
           let r: ModelProposeResult;
           try {
-            r = await proposeWithProvider(ws, store, { provider, models: opts.model, count, dryRun: opts.dryRun, record: opts.record, ...(maxCost !== undefined ? { maxCostUsd: maxCost } : {}), onStep: bar.step, onNote: (m) => !g.quiet && io.stderr(`${m}\n`) });
+            r = await proposeWithProvider(ws, store, { provider, models: opts.model, count, dryRun: opts.dryRun, record: opts.record, refine, ...(maxCost !== undefined ? { maxCostUsd: maxCost } : {}), onStep: bar.step, onNote: (m) => !g.quiet && io.stderr(`${m}\n`) });
           } catch (e) {
             // what the finished calls produced is on disk: say so before the error
             if (e instanceof ProposeRunError && (answered(e.result) || e.result.candidates.length)) {
@@ -109,7 +114,7 @@ export const register: Register = (program, { io, globals }) => {
           else printModelResult(io, r);
           return;
         }
-        const r = await proposeOffline(ws, store, { count, dryRun: opts.dryRun, onStep: bar.step });
+        const r = await proposeOffline(ws, store, { count, dryRun: opts.dryRun, refine, onStep: bar.step });
         bar.done();
         if (g.json) {
           io.stdout(JSON.stringify(r, null, 2) + '\n');
@@ -119,6 +124,7 @@ export const register: Register = (program, { io, globals }) => {
         for (const c of r.candidates) {
           const t = c.test as { recall: number | null; precision: number | null; fpr_upper95: number | null };
           lines.push(`  ${c.id.slice(0, 8)}  ${c.condition}`, `            test: recall ${fmtPct(t.recall, 1)}, precision ${fmtPct(t.precision, 1)}, FPR upper 95% ${fmtPct(t.fpr_upper95)}${r.dryRun ? '' : `  -> ${c.file}`}`);
+          for (const x of c.refine ?? []) lines.push(`            refine round ${x.round}: ${x.change} (was ${x.from}; gate ${x.result.gate}, FPR upper 95% ${fmtPct(x.result.fpr_upper95)}, recall ${fmtPct(x.result.recall, 1)})`);
         }
         if (r.candidates.length === 0) lines.push('  no rule passed the gate on the train window; loosen gate settings or add features');
         io.stdout(lines.join('\n') + '\n');
