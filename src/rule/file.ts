@@ -53,6 +53,29 @@ export const ReviewSchema = z.looseObject({
   override: z.string().nullable().optional(),
 });
 
+export const ROLLOUT_STAGES = ['shadow', 'challenge', 'block'] as const;
+
+/**
+ * Staged rollout (rulegen promote): the stage caps the rule's action (shadow: evaluated and
+ * logged, never acted on); `since` is when it entered the stage; `history` every promotion.
+ * Absent: the rule acts in full, as before staged rollout existed.
+ */
+export const RolloutSchema = z.strictObject({
+  stage: z.enum(ROLLOUT_STAGES),
+  since: isoTime,
+  history: z
+    .array(
+      z.looseObject({
+        from: z.enum(ROLLOUT_STAGES),
+        to: z.enum(ROLLOUT_STAGES),
+        at: isoTime,
+        reviewer: z.string().min(1),
+        override: z.string().nullable().optional(),
+      }),
+    )
+    .optional(),
+});
+
 export const RuleFileSchema = z.strictObject({
   id: z.uuid('must be a UUID such as 7f9c2b1e-3d4a-4c5b-9e6f-0a1b2c3d4e5f'),
   title: text,
@@ -69,6 +92,7 @@ export const RuleFileSchema = z.strictObject({
   // Evidence that every backtest rewrites: its shape belongs to the backtest, not to the rule.
   backtest: z.looseObject({}).optional(),
   review: ReviewSchema.optional(),
+  rollout: RolloutSchema.optional(),
 });
 
 /** A rule file as written, after zod defaults. */

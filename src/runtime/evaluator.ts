@@ -1,0 +1,467 @@
+/**
+ * The runtime evaluator: a ruleset bundle compiled once into plain closures, then evaluated
+ * per session on the hot path. Pure TypeScript with zod for loading: no DuckDB, no AWS SDK,
+ * no CLI, no node:fs, and no eval/new Function — the bundle is data, never code.
+ *
+ * NULL semantics are the compiler's (src/compile/compile.ts, DESIGN.md): an atom on a NULL
+ * feature is false, also under `not` (so `not p` is true there), and a rule never yields
+ * NULL. Each session is first read into typed slots — numbers into a Float64Array with NaN for
+ * NULL (every ordered comparison with NaN is false, exactly what SQL's NULL gives inside
+ * `and`/`or`/`CASE WHEN`), booleans into a Uint8Array (0 false, 1 true, 2 NULL), categories into
+ * an array of strings or null — so each atom is one comparison on a slot.
+ *
+ * Bad input on the hot path never throws: a feature that is missing or of the wrong type is
+ * reported for every rule that names it (`Decision.errors`), and those rules neither match nor
+ * act for that session.
+ */
+import { BUNDLE_SCHEMA, BundleSchema, type Action, type Bundle, type BundleRule, type ExprJson, type FeatureSpec, type Stage } from '../release/schema.js';
+import { bundleDigest } from './canonical.js';
+import { B_FALSE, B_NULL, B_TRUE, evalAtoms, PlanBuilder, ruleHolds, type Atom, type Plan, type Pred } from './plan.js';
+
+export type { Action, Bundle, Stage } from '../release/schema.js';
+
+/** Why loadRuleset refused a bundle. */
+export type RulesetErrorReason = 'json' | 'schema-version' | 'sha256' | 'invalid';
+
+/** A bundle that cannot be loaded; `details` lists every problem found. */
+export class RulesetError extends Error {
+  override readonly name = 'RulesetError';
+  constructor(
+    readonly reason: RulesetErrorReason,
+    message: string,
+    readonly details: readonly string[] = [],
+  ) {
+    super(details.length ? `${message}\n${details.map((d) => `  - ${d}`).join('\n')}` : message);
+  }
+}
+
+/** A rule that matched a session. `effective` is what it does at its stage: null for shadow (logged, never acted on). */
+export interface Match {
+  readonly id: string;
+  readonly version: number;
+  readonly action: Action;
+  readonly stage: Stage;
+  readonly effective: Action | null;
+}
+
+/** A feature a rule needs that the session lacks or carries with the wrong type. */
+export interface EvalError {
+  readonly rule: string;
+  readonly feature: string;
+  readonly problem: 'missing' | 'type';
+  /** The catalog type, e.g. "number or null". */
+  readonly expected: string;
+  /** What the session held, e.g. "string \"12\"" or "undefined". */
+  readonly found: string;
+}
+
+/** The outcome for one session: the strongest action of the acting matches (null: none). */
+export interface Decision {
+  readonly action: Action | null;
+  /** Every rule that matched, shadow rules included (their `effective` is null), in bundle order. */
+  readonly matches: readonly Match[];
+  /** Rules that could not be evaluated on this session, with the feature and why; empty normally. */
+  readonly errors: readonly EvalError[];
+}
+
+/** A session: feature name -> value; null means unknown (SQL NULL). */
+export type Session = Readonly<Record<string, unknown>>;
+
+// ------------------------------------------------------------------------------ compiling
+
+
+const RANK: Record<Action, number> = { log: 1, challenge: 2, block: 3 };
+const BY_RANK: readonly (Action | null)[] = [null, 'log', 'challenge', 'block'];
+const STAGE_CAP: Record<Stage, number> = { shadow: 0, challenge: 2, block: 3 };
+
+/** The action a rule takes at a stage: the stage caps the action; shadow takes none. */
+export function effectiveAction(action: Action, stage: Stage): Action | null {
+  return BY_RANK[Math.min(RANK[action], STAGE_CAP[stage])]!;
+}
+
+interface Slots {
+  slot(feature: string): { type: FeatureSpec['type']; index: number };
+}
+
+type Lit = { kind: 'number'; value: number } | { kind: 'string'; value: string } | { kind: 'boolean'; value: boolean };
+
+// One factory per (type, operator): every closure a factory makes shares its code, so each
+// call site stays small and predictable for the JIT.
+const NUM_CMP: Record<string, (s: number, k: number) => Pred> = {
+  '<': (s, k) => (n) => n[s]! < k,
+  '<=': (s, k) => (n) => n[s]! <= k,
+  '>': (s, k) => (n) => n[s]! > k,
+  '>=': (s, k) => (n) => n[s]! >= k,
+  '=': (s, k) => (n) => n[s]! === k,
+  // NaN (NULL) !== k is true in JS: the `x === x` guard keeps it false, as in SQL
+  '!=': (s, k) => (n) => {
+    const x = n[s]!;
+    return x === x && x !== k;
+  },
+};
+
+function numIn(s: number, values: readonly number[], negated: boolean): Pred {
+  const vs = Float64Array.from(values);
+  const m = vs.length;
+  if (!negated) {
+    return (n) => {
+      const x = n[s]!;
+      for (let i = 0; i < m; i++) if (vs[i] === x) return true;
+      return false;
+    };
+  }
+  return (n) => {
+    const x = n[s]!;
+    if (x !== x) return false;
+    for (let i = 0; i < m; i++) if (vs[i] === x) return false;
+    return true;
+  };
+}
+
+function catIn(s: number, values: readonly string[], negated: boolean): Pred {
+  if (values.length > 8) {
+    const set = new Set(values);
+    return negated ? (_n, _b, c) => c[s] != null && !set.has(c[s]!) : (_n, _b, c) => c[s] != null && set.has(c[s]!);
+  }
+  const vs = [...values];
+  const m = vs.length;
+  if (!negated) {
+    return (_n, _b, c) => {
+      const x = c[s];
+      for (let i = 0; i < m; i++) if (vs[i] === x) return true;
+      return false;
+    };
+  }
+  return (_n, _b, c) => {
+    const x = c[s];
+    if (x === null || x === undefined) return false;
+    for (let i = 0; i < m; i++) if (vs[i] === x) return false;
+    return true;
+  };
+}
+
+const boolIs = (s: number, v: number): Pred => (_n, b) => b[s] === v;
+const catEq = (s: number, v: string): Pred => (_n, _b, c) => c[s] === v;
+const catNe = (s: number, v: string): Pred => (_n, _b, c) => {
+  const x = c[s];
+  return x !== null && x !== undefined && x !== v;
+};
+
+/** Thrown while compiling one rule; loadRuleset turns it into a detail of a RulesetError. */
+class RuleProblem extends Error {}
+
+function literal(l: Lit, kind: Lit['kind'], feature: string): Lit['value'] {
+  if (l.kind !== kind) throw new RuleProblem(`feature ${feature} is a ${kind === 'string' ? 'category' : kind} but is compared with a ${l.kind} literal`);
+  return l.value;
+}
+
+/** One atom as a closure: the plan's fallback for atoms without a typed group, and the check that it fits its feature. */
+function compileAtom(e: Atom, slots: Slots): Pred {
+  const { type, index: s } = slots.slot(e.feature);
+  const misfit = (what: string) => new RuleProblem(`\`${what}\` does not apply to the ${type} feature ${e.feature}`);
+  if (e.kind === 'isNull') {
+    const pick = {
+      number: (): Pred => (e.negated ? (n) => n[s] === n[s] : (n) => n[s] !== n[s]),
+      boolean: (): Pred => (e.negated ? (_n, b) => b[s] !== B_NULL : boolIs(s, B_NULL)),
+      category: (): Pred => (e.negated ? (_n, _b, c) => c[s] !== null : (_n, _b, c) => c[s] === null),
+    };
+    return pick[type]();
+  }
+  switch (type) {
+    case 'number':
+      if (e.kind === 'comparison') return NUM_CMP[e.op]!(s, literal(e.value, 'number', e.feature) as number);
+      if (e.kind === 'between') {
+        const lo = literal(e.low, 'number', e.feature) as number;
+        const hi = literal(e.high, 'number', e.feature) as number;
+        return (n) => {
+          const x = n[s]!;
+          return x >= lo && x <= hi;
+        };
+      }
+      if (e.kind === 'in') return numIn(s, e.values.map((v) => literal(v, 'number', e.feature) as number), e.negated);
+      throw misfit('a feature alone');
+    case 'boolean':
+      if (e.kind === 'feature') return boolIs(s, B_TRUE);
+      if (e.kind === 'comparison' && (e.op === '=' || e.op === '!=')) {
+        const v = literal(e.value, 'boolean', e.feature) as boolean;
+        return boolIs(s, v === (e.op === '=') ? B_TRUE : B_FALSE);
+      }
+      throw misfit(e.kind === 'comparison' ? e.op : e.kind);
+    case 'category':
+      if (e.kind === 'comparison' && e.op === '=') return catEq(s, literal(e.value, 'string', e.feature) as string);
+      if (e.kind === 'comparison' && e.op === '!=') return catNe(s, literal(e.value, 'string', e.feature) as string);
+      if (e.kind === 'in') return catIn(s, e.values.map((v) => literal(v, 'string', e.feature) as string), e.negated);
+      throw misfit(e.kind === 'comparison' ? e.op : e.kind);
+  }
+}
+
+function atomFeatures(e: ExprJson, out: Set<string>): Set<string> {
+  const stack: ExprJson[] = [e];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (x.kind === 'and' || x.kind === 'or') stack.push(...x.operands);
+    else if (x.kind === 'not') stack.push(x.operand);
+    else out.add(x.feature);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------ the ruleset
+
+interface Feature {
+  name: string;
+  type: FeatureSpec['type'];
+  index: number;
+  /** Indices of the rules that name this feature. */
+  rules: number[];
+}
+
+/**
+ * A loaded ruleset: the bundle's rules compiled once. Evaluate sessions with
+ * `evaluate(ruleset, session)` (or `ruleset.evaluate(session)`). Not shared between threads:
+ * evaluation reuses internal buffers, so one ruleset serves one thread (load it per worker).
+ */
+export class Ruleset {
+  readonly version: string;
+  readonly sha256: string;
+  readonly bundle: Bundle;
+  readonly rules: readonly Readonly<{ id: string; version: number; title: string; action: Action; stage: Stage; effective: Action | null; features: readonly string[] }>[];
+  readonly #plan: Plan;
+  readonly #bits: Uint8Array;
+  readonly #hits: Int32Array;
+  readonly #matches: Match[];
+  readonly #ranks: Uint8Array;
+  readonly #nums: Feature[];
+  readonly #bools: Feature[];
+  readonly #cats: Feature[];
+  readonly #numNames: string[];
+  readonly #boolNames: string[];
+  readonly #catNames: string[];
+  readonly #n: Float64Array;
+  readonly #b: Uint8Array;
+  readonly #c: (string | null)[];
+  readonly #bad: Feature[] = [];
+  readonly #skip: Uint8Array;
+
+  /** Use loadRuleset: it verifies the bundle first. */
+  constructor(bundle: Bundle) {
+    this.bundle = bundle;
+    this.version = bundle.version;
+    this.sha256 = bundle.sha256;
+    const problems: string[] = [];
+    const features = new Map<string, Feature>();
+    const perType = { number: [] as Feature[], boolean: [] as Feature[], category: [] as Feature[] };
+    bundle.rules.forEach((r, ri) => {
+      const declared = new Map(r.features.map((f) => [f.name, f]));
+      for (const name of atomFeatures(r.ast, new Set())) {
+        const spec = declared.get(name);
+        if (!spec) {
+          problems.push(`rule ${r.id}: the condition names ${name}, which its features do not declare`);
+          continue;
+        }
+        let f = features.get(name);
+        if (!f) {
+          f = { name, type: spec.type, index: perType[spec.type].length, rules: [] };
+          perType[spec.type].push(f);
+          features.set(name, f);
+        } else if (f.type !== spec.type) {
+          problems.push(`rule ${r.id}: feature ${name} is declared ${spec.type}, another rule declares it ${f.type}`);
+          continue;
+        }
+        f.rules.push(ri);
+      }
+    });
+    const slots: Slots = {
+      slot: (name) => {
+        const f = features.get(name);
+        if (!f) throw new RuleProblem(`unknown feature ${name}`);
+        return { type: f.type, index: f.index };
+      },
+    };
+    const builder = new PlanBuilder(slots.slot, (a) => compileAtom(a, slots));
+    bundle.rules.forEach((r) => {
+      try {
+        builder.rule(r.ast);
+      } catch (e) {
+        if (!(e instanceof RuleProblem)) throw e;
+        problems.push(`rule ${r.id}: ${e.message}`);
+      }
+    });
+    const ids = new Set<string>();
+    for (const r of bundle.rules) {
+      if (ids.has(r.id)) problems.push(`rule ${r.id} appears twice`);
+      ids.add(r.id);
+    }
+    if (problems.length) throw new RulesetError('invalid', `the ruleset ${bundle.version} is not valid`, problems);
+    this.#plan = builder.build();
+    this.#bits = new Uint8Array(this.#plan.atoms + 1);
+    this.#bits[this.#plan.atoms] = 1;
+    this.#hits = new Int32Array(bundle.rules.length);
+    this.rules = Object.freeze(bundle.rules.map((r: BundleRule) => Object.freeze({ id: r.id, version: r.version, title: r.title, action: r.action, stage: r.stage, effective: effectiveAction(r.action, r.stage), features: Object.freeze([...atomFeatures(r.ast, new Set())]) })));
+    // Match objects are made once here: a session that matches allocates only the array.
+    this.#matches = this.rules.map((r) => Object.freeze({ id: r.id, version: r.version, action: r.action, stage: r.stage, effective: r.effective }));
+    this.#ranks = Uint8Array.from(this.rules.map((r) => (r.effective ? RANK[r.effective] : 0)));
+    this.#nums = perType.number;
+    this.#bools = perType.boolean;
+    this.#cats = perType.category;
+    this.#numNames = this.#nums.map((f) => internalized(f.name));
+    this.#boolNames = this.#bools.map((f) => internalized(f.name));
+    this.#catNames = this.#cats.map((f) => internalized(f.name));
+    this.#n = new Float64Array(this.#nums.length);
+    this.#b = new Uint8Array(this.#bools.length);
+    this.#c = new Array<string | null>(this.#cats.length).fill(null);
+    this.#skip = new Uint8Array(bundle.rules.length);
+  }
+
+  /** The features this ruleset reads, with their types. */
+  features(): { name: string; type: FeatureSpec['type'] }[] {
+    return [...this.#nums, ...this.#bools, ...this.#cats].map((f) => ({ name: f.name, type: f.type }));
+  }
+
+  /** Evaluate one session. Never throws on a bad session: see `Decision.errors`. */
+  evaluate(session: Session): Decision {
+    const s = session as Record<string, unknown>;
+    const n = this.#n;
+    const b = this.#b;
+    const c = this.#c;
+    const bad = this.#bad;
+    bad.length = 0;
+    const numNames = this.#numNames;
+    for (let i = 0; i < numNames.length; i++) {
+      const v = s[numNames[i]!];
+      if (typeof v === 'number' && v === v) n[i] = v;
+      else {
+        n[i] = NaN;
+        if (v !== null) bad.push(this.#nums[i]!);
+      }
+    }
+    const boolNames = this.#boolNames;
+    for (let i = 0; i < boolNames.length; i++) {
+      const v = s[boolNames[i]!];
+      if (v === true) b[i] = B_TRUE;
+      else if (v === false) b[i] = B_FALSE;
+      else {
+        b[i] = B_NULL;
+        if (v !== null) bad.push(this.#bools[i]!);
+      }
+    }
+    const catNames = this.#catNames;
+    for (let i = 0; i < catNames.length; i++) {
+      const v = s[catNames[i]!];
+      if (typeof v === 'string') c[i] = v;
+      else {
+        c[i] = null;
+        if (v !== null) bad.push(this.#cats[i]!);
+      }
+    }
+    if (bad.length) return this.#evaluateWithErrors(s);
+    const plan = this.#plan;
+    const bits = this.#bits;
+    evalAtoms(plan, n, b, c, bits);
+    const ranks = this.#ranks;
+    const count = ranks.length;
+    // indices first, into a reused buffer: the matches array is then allocated once, at its size
+    const hits = this.#hits;
+    let k = 0;
+    let best = 0;
+    for (let i = 0; i < count; i++) {
+      if (ruleHolds(plan, i, bits)) {
+        hits[k++] = i;
+        if (ranks[i]! > best) best = ranks[i]!;
+      }
+    }
+    if (k === 0) return NO_MATCH;
+    const all = this.#matches;
+    const matched = new Array<Match>(k);
+    for (let j = 0; j < k; j++) matched[j] = all[hits[j]!]!;
+    return { action: BY_RANK[best]!, matches: matched, errors: NONE };
+  }
+
+  /** The slow path: some feature is bad; rules that name one report it and are skipped. */
+  #evaluateWithErrors(s: Record<string, unknown>): Decision {
+    const skip = this.#skip;
+    skip.fill(0);
+    const errors: EvalError[] = [];
+    for (const f of this.#bad) {
+      const v = s[f.name];
+      const missing = v === undefined || !Object.hasOwn(s, f.name);
+      for (const ri of f.rules) {
+        skip[ri] = 1;
+        errors.push(Object.freeze({ rule: this.rules[ri]!.id, feature: f.name, problem: missing ? 'missing' : 'type', expected: `${f.type === 'category' ? 'a string' : `a ${f.type}`} or null`, found: missing ? 'nothing' : describe(v) }));
+      }
+    }
+    const matches: Match[] = [];
+    let best = 0;
+    evalAtoms(this.#plan, this.#n, this.#b, this.#c, this.#bits);
+    for (let i = 0; i < this.#ranks.length; i++) {
+      if (skip[i] || !ruleHolds(this.#plan, i, this.#bits)) continue;
+      matches.push(this.#matches[i]!);
+      if (this.#ranks[i]! > best) best = this.#ranks[i]!;
+    }
+    return { action: BY_RANK[best]!, matches, errors };
+  }
+}
+
+/**
+ * The same text as a property-key string. Names parsed from a bundle are ordinary heap
+ * strings; a keyed load with one makes V8 look it up in its string table on every access,
+ * while a property key is already interned: about 3x faster per session (bench/runtime.mjs).
+ */
+function internalized(name: string): string {
+  return Object.keys({ [name]: 0 })[0]!;
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+const NO_MATCH: Decision = Object.freeze({ action: null, matches: NONE, errors: NONE });
+
+function describe(v: unknown): string {
+  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : `number ${v}`;
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v)}`;
+  if (Array.isArray(v)) return 'an array';
+  return v === null ? 'null' : typeof v;
+}
+
+// ------------------------------------------------------------------------------ loading
+
+function issuesOf(e: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string[] {
+  return e.issues.slice(0, 20).map((i) => `${i.path.map(String).join('.') || '(document)'}: ${i.message}`);
+}
+
+/**
+ * Load a bundle (its JSON text, or the parsed document). Refuses — throws RulesetError with
+ * the reason — unless the document is this runtime's schema version, its sha256 matches its
+ * content, it fits the schema, and every condition fits its declared features.
+ */
+export function loadRuleset(input: string | unknown): Ruleset {
+  let doc: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      doc = JSON.parse(input);
+    } catch (e) {
+      throw new RulesetError('json', `the ruleset is not JSON: ${(e as Error).message}`);
+    }
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new RulesetError('invalid', 'the ruleset must be a JSON object');
+  const d = doc as Record<string, unknown>;
+  if (d['schema'] !== BUNDLE_SCHEMA) {
+    throw new RulesetError('schema-version', `unknown ruleset schema ${JSON.stringify(d['schema'])}: this runtime reads ${BUNDLE_SCHEMA} only`);
+  }
+  if (typeof d['sha256'] !== 'string') throw new RulesetError('sha256', 'the ruleset carries no sha256');
+  let digest: string;
+  try {
+    digest = bundleDigest(d);
+  } catch (e) {
+    throw new RulesetError('invalid', `the ruleset cannot be canonicalised: ${(e as Error).message}`);
+  }
+  if (digest !== d['sha256']) throw new RulesetError('sha256', `sha256 mismatch: the ruleset says ${d['sha256']}, its content hashes to ${digest} (changed or truncated after release)`);
+  const parsed = BundleSchema.safeParse(d);
+  if (!parsed.success) throw new RulesetError('invalid', 'the ruleset does not fit its schema', issuesOf(parsed.error));
+  return new Ruleset(parsed.data);
+}
+
+/** Evaluate one session against a loaded ruleset (the same as `ruleset.evaluate(session)`). */
+export function evaluate(ruleset: Ruleset, session: Session): Decision {
+  return ruleset.evaluate(session);
+}
+
+
