@@ -67,6 +67,8 @@ export interface BacktestRun extends BacktestResult {
 
 /** A rule reaches customers (counts in the deployed set) when approved with action block or challenge. */
 export function isDeployed(t: Target): boolean {
+  // a rule in shadow (staged rollout) is evaluated and logged, never acted on: customers do not feel it
+  if (t.rule?.rollout?.stage === 'shadow') return false;
   return t.status === 'approved' && (t.rule?.action === 'block' || t.rule?.action === 'challenge');
 }
 
