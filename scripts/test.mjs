@@ -24,6 +24,20 @@ if (!existsSync(CHROMIUM)) {
   }
 }
 
+// The engine tests start a real PostgreSQL server (test/engine/pg-server.ts, scripts/postgres.sh)
+// from Debian's postgresql package. Installed here the same way; if it is still missing the
+// engine tests FAIL with the reason (never skipped).
+const hasPostgres = () => spawnSync('sh', ['-c', 'ls /usr/lib/postgresql/*/bin/initdb']).status === 0;
+if (!hasPostgres()) {
+  if (process.getuid?.() === 0) {
+    console.error('PostgreSQL is missing: running apt-get update && apt-get install -y postgresql');
+    const apt = spawnSync('sh', ['-c', 'apt-get update && apt-get install -y postgresql'], { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (apt.status !== 0 || !hasPostgres()) console.error(`could not install postgresql (exit ${apt.status}); the engine tests will fail`);
+  } else {
+    console.error('PostgreSQL is missing and this is not root: install it with `apt-get install -y postgresql`; the engine tests will fail');
+  }
+}
+
 const t0 = Date.now();
 const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit', env });
 const typecheckFailed = tsc.status !== 0;

@@ -14,9 +14,14 @@
 import type { Config } from '../config/schema.js';
 import { quoteIdent, type Param, type Store } from '../db/store.js';
 import { metrics, ratio, wilson, type Counts, type Metrics } from './stats.js';
+import { PLANS, type SqlPlan } from '../engine/plan.js';
+import type { Engine, EngineInfo } from '../engine/types.js';
 import type { Window } from './window.js';
 
-/** A rule as the engine sees it: a compiled DuckDB predicate with positional `?` parameters. */
+/**
+ * A rule as the engine sees it: a predicate with positional `?` parameters, compiled for the
+ * dialect of `EngineOptions.engine` (DuckDB without one; `compileBound` for another engine).
+ */
 export interface EngineRule {
   id: string;
   predicate: Readonly<{ sql: string; parameters: readonly Param[] }>;
@@ -106,6 +111,8 @@ export interface BacktestResult {
   populations?: Record<string, { rows: number; humans: number; bots: number }>;
   /** The deployed set (`deployed` rules) and the judged set (deployed + `extra` rules). */
   set?: { deployed: SetMetrics; judged: SetMetrics };
+  /** Where it ran, when run on an explicit engine (issue 18): kind, target, statements' hash, bytes scanned, cost. */
+  execution?: EngineInfo;
 }
 
 export interface EngineOptions {
@@ -118,9 +125,16 @@ export interface EngineOptions {
   train?: Window;
   /** Set metrics from the overlap scan (implies `overlap`). */
   set?: boolean;
+  /**
+   * Run on this engine instead of `store` (issue 18): the statements are written in its
+   * dialect (engine/plan.ts), the rules and populations must be compiled for it, and the
+   * result carries `engine` (where, the statements' hash, bytes scanned and cost).
+   */
+  engine?: Engine;
 }
 
-const hitExpr = (r: EngineRule) => `(CASE WHEN ${r.predicate.sql} THEN 1 ELSE 0 END)`;
+/** What runBacktest needs of a store or an engine. */
+type Db = Pick<Engine, 'all' | 'run'>;
 
 type GroupRow = Record<string, string | number | null>;
 
@@ -162,9 +176,42 @@ function segmentResult(rs: readonly GroupRow[], i: number): SegmentResult {
   return { rows, humans, hits, fp, fpr: humans ? fp / humans : null, fpr_upper95: w ? w.upper : null, fpr_lower95: w ? w.lower : null };
 }
 
+/**
+ * One scan grouped by label alone and by each key with label: GROUPING SETS where the dialect
+ * has them, else every row once per set (CROSS JOIN UNNEST) grouped by the set's number. Rows
+ * come back in the GROUPING SETS shape either way: k<i> (the key as text), g<i> (1 = not grouped
+ * by key i), lbl, n, then the measures. Parameters: measures, `from`, `where`, in that order.
+ */
+async function groupedScan(db: Db, p: SqlPlan, keys: readonly string[], label: string, measures: string, from: string, where: string | undefined, params: readonly Param[]): Promise<GroupRow[]> {
+  const w = where ? ` WHERE ${where}` : '';
+  if (p.can.groupingSets === 'native') {
+    const sets = [`(${label})`, ...keys.map((k) => `(${k}, ${label})`)].join(', ');
+    const keyCols = keys.map((k, i) => `${p.cast(k, 'text')} AS k${i}`).join(', ');
+    const groupingIds = keys.map((k, i) => `grouping(${k}) AS g${i}`).join(', ');
+    return db.all<GroupRow>(`SELECT ${keyCols}, ${groupingIds}, ${label} AS lbl, count(*) AS n${measures}\n       FROM ${from}${w} GROUP BY GROUPING SETS (${sets})`, params);
+  }
+  const key = `CASE rulegen_g.k ${keys.map((k, i) => `WHEN ${i + 1} THEN ${p.cast(k, 'text')}`).join(' ')} END`;
+  const rows = await db.all<GroupRow>(
+    `SELECT rulegen_g.k AS gk, ${key} AS gv, ${label} AS lbl, count(*) AS n${measures}
+       FROM ${from} CROSS JOIN UNNEST(ARRAY[${keys.map((_, i) => i).concat(keys.length).join(', ')}]) AS rulegen_g (k)${w} GROUP BY rulegen_g.k, ${key}, ${label}`,
+    params,
+  );
+  return rows.map(({ gk, gv, ...rest }) => {
+    const out: GroupRow = { ...rest };
+    keys.forEach((_, i) => {
+      out[`k${i}`] = Number(gk) === i + 1 ? gv! : null;
+      out[`g${i}`] = Number(gk) === i + 1 ? 0 : 1;
+    });
+    return out;
+  });
+}
+
 export async function runBacktest(store: Store, config: Config, window: Window, rules: readonly EngineRule[], opts: EngineOptions = {}): Promise<BacktestResult> {
-  const table = quoteIdent(config.data.table);
-  const label = quoteIdent(config.data.label);
+  const p = PLANS[opts.engine?.dialect ?? 'duckdb'];
+  const db: Db = opts.engine ?? { all: (sql, params) => store.all(sql, params), run: (sql, params) => store.run(sql, params) };
+  const hitExpr = (r: EngineRule) => `(CASE WHEN ${r.predicate.sql} THEN 1 ELSE 0 END)`;
+  const table = p.ident(config.data.table);
+  const label = p.ident(config.data.label);
   const timings: Record<string, number> = {};
   const warnings: string[] = [];
   const ruleParams = rules.flatMap((r) => r.predicate.parameters);
@@ -174,13 +221,13 @@ export async function runBacktest(store: Store, config: Config, window: Window, 
   const segs = opts.segments ?? [];
   const pops = opts.populations ?? [];
   const breakdowns = Boolean((opts.daily || segs.length || pops.length) && rules.length);
-  const day = `CAST(date_trunc('day', ${quoteIdent(config.data.time)}) AS DATE)`;
+  const day = p.day(p.ident(config.data.time));
   type Key = { expr: string; kind: 'day' | 'segment' | 'population'; name: string; pop?: number };
   const keys: Key[] = breakdowns
     ? [
         ...(opts.daily ? [{ expr: day, kind: 'day' as const, name: 'day' }] : []),
-        ...segs.map((s) => ({ expr: quoteIdent(s), kind: 'segment' as const, name: s })),
-        ...pops.map((p, i) => ({ expr: quoteIdent(`rulegen_pop_${i}`), kind: 'population' as const, name: p.name, pop: i })),
+        ...segs.map((s) => ({ expr: p.ident(s), kind: 'segment' as const, name: s })),
+        ...pops.map((x, i) => ({ expr: p.ident(`rulegen_pop_${i}`), kind: 'population' as const, name: x.name, pop: i })),
       ]
     : [];
   let t0 = performance.now();
@@ -192,41 +239,44 @@ export async function runBacktest(store: Store, config: Config, window: Window, 
   // from it. Evaluating the predicates twice (once for the sums, once for the masks) cost about
   // a third more at 2M rows (bench/backtest.mjs --issue12).
   let maskTable: string | undefined;
-  if (breakdowns && wantMasks) {
+  if (breakdowns && wantMasks && p.can.tempTables) {
     maskTable = `rulegen_hits_${++maskSeq}`;
     const blocks = maskBlocks(rules);
+    const maskExpr = (b: readonly EngineRule[]) => `(${b.map((r, j) => p.maskBit(hitExpr(r), j)).join(p.maskJoin)})`;
     // parameters in textual order: population predicates (the last keys), rules, window
     const keyCols = keys.map((k, i) => `${k.pop !== undefined ? `(CASE WHEN ${pops[k.pop]!.predicate.sql} THEN 1 ELSE 0 END)` : k.expr} AS kc${i}`).join(', ');
-    await store.run(
+    await db.run(
       `CREATE OR REPLACE TEMP TABLE ${maskTable} AS SELECT ${keyCols}, ${label} AS lbl, ${blocks.map((b, bi) => `${maskExpr(b)} AS m${bi}`).join(', ')} FROM ${table} WHERE ${window.where}`,
       [...pops.flatMap((p) => p.predicate.parameters), ...ruleParams, ...window.parameters],
     );
     const sets = ['(lbl)', ...keys.map((_, i) => `(kc${i}, lbl)`)].join(', ');
     const bit = (i: number) => `sum((m${Math.floor(i / BLOCK)} >> ${i % BLOCK}) & 1) AS h${i}`;
-    grouped = await store.all<GroupRow>(
+    grouped = await db.all<GroupRow>(
       `SELECT ${keys.map((_, i) => `CAST(kc${i} AS VARCHAR) AS k${i}, grouping(kc${i}) AS g${i}`).join(', ')}, lbl, count(*) AS n, ${rules.map((_, i) => bit(i)).join(', ')}
        FROM ${maskTable} GROUP BY GROUPING SETS (${sets})`,
     );
   } else if (breakdowns) {
-    const sets = [`(${label})`, ...keys.map((k) => `(${k.expr}, ${label})`)].join(', ');
-    const keyCols = keys.map((k, i) => `CAST(${k.expr} AS VARCHAR) AS k${i}`).join(', ');
-    const groupingIds = keys.map((k, i) => `grouping(${k.expr}) AS g${i}`).join(', ');
     // Populations are 0/1 columns of a subquery, so that each predicate (and its parameters)
     // appears once; without populations the statement is the plain scan it always was.
-    const from = pops.length
-      ? `(SELECT *, ${pops.map((p, i) => `(CASE WHEN ${p.predicate.sql} THEN 1 ELSE 0 END) AS ${quoteIdent(`rulegen_pop_${i}`)}`).join(', ')} FROM ${table} WHERE ${window.where})`
-      : `${table} WHERE ${window.where}`;
-    grouped = await store.all<GroupRow>(
-      `SELECT ${keyCols}, ${groupingIds}, ${label} AS lbl, count(*) AS n${rules.map((r, i) => `, sum${hitExpr(r)} AS h${i}`).join('')}
-       FROM ${from} GROUP BY GROUPING SETS (${sets})`,
-      [...ruleParams, ...pops.flatMap((p) => p.predicate.parameters), ...window.parameters],
+    const [from, where] = pops.length
+      ? [`(SELECT *, ${pops.map((x, i) => `(CASE WHEN ${x.predicate.sql} THEN 1 ELSE 0 END) AS ${p.ident(`rulegen_pop_${i}`)}`).join(', ')} FROM ${table} WHERE ${window.where}) AS rulegen_w`, undefined]
+      : [table, window.where];
+    grouped = await groupedScan(
+      db,
+      p,
+      keys.map((k) => k.expr),
+      label,
+      rules.map((r, i) => `, sum${hitExpr(r)} AS h${i}`).join(''),
+      from,
+      where,
+      [...ruleParams, ...pops.flatMap((x) => x.predicate.parameters), ...window.parameters],
     );
   }
   if (breakdowns) {
     core = grouped.filter((r) => keys.every((_, ki) => Number(r[`g${ki}`]) === 1)) as Record<string, number | null>[];
     timings['core+breakdowns'] = performance.now() - t0;
   } else {
-    core = await store.all<Record<string, number | null>>(
+    core = await db.all<Record<string, number | null>>(
       `SELECT ${label} AS lbl, count(*) AS n${rules.map((r, i) => `, sum${hitExpr(r)} AS h${i}`).join('')} FROM ${table} WHERE ${window.where} GROUP BY ${label}`,
       [...ruleParams, ...window.parameters],
     );
@@ -285,11 +335,7 @@ export async function runBacktest(store: Store, config: Config, window: Window, 
   // 3. the train window: counts and days, for stability across the split
   if (opts.train && rules.length) {
     t0 = performance.now();
-    const trainRows = await store.all<GroupRow>(
-      `SELECT CAST(${day} AS VARCHAR) AS k0, grouping(${day}) AS g0, ${label} AS lbl, count(*) AS n${rules.map((r, i) => `, sum${hitExpr(r)} AS h${i}`).join('')}
-       FROM ${table} WHERE ${opts.train.where} GROUP BY GROUPING SETS ((${label}), (${day}, ${label}))`,
-      [...ruleParams, ...opts.train.parameters],
-    );
+    const trainRows = await groupedScan(db, p, [day], label, rules.map((r, i) => `, sum${hitExpr(r)} AS h${i}`).join(''), table, opts.train.where, [...ruleParams, ...opts.train.parameters]);
     timings['train'] = performance.now() - t0;
     const totals = trainRows.filter((r) => Number(r['g0']) === 1);
     const days = groupBy(
@@ -316,9 +362,9 @@ export async function runBacktest(store: Store, config: Config, window: Window, 
   if ((opts.overlap || opts.set) && rules.length) {
     t0 = performance.now();
     try {
-      set = await overlap(store, table, label, window, rules, results, { bots, humans, rows }, maskTable);
+      set = await overlap(db, p, table, label, window, rules, results, { bots, humans, rows }, maskTable);
     } finally {
-      if (maskTable) await store.run(`DROP TABLE IF EXISTS ${maskTable}`);
+      if (maskTable) await db.run(`DROP TABLE IF EXISTS ${maskTable}`);
     }
     timings['overlap'] = performance.now() - t0;
     if (!opts.set) {
@@ -326,7 +372,7 @@ export async function runBacktest(store: Store, config: Config, window: Window, 
       for (const r of results) delete r.set;
     }
   }
-  return { window, rows, bots, humans, unlabeled, rules: results, warnings, timings, ...(populationTotals ? { populations: populationTotals } : {}), ...(set ? { set } : {}) };
+  return { window, rows, bots, humans, unlabeled, rules: results, warnings, timings, ...(populationTotals ? { populations: populationTotals } : {}), ...(set ? { set } : {}), ...(opts.engine ? { execution: opts.engine.info() } : {}) };
 }
 
 /** 50 rules per mask column keeps every mask an exact JS number (< 2^53). */
@@ -348,18 +394,20 @@ function maskBlocks(rules: readonly EngineRule[]): EngineRule[][] {
   return blocks;
 }
 
-const maskExpr = (b: readonly EngineRule[]) => `(${b.map((r, j) => `(${hitExpr(r)}::BIGINT << ${j})`).join(' | ')})`;
 
 /** `maskTable`: the rows' masks already materialised by the breakdown scan (else one more scan). */
-async function overlap(store: Store, table: string, label: string, window: Window, rules: readonly EngineRule[], results: RuleResult[], totals: { bots: number; humans: number; rows: number }, maskTable?: string): Promise<BacktestResult['set']> {
+async function overlap(db: Db, p: SqlPlan, table: string, label: string, window: Window, rules: readonly EngineRule[], results: RuleResult[], totals: { bots: number; humans: number; rows: number }, maskTable?: string): Promise<BacktestResult['set']> {
   const { bots } = totals;
   const blocks = maskBlocks(rules);
+  const hitExpr = (r: EngineRule) => `(CASE WHEN ${r.predicate.sql} THEN 1 ELSE 0 END)`;
+  const maskExpr = (b: readonly EngineRule[]) => `(${b.map((r, j) => p.maskBit(hitExpr(r), j)).join(p.maskJoin)})`;
   const any = blocks.map((_, bi) => `m${bi} <> 0`).join(' OR ');
   const cols = blocks.map((_, bi) => `m${bi}`).join(', ');
+  const groupBy = p.dialect === 'duckdb' ? 'ALL' : `lbl, ${cols}`;
   const rows = maskTable
-    ? await store.all<Record<string, number | null>>(`SELECT lbl, ${cols}, count(*) AS n FROM ${maskTable} WHERE ${any} GROUP BY ALL`)
-    : await store.all<Record<string, number | null>>(
-        `SELECT lbl, ${cols}, count(*) AS n FROM (SELECT ${label} AS lbl, ${blocks.map((b, bi) => `${maskExpr(b)} AS m${bi}`).join(', ')} FROM ${table} WHERE ${window.where}) WHERE ${any} GROUP BY ALL`,
+    ? await db.all<Record<string, number | null>>(`SELECT lbl, ${cols}, count(*) AS n FROM ${maskTable} WHERE ${any} GROUP BY ALL`)
+    : await db.all<Record<string, number | null>>(
+        `SELECT lbl, ${cols}, count(*) AS n FROM (SELECT ${label} AS lbl, ${blocks.map((b, bi) => `${maskExpr(b)} AS m${bi}`).join(', ')} FROM ${table} WHERE ${window.where}) AS rulegen_m WHERE ${any} GROUP BY ${groupBy}`,
         [...blocks.flatMap((b) => b.flatMap((r) => r.predicate.parameters)), ...window.parameters],
       );
   const K = rules.length;

@@ -14,7 +14,7 @@ import type { Param } from '../db/store.js';
 import { InputError } from '../errors.js';
 import type { Expr, NodeKind, Node } from '../rule/ast.js';
 import { structuralFindings } from '../rule/checks.js';
-import { TOKENS, type Dialect, type DialectTokens } from './dialects.js';
+import { BOUND_TOKENS, TOKENS, type Dialect, type DialectTokens } from './dialects.js';
 
 export { DIALECTS, isDialect, type Dialect } from './dialects.js';
 
@@ -56,6 +56,10 @@ const EMITTERS: Emitter = {
 export function compile(ast: Expr, catalog: Catalog, dialect: Dialect = 'duckdb'): CompiledQuery {
   const t = TOKENS[dialect];
   if (!t) throw InputError.single({ message: `unknown SQL dialect ${String(dialect)}`, expected: 'duckdb, postgres, trino or spark', found: String(dialect) });
+  return compileTokens(ast, catalog, t);
+}
+
+function compileTokens(ast: Expr, catalog: Catalog, t: DialectTokens): CompiledQuery {
   const problems = structuralFindings(ast, catalog).map(({ node: _node, ...p }) => p);
   if (problems.length) throw new InputError(`cannot compile the condition: ${problems[0]!.message}`, problems);
   const ctx: Ctx = { t, params: [] };
@@ -84,4 +88,16 @@ export function countStatement(predicate: CompiledQuery, table: string, dialect:
 /** Quote an identifier the way `dialect` does (for callers that build statements around predicates). */
 export function quoteIdentifier(name: string, dialect: Dialect = 'duckdb'): string {
   return TOKENS[dialect].ident(name);
+}
+
+/**
+ * A predicate for an engine that rulegen executes (`--engine`): like `compilePredicate`, with
+ * every literal a bound `?` parameter (cast to its type) in that engine's dialect. The caller's
+ * context must treat NULL as false (`CASE WHEN`, `WHERE`).
+ */
+export function compileBound(ast: Expr, catalog: Catalog, dialect: 'duckdb' | 'postgres' | 'trino'): CompiledQuery {
+  if (dialect === 'duckdb') return compilePredicate(ast, catalog, 'duckdb');
+  const full = compileTokens(ast, catalog, BOUND_TOKENS[dialect]);
+  const inner = /^coalesce\((.*), false\)$/s.exec(full.sql);
+  return inner ? Object.freeze({ sql: inner[1]!, parameters: full.parameters }) : full;
 }

@@ -103,3 +103,19 @@ export const TOKENS: Readonly<Record<Dialect, DialectTokens>> = Object.freeze({
   trino: { name: 'trino', ident: doubleQuoted, value: inlined(ansiString), ops: OPS },
   spark: { name: 'spark', ident: (n) => `\`${n.replaceAll('`', '``')}\``, value: inlined(sparkString), ops: OPS },
 });
+
+/**
+ * Executing dialects: PostgreSQL and Trino statements that rulegen runs itself (`--engine`).
+ * Unlike the text exports above, every literal is a bound `?` parameter with an explicit cast,
+ * as for DuckDB; the engine renders the placeholder its own way ($1 for PostgreSQL, Athena's
+ * execution parameters).
+ */
+const boundValue = (casts: Record<LiteralKind, string>): DialectTokens['value'] => (l, params) => {
+  params.push(l.value);
+  return `CAST(? AS ${casts[l.kind]})`;
+};
+
+export const BOUND_TOKENS: Readonly<Record<'postgres' | 'trino', DialectTokens>> = Object.freeze({
+  postgres: { name: 'postgres', ident: doubleQuoted, value: boundValue({ number: 'double precision', string: 'text', boolean: 'boolean' }), ops: OPS },
+  trino: { name: 'trino', ident: doubleQuoted, value: boundValue({ number: 'DOUBLE', string: 'VARCHAR', boolean: 'BOOLEAN' }), ops: OPS },
+});

@@ -82,6 +82,29 @@ export const LlmSchema = z
   })
   .strict();
 
+/**
+ * Where the backtest and the ranking run (issue 18): the embedded store, or a PostgreSQL or
+ * Athena engine that holds the sessions table. No secrets here: PostgreSQL's password comes from
+ * PGPASSWORD or ~/.pgpass, AWS credentials from the default chain.
+ */
+export const EngineSchema = z
+  .object({
+    kind: z.enum(['duckdb', 'postgres', 'athena']).default('duckdb'),
+    /** postgres: postgres://user@host:5432/database (no password); default the PG* environment variables. */
+    url: z.string().min(1).optional(),
+    /** athena */
+    workgroup: z.string().min(1).optional(),
+    database: z.string().min(1).optional(),
+    catalog: z.string().min(1).optional(),
+    output_location: z.string().regex(/^s3:\/\//, 'must be an s3:// location').optional(),
+    region: z.string().min(1).optional(),
+    /** athena: stop a run that would scan more than this many GB; `--max-scan-gb` overrides it. */
+    max_scan_gb: z.number().positive().optional(),
+    /** athena: a statement running longer than this is stopped. */
+    timeout_ms: z.number().int().min(1000).default(1_800_000),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     data: DataSchema.default(DataSchema.parse({})),
@@ -100,6 +123,7 @@ export const ConfigSchema = z
     rank: z.object({ top: z.number().int().min(1).default(15) }).strict().default({ top: 15 }),
     /** Segments and populations beyond `data.segments` (which stays a shorthand for unprotected columns). */
     segments: z.array(SegmentSchema).default([]),
+    engine: EngineSchema.default(EngineSchema.parse({})),
   })
   .strict();
 

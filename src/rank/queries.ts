@@ -21,6 +21,7 @@
  */
 import { quoteIdent, type Param } from '../db/store.js';
 import { IV_BINS, PERCENTILES, WOE_SMOOTHING } from './stats.js';
+import type { SqlPlan } from '../engine/plan.js';
 
 /** Temp tables (per connection) that hold the reduced data between statements. */
 export const COUNTS = 'temp.main.rulegen_rank_counts';
@@ -32,6 +33,8 @@ export interface ScanFeature {
   column: string;
   /** 'num': numbers and booleans (as 0/1), ordered by value; 'cat': categories, as text. */
   kind: 'num' | 'cat';
+  /** A boolean column (some dialects cast it to a number only through INTEGER). */
+  boolean?: boolean;
 }
 
 export interface Statement {
@@ -59,6 +62,36 @@ export function countsStatement(table: string, label: string, window: { where: s
     parameters: features.flatMap(() => window.parameters),
   };
 }
+
+/**
+ * The same one scan as `countsStatement`, as a plain SELECT in another engine's dialect
+ * (issue 18): the engine groups, and only the counts table's rows (f, v, c, b, h) come back, to
+ * be loaded into the local COUNTS table by `loadCountsSql`. Every statistic after the scan is
+ * then read off the counts by the very statements the embedded engine runs, so the figures
+ * are the same whichever engine scanned.
+ */
+export function countsQuery(p: SqlPlan, table: string, label: string, window: { where: string; parameters: readonly Param[] }, features: readonly ScanFeature[]): Statement {
+  const l = p.ident(label);
+  const parts = features.map((x, i) => {
+    const col = p.ident(x.column);
+    const v = x.kind === 'num' ? p.asDouble('k', Boolean(x.boolean)) : p.cast('NULL', 'double');
+    const c = x.kind === 'cat' ? p.cast('k', 'text') : p.cast('NULL', 'text');
+    return `SELECT ${p.cast(String(Math.trunc(x.f)), 'integer')} AS f, ${v} AS v, ${c} AS c, b, h FROM (SELECT ${col} AS k, ${p.cast(`sum(${l})`, 'bigint')} AS b, ${p.cast(`count(*) - sum(${l})`, 'bigint')} AS h FROM ${p.ident(table)} WHERE (${window.where}) AND ${l} IN (0, 1) GROUP BY ${col}) AS rulegen_f${i}`;
+  });
+  return { sql: parts.join('\nUNION ALL '), parameters: features.flatMap(() => window.parameters) };
+}
+
+/**
+ * Loading `countsQuery` rows locally: appended (DuckDB's appender, all numbers as DOUBLE) to a
+ * staging table, then cast into COUNTS with the types `countsStatement` gives it. Counts are
+ * integers far below 2^53, so the DOUBLE stage is exact.
+ */
+export const COUNTS_STAGE = 'rulegen_rank_stage';
+export const stageCountsSql = `CREATE OR REPLACE TEMP TABLE ${COUNTS_STAGE} (f DOUBLE, v DOUBLE, c VARCHAR, b DOUBLE, h DOUBLE)`;
+export const countsFromStageSql = [
+  `CREATE OR REPLACE TEMP TABLE ${COUNTS} AS SELECT f::INTEGER AS f, v, c, b::BIGINT AS b, h::BIGINT AS h FROM temp.main.${COUNTS_STAGE}`,
+  `DROP TABLE IF EXISTS temp.main.${COUNTS_STAGE}`,
+];
 
 /** Per feature: labelled bots and humans, how many of each are null, distinct non-null values. */
 export const summarySql = `SELECT f, sum(b) AS bots, sum(h) AS humans,
@@ -134,6 +167,8 @@ SELECT f, any_value(nb) AS nb, any_value(nh) AS nh, ${AUC2}, ${KS} FROM w GROUP 
  *   p_i = (b_i + 0.5) / (B + 0.5 m),  q_i = (h_i + 0.5) / (H + 0.5 m),
  *   IV  = sum_i (p_i - q_i) * ln(p_i / q_i)
  * (the 0.5 keeps ln finite when a bin has no bots or no humans). Null without bots or humans.
+ * Summed in bin order: a floating-point sum depends on the order it adds in, and the counts
+ * table's row order depends on which engine scanned (issue 18); this way the IV does not.
  */
 export function ivSql(): string {
   const cuts = Array.from({ length: IV_BINS - 1 }, (_, i) => `(r.v > s.${cutColumn(i + 1)})::INTEGER`).join(' + ');
@@ -142,11 +177,11 @@ export function ivSql(): string {
     SELECT r.f, CASE WHEN r.c IS NOT NULL THEN r.c WHEN r.v IS NOT NULL THEN CAST(${cuts} AS VARCHAR) END AS bin, sum(r.b) AS b, sum(r.h) AS h
     FROM ${COUNTS} r LEFT JOIN ${NUMSTATS} s USING (f) GROUP BY ALL
   ), shares AS (
-    SELECT f, (b + ${s}) / (sum(b) OVER g + ${s} * count(*) OVER g) AS p, (h + ${s}) / (sum(h) OVER g + ${s} * count(*) OVER g) AS q,
+    SELECT f, bin, (b + ${s}) / (sum(b) OVER g + ${s} * count(*) OVER g) AS p, (h + ${s}) / (sum(h) OVER g + ${s} * count(*) OVER g) AS q,
       sum(b) OVER g AS tb, sum(h) OVER g AS th
     FROM bins WINDOW g AS (PARTITION BY f)
   )
-  SELECT f, CASE WHEN any_value(tb) > 0 AND any_value(th) > 0 THEN sum((p - q) * ln(p / q)) END AS iv, count(*) AS bins FROM shares GROUP BY f`;
+  SELECT f, CASE WHEN any_value(tb) > 0 AND any_value(th) > 0 THEN sum((p - q) * ln(p / q) ORDER BY bin) END AS iv, count(*) AS bins FROM shares GROUP BY f`;
 }
 
 /**
@@ -160,6 +195,27 @@ FROM ${COUNTS}
 WHERE f IN (${fs.map((f) => String(Math.trunc(f))).join(', ')}) AND (v IS NOT NULL OR c IS NOT NULL)
 QUALIFY row_number() OVER (PARTITION BY f ORDER BY CASE WHEN h = 0 THEN 0 ELSE 1 END, CASE WHEN h = 0 THEN -b ELSE -(b / h) END, value) <= ${Math.trunc(limit)}
 ORDER BY f, CASE WHEN h = 0 THEN 0 ELSE 1 END, CASE WHEN h = 0 THEN -b ELSE -(b / h) END, value`;
+}
+
+/**
+ * Per feature, the regions of values that no labelled human has (for the leak check, leak.ts):
+ * numbers below every human's value (lo) and above (hi), with the bots there and the edge
+ * value nearest the humans; categories no human shows (and the first three by bots); the
+ * null row when no human's value is null. When no human has a number at all, every bot value
+ * counts as the low tail.
+ */
+export function leakSql(): string {
+  return `WITH hr AS (
+    SELECT f, min(CASE WHEN h > 0 AND v IS NOT NULL THEN v END) AS hmin, max(CASE WHEN h > 0 AND v IS NOT NULL THEN v END) AS hmax FROM ${COUNTS} GROUP BY f)
+  SELECT r.f,
+    sum(CASE WHEN r.v < coalesce(hr.hmin, 'infinity'::DOUBLE) THEN r.b ELSE 0 END)::BIGINT AS lo_b,
+    max(CASE WHEN r.v < coalesce(hr.hmin, 'infinity'::DOUBLE) AND r.b > 0 THEN r.v END) AS lo_edge,
+    sum(CASE WHEN r.v > hr.hmax THEN r.b ELSE 0 END)::BIGINT AS hi_b,
+    min(CASE WHEN r.v > hr.hmax AND r.b > 0 THEN r.v END) AS hi_edge,
+    sum(CASE WHEN r.c IS NOT NULL AND r.h = 0 THEN r.b ELSE 0 END)::BIGINT AS cat_b,
+    list(r.c ORDER BY r.b DESC, r.c) FILTER (WHERE r.c IS NOT NULL AND r.h = 0 AND r.b > 0) AS cat_values,
+    sum(CASE WHEN r.v IS NULL AND r.c IS NULL AND r.h = 0 THEN r.b ELSE 0 END)::BIGINT AS null_b
+  FROM ${COUNTS} r JOIN hr USING (f) GROUP BY r.f`;
 }
 
 /** Non-null counts over the whole window, labelled or not: only asked for features that no labelled row has. */

@@ -4,8 +4,9 @@
  * Work is done in DuckDB in a fixed number of statements whatever the number of features:
  *   1. one statement over the sessions table -> a temp counts table (feature, value, bots,
  *      humans); see queries.ts;
- *   2. five over that small table: a summary, the numeric stats (AUC, KS, quantiles, IV cuts),
- *      the category stats, the IV of every feature, the lifts of booleans and categories;
+ *   2. six over that small table: a summary, the numeric stats (AUC, KS, quantiles, IV cuts),
+ *      the category stats, the IV of every feature, the lifts of booleans and categories, the
+ *      human-free regions of every feature (label-leak check, leak.ts);
  *   3. only when some feature has no labelled value: one count over the window, to tell "all
  *      null" from "values only on unlabelled rows".
  * Besides these, resolveWindow reads the time column (min/max and a count).
@@ -13,12 +14,16 @@
  */
 import type { Catalog, Feature } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
-import { quoteIdent, type Row, type Store } from '../db/store.js';
+import { quoteIdent, type Param, type Row, type Store } from '../db/store.js';
 import { resolveWindow } from '../backtest/window.js';
+import { PLANS } from '../engine/plan.js';
+import type { Engine } from '../engine/types.js';
+import { requireColumns, resolveEngineWindow } from '../engine/window.js';
 import type { ImportResult } from './import.js';
-import { categoryStatsSql, countsStatement, dropSql, ivSql, liftsSql, numericStatsSql, NUMSTATS, quantileColumn, summarySql, windowCountsStatement, type ScanFeature } from './queries.js';
+import { categoryStatsSql, COUNTS_STAGE, countsFromStageSql, countsQuery, countsStatement, stageCountsSql, dropSql, ivSql, leakSql, liftsSql, numericStatsSql, NUMSTATS, quantileColumn, summarySql, windowCountsStatement, type ScanFeature } from './queries.js';
 import { combinedImportance, foldAuc, interpolate, num, PERCENTILES, quantilePosition, IV_BINS, IV_CAP, WOE_SMOOTHING } from './stats.js';
 import type { CategoryLift, FeatureRank, QuantileSet, Ranking } from './types.js';
+import { describeLeak, leakEvidence, LEAK_AUC, LEAK_BOT_SHARE, LEAK_MIN_HUMANS, type LeakRegions } from './leak.js';
 
 export interface RankOptions {
   /** An importance computed elsewhere, merged in side by side. */
@@ -26,6 +31,12 @@ export interface RankOptions {
   /** Values of a boolean or category feature listed by lift (default 20). */
   maxCategories?: number;
   onStep?: (message: string) => void;
+  /**
+   * Scan on this engine (issue 18): the window, the columns and the one counts scan run there;
+   * only the counts (one row per feature and distinct value) come back, and the statistics are
+   * computed from them in the local store as always. The ranking then carries `execution`.
+   */
+  engine?: Engine;
 }
 
 /** How each statistic is computed; `Ranking.method`, also printed under the table. */
@@ -38,6 +49,7 @@ export const METHOD: Record<string, string> = {
   coverage: 'share of labelled rows with a value; nulls gives the null share within bots and within humans',
   categories: 'booleans and categories: values by lift = bot share / human share (shares over all rows of the label); AUC and KS order the values by bot rate on the same rows, which is optimistic',
   importance: `mean of the defined ones among 2 * (AUC - 0.5), KS and min(IV, ${IV_CAP}); features without a statistic sort last`,
+  leak: `possible label leak: AUC >= ${LEAK_AUC}, or a region no labelled human has (a tail beyond every human value, category values no human shows, or the nulls) holding >= ${100 * LEAK_BOT_SHARE}% of bots with >= ${LEAK_MIN_HUMANS} humans present; propose leaves it out unless the catalog marks it leak_ok: true`,
 };
 
 const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
@@ -65,12 +77,13 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
   const step = opts.onStep ?? (() => undefined);
   const maxCategories = opts.maxCategories ?? 20;
   step('resolving the train window');
-  const window = await resolveWindow(store, config, 'train');
+  const engine = opts.engine && opts.engine.kind !== 'duckdb' ? opts.engine : undefined;
+  const window = engine ? await resolveEngineWindow(engine, config, 'train') : await resolveWindow(store, config, 'train');
   const table = config.data.table;
   const warnings: string[] = [];
 
   // Which catalog features can be read, and how.
-  const columns = new Map((await store.describe(`SELECT * FROM ${quoteIdent(table)}`)).map((c) => [c.name, c.type]));
+  const columns = new Map((engine ? await requireColumns(engine, config) : await store.describe(`SELECT * FROM ${quoteIdent(table)}`)).map((c) => [c.name, c.type]));
   const scan: (ScanFeature & { feature: Feature })[] = [];
   const ranks = new Map<string, FeatureRank>();
   catalog.features.forEach((feature, f) => {
@@ -86,7 +99,7 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
       warnings.push(`${feature.name}: ${mismatch}; not ranked`);
       return;
     }
-    scan.push({ f, column: feature.name, kind: feature.type === 'category' ? 'cat' : 'num', feature });
+    scan.push({ f, column: feature.name, kind: feature.type === 'category' ? 'cat' : 'num', boolean: type === 'BOOLEAN', feature });
   });
 
   let bots = 0;
@@ -97,16 +110,28 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
     const catStats = new Map<number, Row>();
     const ivs = new Map<number, number | null>();
     const lifts = new Map<number, Row[]>();
+    const leaks = new Map<number, LeakRegions>();
     if (scan.length > 0) {
       step(`counting values of ${scan.length} features`);
-      const counts = countsStatement(table, config.data.label, window, scan);
-      await store.run(counts.sql, counts.parameters);
+      if (engine) await loadCounts(engine, store, countsQuery(PLANS[engine.dialect], table, config.data.label, window, scan));
+      else {
+        const counts = countsStatement(table, config.data.label, window, scan);
+        await store.run(counts.sql, counts.parameters);
+      }
       step('computing AUC, KS, quantiles and IV');
       for (const r of await store.all(summarySql)) summary.set(num(r['f'])!, r);
       await store.run(numericStatsSql());
       for (const r of await store.all(`SELECT * FROM ${NUMSTATS}`)) numStats.set(num(r['f'])!, r);
       for (const r of await store.all(categoryStatsSql())) catStats.set(num(r['f'])!, r);
       for (const r of await store.all(ivSql())) ivs.set(num(r['f'])!, num(r['iv']));
+      for (const r of await store.all(leakSql())) {
+        leaks.set(num(r['f'])!, {
+          lo: { bots: num(r['lo_b']) ?? 0, edge: num(r['lo_edge']) },
+          hi: { bots: num(r['hi_b']) ?? 0, edge: num(r['hi_edge']) },
+          cats: { bots: num(r['cat_b']) ?? 0, values: ((r['cat_values'] as string[] | null) ?? []).slice(0, 3) },
+          nulls: { bots: num(r['null_b']) ?? 0 },
+        });
+      }
       const liftFeatures = scan.filter((x) => x.feature.type !== 'number').map((x) => x.f);
       if (liftFeatures.length) {
         for (const r of await store.all(liftsSql(liftFeatures, maxCategories))) {
@@ -122,7 +147,7 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
       humans = num(anySummary['humans']) ?? 0;
     } else {
       const l = quoteIdent(config.data.label);
-      const r = await store.one(`SELECT sum(CASE WHEN ${l} = 1 THEN 1 ELSE 0 END) AS bots, sum(CASE WHEN ${l} = 0 THEN 1 ELSE 0 END) AS humans FROM ${quoteIdent(table)} WHERE ${window.where}`, window.parameters);
+      const r = await (engine ?? store).one(`SELECT sum(CASE WHEN ${l} = 1 THEN 1 ELSE 0 END) AS bots, sum(CASE WHEN ${l} = 0 THEN 1 ELSE 0 END) AS humans FROM ${quoteIdent(table)} WHERE ${window.where}`, window.parameters);
       bots = num(r?.['bots']) ?? 0;
       humans = num(r?.['humans']) ?? 0;
     }
@@ -136,12 +161,18 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
     if (empty.length > 0) {
       step('counting values on unlabelled rows');
       const q = windowCountsStatement(table, window, empty);
-      const r = await store.one(q.sql, q.parameters);
+      const r = await (engine ?? store).one(q.sql, q.parameters);
       for (const x of empty) unlabelledOnly.set(x.f, num(r?.[`n${x.f}`]) ?? 0);
     }
 
     for (const x of scan) {
-      ranks.set(x.feature.name, featureRank(x, { bots, humans }, summary.get(x.f), numStats.get(x.f), catStats.get(x.f), ivs.get(x.f) ?? null, lifts.get(x.f) ?? [], unlabelledOnly.get(x.f), maxCategories));
+      const r = featureRank(x, { bots, humans }, summary.get(x.f), numStats.get(x.f), catStats.get(x.f), ivs.get(x.f) ?? null, lifts.get(x.f) ?? [], unlabelledOnly.get(x.f), maxCategories);
+      const leak = leakEvidence(r.auc, leaks.get(x.f), { bots, humans }, Boolean(x.feature.leak_ok), x.feature.type === 'boolean');
+      if (leak) {
+        r.leak = leak;
+        warnings.push(`${x.feature.name}: possible label leak: ${describeLeak(x.feature.name, leak)}`);
+      }
+      ranks.set(x.feature.name, r);
     }
   } finally {
     for (const sql of dropSql) await store.run(sql).catch(() => undefined);
@@ -167,6 +198,7 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
     features: ranked.map((x) => x.r),
     warnings,
     method: METHOD,
+    ...(opts.engine ? { execution: opts.engine.info() } : {}),
   };
 }
 
@@ -256,4 +288,21 @@ function quantileSet(stats: Row, label: 'b' | 'h', n: number): QuantileSet {
     out[`p${p}`] = interpolate(num(stats[quantileColumn(label, p, 'lo')]), num(stats[quantileColumn(label, p, 'hi')]), frac);
   }
   return out as unknown as QuantileSet;
+}
+
+/** Run the counts scan on the engine and load its rows (aggregates: one per feature and value) into the local COUNTS table. */
+async function loadCounts(engine: Engine, store: Store, q: { sql: string; parameters: readonly Param[] }): Promise<void> {
+  const cols: Param[][] = [[], [], [], [], []];
+  for await (const rows of engine.stream(q.sql, q.parameters)) {
+    for (const r of rows) {
+      cols[0]!.push(Number(r['f']));
+      cols[1]!.push(r['v'] === null || r['v'] === undefined ? null : Number(r['v']));
+      cols[2]!.push((r['c'] as string | null) ?? null);
+      cols[3]!.push(Number(r['b']));
+      cols[4]!.push(Number(r['h']));
+    }
+  }
+  await store.run(stageCountsSql);
+  await store.appendColumns(COUNTS_STAGE, cols, cols[0]!.length);
+  for (const sql of countsFromStageSql) await store.run(sql);
 }

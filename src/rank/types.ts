@@ -1,5 +1,6 @@
 /** The ranking: which features separate bots from people, by how much, and where they part. */
 import type { FeatureType } from '../catalog/schema.js';
+import type { LeakEvidence } from './leak.js';
 
 /** Quantiles of one feature within one label; null when the label has no non-null value. */
 export interface QuantileSet {
@@ -48,6 +49,8 @@ export interface FeatureRank {
   notes: string[];
   /** The catalog marks the feature sensitive: ranked locally, never shown to a model. */
   sensitive?: boolean;
+  /** A possible label leak (separates almost perfectly), with the evidence; see leak.ts. */
+  leak?: LeakEvidence;
 }
 
 export interface Ranking {
@@ -61,4 +64,6 @@ export interface Ranking {
   warnings: string[];
   /** How each statistic was computed, in plain words (stable keys, for readers of --json). */
   method?: Record<string, string>;
+  /** Where the scan ran, when on an explicit engine (issue 18). */
+  execution?: import('../engine/types.js').EngineInfo;
 }

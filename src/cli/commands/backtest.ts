@@ -5,6 +5,7 @@ import { formatBacktest } from '../../backtest/format.js';
 import type { WindowName } from '../../backtest/window.js';
 import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
 import { progress } from '../context.js';
+import { ENGINE_OPTION, MAX_SCAN_OPTION, withEngine, type EngineFlags } from '../engine-option.js';
 
 export const register: Register = (program, { io, globals }) => {
   program
@@ -17,7 +18,9 @@ export const register: Register = (program, { io, globals }) => {
     .option('--update', 'also rewrite the backtest block of approved rules', false)
     .option('--no-write', 'do not write evidence into rule files')
     .option('--core-only', 'core counts only (no per-day, segment or overlap breakdowns)', false)
-    .action(async (args: string[], opts: { window: string; by?: string; variations: boolean; update: boolean; write: boolean; coreOnly: boolean }) => {
+    .option(...ENGINE_OPTION)
+    .option(...MAX_SCAN_OPTION)
+    .action(async (args: string[], opts: { window: string; by?: string; variations: boolean; update: boolean; write: boolean; coreOnly: boolean } & EngineFlags) => {
       const g = globals();
       if (!['train', 'test', 'all'].includes(opts.window)) throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
       const ws = openWorkspace(g.workspace);
@@ -29,7 +32,7 @@ export const register: Register = (program, { io, globals }) => {
       const store = await openWorkspaceStore(ws, { mode: 'read' }); // evidence goes into rule files
       const bar = progress(io, g.quiet);
       try {
-        const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: opts.window as WindowName, by: opts.by, variations: opts.variations, coreOnly: opts.coreOnly, onStep: bar.step, context: workspaceContext(ws), configFile: ws.paths.config });
+        const run = await withEngine(io, g.quiet, ws.config, store, opts, (engine) => backtestTargets(store, ws.config, ws.catalog, targets, { window: opts.window as WindowName, by: opts.by, variations: opts.variations, coreOnly: opts.coreOnly, onStep: bar.step, context: workspaceContext(ws), configFile: ws.paths.config, ...(engine ? { engine } : {}) }));
         bar.done();
         const written = opts.write ? writeEvidence(run, opts.update) : { written: [], skipped: [] };
         if (g.json) io.stdout(JSON.stringify({ ...run, evidence: written }, null, 2) + '\n');

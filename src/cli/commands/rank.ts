@@ -7,6 +7,7 @@ import { rankFeatures } from '../../rank/rank.js';
 import { formatRanking } from '../../rank/format.js';
 import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
 import { progress } from '../context.js';
+import { ENGINE_OPTION, MAX_SCAN_OPTION, withEngine, type EngineFlags } from '../engine-option.js';
 
 export const register: Register = (program, { io, globals }) => {
   program
@@ -14,7 +15,9 @@ export const register: Register = (program, { io, globals }) => {
     .description('rank features by how well they separate bots from people on the train window: AUC, KS, IV, coverage, quantiles, lifts')
     .option('--top <n>', 'features to show (default: rank.top in rulegen.yaml); --json always carries all')
     .option('--import <file>', 'an importance computed elsewhere (CSV or JSON with feature, importance[, std]) to show side by side')
-    .action(async (opts: { top?: string; import?: string }) => {
+    .option(...ENGINE_OPTION)
+    .option(...MAX_SCAN_OPTION)
+    .action(async (opts: { top?: string; import?: string } & EngineFlags) => {
       const g = globals();
       const ws = openWorkspace(g.workspace);
       let top = ws.config.rank.top;
@@ -28,7 +31,7 @@ export const register: Register = (program, { io, globals }) => {
       const store = await openWorkspaceStore(ws, { mode: 'read' }); // temp tables only
       const bar = progress(io, g.quiet);
       try {
-        const ranking = await rankFeatures(store, ws.config, ws.catalog, { imported, onStep: bar.step });
+        const ranking = await withEngine(io, g.quiet, ws.config, store, opts, (engine) => rankFeatures(store, ws.config, ws.catalog, { imported, onStep: bar.step, ...(engine ? { engine } : {}) }));
         bar.done();
         if (g.json) io.stdout(JSON.stringify(ranking, null, 2) + '\n');
         else io.stdout(formatRanking(ranking, top));
