@@ -1,7 +1,9 @@
 /**
  * `rulegen demo`: the pipeline on synthetic data, with no credentials. The whole pipeline:
  * init, synth (100k sessions over 21 days), ingest, rank, offline propose, backtest, approve what
- * passes the gate, docs and the HTML report, and the CI check.
+ * passes the gate, docs and the HTML report, and the CI check. `sessions` (rulegen demo --sessions)
+ * makes the data smaller or larger; Claude's recorded answer (the replay step) exists for the
+ * default data only, so on other data that step is skipped and the result says why.
  */
 import { existsSync, lstatSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -35,13 +37,19 @@ export interface DemoResult {
   ingest: IngestSummary;
   ranking: Ranking;
   proposed: ProposeResult;
-  replayed: ModelProposeResult;
+  /** The replay provider's candidates; null when the data is not the data the cassette was recorded for. */
+  replayed: ModelProposeResult | null;
+  /** Why the replay step was skipped (other data than the recording), when it was. */
+  replaySkipped: string | null;
   backtest: BacktestRun;
   review: Awaited<ReturnType<typeof approveAndDocument>>;
   check: CheckResult;
 }
 
 const MARKER = '.rulegen-demo';
+
+/** The data the demo's cassette (fixtures/llm, demo-cassette.mts) was recorded on. */
+export const DEMO_DATA = { sessions: 100_000, days: 21, seed: 1 } as const;
 
 /**
  * Re-running the demo is expected; wiping anything that is not the demo's is not. The marker
@@ -57,37 +65,53 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(segmentsBlock(false), segmentsBlock(true)));
   writeMarker(dir);
   const data = join(dir, 'data', 'sessions.parquet');
-  opts.onStep?.('generating synthetic traffic');
-  const mem = await Store.open();
+  const { sessions = DEMO_DATA.sessions, days = DEMO_DATA.days, seed = DEMO_DATA.seed } = opts;
+  const recorded = sessions === DEMO_DATA.sessions && days === DEMO_DATA.days && seed === DEMO_DATA.seed;
+  // the marker is rewritten however the run ends: the folder held nothing else when the demo
+  // started, so whatever is in it now is the demo's, and a re-run after a failure may clear it
   try {
-    await synthesize(mem, { sessions: opts.sessions ?? 100_000, days: opts.days ?? 21, seed: opts.seed ?? 1, out: data, catalogOut: join(dir, 'data', 'features.yaml') });
+    opts.onStep?.('generating synthetic traffic');
+    const mem = await Store.open();
+    try {
+      await synthesize(mem, { sessions, days, seed, out: data, catalogOut: join(dir, 'data', 'features.yaml') });
+    } finally {
+      mem.close();
+    }
+    const ws = openWorkspace(dir);
+    const store = await openWorkspaceStore(ws);
+    try {
+      opts.onStep?.('ingesting');
+      const summary = await ingest(store, ws.config, ws.catalog, { files: [data], replace: true, onStep: opts.onStep });
+      opts.onStep?.('ranking features');
+      const ranking = await rankFeatures(store, ws.config, ws.catalog);
+      const proposed = await proposeOffline(ws, store, { count: 5, ranking, onStep: opts.onStep });
+      // the model path with no credentials: Claude's answer for this data, recorded as a cassette.
+      // It was recorded for the default data only; on other data the request differs and no
+      // answer exists, so the step is skipped (said so) rather than failing. On the default data
+      // a missing cassette is still an error: it means the cassette needs recording again.
+      let replayed: ModelProposeResult | null = null;
+      let replaySkipped: string | null = null;
+      if (recorded) {
+        opts.onStep?.('proposing through the replay provider');
+        replayed = await proposeWithProvider(ws, store, { provider: 'replay', count: 5, ranking });
+      } else {
+        replaySkipped = `Claude's recorded answer is for the default demo data (${DEMO_DATA.sessions.toLocaleString('en-US')} sessions, ${DEMO_DATA.days} days, seed ${DEMO_DATA.seed}); this run has ${sessions.toLocaleString('en-US')} sessions, ${days} days, seed ${seed}`;
+      }
+      // every candidate, measured on the later test window, evidence written into its file
+      const { targets } = workspaceRules(ws);
+      // (propose already wrote each candidate's evidence, with its threshold variations; this run
+      // is the table the demo shows, so it does not rewrite the files)
+      const backtest = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', onStep: opts.onStep });
+      // a person would review here; the demo approves what passes the gate, as `rulegen approve` does
+      opts.onStep?.('approving and writing docs');
+      const review = await approveAndDocument(ws, store, { reviewer: 'rulegen demo', note: 'approved by the demo: every candidate that passed the gate', onStep: opts.onStep });
+      const check = await runCheck(ws, store, { candidates: false, onStep: opts.onStep });
+      return { dir, data, ingest: summary, ranking, proposed, replayed, replaySkipped, backtest, review, check };
+    } finally {
+      store.close();
+    }
   } finally {
-    mem.close();
-  }
-  const ws = openWorkspace(dir);
-  const store = await openWorkspaceStore(ws);
-  try {
-    opts.onStep?.('ingesting');
-    const summary = await ingest(store, ws.config, ws.catalog, { files: [data], replace: true, onStep: opts.onStep });
-    opts.onStep?.('ranking features');
-    const ranking = await rankFeatures(store, ws.config, ws.catalog);
-    const proposed = await proposeOffline(ws, store, { count: 5, ranking, onStep: opts.onStep });
-    // the model path with no credentials: Claude's answer for this data, recorded as a cassette
-    opts.onStep?.('proposing through the replay provider');
-    const replayed = await proposeWithProvider(ws, store, { provider: 'replay', count: 5, ranking });
-    // every candidate, measured on the later test window, evidence written into its file
-    const { targets } = workspaceRules(ws);
-    // (propose already wrote each candidate's evidence, with its threshold variations; this run
-    // is the table the demo shows, so it does not rewrite the files)
-    const backtest = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', onStep: opts.onStep });
-    // a person would review here; the demo approves what passes the gate, as `rulegen approve` does
-    opts.onStep?.('approving and writing docs');
-    const review = await approveAndDocument(ws, store, { reviewer: 'rulegen demo', note: 'approved by the demo: every candidate that passed the gate', onStep: opts.onStep });
-    const check = await runCheck(ws, store, { candidates: false, onStep: opts.onStep });
     writeMarker(dir);
-    return { dir, data, ingest: summary, ranking, proposed, replayed, backtest, review, check };
-  } finally {
-    store.close();
   }
 }
 

@@ -329,7 +329,15 @@ export async function prepareApprove(ws: Workspace, store: Store, opts: ApproveO
     doc.set('review', doc.createNode(review));
     plan.push({ path, text: checked(path, doc.toString({ lineWidth: 100 }), ws), mode: 'create', remove: it.load.file });
     decisions.push({ id: it.id, title: it.rule.title, from: it.load.file, file: path, derivedFrom: it.derivedFrom, verdict, incremental: incrementalOf(run.rules[k]!), overridden: failures.length > 0 });
-    if (it.derivedFrom) notes.push(`${it.id} is derived from approved rule ${it.derivedFrom}, which stays approved; if the new rule replaces it: rulegen deprecate ${it.derivedFrom} --reason "replaced by ${it.id}"`);
+    if (it.derivedFrom) {
+      // the rule it changes may be approved (it stays so) or already deprecated (nothing to retire)
+      const parent = rulesLoads.find((l) => l.id === it.derivedFrom)?.rule?.status ?? 'approved';
+      notes.push(
+        parent === 'approved'
+          ? `${it.id} is derived from approved rule ${it.derivedFrom}, which stays approved; if the new rule replaces it: rulegen deprecate ${it.derivedFrom} --reason "replaced by ${it.id}"`
+          : `${it.id} is derived from ${parent} rule ${it.derivedFrom}, which stays ${parent}`,
+      );
+    }
   });
   if (power) notes.push(power);
   const { journal, docs } = await prepareCommit(ws, store, 'approve', plan, { ...opts, now });

@@ -45,23 +45,32 @@ describe('rulegen init', () => {
 });
 
 describe('rulegen demo', () => {
+  // The default demo (100,000 sessions, and Claude's recorded answer for that data) takes
+  // 10-15 s on a loaded machine; the same pipeline on 25,000 sessions takes 2-3 s. On data the
+  // cassette was not recorded for, the replay step is skipped and says so.
+  const SMALL = ['--sessions', '25000'];
+
   it('runs on a fresh folder with no credentials, re-runs over itself, refuses other folders', async () => {
     const dir = tmpDir();
-    const r = await runCli(['demo', '--dir', 'd'], dir);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/loaded 100,000 sessions/);
-    expect(r.stdout).toMatch(/bots: +2\d,\d{3}/);
+    const r = await runCli(['demo', '--dir', 'd', ...SMALL], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/loaded 25,000 sessions/);
+    expect(r.stdout).toMatch(/bots: +[5-8],\d{3} \(2\d\.\d%\)/);
+    expect(r.stdout).toContain("replay: skipped: Claude's recorded answer is for the default demo data (100,000 sessions");
+    expect(r.stdout).toMatch(/^7\. check \(what CI runs\): passed, /m);
     expect(existsSync(join(dir, 'd', '.rulegen', 'rulegen.duckdb'))).toBe(true);
-    expect((await runCli(['demo', '--dir', 'd'], dir)).code).toBe(0);
+    const again = await runCli(['demo', '--dir', 'd', ...SMALL], dir);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^7\. check \(what CI runs\): passed, /m);
     writeFileSync(join(dir, 'precious.txt'), 'keep');
-    const refused = await runCli(['demo', '--dir', '.'], dir);
+    const refused = await runCli(['demo', '--dir', '.', ...SMALL], dir);
     expect(refused.code).toBe(2);
     expect(readFileSync(join(dir, 'precious.txt'), 'utf8')).toBe('keep');
     // the marker lists what the demo wrote; a file it did not write blocks the re-run and survives
     const marker = JSON.parse(readFileSync(join(dir, 'd', '.rulegen-demo'), 'utf8')) as { files: string[] };
     expect(marker.files).toEqual(expect.arrayContaining(['rulegen.yaml', 'data/sessions.parquet', 'docs/report.html', '.rulegen-demo']));
     writeFileSync(join(dir, 'd', 'candidates', 'mine.yaml'), 'my notes');
-    const extra = await runCli(['demo', '--dir', 'd'], dir);
+    const extra = await runCli(['demo', '--dir', 'd', ...SMALL], dir);
     expect(extra.code).toBe(2);
     expect(extra.stderr).toContain('1 file the demo did not write; nothing was deleted');
     expect(extra.stderr).toContain('candidates/mine.yaml');
@@ -89,5 +98,12 @@ describe('rulegen demo', () => {
     expect(file.stderr).toContain(`${join(dir, 'a-file')} is not a directory`);
     expect(file.stderr).toContain('expected: a directory');
     expect(file.stderr).not.toContain('internal error');
+    // --sessions: a whole number of at least 1,000, else exit 2 naming the flag, before anything is written
+    for (const bad of ['25k', '999', '-5']) {
+      const n = await runCli(['demo', '--dir', 'fresh', '--sessions', bad], dir);
+      expect(n.code, bad).toBe(2);
+      expect(n.stderr).toMatch(/invalid value for --sessions[\s\S]*expected: +a whole number from 1,000/);
+    }
+    expect(existsSync(join(dir, 'fresh'))).toBe(false);
   });
 });

@@ -4,18 +4,42 @@ import { formatBacktest } from '../../backtest/format.js';
 import { progress } from '../context.js';
 import { formatIngestSummary } from './ingest.js';
 import { incrementalText } from '../../review/findings.js';
+import { InputError } from '../../errors.js';
+import { MAX_SESSIONS } from '../../synth/generate.js';
 
-export const register: Register = (program, { io, globals }) => {
+/** The fewest sessions the demo runs on: below that the test window holds too few people to say anything. */
+const MIN_SESSIONS = 1_000;
+
+/** `--sessions`: a whole number (underscores allowed, as in 20_000); anything else names the flag, what was expected and what came. */
+function sessionsFlag(raw: string): number {
+  const text = raw.trim().replaceAll('_', '');
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < MIN_SESSIONS || value > MAX_SESSIONS) {
+    throw InputError.single({
+      message: 'invalid value for --sessions',
+      where: { field: '--sessions' },
+      expected: `a whole number from ${MIN_SESSIONS.toLocaleString('en-US')} to ${MAX_SESSIONS.toLocaleString('en-US')}`,
+      found: JSON.stringify(raw),
+    });
+  }
+  return value;
+}
+
+export const register: Register = (program, { io, globals, setExit }) => {
   program
     .command('demo')
     .description('run the pipeline on synthetic traffic in a fresh workspace (no credentials needed)')
     .option('--dir <dir>', 'workspace to create (re-created if it is an earlier demo)', 'rulegen-demo')
-    .action(async (opts: { dir: string }) => {
+    .option('--sessions <n>', "synthetic sessions to generate (Claude's recorded answer exists for the default only)", '100000')
+    .action(async (opts: { dir: string; sessions: string }) => {
       const g = globals();
+      const sessions = sessionsFlag(opts.sessions);
       const bar = progress(io, g.quiet);
       try {
-        const r = await runDemo({ dir: opts.dir, cwd: io.cwd, onStep: bar.step });
+        const r = await runDemo({ dir: opts.dir, cwd: io.cwd, sessions, onStep: bar.step });
         bar.done();
+        // the demo ends with the CI check on what it approved: a failing check fails the demo (exit 1, as `rulegen check`)
+        if (!r.check.passed) setExit(1);
         if (g.json) {
           io.stdout(JSON.stringify(r, null, 2) + '\n');
           return;
@@ -35,8 +59,12 @@ export const register: Register = (program, { io, globals }) => {
             `3. propose (offline:${r.proposed.method}): ${r.proposed.candidates.length} candidates written to ${r.dir}/candidates/`,
             ...r.proposed.candidates.map((c) => `  ${c.id.slice(0, 8)}  ${c.condition}`),
             '',
-            `   replay (Claude's recorded answer for this data, no credentials): ${r.replayed.candidates.length} candidates, ${r.replayed.candidates.filter((c) => c.gate.pass).length} within the gate on the test window`,
-            ...r.replayed.candidates.map((c) => `  ${c.id.slice(0, 8)}  ${c.condition}`),
+            ...(r.replayed
+              ? [
+                  `   replay (Claude's recorded answer for this data, no credentials): ${r.replayed.candidates.length} candidates, ${r.replayed.candidates.filter((c) => c.gate.pass).length} within the gate on the test window`,
+                  ...r.replayed.candidates.map((c) => `  ${c.id.slice(0, 8)}  ${c.condition}`),
+                ]
+              : [`   replay: skipped: ${r.replaySkipped ?? 'no recorded answer for this data'}`]),
             '',
             '4. backtest (test window)',
             formatBacktest(r.backtest, { segments: false }).trimEnd(),
