@@ -304,14 +304,17 @@ export function evidenceBlock(run: BacktestRun, r: RuleResult): Record<string, u
 
 /**
  * Write each rule's evidence into its file, keeping the rest of the file (comments, order) as
- * it is. Approved rules are only rewritten when `updateApproved` is set.
+ * it is. Approved rules are only rewritten when `updateApproved` is set; rejected and deprecated
+ * rules never.
  */
 export function writeEvidence(run: BacktestRun, updateApproved: boolean): { written: string[]; skipped: string[] } {
   const written: string[] = [];
   const skipped: string[] = [];
   run.targets.forEach((t, i) => {
     if (!t.file) return;
-    if (t.status === 'approved' && !updateApproved) {
+    // Decided rules are a record: approved ones change only with --update, rejected and
+    // deprecated ones never (their evidence is what the decision was made on).
+    if ((t.status === 'approved' && !updateApproved) || t.status === 'rejected' || t.status === 'deprecated') {
       skipped.push(t.file);
       return;
     }
