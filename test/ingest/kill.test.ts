@@ -125,7 +125,10 @@ describe('ingest killed with SIGKILL', () => {
       // Alternate an append of B (A -> A+B) and a replace by A (A+B -> A), so both paths are cut.
       const append = current === N_A;
       const next = append ? N_A + N_B : N_A;
-      const kill = k % 2 === 0 ? { at: 'ready', ms: Math.floor(random() * whole) } : { at: 'step checking', ms: Math.floor(random() * tail) };
+      // Even kills aim anywhere (and may land after the end: the no-op case); odd kills fire as the
+      // child announces its first reading step, so at least half of them always cut an ingest
+      // short however fast or loaded the machine is (a time-only aim missed on an idle machine).
+      const kill = k % 2 === 0 ? { at: 'ready', ms: Math.floor(random() * whole) } : k % 4 === 1 ? { at: 'step reading', ms: Math.floor(random() * 5) } : { at: 'step checking', ms: Math.floor(random() * Math.min(tail, 5)) };
       const run = await runChild(ws, append ? 'append' : 'replace', append ? b : a, kill);
       landed.push(`${kill.ms} ms after ${kill.at}: ${run.killed ? `killed after "${run.last}"` : run.last}`);
       const s = await state();
