@@ -50,11 +50,12 @@ def main():
     data, catalog, cutoff, max_fpr, min_precision, min_support = sys.argv[1:7]
     max_fpr, min_precision, min_support = float(max_fpr), float(min_precision), int(min_support)
     t0 = time.time()
-    df = pd.read_csv(data, parse_dates=["ts"])
+    df = pd.read_csv(data)
+    df["ts"] = pd.to_datetime(df["ts"], utc=True, format="mixed").dt.tz_localize(None)
     feats = catalog_features(catalog)
     X = df[feats].apply(pd.to_numeric, errors="coerce").astype(float).fillna(-1.0).to_numpy()
-    y = df["label"].to_numpy()
-    cut = pd.Timestamp(cutoff).tz_localize(None)
+    y = df["label"].to_numpy(dtype=float)
+    cut = pd.Timestamp(cutoff).tz_convert(None) if pd.Timestamp(cutoff).tzinfo else pd.Timestamp(cutoff)
     train = (df["ts"] < cut).to_numpy() & ~np.isnan(y)
     test = (df["ts"] >= cut).to_numpy()
     load = time.time() - t0
@@ -90,9 +91,20 @@ def main():
             "fpr": fp / humans if humans else None,
             "fpr_upper95": wilson_upper(fp, humans),
         })
+    leaf_arch, arch_n = None, None
+    if "archetype" in df.columns:
+        at = df["archetype"].to_numpy()[test]
+        arch_n = {str(a): int(np.sum(at == a)) for a in np.unique(at)}
+        leaf_arch = []
+        for conds in leaves:
+            mask = np.ones(len(Xt), dtype=bool)
+            for f, op, thr in conds:
+                col = Xt[:, feats.index(f)]
+                mask &= (col <= thr) if op == "<=" else (col > thr)
+            leaf_arch.append({str(a): int(np.sum(mask & (at == a))) for a in np.unique(at)})
     passing = [r for r in results if r["fpr_upper95"] <= max_fpr and (r["precision"] or 0) >= min_precision and r["tp"] >= min_support]
     best = max(passing, key=lambda r: r["recall"]) if passing else None
-    print(json.dumps({"load_s": load, "fit_s": time.time() - t1, "leaves": results, "best": best,
+    print(json.dumps({"load_s": load, "fit_s": time.time() - t1, "leaves": results, "best": best, "bots": bots, "humans": humans, "leaf_arch": leaf_arch, "arch_n": arch_n,
                       "note": "NaN filled with -1 (sklearn 1.2 trees have no NaN support)"}))
 
 

@@ -1,6 +1,7 @@
 /** Terminal rendering of a ranking: one line per feature for the top N, then notes and method. */
 import { fmtPct } from '../backtest/format.js';
 import type { FeatureRank, Ranking } from './types.js';
+import { describeLeak } from './leak.js';
 
 const fixed = (x: number | null, d: number): string => (x === null ? 'n/a' : x.toFixed(d));
 
@@ -62,7 +63,7 @@ export function formatRanking(ranking: Ranking, top: number): string {
   shown.forEach((r, i) => {
     const row = [
       String(i + 1),
-      `${r.feature}${r.sensitive ? ' *' : ''}`,
+      `${r.feature}${r.sensitive ? ' *' : ''}${r.leak ? ' !' : ''}`,
       r.type,
       r.auc === null && r.ks === null && r.iv === null ? '-' : r.importance.toFixed(3),
       fixed(r.auc, 3),
@@ -82,6 +83,11 @@ export function formatRanking(ranking: Ranking, top: number): string {
   out.push('', table(rows, new Set([1, 2, 5, 11])));
   if (ranking.features.length > shown.length) out.push(`(${ranking.features.length - shown.length} more features: --top ${ranking.features.length} or --json shows all)`);
   if (shown.some((r) => r.sensitive)) out.push('* sensitive: ranked here, never shown to a model');
+  const leaks = ranking.features.filter((r) => r.leak);
+  if (leaks.length) {
+    out.push('', `! possible label leak (separates almost perfectly; is it derived from what made the label?):`);
+    for (const r of leaks) out.push(`  ${r.feature}: ${describeLeak(r.feature, r.leak!)}`);
+  }
   if (hasImport) {
     const pairs = ranking.features.filter((f) => f.imported).map((f): [number, number] => [ranking.features.indexOf(f), -f.imported!.importance]);
     const rho = spearman(pairs);
