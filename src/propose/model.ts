@@ -33,7 +33,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { applyGate } from '../backtest/gate.js';
-import { backtestTargets, evidenceBlock, workspaceRules, type Target } from '../backtest/run.js';
+import { backtestTargets, dropDuplicates, evidenceBlock, workspaceContext, workspaceRules, type Target } from '../backtest/run.js';
 import type { Store } from '../db/store.js';
 import { ExternalError, formatProblem, InputError, RulegenError, type Problem } from '../errors.js';
 import { costOf, priceOf } from '../llm/cost.js';
@@ -106,6 +106,8 @@ export interface ModelCandidate {
 export interface CallReport {
   model: string;
   call: number;
+  /** Valid rules not written because they behave like an existing rule (hit-set Jaccard). */
+  duplicates?: number;
   /** Models that answered a turn of this call (a fallback shows here). */
   answered_by: string[];
   turns: number;
@@ -476,9 +478,18 @@ async function writeAccepted(env: RunEnv, model: string, report: CallReport, acc
   const targets: Target[] = accepted.map(({ v }) => ({ id: randomUUID(), title: v.rule.title, status: 'candidate', condition: v.condition, ast: v.ast }));
   // DuckDB has one connection: backtests of calls that end together take turns.
   await env.storeLock.run(async () => {
-    const run = await backtestTargets(env.store, ws.config, ws.catalog, targets, { window: 'test', variations: true });
+    // judged against the workspace's rules (approved, candidate, rejected) so that a rule that
+    // behaves like one of them (hit-set Jaccard >= gate.max_jaccard) is dropped, not written
+    const run = await backtestTargets(env.store, ws.config, ws.catalog, targets, { window: 'test', variations: true, context: workspaceContext(ws) });
+    const dropped = new Map(dropDuplicates(run).dropped.map((d) => [d.target.id, d.reasons]));
     targets.forEach((t, i) => {
       const { v, generator } = accepted[i]!;
+      const dup = dropped.get(t.id);
+      if (dup) {
+        env.note(`${model}: not written: ${v.condition} — ${dup.join('; ')}`);
+        report.duplicates = (report.duplicates ?? 0) + 1;
+        return;
+      }
       const result = run.rules[i]!;
       const evidence = evidenceBlock(run, result);
       const doc = {

@@ -2,10 +2,11 @@
  * `rulegen propose`: candidates from a provider, each validated, backtested on the test window
  * and written to candidates/ with its evidence and provenance.
  */
+import { resolveWindow } from '../backtest/window.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { Store } from '../db/store.js';
+import { quoteIdent, type Store } from '../db/store.js';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { backtestTargets, evidenceBlock, workspaceRules, type Target } from '../backtest/run.js';
@@ -14,7 +15,7 @@ import type { Ranking } from '../rank/types.js';
 import type { Workspace } from '../workspace.js';
 import { induce, type InducedRule } from './offline.js';
 import { descriptionFor, falsePositivesFor, rationaleFor, titleFor } from './text.js';
-import { applyGate } from '../backtest/gate.js';
+import { applyGate, gatePower, powerMessage } from '../backtest/gate.js';
 import type { RuleResult } from '../backtest/engine.js';
 import { refineAnalysis, refineEvidence, refineResult, type RefineRound } from '../fp/refine.js';
 import type { Expr } from '../rule/ast.js';
@@ -58,6 +59,14 @@ export interface ProposeResult {
   sampleRows: number;
   seconds: number;
   dryRun: boolean;
+  /** Why fewer candidates than asked for, duplicates skipped, features left out: one sentence each (offline). */
+  notes?: string[];
+  /** Rules not proposed because their hits repeat an existing rule's (offline). */
+  skipped?: { condition: string; duplicate_of: string; jaccard: number }[];
+  /** Features the inducer left out, and why (sensitive, label leak). */
+  excluded?: { feature: string; reason: string }[];
+  /** Said once when the test window has too few labelled humans for any rule to pass the gate. */
+  power?: string;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -79,7 +88,11 @@ export async function proposeOffline(ws: Workspace, store: Store, opts: { count:
   const existing = workspaceRules(ws, { statuses: ['candidate', 'approved', 'rejected', 'deprecated'] });
   const exclude = new Set(existing.targets.map((t) => t.condition));
   const induced = await induce(store, ws.config, ws.catalog, ranking, { count: opts.count, exclude, onStep: opts.onStep });
-  const method = 'greedy-conjunction';
+  const method = 'covering';
+  const notes = [...induced.notes];
+  for (const k of induced.skipped) notes.push(`not proposed: ${k.condition} behaves like the existing rule ${k.duplicate_of} (hit-set Jaccard ${k.jaccard.toFixed(2)})`);
+  const power = await testWindowPower(store, ws);
+  if (power && induced.rules.length === 0) notes.unshift(`found nothing that can pass the gate: ${power}`);
   const targets: Target[] = induced.rules.map((r) => ({ id: randomUUID(), title: titleFor(r.ast, ws.catalog), status: 'candidate', condition: r.condition, ast: r.ast }));
   const candidates: ProposedCandidate[] = [];
   const docs: OfflineDoc[] = [];
@@ -120,7 +133,15 @@ export async function proposeOffline(ws: Workspace, store: Store, opts: { count:
     }
     if (!opts.dryRun) for (const d of docs) writeCandidate(candidateFile(ws, String(d.doc['id'])), d.doc, "Proposed by rulegen's offline inducer; review with `rulegen review`, then approve or reject.");
   }
-  return { provider: 'offline', method, candidates, searched: induced.searched, sampleRows: induced.sampleRows, seconds: (performance.now() - t0) / 1000, dryRun: Boolean(opts.dryRun) };
+  return { provider: 'offline', method, candidates, searched: induced.searched, sampleRows: induced.sampleRows, seconds: (performance.now() - t0) / 1000, dryRun: Boolean(opts.dryRun), notes, skipped: induced.skipped, excluded: induced.excluded, ...(power ? { power } : {}) };
+}
+
+/** The power sentence when the test window cannot judge the gate (too few labelled humans), else null. */
+export async function testWindowPower(store: Store, ws: Workspace): Promise<string | null> {
+  const w = await resolveWindow(store, ws.config, 'test');
+  const r = await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(ws.config.data.table)} WHERE ${w.where} AND ${quoteIdent(ws.config.data.label)} = 0`, w.parameters);
+  const p = gatePower(Number(r?.n ?? 0), ws.config.gate.max_fpr);
+  return p.reachable ? null : powerMessage(p, ws.config.gate.max_fpr);
 }
 
 interface OfflineDoc {

@@ -88,6 +88,10 @@ export function formatRanking(ranking: Ranking, top: number): string {
     out.push('', `! possible label leak (separates almost perfectly; is it derived from what made the label?):`);
     for (const r of leaks) out.push(`  ${r.feature}: ${describeLeak(r.feature, r.leak!)}`);
   }
+  const declared = (ranking.declared_leaks ?? []).filter((n) => !leaks.some((r) => r.feature === n));
+  if (declared.length) {
+    out.push('', `! derived from the label's source (leak: true in features.yaml; never proposed): ${declared.join(', ')}`);
+  }
   if (hasImport) {
     const pairs = ranking.features.filter((f) => f.imported).map((f): [number, number] => [ranking.features.indexOf(f), -f.imported!.importance]);
     const rho = spearman(pairs);

@@ -77,7 +77,16 @@ export function leakEvidence(auc: number | null, regions: LeakRegions | undefine
  * `leak_ok: true`: what propose (offline inducer and model context) must leave out.
  */
 export function leakSuspects(ranking: Ranking, catalog: Catalog): string[] {
-  return ranking.features.filter((f) => f.leak && !catalog.get(f.feature)?.leak_ok).map((f) => f.feature);
+  // declared in the catalog (`leak: true`: derived from the label's own source, e.g. the user
+  // agent when labels come from it) whatever it scores; measured, unless the catalog says leak_ok
+  const declared = catalog.features.filter((f) => f.leak).map((f) => f.name);
+  const measured = ranking.features.filter((f) => f.leak && !catalog.get(f.feature)?.leak_ok).map((f) => f.feature);
+  return [...new Set([...declared, ...measured])];
+}
+
+/** Features the catalog declares derived from the label's source (`leak: true`). */
+export function declaredLeaks(catalog: Catalog): string[] {
+  return catalog.features.filter((f) => f.leak).map((f) => f.name);
 }
 
 /** One line of evidence for the terminal and warnings. */

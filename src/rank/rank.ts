@@ -197,6 +197,7 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
     base_rate: bots + humans > 0 ? bots / (bots + humans) : null,
     features: ranked.map((x) => x.r),
     warnings,
+    ...(catalog.features.some((f) => f.leak) ? { declared_leaks: catalog.features.filter((f) => f.leak).map((f) => f.name) } : {}),
     method: METHOD,
     ...(opts.engine ? { execution: opts.engine.info() } : {}),
   };

@@ -62,6 +62,8 @@ export interface Ranking {
   /** Sorted by importance, best first. */
   features: FeatureRank[];
   warnings: string[];
+  /** Features the catalog declares derived from the label's source (`leak: true`): never proposed. */
+  declared_leaks?: string[];
   /** How each statistic was computed, in plain words (stable keys, for readers of --json). */
   method?: Record<string, string>;
   /** Where the scan ran, when on an explicit engine (issue 18). */

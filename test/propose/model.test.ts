@@ -40,8 +40,13 @@ afterEach(async () => {
   stub = undefined;
 });
 
-function ws(llm: Partial<Config['llm']>): Workspace {
-  return { ...base, config: { ...base.config, llm: { ...base.config.llm, models: [A], fallback: [], ...llm } } };
+/**
+ * The stub's fresh rules differ by one unit of a threshold, so they behave almost alike: these
+ * tests are about the model path's calls, so only identical hit sets count as duplicates here
+ * (max_jaccard 1); the duplicate test below uses the default.
+ */
+function ws(llm: Partial<Config['llm']>, gate: Partial<Config['gate']> = { max_jaccard: 1 }): Workspace {
+  return { ...base, config: { ...base.config, gate: { ...base.config.gate, ...gate }, llm: { ...base.config.llm, models: [A], fallback: [], ...llm } } };
 }
 
 /** A fresh, valid, not yet used rule for every answer. */
@@ -56,6 +61,16 @@ async function run(w: Workspace, handler: (r: StubRequest, n: number) => StubRep
 }
 
 describe('propose with bedrock (loopback stub)', () => {
+  it('does not write a rule that behaves like an existing one (an approved rule with its terms reordered)', async () => {
+    const w = ws({ rules_per_call: 2 }, {});
+    // rules/9c4e1b28 (approved): webdriver_flag and interarrival_cv < 0.1 and pointer_events = 0, reordered
+    const { result, notes } = await run(w, () => ({ body: toolAnswer([rule('pointer_events = 0 and interarrival_cv < 0.1 and webdriver_flag'), freshRule()]) }), { count: 2 });
+    const r = await result;
+    expect(r.candidates.map((c) => c.condition)).not.toContain('pointer_events = 0 and interarrival_cv < 0.1 and webdriver_flag');
+    expect(r.calls[0]!.duplicates).toBe(1);
+    expect(notes.join('\n')).toMatch(/not written: pointer_events = 0 and interarrival_cv < 0\.1 and webdriver_flag — duplicate of 9c4e1b28/);
+  });
+
   it('writes validated, backtested candidates with provenance; no request carries raw data or a sensitive feature', async () => {
     const w = ws({ rules_per_call: 2 });
     const answers: string[] = [];

@@ -2,7 +2,7 @@ import type { Register } from './index.js';
 import { InputError } from '../../errors.js';
 import { chooseProvider, proposeOffline } from '../../propose/propose.js';
 import { comparisonTable, proposeWithProvider, ProposeRunError, type ModelProposeResult } from '../../propose/model.js';
-import { fmtPct } from '../../backtest/format.js';
+import { fmtPct } from '../../format.js';
 import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
 import { progress, type Io } from '../context.js';
 import type { ContentBlock, ConverseRequest } from '../../llm/types.js';
@@ -66,7 +66,7 @@ function printModelResult(io: Io, r: ModelProposeResult): void {
   io.stdout(lines.join('\n') + '\n');
 }
 
-export const register: Register = (program, { io, globals }) => {
+export const register: Register = (program, { io, globals, note }) => {
   program
     .command('propose')
     .description('propose candidate rules (Claude on Bedrock, a recorded replay, or the offline inducer), backtest them, write candidates/')
@@ -109,6 +109,7 @@ export const register: Register = (program, { io, globals }) => {
             throw e;
           }
           bar.done();
+          note({ provider, models: r.models.map((m) => m.model), prompt: r.prompt, cost_usd: r.cost_usd, tokens: { input: r.models.reduce((a, m) => a + m.tokens.input_tokens, 0), output: r.models.reduce((a, m) => a + m.tokens.output_tokens, 0), cache_read: r.models.reduce((a, m) => a + m.tokens.cache_read_tokens, 0), cache_write: r.models.reduce((a, m) => a + m.tokens.cache_write_tokens, 0) } });
           if (g.json) io.stdout(JSON.stringify(r, null, 2) + '\n');
           else if (r.dryRun) printDryRun(io, r);
           else printModelResult(io, r);
@@ -116,6 +117,7 @@ export const register: Register = (program, { io, globals }) => {
         }
         const r = await proposeOffline(ws, store, { count, dryRun: opts.dryRun, refine, onStep: bar.step });
         bar.done();
+        note({ provider: 'offline' });
         if (g.json) {
           io.stdout(JSON.stringify(r, null, 2) + '\n');
           return;
@@ -126,7 +128,9 @@ export const register: Register = (program, { io, globals }) => {
           lines.push(`  ${c.id.slice(0, 8)}  ${c.condition}`, `            test: recall ${fmtPct(t.recall, 1)}, precision ${fmtPct(t.precision, 1)}, FPR upper 95% ${fmtPct(t.fpr_upper95)}${r.dryRun ? '' : `  -> ${c.file}`}`);
           for (const x of c.refine ?? []) lines.push(`            refine round ${x.round}: ${x.change} (was ${x.from}; gate ${x.result.gate}, FPR upper 95% ${fmtPct(x.result.fpr_upper95)}, recall ${fmtPct(x.result.recall, 1)})`);
         }
-        if (r.candidates.length === 0) lines.push('  no rule passed the gate on the train window; loosen gate settings or add features');
+        if (r.power && r.candidates.length) lines.push(`  note: ${r.power}`);
+        for (const n of r.notes ?? []) lines.push(`  ${n}`);
+        if (r.candidates.length === 0 && !(r.notes ?? []).length) lines.push('  no rule passed the gate on the train window; loosen gate settings or add features');
         io.stdout(lines.join('\n') + '\n');
       } finally {
         bar.done();
