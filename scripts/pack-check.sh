@@ -14,4 +14,5 @@ cd "$tmp/elsewhere"
 "$bin" --version >/dev/null
 "$bin" init ws >/dev/null
 "$bin" -q demo --dir "$tmp/elsewhere/demo" >/dev/null
-echo "pack check: the packed rulegen installs into an empty folder and runs init and demo from another folder"
+"$bin" -q demo --logs --dir "$tmp/elsewhere/demo-logs" >/dev/null
+echo "pack check: the packed rulegen installs into an empty folder and runs init, demo and demo --logs from another folder"

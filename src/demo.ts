@@ -130,7 +130,7 @@ function filesUnder(dir: string, rel = ''): string[] {
 const ownState = (rel: string) => rel === '.rulegen' || rel.startsWith('.rulegen/');
 
 /** The marker: what the demo wrote, so that a re-run deletes only that. */
-function writeMarker(dir: string): void {
+export function writeMarker(dir: string): void {
   const files = [...new Set([...filesUnder(dir).filter((f) => !ownState(f)), MARKER])].sort();
   writeFileSync(join(dir, MARKER), JSON.stringify({ made_by: 'rulegen demo', note: 'a re-run of `rulegen demo` deletes exactly these files (and .rulegen/)', files }, null, 2) + '\n');
 }
@@ -145,7 +145,7 @@ function markedFiles(dir: string): string[] | null {
 }
 
 /** Make `dir` ready for a fresh demo: absent, empty, or an earlier demo whose files are removed. */
-function clearEarlierDemo(dir: string): void {
+export function clearEarlierDemo(dir: string): void {
   if (!existsSync(dir)) return;
   if (!statSync(dir).isDirectory()) throw InputError.single({ message: `${dir} is not a directory`, where: { file: dir }, expected: 'a directory (new, empty, or made by an earlier `rulegen demo`)', found: 'a file' });
   const present = filesUnder(dir);

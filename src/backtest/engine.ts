@@ -16,7 +16,7 @@ import { quoteIdent, type Param, type Store } from '../db/store.js';
 import { metrics, ratio, wilson, type Counts, type Metrics } from './stats.js';
 import { PLANS, type SqlPlan } from '../engine/plan.js';
 import type { Engine, EngineInfo } from '../engine/types.js';
-import type { Window } from './window.js';
+import type { Window } from '../db/window.js';
 
 /**
  * A rule as the engine sees it: a predicate with positional `?` parameters, compiled for the

@@ -1,7 +1,10 @@
 /** Terminal rendering of a backtest: one line per rule, n/a where a metric is undefined. */
 import type { BacktestRun } from './run.js';
 
-export const fmtPct = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(digits)}%`);
+import { fmtPct } from '../format.js';
+
+/** @deprecated import from src/format.ts (src/rank still imports it from here) */
+export { fmtPct };
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));

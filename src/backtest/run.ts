@@ -1,29 +1,29 @@
 /**
- * `rulegen backtest`: which rules, on which window, with which breakdowns — and the evidence
- * written back into each rule file's `backtest:` block.
+ * `rulegen backtest`: the given targets on a window, with breakdowns, gate findings and
+ * variations, and the evidence block of each result. Which rules (the workspace's files,
+ * arguments) and writing the evidence back are src/rules/'s.
  */
-import { readFileSync } from 'node:fs';
-import { parseDocument, type Document } from 'yaml';
 import type { Catalog } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
 import { compileBound, compilePredicate } from '../compile/compile.js';
 import { requireColumns, resolveEngineWindow } from '../engine/window.js';
 import type { Engine } from '../engine/types.js';
-import { InputError, type Problem } from '../errors.js';
+import { InputError } from '../errors.js';
 import { quoteIdent, type Store } from '../db/store.js';
-import { writeFileAtomic } from '../fsutil.js';
-import { resolveRuleArg } from '../rule/resolve.js';
-import { print } from '../rule/printer.js';
-import { loadRuleDir, type Rule, type RuleLoad } from '../rule/file.js';
+import type { Evidence } from '../rule/evidence.js';
+import type { Rule } from '../rule/file.js';
 import type { Expr } from '../rule/ast.js';
-import type { Workspace } from '../workspace.js';
-import { reviewTrail } from '../report/view.js';
+import { reviewTrail } from '../review/trail.js';
 import { runBacktest, type BacktestResult, type EngineRule, type RuleResult } from './engine.js';
 import { applyCandidateSetGate, applySegmentGate, applySetGate, applyStabilityGate, findDuplicates, gatePower, powerMessage, topContributors, type Counterpart, type GatePower, type GateVerdict, type RuleFindings } from './gate.js';
 import { compilePopulations, presentSegments, type Population } from './populations.js';
 import { QUANTILES, thresholdsOf, variantsOf } from './variations.js';
 import { resolveGate } from '../config/schema.js';
-import { resolveWindow, type WindowName } from './window.js';
+import { resolveWindow, type WindowName } from '../db/window.js';
+
+// Loading and resolving the workspace's rules moved to src/rules/; src/propose still imports them from here.
+/** @deprecated import from src/rules/targets.ts */
+export { resolveTargets, workspaceContext, workspaceRules } from '../rules/targets.js';
 
 /** A rule to backtest: from a file (with its path) or an ad-hoc expression. */
 export interface Target {
@@ -72,15 +72,6 @@ export function isDeployed(t: Target): boolean {
   return t.status === 'approved' && (t.rule?.action === 'block' || t.rule?.action === 'challenge');
 }
 
-/**
- * The workspace's rules that targets are judged against: approved (the deployed set), candidates
- * and rejected rules (duplicates). Pass as `context` to backtestTargets; rules already among the
- * targets are skipped there.
- */
-export function workspaceContext(ws: Workspace): Target[] {
-  return workspaceRules(ws, { statuses: ['approved', 'candidate', 'rejected'] }).targets;
-}
-
 function rejectionReason(t: Target): string | undefined {
   if (!t.rule) return undefined;
   const last = reviewTrail(t.rule).filter((e) => e.decision === 'rejected').at(-1);
@@ -94,41 +85,6 @@ function orderKey(t: Target): string {
   const created = t.rule.provenance?.created;
   const at = created instanceof Date ? created.toISOString() : (created ?? '');
   return `${at} ${t.id}`;
-}
-
-/** Every candidate and approved rule of the workspace, with the problems of files that failed to load. */
-export function workspaceRules(ws: Workspace, opts: { statuses?: readonly string[] } = {}): { targets: Target[]; loads: RuleLoad[]; problems: Problem[] } {
-  const statuses = opts.statuses ?? ['candidate', 'approved'];
-  const loads = [...loadRuleDir(ws.paths.rules, ws.catalog), ...loadRuleDir(ws.paths.candidates, ws.catalog)];
-  const problems = loads.flatMap((l) => l.problems);
-  const targets = loads.filter((l) => l.rule && statuses.includes(l.rule.status)).map((l) => fromRule(l.rule!, l.file));
-  return { targets, loads, problems };
-}
-
-function fromRule(rule: Rule, file: string): Target {
-  return { id: rule.id, title: rule.title, status: rule.status, condition: rule.condition, ast: rule.ast, file, rule };
-}
-
-/** Resolve command-line arguments (rule files, ids or id prefixes, expressions); keeps going past bad ones. */
-export function resolveTargets(ws: Workspace, args: readonly string[], cwd: string): { targets: Target[]; problems: Problem[] } {
-  const loads = [...loadRuleDir(ws.paths.rules, ws.catalog), ...loadRuleDir(ws.paths.candidates, ws.catalog)];
-  const targets: Target[] = [];
-  const problems: Problem[] = [];
-  let exprCount = 0;
-  for (const arg of args) {
-    const r = resolveRuleArg(arg, ws, cwd, loads);
-    if (r.kind === 'error') {
-      problems.push(...r.problems);
-      continue;
-    }
-    problems.push(...r.warnings);
-    if (r.kind === 'rule') targets.push(fromRule(r.rule, r.file));
-    else {
-      const condition = print(r.ast);
-      targets.push({ id: `expr-${++exprCount}`, title: condition, status: 'expression', condition, ast: r.ast });
-    }
-  }
-  return { targets, problems };
 }
 
 export interface BacktestOptions {
@@ -254,11 +210,11 @@ async function variations(store: Store, config: Config, catalog: Catalog, target
 const round = (x: number | null | undefined, digits = 6): number | null => (x === null || x === undefined ? null : Number(x.toPrecision(digits)));
 
 /** The `backtest:` block of DESIGN.md for one rule's result. */
-export function evidenceBlock(run: BacktestRun, r: RuleResult): Record<string, unknown> {
-  const block: Record<string, unknown> = {
+export function evidenceBlock(run: BacktestRun, r: RuleResult): Evidence {
+  const block: Evidence = {
     as_of: new Date().toISOString(),
     data: { rows: run.rows, from: run.window.from, to: run.window.to, window: run.window.name },
-    counts: r.counts,
+    counts: { ...r.counts },
     precision: round(r.precision),
     precision_lower95: round(r.precision_lower95),
     recall: round(r.recall),
@@ -266,20 +222,20 @@ export function evidenceBlock(run: BacktestRun, r: RuleResult): Record<string, u
     fpr_upper95: round(r.fpr_upper95),
     hit_rate: round(r.hit_rate),
   };
-  if (r.train) block['train'] = { counts: r.train.counts, recall: round(r.train.recall), fpr: round(r.train.fpr) };
+  if (r.train) block.train = { counts: { ...r.train.counts }, recall: round(r.train.recall), fpr: round(r.train.fpr) };
   if (r.daily) {
     // `days` and `worst_*` are the judged window's; the series runs across the split, marked per point
     const series = r.daily.series.map((p) => ({ day: p.day, window: p.window, hits: p.hits, tp: p.tp, fp: p.fp, recall: round(p.recall, 4), fpr: round(p.fpr, 4) }));
-    block['daily'] = { worst_fpr: round(r.daily.worst_fpr), worst_day: r.daily.worst_day, days: r.daily.days, ...(run.window.name === 'test' ? { split: run.window.cutoff } : {}), series };
+    block.daily = { worst_fpr: round(r.daily.worst_fpr), worst_day: r.daily.worst_day, days: r.daily.days, ...(run.window.name === 'test' ? { split: run.window.cutoff } : {}), series };
   }
-  if (r.segments) block['segments'] = Object.fromEntries(Object.entries(r.segments).map(([k, s]) => [k, { fpr: round(s.fpr), fpr_upper95: round(s.fpr_upper95), fpr_lower95: round(s.fpr_lower95), humans: s.humans, hits: s.hits }]));
+  if (r.segments) block.segments = Object.fromEntries(Object.entries(r.segments).map(([k, s]) => [k, { fpr: round(s.fpr), fpr_upper95: round(s.fpr_upper95), fpr_lower95: round(s.fpr_lower95), humans: s.humans, hits: s.hits }]));
   if (r.populations) {
     const spec = new Map((run.population_specs ?? []).map((p) => [p.name, p]));
-    block['populations'] = Object.fromEntries(Object.entries(r.populations).map(([k, s]) => [k, { protected: spec.get(k)?.protected ?? false, fpr: round(s.fpr), fpr_upper95: round(s.fpr_upper95), fpr_lower95: round(s.fpr_lower95), humans: s.humans, fp: s.fp, hits: s.hits }]));
+    block.populations = Object.fromEntries(Object.entries(r.populations).map(([k, s]) => [k, { protected: spec.get(k)?.protected ?? false, fpr: round(s.fpr), fpr_upper95: round(s.fpr_upper95), fpr_lower95: round(s.fpr_lower95), humans: s.humans, fp: s.fp, hits: s.hits }]));
   }
-  if (r.incremental_recall !== undefined) block['incremental_recall'] = round(r.incremental_recall);
+  if (r.incremental_recall !== undefined) block.incremental_recall = round(r.incremental_recall);
   if (r.set && run.set) {
-    block['set'] = {
+    block.set = {
       deployed_rules: run.set.deployed.ids.length,
       incremental_fp: r.set.incremental_fp,
       incremental_fpr: round(r.set.incremental_fpr),
@@ -291,37 +247,13 @@ export function evidenceBlock(run: BacktestRun, r: RuleResult): Record<string, u
   }
   const f = run.findings?.[r.id];
   if (f) {
-    const gate: Record<string, unknown> = {};
+    const gate: NonNullable<Evidence['gate']> = {};
     for (const k of ['set', 'segment', 'stability', 'duplicate', 'warnings', 'undetermined'] as const) if (f[k].length) gate[k] = f[k];
     if (run.power && !run.power.reachable) gate['power'] = powerMessage(run.power, run.power_max_fpr ?? 0);
-    if (Object.keys(gate).length) block['gate'] = gate;
+    if (Object.keys(gate).length) block.gate = gate;
   }
-  if (r.overlap) block['overlap'] = r.overlap.filter((o) => o.jaccard >= 0.05).slice(0, 5).map((o) => ({ id: o.id, jaccard: round(o.jaccard, 4) }));
+  if (r.overlap) block.overlap = r.overlap.filter((o) => o.jaccard >= 0.05).slice(0, 5).map((o) => ({ id: o.id, jaccard: Number(o.jaccard.toPrecision(4)) }));
   const v = run.variations?.[r.id];
-  if (v) block['variations'] = v.map((x) => ({ feature: x.feature, op: x.op, value: x.value, recall: round(x.recall), fpr: round(x.fpr), fpr_upper95: round(x.fpr_upper95), precision: round(x.precision) }));
+  if (v) block.variations = v.map((x) => ({ feature: x.feature, op: x.op, value: x.value, recall: round(x.recall), fpr: round(x.fpr), fpr_upper95: round(x.fpr_upper95), precision: round(x.precision) }));
   return block;
-}
-
-/**
- * Write each rule's evidence into its file, keeping the rest of the file (comments, order) as
- * it is. Approved rules are only rewritten when `updateApproved` is set; rejected and deprecated
- * rules never.
- */
-export function writeEvidence(run: BacktestRun, updateApproved: boolean): { written: string[]; skipped: string[] } {
-  const written: string[] = [];
-  const skipped: string[] = [];
-  run.targets.forEach((t, i) => {
-    if (!t.file) return;
-    // Decided rules are a record: approved ones change only with --update, rejected and
-    // deprecated ones never (their evidence is what the decision was made on).
-    if ((t.status === 'approved' && !updateApproved) || t.status === 'rejected' || t.status === 'deprecated') {
-      skipped.push(t.file);
-      return;
-    }
-    const doc: Document = parseDocument(readFileSync(t.file, 'utf8'));
-    doc.set('backtest', doc.createNode(evidenceBlock(run, run.rules[i]!)));
-    writeFileAtomic(t.file, doc.toString({ lineWidth: 100 }));
-    written.push(t.file);
-  });
-  return { written, skipped };
 }

@@ -7,9 +7,10 @@ import type { Store } from '../db/store.js';
 import type { Engine } from '../engine/types.js';
 import { formatProblem, type Problem } from '../errors.js';
 import type { GateVerdict } from '../backtest/gate.js';
-import { backtestTargets, workspaceContext, workspaceRules, type BacktestRun, type Target } from '../backtest/run.js';
+import { backtestTargets, type BacktestRun, type Target } from '../backtest/run.js';
+import { targetsOf, workspaceRules } from '../rules/targets.js';
 import { findingsOf, powerNote, setLines, validate, type Validation } from '../review/findings.js';
-import { fmtPct } from '../backtest/format.js';
+import { fmtPct } from '../format.js';
 import type { RuleResult } from '../backtest/engine.js';
 import type { Workspace } from '../workspace.js';
 
@@ -53,7 +54,7 @@ export async function runCheck(ws: Workspace, store: Store, opts: { candidates: 
   if (targets.length === 0) return { run: null, rules: [], set: null, power: null, invalid, errors: [], warnings, passed: invalid.length === 0, seconds: seconds() };
   // gated candidates are also compared with rejected rules (duplicates by behaviour)
   const ids = new Set(targets.map((t) => t.id));
-  const context = opts.candidates ? workspaceContext(ws).filter((t) => t.status === 'rejected' && !ids.has(t.id)) : [];
+  const context = opts.candidates ? targetsOf(loads, ['rejected']).filter((t) => !ids.has(t.id)) : [];
   const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', onStep: opts.onStep, context, configFile: ws.paths.config, ...(opts.engine ? { engine: opts.engine } : {}) });
   const rules = targets.map((target, i) => ({ target, result: run.rules[i]!, verdict: validate(run.rules[i]!, ws.config.gate, findingsOf(run, target.id)) }));
   const set = run.set_gate ? { pass: run.set_gate.pass, reasons: run.set_gate.reasons, lines: setLines(run) } : null;

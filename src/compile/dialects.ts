@@ -4,6 +4,7 @@
  * (postgres, trino, spark) inline literals, escaped by that engine's rules, because their
  * text leaves the tool and has nothing to bind against.
  */
+import { quoteIdent as doubleQuoted, quoteString } from '../db/quote.js';
 import type { Param } from '../db/store.js';
 import type { ComparisonOp, Literal, LiteralKind } from '../rule/ast.js';
 import { printNumber } from '../rule/printer.js';
@@ -44,18 +45,13 @@ export function duckNumber(v: number): number | string {
   return Number.isInteger(v) && Math.abs(v) >= 2 ** 63 ? String(v) : v;
 }
 
-function doubleQuoted(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
 
 function sqlBoolean(v: boolean): string {
   return v ? 'true' : 'false';
 }
 
 /** ANSI string literal: the only escape is a doubled quote (postgres with standard_conforming_strings, trino). */
-export function ansiString(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
+export const ansiString = quoteString;
 
 /**
  * PostgreSQL: a plain '...' is only safe while standard_conforming_strings is on; with a

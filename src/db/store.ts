@@ -83,15 +83,8 @@ export function normaliseValue(v: unknown): Value {
   return v as Value;
 }
 
-/** Quote an identifier for DuckDB/PostgreSQL (double quotes, doubled inside). */
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-/** Quote a string literal for DuckDB; only for values that cannot be bound (e.g. COPY paths). */
-export function quoteString(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
+// Quoting lives in a driver-free leaf module (the compiler uses it too); values that can be bound are.
+export { quoteIdent, quoteString } from './quote.js';
 
 export class Store {
   private constructor(

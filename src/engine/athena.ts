@@ -11,7 +11,7 @@ import '../llm/sdk-env.js';
 import type { AthenaClient as AthenaClientType } from '@aws-sdk/client-athena';
 import type { Param, Row } from '../db/store.js';
 import { ansiString } from '../compile/dialects.js';
-import { sqlTimestamp } from '../backtest/window.js';
+import { sqlTimestamp } from '../db/window.js';
 import { ExternalError, InputError } from '../errors.js';
 import { statementHash, Usage, type ColumnInfo, type Engine, type EngineInfo } from './types.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
-import { resolveWindow, sqlTimestamp, type Window, type WindowName } from '../backtest/window.js';
+import { resolveWindow, sqlTimestamp, type Window, type WindowName } from '../db/window.js';
 import type { Param } from '../db/store.js';
 import { DuckDbEngine } from './duckdb.js';
 import { PLANS } from './plan.js';

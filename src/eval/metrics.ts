@@ -7,8 +7,9 @@
  */
 import { applyGate } from '../backtest/gate.js';
 import { backtestTargets, type Target } from '../backtest/run.js';
+import { conditionTarget } from '../rules/targets.js';
 import { wilson } from '../backtest/stats.js';
-import { resolveWindow, sqlTimestamp } from '../backtest/window.js';
+import { resolveWindow, sqlTimestamp } from '../db/window.js';
 import type { Catalog } from '../catalog/schema.js';
 import { compilePredicate } from '../compile/compile.js';
 import type { Config } from '../config/schema.js';
@@ -73,7 +74,7 @@ const ratio = (k: number, n: number): number | null => (n > 0 ? k / n : null);
  */
 export async function measure(store: Store, config: Config, catalog: Catalog, conditions: readonly string[], truth: Truth | null, drift: Date | null): Promise<Measured> {
   const judged_on = truth ? 'truth' : 'labels';
-  const targets: Target[] = conditions.map((c, i) => ({ id: `r${i}`, title: c, status: 'candidate', condition: c, ast: parse(c) }));
+  const targets: Target[] = conditions.map((c, i) => conditionTarget(`r${i}`, c, 'candidate', c, parse(c)));
   const run = targets.length ? await backtestTargets(store, config, catalog, targets, { window: 'test', coreOnly: true }) : undefined;
   const rules: RuleFigure[] = targets.map((t, i) => {
     const r = run!.rules[i]!;

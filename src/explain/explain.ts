@@ -14,7 +14,7 @@ import { InputError } from '../errors.js';
 import { children, featuresOf, isAtom, type Atom, type Expr, type Literal } from '../rule/ast.js';
 import { evaluate, type Row, type RowValue } from '../rule/evaluate.js';
 import { printLiteral, print } from '../rule/printer.js';
-import { resolveWindow, type WindowName } from '../backtest/window.js';
+import { resolveWindow, type WindowName } from '../db/window.js';
 
 /** One atom of the condition on one session. `margin` >= 0 means the value is on the side where the atom holds. */
 export interface TermExplanation {

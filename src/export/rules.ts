@@ -4,7 +4,7 @@ import type { Action, Stage } from '../release/schema.js';
 import { effectiveAction } from '../runtime/evaluator.js';
 import { InputError } from '../errors.js';
 import { stageOf } from '../release/build.js';
-import { loadRuleDir } from '../rule/file.js';
+import { loadRuleDir } from '../rules/load.js';
 import type { Workspace } from '../workspace.js';
 
 /** One rule to export; `effective` is the action at its stage (null: shadow, evaluated but not acted on). */

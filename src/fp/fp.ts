@@ -16,7 +16,7 @@ import { and, comparison, featuresOf, not, type Comparison, type Expr } from '..
 import { english } from '../rule/english.js';
 import { print } from '../rule/printer.js';
 import { runBacktest, type RuleResult } from '../backtest/engine.js';
-import { resolveWindow, type WindowName } from '../backtest/window.js';
+import { resolveWindow, type WindowName } from '../db/window.js';
 import { collectHits, contrastFeatures, profileSegmentsAndDays, sampleHits, SAMPLE, type FeatureContrast, type FpProfile } from './profile.js';
 import { countScenarios, findScenarios, TP_KEEP, type Scenario } from './search.js';
 

@@ -13,7 +13,7 @@ import { InputError, type Problem } from '../errors.js';
 import { loadPrompt, sha256 } from '../llm/prompts.js';
 import { canonicalJson } from '../llm/replay.js';
 import type { ConverseRequest, LlmProvider } from '../llm/types.js';
-import { workspaceRules } from '../backtest/run.js';
+import { workspaceRules } from '../rules/targets.js';
 import type { Expr } from '../rule/ast.js';
 import { checkCondition } from '../rule/checks.js';
 import { parseCondition } from '../rule/parser.js';

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import { compilePredicate } from '../compile/compile.js';
 import { quoteIdent, quoteString, type Store } from '../db/store.js';
 import type { Expr } from '../rule/ast.js';
-import type { Window } from '../backtest/window.js';
+import type { Window } from '../db/window.js';
 
 /** The temporary table of one analysis: the labelled hits of the rule on the window. */
 export const HITS = 'temp.main.rulegen_fp_hits';

@@ -9,7 +9,7 @@ import type { Catalog } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../db/store.js';
 import type { Expr } from '../rule/ast.js';
-import type { WindowName } from '../backtest/window.js';
+import type { WindowName } from '../db/window.js';
 import type { RuleResult } from '../backtest/engine.js';
 import { analyseFalsePositives, type Effect, type FpReport } from './fp.js';
 

@@ -8,8 +8,9 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../db/store.js';
 import type { Rule } from '../rule/file.js';
 import { english } from '../rule/english.js';
-import { backtestTargets, evidenceBlock, workspaceContext, type Target } from '../backtest/run.js';
-import { candidateFile, writeCandidate } from '../propose/propose.js';
+import { backtestTargets, evidenceBlock, type Target } from '../backtest/run.js';
+import { conditionTarget, workspaceContext } from '../rules/targets.js';
+import { candidateDocument, candidateFile, writeCandidate } from '../rules/candidate.js';
 import type { Workspace } from '../workspace.js';
 import type { FpReport, Modification } from './fp.js';
 import type { FpModelResult } from './model.js';
@@ -32,17 +33,16 @@ export async function writeModifications(ws: Workspace, store: Store, report: Fp
   const chosen = report.modifications.map((m, i) => ({ m, i })).filter((x) => x.m.keeps_tp);
   if (!chosen.length) return [];
   const title = source?.title ?? report.condition;
-  const targets: Target[] = chosen.map(({ m }) => ({ id: randomUUID(), title: `${title} (fewer false positives)`, status: 'candidate', condition: m.condition, ast: m.ast }));
+  const targets: Target[] = chosen.map(({ m }) => conditionTarget(randomUUID(), `${title} (fewer false positives)`, 'candidate', m.condition, m.ast));
   const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', context: workspaceContext(ws), configFile: ws.paths.config });
   const out: WrittenCandidate[] = [];
   chosen.forEach(({ m, i }, k) => {
     const t = targets[k]!;
     const excluded = m.scenarios.map((s) => report.scenarios[s]!);
     const remaining = report.scenarios.filter((_, s) => !m.scenarios.includes(s));
-    const doc = {
+    const doc = candidateDocument({
       id: t.id,
       title: t.title,
-      status: 'candidate',
       action: source?.action ?? 'challenge',
       level: source?.level ?? 'medium',
       condition: m.condition,
@@ -50,7 +50,7 @@ export async function writeModifications(ws: Workspace, store: Store, report: Fp
       rationale: `${source?.rationale?.trim() ?? 'The original condition separates automation from people.'} The exclusion removes measured false-positive scenarios: ${excluded.map((s) => s.description).join('; ')}.`,
       falsepositives: remaining.length ? remaining.map((s) => `Measured on the ${report.window.name} window: ${s.description}`) : ['Unknown: no further false-positive scenario was measured'],
       tags: [...new Set([...(source?.tags ?? []), 'fp-derived'])],
-      related: source ? [{ id: source.id, type: 'derived' }] : [],
+      related: source ? [{ id: source.id, type: 'derived' as const }] : [],
       provenance: {
         generator: `offline:fp-${m.kind}`,
         created: now.toISOString(),
@@ -67,7 +67,7 @@ export async function writeModifications(ws: Workspace, store: Store, report: Fp
         },
       },
       backtest: evidenceBlock(run, run.rules[k]!),
-    };
+    });
     const file = candidateFile(ws, t.id);
     writeCandidate(file, doc, 'Derived by `rulegen fp` from a rule\'s measured false positives; review with `rulegen review`, then approve or reject.');
     out.push({ id: t.id, file, condition: m.condition, modification: i });
@@ -84,17 +84,16 @@ export async function writeModifications(ws: Workspace, store: Store, report: Fp
 export async function writeModelModifications(ws: Workspace, store: Store, report: FpReport, result: FpModelResult, source: Rule | undefined, now = new Date()): Promise<WrittenCandidate[]> {
   const mods = result.modifications;
   if (!mods.length) return [];
-  const targets: Target[] = mods.map((m) => ({ id: randomUUID(), title: m.title, status: 'candidate', condition: m.condition, ast: m.ast }));
+  const targets: Target[] = mods.map((m) => conditionTarget(randomUUID(), m.title, 'candidate', m.condition, m.ast));
   const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', context: workspaceContext(ws), configFile: ws.paths.config });
   const generator = result.generator ?? `${result.provider}:${result.model}`;
   const named = result.populations.filter((p) => !p.automation);
   return mods.map((m, k) => {
     const t = targets[k]!;
     const excluded = result.populations.filter((p) => m.populations.includes(p.name));
-    const doc = {
+    const doc = candidateDocument({
       id: t.id,
       title: m.title,
-      status: 'candidate',
       action: source?.action ?? 'challenge',
       level: source?.level ?? 'medium',
       condition: m.condition,
@@ -102,7 +101,7 @@ export async function writeModelModifications(ws: Workspace, store: Store, repor
       rationale: `${source?.rationale?.trim() ?? 'The original condition separates automation from people.'} The model's reasoning for the change: ${m.reasoning}`,
       falsepositives: fpList(named.filter((p) => !excluded.includes(p)).map((p) => `${p.name}: ${p.description}`)),
       tags: [...new Set([...(source?.tags ?? []), 'fp-derived', 'model'])],
-      related: source ? [{ id: source.id, type: 'derived' }] : [],
+      related: source ? [{ id: source.id, type: 'derived' as const }] : [],
       provenance: {
         generator,
         prompt: result.prompt,
@@ -124,7 +123,7 @@ export async function writeModelModifications(ws: Workspace, store: Store, repor
         },
       },
       backtest: evidenceBlock(run, run.rules[k]!),
-    };
+    });
     const file = candidateFile(ws, t.id);
     writeCandidate(file, doc, `Derived by \`rulegen fp --provider ${result.provider}\` (${generator}) from a rule's measured false positives; the model proposes, the backtest and a reviewer decide.`);
     return { id: t.id, file, condition: m.condition, modification: k };

@@ -1,5 +1,5 @@
 /** Terminal rendering of an impact simulation: totals, then per day, per segment, per population. */
-import { fmtPct } from '../backtest/format.js';
+import { fmtPct } from '../format.js';
 import type { ImpactReport, ImpactRow } from './impact.js';
 
 const signed = (n: number) => (n > 0 ? `+${n}` : String(n));

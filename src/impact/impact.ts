@@ -12,7 +12,7 @@ import { quoteIdent, type Store } from '../db/store.js';
 import type { Target } from '../backtest/run.js';
 import { compilePopulations, presentSegments } from '../backtest/populations.js';
 import { wilson } from '../backtest/stats.js';
-import { resolveWindow, type WindowName } from '../backtest/window.js';
+import { resolveWindow, type WindowName } from '../db/window.js';
 import type { RuleAction } from './types.js';
 
 export type { RuleAction } from './types.js';

@@ -6,7 +6,7 @@
 import { listedValues, type Catalog, type Feature } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
 import type { Problem } from '../errors.js';
-import { quoteIdent } from '../db/store.js';
+import { quoteIdent, quoteString as sqlText } from '../db/store.js';
 
 export interface SourceColumn {
   name: string;
@@ -72,9 +72,6 @@ export function catalogCheck(f: Feature, value: string): ValueCheck | undefined 
   return undefined;
 }
 
-function sqlText(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
 
 export interface IngestPlan {
   /** Projection from the source into the stored table, in stored order. */

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Handlebars from 'handlebars';
+import { handlebarsEnv } from '../handlebars.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
@@ -28,10 +28,11 @@ export function shippedPrompts(): string {
   return join(packageRoot(), 'prompts');
 }
 
-const hb = Handlebars.create();
-hb.registerHelper('json', (v: unknown) => JSON.stringify(v));
-hb.registerHelper('join', (v: unknown, sep: unknown) => (Array.isArray(v) ? v.join(typeof sep === 'string' ? sep : ', ') : ''));
-hb.registerHelper('inc', (v: unknown) => Number(v) + 1);
+const hb = handlebarsEnv({
+  json: (v: unknown) => JSON.stringify(v),
+  join: (v: unknown, sep: unknown) => (Array.isArray(v) ? v.join(typeof sep === 'string' ? sep : ', ') : ''),
+  inc: (v: unknown) => Number(v) + 1,
+});
 
 /** Load `<name>.hbs` from the workspace's prompts/ folder if it has one, else the shipped one. */
 export function loadPrompt(name: string, workspacePrompts?: string): PromptTemplate {

@@ -9,12 +9,14 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { runBacktest } from '../backtest/engine.js';
 import { applyGate, type GateVerdict } from '../backtest/gate.js';
-import { requireTable, sqlTimestamp, type Window } from '../backtest/window.js';
+import { requireTable, sqlTimestamp, type Window } from '../db/window.js';
 import { compilePredicate } from '../compile/compile.js';
 import { quoteIdent, type Store } from '../db/store.js';
 import { GateError, InputError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
-import { loadRuleDir, parseRuleFile, ROLLOUT_STAGES, type Rule } from '../rule/file.js';
+import { parseRuleFile, ROLLOUT_STAGES, type Rule } from '../rule/file.js';
+import { loadRuleDir } from '../rules/load.js';
+import { matchRules } from '../rules/resolve.js';
 import type { Workspace } from '../workspace.js';
 import { evidenceOf } from './build.js';
 import type { Evidence, Stage } from './schema.js';
@@ -47,8 +49,7 @@ const iso = (t: string | Date): string => (t instanceof Date ? t.toISOString() :
 
 function findRule(ws: Workspace, arg: string): { rule: Rule; file: string } {
   const loads = loadRuleDir(ws.paths.rules, ws.catalog);
-  const id = arg.trim().toLowerCase();
-  const hits = loads.filter((l) => l.id !== undefined && (l.id.toLowerCase() === id || (id.length >= 8 && l.id.toLowerCase().startsWith(id))));
+  const hits = matchRules(arg, loads);
   if (hits.length > 1) throw InputError.single({ message: `"${arg}" matches several rules`, where: { field: 'ID' }, expected: 'a unique id or prefix', found: hits.map((h) => h.id).join(', ') });
   const hit = hits[0];
   if (!hit) throw InputError.single({ message: `unknown rule id "${arg}"`, where: { field: 'ID' }, expected: `the id of an approved rule in ${ws.paths.rules}`, found: arg });

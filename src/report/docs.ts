@@ -14,7 +14,9 @@ import type { Problem } from '../errors.js';
 import { removeStep, writeFileAtomic } from '../fsutil.js';
 import { backtestTargets, type Target } from '../backtest/run.js';
 import { impactSets, simulateImpact, type ImpactReport } from '../impact/impact.js';
-import { parseRuleFile, ruleFilesIn, withDuplicateIds } from '../rule/file.js';
+import { parseRuleFile, withDuplicateIds } from '../rule/file.js';
+import { ruleFilesIn } from '../rules/load.js';
+import { targetOf } from '../rules/targets.js';
 import type { Workspace } from '../workspace.js';
 import { loadTemplates, type Templates } from './templating.js';
 import { docOrder, documented, readmeView, reportView, ruleView, type DocRule, type DocsInput } from './view.js';
@@ -52,10 +54,10 @@ export async function collectDocs(ws: Workspace, store: Store | null, opts: { no
   let run: DocsInput['run'] = null;
   let impact: ImpactReport | null = null;
   if (store && live.length && (await store.tableExists(ws.config.data.table))) {
-    const targets: Target[] = live.map(({ rule, file }) => ({ id: rule.id, title: rule.title, status: rule.status, condition: rule.condition, ast: rule.ast, file, rule }));
+    const targets: Target[] = live.map(({ rule, file }) => targetOf(rule, file));
     // rejected rules come along so that a candidate repeating one is marked in the docs
     const ids = new Set(targets.map((t) => t.id));
-    const context: Target[] = valid.filter((d) => d.rule.status === 'rejected' && !ids.has(d.rule.id)).map(({ rule, file }) => ({ id: rule.id, title: rule.title, status: rule.status, condition: rule.condition, ast: rule.ast, file, rule }));
+    const context: Target[] = valid.filter((d) => d.rule.status === 'rejected' && !ids.has(d.rule.id)).map(({ rule, file }) => targetOf(rule, file));
     run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', variations: true, onStep: opts.onStep, context, configFile: ws.paths.config });
     // the report's impact section: every candidate shipped on top of the approved set
     const sets = impactSets(targets.filter((t) => t.status === 'approved'), targets.filter((t) => t.status === 'candidate'), ws.catalog);

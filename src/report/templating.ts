@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Handlebars from 'handlebars';
+import { handlebarsEnv, type TemplateDelegate } from '../handlebars.js';
 import { InputError } from '../errors.js';
 import { TEMPLATES, type TemplateName } from './templates.js';
 
@@ -40,17 +40,16 @@ function templateError(source: string, what: string, e: unknown): InputError {
 }
 
 export function compileTemplate(name: TemplateName, text: string, source: string): Template {
-  const hb = Handlebars.create();
   const html = name.endsWith('.html');
-  let fn: Handlebars.TemplateDelegate;
+  // Markdown is not HTML: Handlebars' escaping would turn "a < b" into "a &lt; b" in a code
+  // block. Each {{value}} is escaped for where it stands instead (see markdown-escape below).
+  const hb = handlebarsEnv(html ? {} : Object.fromEntries(Object.entries(MD_ESCAPES).map(([helper, esc]) => [helper, (v: unknown) => esc(v === undefined || v === null ? '' : String(v))])));
+  let fn: TemplateDelegate;
   try {
     // parse now: a syntax error must surface before anything is written, not at first render
     const ast = hb.parse(text);
     if (html) fn = hb.compile(ast, { strict: true });
     else {
-      // Markdown is not HTML: Handlebars' escaping would turn "a < b" into "a &lt; b" in a code
-      // block. Each {{value}} is escaped for where it stands instead (see markdown-escape below).
-      for (const [helper, esc] of Object.entries(MD_ESCAPES)) hb.registerHelper(helper, (v: unknown) => esc(v === undefined || v === null ? '' : String(v)));
       routeThroughEscapes(ast, text);
       fn = hb.compile(ast, { strict: true, noEscape: true });
     }

@@ -6,7 +6,7 @@
  */
 import { judgeCell } from '../backtest/gate.js';
 import type { RuleResult } from '../backtest/engine.js';
-import { fmtPct } from '../backtest/format.js';
+import { fmtPct } from '../format.js';
 import type { BacktestRun } from '../backtest/run.js';
 import { resolveGate, type Config } from '../config/schema.js';
 import type { ImpactReport, ImpactRow } from '../impact/impact.js';

@@ -7,10 +7,12 @@ import { z } from 'zod';
 import type { Catalog } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
 import { applyGate } from '../backtest/gate.js';
-import { fmtPct } from '../backtest/format.js';
+import { fmtPct } from '../format.js';
 import type { RuleResult } from '../backtest/engine.js';
 import type { BacktestRun, Variation } from '../backtest/run.js';
 import { english } from '../rule/english.js';
+import { readEvidence, type Evidence } from '../rule/evidence.js';
+import { reviewTrail } from '../review/trail.js';
 import type { Rule } from '../rule/file.js';
 import { heatMap, pctTick, countTick, numberLabel, xyChart, type Chart } from './charts.js';
 import type { ImpactReport } from '../impact/impact.js';
@@ -39,33 +41,7 @@ export interface DocsInput {
 }
 
 const num = z.number().nullable().optional();
-/** The `backtest:` block as written by evidenceBlock; lenient, since files are edited by hand. */
-const EvidenceSchema = z.looseObject({
-  as_of: z.union([z.string(), z.date()]).optional(),
-  data: z.looseObject({ rows: num, from: z.union([z.string(), z.date()]).optional(), to: z.union([z.string(), z.date()]).optional(), window: z.string().optional() }).optional(),
-  counts: z.looseObject({ tp: z.number(), fp: z.number(), tn: z.number(), fn: z.number(), unlabeled_hits: z.number().optional() }).optional(),
-  precision: num,
-  precision_lower95: num,
-  recall: num,
-  fpr: num,
-  fpr_upper95: num,
-  hit_rate: num,
-  daily: z.looseObject({ worst_fpr: num, worst_day: z.union([z.string(), z.date()]).nullable().optional(), days: num }).optional(),
-  segments: z.record(z.string(), z.looseObject({ fpr: num, fpr_upper95: num, hits: num })).optional(),
-  incremental_recall: num,
-  overlap: z.array(z.looseObject({ id: z.string(), jaccard: z.number() })).optional(),
-  variations: z.array(z.looseObject({ feature: z.string(), op: z.string(), value: z.number(), recall: num, fpr: num, fpr_upper95: num, precision: num })).optional(),
-});
-type Evidence = z.infer<typeof EvidenceSchema>;
 
-const ReviewEntrySchema = z.looseObject({
-  decision: z.string(),
-  reviewer: z.string(),
-  at: z.union([z.string(), z.date()]),
-  note: z.string().nullable().optional(),
-  override: z.string().nullable().optional(),
-});
-export type ReviewEntry = z.infer<typeof ReviewEntrySchema>;
 
 const iso = (t: string | Date | null | undefined): string => (t === null || t === undefined ? '' : t instanceof Date ? t.toISOString() : String(t));
 const day = (t: string | Date | null | undefined): string => iso(t).slice(0, 10);
@@ -79,20 +55,9 @@ const ACTION_TEXT: Record<string, string> = {
   block: 'matching sessions are refused',
 };
 
-/** The review trail, oldest first: earlier decisions are kept under `review.history`. */
-export function reviewTrail(rule: Rule): ReviewEntry[] {
-  if (!rule.review) return [];
-  const history = (rule.review as Record<string, unknown>)['history'];
-  const past = Array.isArray(history) ? history.map((h) => ReviewEntrySchema.safeParse(h)).filter((p) => p.success).map((p) => p.data) : [];
-  const { history: _h, ...current } = rule.review as Record<string, unknown>;
-  const now = ReviewEntrySchema.safeParse(current);
-  return [...past, ...(now.success ? [now.data] : [])];
-}
 
 export function recordedEvidence(rule: Rule): Evidence | null {
-  if (!rule.backtest || Object.keys(rule.backtest).length === 0) return null;
-  const p = EvidenceSchema.safeParse(rule.backtest);
-  return p.success ? p.data : null;
+  return readEvidence(rule.backtest);
 }
 
 /** A RuleResult's shape from recorded evidence, so the one gate (applyGate) judges both. */

@@ -8,7 +8,7 @@
 import { applyFullGate, applySetGate, powerMessage, type GateVerdict, type RuleFindings } from '../backtest/gate.js';
 import type { RuleResult } from '../backtest/engine.js';
 import type { BacktestRun } from '../backtest/run.js';
-import { fmtPct } from '../backtest/format.js';
+import { fmtPct } from '../format.js';
 import type { Config } from '../config/schema.js';
 
 const NONE: RuleFindings = { set: [], segment: [], stability: [], duplicate: [], warnings: [], undetermined: [] };

@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { ExternalError, InputError } from '../errors.js';
 import { fsyncDir, linkStep, mkdirStep, pidAlive, removeQuietly, removeStep, tempFileOwner, tempPathFor, writeFileAtomic, writeFileStep } from '../fsutil.js';
 import { parse as parseYaml } from 'yaml';
-import { loadRuleFile, ruleFilesIn } from '../rule/file.js';
+import { loadRuleFile, ruleFilesIn } from '../rules/load.js';
 import type { Workspace } from '../workspace.js';
 import { writeNewFileAtomic } from './files.js';
 

@@ -14,13 +14,16 @@ import { basename, join } from 'node:path';
 import { isMap, isNode, parseDocument, type Document } from 'yaml';
 import type { Store } from '../db/store.js';
 import { GateError, InputError, type Problem } from '../errors.js';
-import { backtestTargets, evidenceBlock, workspaceContext, type Target } from '../backtest/run.js';
+import { backtestTargets, evidenceBlock, type Target } from '../backtest/run.js';
 import { findingsOf, incrementalOf, incrementalText, judgedSetVerdict, powerNote, validate, type Incremental, type Validation } from './findings.js';
-import { loadRuleDir, parseRuleFile, type Rule, type RuleLoad } from '../rule/file.js';
+import { parseRuleFile, type Rule, type RuleLoad } from '../rule/file.js';
+import { loadWorkspaceRules } from '../rules/load.js';
+import { matchRules as matching } from '../rules/resolve.js';
+import { targetOf, targetsOf } from '../rules/targets.js';
 import { openWorkspace, openWorkspaceStore, type Workspace } from '../workspace.js';
 import { collectDocs, docsChanges, generateDocs, renderDocs, type DocsResult, type Overlay } from '../report/docs.js';
 import { loadTemplates } from '../report/templating.js';
-import { reviewTrail } from '../report/view.js';
+import { reviewTrail } from './trail.js';
 import { newJournal, recoverWorkspace, runJournal, type Journal, type JournalOp } from './journal.js';
 
 /** Options every decision shares; `now` is injectable so tests and golden files can pin it. */
@@ -77,18 +80,6 @@ function requireText(value: string | undefined, flag: string, what: string): str
   const v = value?.trim() ?? '';
   if (!v) throw InputError.single({ message: `${flag} is required: ${what}`, where: { field: flag }, expected: `${flag} followed by a non-empty text`, found: value === undefined ? 'nothing' : 'an empty text' });
   return v;
-}
-
-const stemOf = (file: string) => basename(file).replace(/\.ya?ml$/i, '').toLowerCase();
-
-/** Loads matching an id, a unique prefix of 8+ characters, a file name, or a path's file name. */
-function matching(arg: string, loads: readonly RuleLoad[]): RuleLoad[] {
-  const a = basename(arg.trim()).replace(/\.ya?ml$/i, '').toLowerCase();
-  if (!a) return [];
-  const exact = loads.filter((l) => l.id?.toLowerCase() === a || stemOf(l.file) === a);
-  if (exact.length) return exact;
-  if (a.length < 8) return [];
-  return loads.filter((l) => l.id?.toLowerCase().startsWith(a) || stemOf(l.file).startsWith(a));
 }
 
 function problem(message: string, arg: string, expected: string, found: string, file?: string, ruleId?: string): Problem {
@@ -243,8 +234,7 @@ export async function prepareApprove(ws: Workspace, store: Store, opts: ApproveO
   const reviewer = requireText(opts.reviewer, '--reviewer', 'who approves the rule (recorded in the file)');
   const override = opts.override === undefined ? undefined : requireText(opts.override, '--override', 'why a rule that fails the gate is approved anyway');
   const note = opts.note?.trim() || null;
-  const rulesLoads = loadRuleDir(ws.paths.rules, ws.catalog);
-  const candLoads = loadRuleDir(ws.paths.candidates, ws.catalog);
+  const { rules: rulesLoads, candidates: candLoads, all } = loadWorkspaceRules(ws);
   const { found, problems } = resolveCandidates(opts.ids, ws, 'approve', rulesLoads, candLoads);
   const approved = rulesLoads.filter((l) => l.rule?.status === 'approved').map((l) => l.rule!);
   const takenIds = new Set(rulesLoads.map((l) => l.id).filter((x): x is string => Boolean(x)));
@@ -283,13 +273,13 @@ export async function prepareApprove(ws: Workspace, store: Store, opts: ApproveO
   // The gate is judged on current data, next to the approved rules (overlap, incremental recall).
   opts.onStep?.(`backtesting ${items.length} candidate${items.length === 1 ? '' : 's'} on the test window`);
   const targets: Target[] = [
-    ...items.map((i) => ({ id: i.id, title: i.rule.title, status: 'candidate', condition: i.rule.condition, ast: i.rule.ast, file: i.load.file, rule: i.rule })),
-    ...approved.map((r) => ({ id: r.id, title: r.title, status: 'approved', condition: r.condition, ast: r.ast, rule: r })),
+    ...items.map((i) => targetOf(i.rule, i.load.file, { id: i.id, status: 'candidate' })),
+    ...approved.map((r) => targetOf(r)),
   ];
   // The rest of the workspace is measured alongside: other candidates and rejected rules (duplicates
   // by behaviour); the approved block/challenge rules are the deployed set the candidates join.
   const itemFiles = new Set(items.map((i) => i.load.file));
-  const context = workspaceContext(ws).filter((t) => !(t.file && itemFiles.has(t.file)));
+  const context = targetsOf(all, ['approved', 'candidate', 'rejected']).filter((t) => !(t.file && itemFiles.has(t.file)));
   const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', variations: true, onStep: opts.onStep, context, extra: items.filter((i) => i.rule.action !== 'log').map((i) => i.id), configFile: ws.paths.config });
   const verdicts = items.map((it, k) => validate(run.rules[k]!, ws.config.gate, findingsOf(run, it.id, { derivedFrom: it.derivedFrom })));
   // each candidate may keep the set within set_max_fpr on its own and still break it together
@@ -364,8 +354,7 @@ export async function prepareReject(ws: Workspace, store: Store | null, opts: Re
   const recoveryNotes = recovered(ws);
   const reviewer = requireText(opts.reviewer, '--reviewer', 'who rejects the rule (recorded in the file)');
   const reason = requireText(opts.reason, '--reason', 'why the rule is rejected (recorded, and shown to the next proposal as a negative example)');
-  const rulesLoads = loadRuleDir(ws.paths.rules, ws.catalog);
-  const candLoads = loadRuleDir(ws.paths.candidates, ws.catalog);
+  const { rules: rulesLoads, candidates: candLoads } = loadWorkspaceRules(ws);
   const { found, problems } = resolveCandidates(opts.ids, ws, 'reject', rulesLoads, candLoads);
   for (const f of found) {
     const sp = f.rule.status === 'rejected' ? problem(`candidate ${f.rule.id} is already rejected${decidedBy(f.rule)}`, f.rule.id, 'a rule with status candidate', 'status rejected', f.load.file, f.rule.id) : statusProblem('reject', f);
@@ -409,12 +398,12 @@ export async function prepareDeprecate(ws: Workspace, store: Store | null, opts:
   const recoveryNotes = recovered(ws);
   const reason = requireText(opts.reason, '--reason', 'why the rule is retired (recorded in the file)');
   const reviewer = requireText(opts.reviewer, '--reviewer', 'who retires the rule');
-  const rulesLoads = loadRuleDir(ws.paths.rules, ws.catalog);
+  const { rules: rulesLoads, candidates: candLoads } = loadWorkspaceRules(ws);
   const hits = matching(opts.id, rulesLoads);
   const problems: Problem[] = [];
   if (hits.length > 1) problems.push(problem(`"${opts.id}" matches several rules`, 'ID', 'a unique id or prefix', hits.map((h) => h.id ?? basename(h.file)).join(', ')));
   else if (hits.length === 0) {
-    const cand = matching(opts.id, loadRuleDir(ws.paths.candidates, ws.catalog))[0];
+    const cand = matching(opts.id, candLoads)[0];
     if (cand) problems.push(problem(`${cand.id ?? opts.id} is a candidate, not an approved rule`, opts.id, `an approved rule in ${ws.paths.rules} (a candidate is turned down with \`rulegen reject\`)`, `a candidate in ${cand.file}`, cand.file, cand.id));
     else problems.push(problem(`unknown rule id "${opts.id}"`, opts.id, `the id (or a unique 8+ character prefix) of an approved rule in ${ws.paths.rules}`, opts.id));
   } else {
@@ -445,7 +434,9 @@ export interface RejectedExample {
 
 /** Every rejected rule of the workspace (candidates/ and rules/), in file order. Invalid files are skipped. */
 export function rejectedExamples(ws: Workspace): RejectedExample[] {
-  const loads = [...loadRuleDir(ws.paths.candidates, ws.catalog), ...loadRuleDir(ws.paths.rules, ws.catalog)];
+  const { rules, candidates } = loadWorkspaceRules(ws);
+  // candidates first: the prompt lists them in this order (and replayed cassettes are keyed by the prompt)
+  const loads = [...candidates, ...rules];
   return loads
     .filter((l) => l.rule?.status === 'rejected')
     .map((l) => {

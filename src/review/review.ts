@@ -4,16 +4,17 @@
  */
 import type { Store } from '../db/store.js';
 import type { Problem } from '../errors.js';
-import { backtestTargets, workspaceContext, type Target } from '../backtest/run.js';
+import { backtestTargets, type Target } from '../backtest/run.js';
 import { findingsOf, incrementalOf, incrementalText, powerNote, validate, type Incremental, type Validation } from './findings.js';
 import { runBacktest, type EngineRule, type RuleResult } from '../backtest/engine.js';
 import { applySetGate } from '../backtest/gate.js';
-import { resolveWindow } from '../backtest/window.js';
+import { resolveWindow } from '../db/window.js';
 import { compilePredicate } from '../compile/compile.js';
 import type { Expr } from '../rule/ast.js';
-import { fmtPct } from '../backtest/format.js';
+import { fmtPct } from '../format.js';
 import { english } from '../rule/english.js';
-import { loadRuleDir } from '../rule/file.js';
+import { loadRuleDir, loadWorkspaceRules, validRules } from '../rules/load.js';
+import { targetOf, targetsOf } from '../rules/targets.js';
 import type { Workspace } from '../workspace.js';
 import { generateDocs, type DocsResult } from '../report/docs.js';
 import { approve, type Approval } from './lifecycle.js';
@@ -63,8 +64,9 @@ export function bestFirst(a: ReviewItem, b: ReviewItem): number {
 }
 
 export async function reviewCandidates(ws: Workspace, store: Store, opts: { onStep?: (m: string) => void } = {}): Promise<ReviewListing> {
-  const candLoads = loadRuleDir(ws.paths.candidates, ws.catalog);
-  const approved = loadRuleDir(ws.paths.rules, ws.catalog).filter((l) => l.rule?.status === 'approved').map((l) => l.rule!);
+  const all = loadWorkspaceRules(ws);
+  const candLoads = all.candidates;
+  const approved = validRules(all.rules, ['approved']);
   const problems = candLoads.flatMap((l) => l.problems);
   const invalid = candLoads.filter((l) => !l.rule).map((l) => ({ file: l.file, id: l.id, problems: l.problems.filter((p) => p.severity === 'error') }));
   const cands = candLoads.filter((l) => l.rule?.status === 'candidate');
@@ -79,11 +81,11 @@ export async function reviewCandidates(ws: Workspace, store: Store, opts: { onSt
     return k;
   });
   const targets: Target[] = [
-    ...cands.map((l, i) => ({ id: keys[i]!, title: l.rule!.title, status: 'candidate', condition: l.rule!.condition, ast: l.rule!.ast, file: l.file, rule: l.rule! })),
-    ...approved.map((r) => ({ id: r.id, title: r.title, status: 'approved', condition: r.condition, ast: r.ast, rule: r })),
+    ...cands.map((l, i) => targetOf(l.rule!, l.file, { id: keys[i]! })),
+    ...approved.map((r) => targetOf(r)),
   ];
   // rejected rules come along as context: a candidate that behaves like one is marked
-  const context = workspaceContext(ws).filter((t) => t.status === 'rejected' && !seen.has(t.id));
+  const context = targetsOf(all.all, ['rejected']).filter((t) => !seen.has(t.id));
   const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', onStep: opts.onStep, context, configFile: ws.paths.config });
   const titles = new Map(approved.map((r) => [r.id, r.title]));
   const items = cands.map((l, i): ReviewItem => {

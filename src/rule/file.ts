@@ -1,16 +1,17 @@
 /**
  * Rule files (`rules/<id>.yaml`, `candidates/<id>.yaml`): the zod schema of DESIGN.md's
- * YAML, and loaders that parse, normalise and check, returning every problem with its
+ * YAML, and a parser that parses, normalises and checks a file's text (reading files is
+ * src/rules/load.ts's), returning every problem with its
  * file:line:column instead of stopping at the first. Problems inside the condition point at
  * the offending token in the file, not just at the `condition:` key.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import type { Catalog } from '../catalog/schema.js';
-import { MAX_RULE_FILE_BYTES, parseYaml, readText, zodProblems, type YamlSource } from '../config/yaml.js';
+import { MAX_RULE_FILE_BYTES, parseYaml, zodProblems, type YamlSource } from '../config/yaml.js';
 import { InputError, type Location, type Problem } from '../errors.js';
 import type { Expr } from './ast.js';
+import { EvidenceSchema } from './evidence.js';
 import { checkCondition, hasErrors, type Finding } from './checks.js';
 import { excerptAt, lineColumn, parseCondition, type Span, type Spans } from './parser.js';
 import { print } from './printer.js';
@@ -89,8 +90,8 @@ export const RuleFileSchema = z.strictObject({
   tags: z.array(text).default([]),
   related: z.array(RelatedSchema).default([]),
   provenance: ProvenanceSchema.optional(),
-  // Evidence that every backtest rewrites: its shape belongs to the backtest, not to the rule.
-  backtest: z.looseObject({}).optional(),
+  // Evidence that every backtest rewrites (rule/evidence.ts: one schema for writer and readers).
+  backtest: EvidenceSchema.optional(),
   review: ReviewSchema.optional(),
   rollout: RolloutSchema.optional(),
 });
@@ -228,31 +229,6 @@ export function parseRuleFile(text: string, file: string, catalog: Catalog): Rul
   return { file, rule, problems: all, idAt, id };
 }
 
-export function loadRuleFile(file: string, catalog: Catalog): RuleLoad {
-  let text: string;
-  try {
-    text = readText(file, 'the rule file', MAX_RULE_FILE_BYTES);
-  } catch (e) {
-    if (e instanceof InputError) return { file, problems: [...e.problems] };
-    throw e;
-  }
-  return parseRuleFile(text, file, catalog);
-}
-
-function isRuleFileName(name: string): boolean {
-  return /\.ya?ml$/i.test(name) && !name.startsWith('.');
-}
-
-/** Every `*.yaml`/`*.yml` directly in `dir`, sorted by name; a missing folder holds no rules. */
-export function ruleFilesIn(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter(isRuleFileName)
-    .sort()
-    .map((n) => join(dir, n))
-    .filter((p) => statSync(p).isFile());
-}
-
 /** A problem on every file whose rule id was already used by an earlier file. */
 export function duplicateIdProblems(loads: readonly RuleLoad[]): Map<RuleLoad, Problem> {
   const first = new Map<string, RuleLoad>();
@@ -284,34 +260,4 @@ export function withDuplicateIds(loads: readonly RuleLoad[]): RuleLoad[] {
     const { rule: _rule, ...rest } = l;
     return { ...rest, problems: [...l.problems, p] };
   });
-}
-
-/** Load every rule file in a folder, keeping going past bad ones; ids must be unique in it. */
-export function loadRuleDir(dir: string, catalog: Catalog): RuleLoad[] {
-  return withDuplicateIds(ruleFilesIn(dir).map((f) => loadRuleFile(f, catalog)));
-}
-
-/** What `lint` looked at: every load, plus problems about paths that could not be read. */
-export interface LintResult {
-  readonly loads: readonly RuleLoad[];
-  readonly problems: readonly Problem[];
-}
-
-/**
- * Load every rule file under `targets` (files or folders), keeping going across files.
- * A missing target is a problem only when it was asked for (`required`).
- */
-export function lintTargets(targets: readonly string[], catalog: Catalog, required: boolean): LintResult {
-  const files: string[] = [];
-  const problems: Problem[] = [];
-  for (const t of targets) {
-    if (!existsSync(t)) {
-      if (required) problems.push({ severity: 'error', message: 'no such file or folder', where: { file: t }, expected: 'a rule file or a folder of rule files', found: 'nothing' });
-      continue;
-    }
-    if (statSync(t).isDirectory()) files.push(...ruleFilesIn(t));
-    else files.push(t);
-  }
-  const unique = [...new Set(files)];
-  return { loads: withDuplicateIds(unique.map((f) => loadRuleFile(f, catalog))), problems };
 }

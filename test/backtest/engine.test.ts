@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runBacktest, type EngineRule } from '../../src/backtest/engine.js';
 import { wilson } from '../../src/backtest/stats.js';
-import { resolveWindow } from '../../src/backtest/window.js';
+import { resolveWindow } from '../../src/db/window.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/config/schema.js';
 import { Store } from '../../src/db/store.js';
 

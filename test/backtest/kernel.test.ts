@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { runBacktest, type BacktestResult, type EngineRule } from '../../src/backtest/engine.js';
 import { runKernelBacktest, type KernelRule } from '../../src/backtest/kernel/index.js';
 import { transpose32 } from '../../src/backtest/kernel/compute.js';
-import { resolveWindow, type Window } from '../../src/backtest/window.js';
+import { resolveWindow, type Window } from '../../src/db/window.js';
 import { makeCatalog } from '../../src/catalog/schema.js';
 import { compilePredicate } from '../../src/compile/compile.js';
 import { duckNumber } from '../../src/compile/dialects.js';

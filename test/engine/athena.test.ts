@@ -10,7 +10,8 @@ import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQu
 import { mockClient } from 'aws-sdk-client-mock';
 import sqlParser from 'node-sql-parser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backtestTargets, resolveTargets } from '../../src/backtest/run.js';
+import { backtestTargets } from '../../src/backtest/run.js';
+import { resolveTargets } from '../../src/rules/targets.js';
 import { Store } from '../../src/db/store.js';
 import { AthenaEngine, athenaLiteral } from '../../src/engine/athena.js';
 import { dollarPlaceholders } from '../../src/engine/plan.js';

@@ -8,7 +8,8 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backtestTargets, resolveTargets, workspaceContext, workspaceRules, type BacktestRun } from '../../src/backtest/run.js';
+import { backtestTargets, type BacktestRun } from '../../src/backtest/run.js';
+import { resolveTargets, workspaceContext, workspaceRules } from '../../src/rules/targets.js';
 import { Store } from '../../src/db/store.js';
 import { openEngine } from '../../src/engine/index.js';
 import { PostgresEngine } from '../../src/engine/postgres.js';

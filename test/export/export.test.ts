@@ -14,7 +14,7 @@ import { jsonLogicExport, jsonLogicOf } from '../../src/export/json-logic.js';
 import type { ExportRule } from '../../src/export/rules.js';
 import { sqlView } from '../../src/export/sql-view.js';
 import { buildBundle, stageOf } from '../../src/release/build.js';
-import { loadRuleDir } from '../../src/rule/file.js';
+import { loadRuleDir } from '../../src/rules/load.js';
 import { loadRuleset, type Ruleset } from '../../src/runtime/index.js';
 import { openWorkspace, type Workspace } from '../../src/workspace.js';
 import { runCli } from '../helpers/cli.js';

@@ -16,10 +16,10 @@ import { Store } from '../../src/db/store.js';
 import { loadCatalog } from '../../src/catalog/load.js';
 import { compilePredicate } from '../../src/compile/compile.js';
 import { parseCondition } from '../../src/rule/parser.js';
-import { loadRuleFile } from '../../src/rule/file.js';
+import { loadRuleFile } from '../../src/rules/load.js';
 import { and } from '../../src/rule/ast.js';
 import { tighten } from '../../src/fp/fp.js';
-import { sqlTimestamp } from '../../src/backtest/window.js';
+import { sqlTimestamp } from '../../src/db/window.js';
 
 const PLANTED = '9a9a9a9a-0000-4000-8000-000000000001';
 const CONDITION = 'pointer_events <= 2 and interarrival_cv < 0.8';

@@ -15,7 +15,7 @@ import { fpForModel } from '../../src/fp/outgoing.js';
 import { fpAnalysisTool } from '../../src/fp/schema.js';
 import { writeModelModifications } from '../../src/fp/write.js';
 import { shippedPrompts } from '../../src/llm/prompts.js';
-import { loadRuleFile } from '../../src/rule/file.js';
+import { loadRuleFile } from '../../src/rules/load.js';
 import { parseCondition } from '../../src/rule/parser.js';
 import type { Expr } from '../../src/rule/ast.js';
 import { openWorkspace, openWorkspaceStore, type Workspace } from '../../src/workspace.js';

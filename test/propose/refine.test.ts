@@ -16,7 +16,7 @@ import { proposeWithProvider } from '../../src/propose/model.js';
 import { rankFeatures } from '../../src/rank/rank.js';
 import type { Ranking } from '../../src/rank/types.js';
 import { parseCondition } from '../../src/rule/parser.js';
-import { loadRuleFile } from '../../src/rule/file.js';
+import { loadRuleFile } from '../../src/rules/load.js';
 import { openWorkspace, openWorkspaceStore, type Workspace } from '../../src/workspace.js';
 import type { Config } from '../../src/config/schema.js';
 import { exampleWorkspace } from '../helpers/workspace.js';

@@ -7,7 +7,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadRuleFile } from '../../src/rule/file.js';
+import { loadRuleFile } from '../../src/rules/load.js';
 import { loadRuleset } from '../../src/runtime/index.js';
 import { openWorkspace } from '../../src/workspace.js';
 import { runCli } from '../helpers/cli.js';

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/catalog/load.js';
 import { loadConfig } from '../../src/config/load.js';
-import { loadRuleDir } from '../../src/rule/file.js';
+import { loadRuleDir } from '../../src/rules/load.js';
 import { renderDocs, renderRuleMarkdown } from '../../src/report/docs.js';
 import { loadTemplates } from '../../src/report/templating.js';
 import { docOrder, type DocsInput } from '../../src/report/view.js';

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/catalog/load.js';
 import { formatProblem } from '../../src/errors.js';
 import { comparison, and } from '../../src/rule/ast.js';
-import { lintTargets, loadRuleDir, loadRuleFile, parseRuleFile } from '../../src/rule/file.js';
+import { parseRuleFile } from '../../src/rule/file.js';
+import { lintTargets, loadRuleDir, loadRuleFile } from '../../src/rules/load.js';
 import { print } from '../../src/rule/printer.js';
 import { runCli, tmpDir } from '../helpers/cli.js';
 

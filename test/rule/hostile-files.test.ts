@@ -7,7 +7,8 @@ import { invalidUtf8Offset, readText } from '../../src/config/yaml.js';
 import { InputError } from '../../src/errors.js';
 import { checkCondition, nextDouble } from '../../src/rule/checks.js';
 import { evaluate } from '../../src/rule/evaluate.js';
-import { loadRuleDir, loadRuleFile, parseRuleFile } from '../../src/rule/file.js';
+import { parseRuleFile } from '../../src/rule/file.js';
+import { loadRuleDir, loadRuleFile } from '../../src/rules/load.js';
 import { parse, parseCondition } from '../../src/rule/parser.js';
 import { tmpDir } from '../helpers/cli.js';
 

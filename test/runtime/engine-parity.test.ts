@@ -7,11 +7,12 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBacktest } from '../../src/backtest/engine.js';
-import { resolveWindow } from '../../src/backtest/window.js';
+import { resolveWindow } from '../../src/db/window.js';
 import { compilePredicate } from '../../src/compile/compile.js';
 import { quoteIdent, type Store } from '../../src/db/store.js';
 import { buildBundle } from '../../src/release/build.js';
-import { loadRuleDir, type Rule } from '../../src/rule/file.js';
+import type { Rule } from '../../src/rule/file.js';
+import { loadRuleDir } from '../../src/rules/load.js';
 import { loadRuleset, type Ruleset } from '../../src/runtime/index.js';
 import { openWorkspace, openWorkspaceStore, type Workspace } from '../../src/workspace.js';
 import { exampleWorkspace } from '../helpers/workspace.js';

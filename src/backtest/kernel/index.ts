@@ -19,7 +19,7 @@ import { quoteIdent, type Store } from '../../db/store.js';
 import type { Expr } from '../../rule/ast.js';
 import type { BacktestResult, DailyPoint, EngineOptions, EngineRule, PopulationPredicate, RuleResult, SegmentResult, SetMetrics } from '../engine.js';
 import { metrics, ratio, wilson, type Counts } from '../stats.js';
-import type { Window } from '../window.js';
+import type { Window } from '../../db/window.js';
 import { ColumnCache, dataFingerprint, loadDictionary, streamBlocks, type Dictionary } from './columns.js';
 import { addPartial, BLOCK_ROWS, daySlots, KernelState, type Block, type KernelPlan, type Partial, type SideSpec } from './compute.js';
 import { columnsOf, KernelUnsupportedError, planExprs, type ColumnSpec } from './plan.js';

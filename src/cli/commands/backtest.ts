@@ -1,8 +1,11 @@
 import type { Register } from './index.js';
 import { InputError, formatProblem } from '../../errors.js';
-import { backtestTargets, resolveTargets, workspaceContext, workspaceRules, writeEvidence } from '../../backtest/run.js';
+import { backtestTargets } from '../../backtest/run.js';
+import { writeEvidence } from '../../rules/evidence.js';
+import { loadWorkspaceRules } from '../../rules/load.js';
+import { resolveTargets, workspaceContext, workspaceRules } from '../../rules/targets.js';
 import { formatBacktest } from '../../backtest/format.js';
-import type { WindowName } from '../../backtest/window.js';
+import type { WindowName } from '../../db/window.js';
 import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
 import { progress } from '../context.js';
 import { ENGINE_OPTION, MAX_SCAN_OPTION, withEngine, type EngineFlags } from '../engine-option.js';
@@ -24,7 +27,8 @@ export const register: Register = (program, { io, globals }) => {
       const g = globals();
       if (!['train', 'test', 'all'].includes(opts.window)) throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
       const ws = openWorkspace(g.workspace);
-      const { targets, problems } = args.length ? resolveTargets(ws, args, io.cwd) : workspaceRules(ws);
+      const loads = loadWorkspaceRules(ws).all;
+      const { targets, problems } = args.length ? resolveTargets(ws, args, io.cwd, loads) : workspaceRules(ws, { loads });
       const errors = problems.filter((p) => p.severity === 'error');
       if (errors.length) throw new InputError(`cannot backtest: ${errors.length} problem${errors.length > 1 ? 's' : ''}`, problems);
       if (!g.quiet) for (const p of problems) io.stderr(formatProblem(p) + '\n');
@@ -32,7 +36,7 @@ export const register: Register = (program, { io, globals }) => {
       const store = await openWorkspaceStore(ws, { mode: 'read' }); // evidence goes into rule files
       const bar = progress(io, g.quiet);
       try {
-        const run = await withEngine(io, g.quiet, ws.config, store, opts, (engine) => backtestTargets(store, ws.config, ws.catalog, targets, { window: opts.window as WindowName, by: opts.by, variations: opts.variations, coreOnly: opts.coreOnly, onStep: bar.step, context: workspaceContext(ws), configFile: ws.paths.config, ...(engine ? { engine } : {}) }));
+        const run = await withEngine(io, g.quiet, ws.config, store, opts, (engine) => backtestTargets(store, ws.config, ws.catalog, targets, { window: opts.window as WindowName, by: opts.by, variations: opts.variations, coreOnly: opts.coreOnly, onStep: bar.step, context: workspaceContext(ws, loads), configFile: ws.paths.config, ...(engine ? { engine } : {}) }));
         bar.done();
         const written = opts.write ? writeEvidence(run, opts.update) : { written: [], skipped: [] };
         if (g.json) io.stdout(JSON.stringify({ ...run, evidence: written }, null, 2) + '\n');

@@ -6,6 +6,34 @@ import { formatIngestSummary } from './ingest.js';
 import { incrementalText } from '../../review/findings.js';
 import { InputError } from '../../errors.js';
 import { MAX_SESSIONS } from '../../synth/generate.js';
+import { runLogsDemo, type LogsDemoResult } from '../../demo-logs.js';
+
+function formatLogsDemo(r: LogsDemoResult): string {
+  const s = r.ingest;
+  const top = r.ranking.features.slice(0, 5).map((f, i) => `  ${i + 1}. ${f.feature} (AUC ${f.auc?.toFixed(3) ?? 'n/a'}, bots ${f.direction ?? 'n/a'})`);
+  return [
+    `demo workspace: ${r.dir} (the real access log ${r.log})`,
+    '',
+    `1. ingest-logs: ${s.lines.toLocaleString('en-US')} lines (${s.bad.count} malformed) -> ${s.sessions.toLocaleString('en-US')} sessions: ${s.bots.toLocaleString('en-US')} declare a bot, ${s.humans.toLocaleString('en-US')} labelled human`,
+    `   ${s.labels}`,
+    `   gate: max_fpr 5%, min_precision 85% — what ~500 labelled humans in the test window can judge (see rulegen.yaml)`,
+    '',
+    '2. rank (train window): the most separating features (user-agent features are label leaks and left out of propose)',
+    ...top,
+    '',
+    `3. propose (offline:${r.proposed.method}): ${r.proposed.candidates.length} candidates written to ${r.dir}/candidates/`,
+    ...r.proposed.candidates.map((c) => `  ${c.id.slice(0, 8)}  ${c.condition}`),
+    '',
+    '4. backtest (test window)',
+    formatBacktest(r.backtest, { segments: false }).trimEnd(),
+    '',
+    `5. approve: ${r.review.approved.length} approved into ${r.dir}/rules/`,
+    ...r.review.notes.map((n) => `  ${n}`),
+    `6. docs: open ${r.dir}/docs/report.html`,
+    `7. check (what CI runs): ${r.check.passed ? 'passed' : 'FAILED'}, ${r.check.rules.filter((x) => x.verdict.pass).length} of ${r.check.rules.length} approved rules within the gate`,
+    '',
+  ].join('\n');
+}
 
 /** The fewest sessions the demo runs on: below that the test window holds too few people to say anything. */
 const MIN_SESSIONS = 1_000;
@@ -31,10 +59,22 @@ export const register: Register = (program, { io, globals, setExit }) => {
     .description('run the pipeline on synthetic traffic in a fresh workspace (no credentials needed)')
     .option('--dir <dir>', 'workspace to create (re-created if it is an earlier demo)', 'rulegen-demo')
     .option('--sessions <n>', "synthetic sessions to generate (Claude's recorded answer exists for the default only)", '100000')
-    .action(async (opts: { dir: string; sessions: string }) => {
+    .option('--logs', 'run on the real access log shipped in fixtures/logs/ (ingest-logs, offline propose) instead of synthetic sessions', false)
+    .action(async (opts: { dir: string; sessions: string; logs: boolean }) => {
       const g = globals();
       const sessions = sessionsFlag(opts.sessions);
       const bar = progress(io, g.quiet);
+      if (opts.logs) {
+        try {
+          const r = await runLogsDemo({ dir: opts.dir, cwd: io.cwd, onStep: bar.step });
+          bar.done();
+          if (!r.check.passed) setExit(1);
+          io.stdout(g.json ? JSON.stringify(r, null, 2) + '\n' : formatLogsDemo(r));
+        } finally {
+          bar.done();
+        }
+        return;
+      }
       try {
         const r = await runDemo({ dir: opts.dir, cwd: io.cwd, sessions, onStep: bar.step });
         bar.done();

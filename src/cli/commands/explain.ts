@@ -2,8 +2,8 @@
 import { InputError, formatProblem } from '../../errors.js';
 import { explainSessions } from '../../explain/explain.js';
 import { formatExplain } from '../../explain/format.js';
-import type { WindowName } from '../../backtest/window.js';
-import { resolveRuleArg } from '../../rule/resolve.js';
+import type { WindowName } from '../../db/window.js';
+import { resolveRuleArg } from '../../rules/resolve.js';
 import { openWorkspace } from '../../workspace.js';
 import { withWorkspaceStore } from './with-store.js';
 import type { Register } from './index.js';

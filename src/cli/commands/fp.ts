@@ -1,12 +1,12 @@
 /** `rulegen fp RULE|ID|EXPR [--window train|test|all] [--provider P] [--write]`: who a rule wrongly hits, and measured fixes. */
 import { InputError, formatProblem } from '../../errors.js';
-import type { WindowName } from '../../backtest/window.js';
+import type { WindowName } from '../../db/window.js';
 import { analyseFalsePositives } from '../../fp/fp.js';
 import { formatFp, formatFpModel } from '../../fp/format.js';
 import { analyseWithModel, type FpModelResult } from '../../fp/model.js';
 import { writeModelModifications, writeModifications, type WrittenCandidate } from '../../fp/write.js';
 import { chooseProvider } from '../../propose/propose.js';
-import { resolveRuleArg } from '../../rule/resolve.js';
+import { resolveRuleArg } from '../../rules/resolve.js';
 import { openWorkspace } from '../../workspace.js';
 import { withWorkspaceStore } from './with-store.js';
 import type { Register } from './index.js';

@@ -1,6 +1,6 @@
 /** `rulegen impact [ID|EXPR]...`: what changes for customers if these rules ship. */
-import { workspaceRules, resolveTargets } from '../../backtest/run.js';
-import type { WindowName } from '../../backtest/window.js';
+import { resolveTargets, workspaceRules } from '../../rules/targets.js';
+import type { WindowName } from '../../db/window.js';
 import { InputError, formatProblem } from '../../errors.js';
 import { formatImpact } from '../../impact/format.js';
 import { impactSets, simulateImpact, type RuleAction } from '../../impact/impact.js';
@@ -22,7 +22,7 @@ export const register: Register = (program, { io, globals }) => {
       if (!(RULE_ACTIONS as readonly string[]).includes(opts.action)) throw InputError.single({ message: 'invalid --action', where: { field: '--action' }, expected: RULE_ACTIONS.join(', '), found: opts.action });
       const ws = openWorkspace(g.workspace);
       const approved = workspaceRules(ws, { statuses: ['approved'] });
-      const chosen = args.length ? resolveTargets(ws, args, io.cwd) : workspaceRules(ws, { statuses: ['candidate'] });
+      const chosen = args.length ? resolveTargets(ws, args, io.cwd, approved.loads) : workspaceRules(ws, { statuses: ['candidate'], loads: approved.loads });
       const problems = [...approved.problems, ...chosen.problems];
       const errors = problems.filter((p) => p.severity === 'error');
       if (errors.length) throw new InputError(`cannot simulate: ${errors.length} problem${errors.length > 1 ? 's' : ''}`, problems);

@@ -1,7 +1,7 @@
 /** `rulegen lint [PATH...]`: validate rule files and print every finding; exit 2 on any error. */
 import { relative, resolve } from 'node:path';
 import { formatProblem, type Problem } from '../../errors.js';
-import { lintTargets } from '../../rule/file.js';
+import { lintTargets } from '../../rules/load.js';
 import { openWorkspace } from '../../workspace.js';
 import type { Register } from './index.js';
 

@@ -1,5 +1,5 @@
 import type { Register } from './index.js';
-import { fmtPct } from '../../backtest/format.js';
+import { fmtPct } from '../../format.js';
 import { promote } from '../../release/promote.js';
 import { withWorkspaceStore } from './with-store.js';
 

@@ -5,7 +5,7 @@ import { Option } from 'commander';
 import { compile, countStatement, DIALECTS, type Dialect } from '../../compile/compile.js';
 import { InputError, formatProblem, type Problem } from '../../errors.js';
 import type { Expr } from '../../rule/ast.js';
-import { resolveRuleArg } from '../../rule/resolve.js';
+import { resolveRuleArg } from '../../rules/resolve.js';
 import { print } from '../../rule/printer.js';
 import { openWorkspace, type Workspace } from '../../workspace.js';
 import type { Register } from './index.js';

@@ -60,55 +60,62 @@ const nullIfDash = (e: string) => `nullif(${e}, '-')`;
 /** Apache writes `\"` and `\\` inside quoted fields. */
 const unescape = (e: string) => `replace(replace(${e}, '\\"', '"'), '\\\\', '\\')`;
 
-/** `GET /path?q HTTP/1.1` -> method, target, protocol (a request line that is not three words keeps its text as the path). */
-function requestParts(req: string): Pick<FieldSql, 'method' | 'path' | 'query' | 'protocol'> {
-  const parts = `regexp_extract(${req}, '^(\\S+) (\\S+)(?: (\\S+))?$', ['m', 't', 'p'])`;
-  const target = `nullif(${parts}.t, '')`;
+/** The request line split once per line, unnested into columns rq_m, rq_t, rq_p (see ingest-logs.ts). */
+export const REQUEST_PARTS = `'^(\\S+) (\\S+)(?: (\\S+))?$', ['rq_m', 'rq_t', 'rq_p']`;
+
+/** Method, target, protocol from the split request line `rq` (a line that is not three words keeps its text as the path). */
+function requestParts(): Pick<FieldSql, 'method' | 'path' | 'query' | 'protocol'> {
+  const target = `nullif(rq_t, '')`;
   return {
-    method: `nullif(${parts}.m, '')`,
+    method: `nullif(rq_m, '')`,
     path: `split_part(${target}, '?', 1)`,
     query: `nullif(regexp_extract(${target}, '\\?(.*)$', 1), '')`,
-    protocol: `nullif(${parts}.p, '')`,
+    protocol: `nullif(rq_p, '')`,
   };
 }
 
-/** Line-based formats: the struct of regex groups is computed once (as `m`) and fields read from it. */
-export function regexFields(format: 'combined' | 'common' | 'nginx' | 'alb'): { pattern: string; groups: string[]; fields: FieldSql } {
+/**
+ * Line-based formats: the regex groups are unnested once into columns g_<group> (a struct read
+ * field by field would run the regex once per field) and the fields read from them.
+ */
+export function regexFields(format: 'combined' | 'common' | 'nginx' | 'alb'): { pattern: string; groups: string[]; request: string; fields: FieldSql } {
   if (format === 'alb') {
-    const groups = ['type', 'time', 'elb', 'ip', 'port', 'target', 't1', 't2', 't3', 'status', 'tstatus', 'rbytes', 'bytes', 'request', 'ua'];
+    const groups = ['type', 'time', 'elb', 'ip', 'port', 'target', 't1', 't2', 't3', 'status', 'tstatus', 'rbytes', 'bytes', 'request', 'ua'].map((g) => `g_${g}`);
     // ALB's request target is absolute: "GET https://host:443/path?q HTTP/1.1"
-    const req = `regexp_replace(m.request, '^(\\S+) [a-z]+://[^/ ]+', '\\1 ')`;
-    const r = requestParts(req);
+    const req = `regexp_replace(g_request, '^(\\S+) [a-z]+://[^/ ]+', '\\1 ')`;
+    const r = requestParts();
     return {
       pattern: PATTERNS.alb,
       groups,
+      request: req,
       fields: {
-        ip: 'm.ip',
-        ts: `try_strptime(m.time, ['%Y-%m-%dT%H:%M:%S.%fZ', '%Y-%m-%dT%H:%M:%SZ'])`,
+        ip: 'g_ip',
+        ts: `try_strptime(g_time, ['%Y-%m-%dT%H:%M:%S.%fZ', '%Y-%m-%dT%H:%M:%SZ'])`,
         ...r,
         path: `coalesce(nullif(${r.path}, ''), '/')`,
-        status: `try_cast(${nullIfDash('m.status')} AS INTEGER)`,
-        bytes: `try_cast(${nullIfDash('m.bytes')} AS BIGINT)`,
+        status: `try_cast(${nullIfDash('g_status')} AS INTEGER)`,
+        bytes: `try_cast(${nullIfDash('g_bytes')} AS BIGINT)`,
         referrer: 'NULL::VARCHAR',
-        ua: nullIfDash(unescape('m.ua')),
-        host: `nullif(regexp_extract(m.request, '^\\S+ [a-z]+://([^/: ]+)', 1), '')`,
+        ua: nullIfDash(unescape('g_ua')),
+        host: `nullif(regexp_extract(g_request, '^\\S+ [a-z]+://([^/: ]+)', 1), '')`,
       },
     };
   }
-  const groups = ['ip', 'ident', 'user', 'time', 'request', 'status', 'bytes', ...(format === 'common' ? [] : ['ref', 'ua'])];
-  const r = requestParts('m.request');
+  const groups = ['ip', 'ident', 'user', 'time', 'request', 'status', 'bytes', ...(format === 'common' ? [] : ['ref', 'ua'])].map((g) => `g_${g}`);
+  const r = requestParts();
   return {
     pattern: PATTERNS[format],
     groups,
+    request: 'g_request',
     fields: {
-      ip: 'm.ip',
+      ip: 'g_ip',
       // "17/May/2015:10:05:03 +0000": kept as the UTC instant
-      ts: `CAST(timezone('UTC', try_strptime(m.time, '%d/%b/%Y:%H:%M:%S %z')) AS TIMESTAMP)`,
+      ts: `CAST(timezone('UTC', try_strptime(g_time, '%d/%b/%Y:%H:%M:%S %z')) AS TIMESTAMP)`,
       ...r,
-      status: `try_cast(${nullIfDash('m.status')} AS INTEGER)`,
-      bytes: `try_cast(${nullIfDash('m.bytes')} AS BIGINT)`,
-      referrer: format === 'common' ? 'NULL::VARCHAR' : nullIfDash(unescape('m.ref')),
-      ua: format === 'common' ? 'NULL::VARCHAR' : nullIfDash(unescape('m.ua')),
+      status: `try_cast(${nullIfDash('g_status')} AS INTEGER)`,
+      bytes: `try_cast(${nullIfDash('g_bytes')} AS BIGINT)`,
+      referrer: format === 'common' ? 'NULL::VARCHAR' : nullIfDash(unescape('g_ref')),
+      ua: format === 'common' ? 'NULL::VARCHAR' : nullIfDash(unescape('g_ua')),
       host: 'NULL::VARCHAR',
     },
   };

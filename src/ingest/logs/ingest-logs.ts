@@ -16,7 +16,7 @@ import type { Config } from '../../config/schema.js';
 import { gapSeconds, type LogsConfig } from '../../config/logs.js';
 import { checkReadable, escapeGlob } from '../readers.js';
 import { resolveInputs, type GlobMatch } from '../inputs.js';
-import { cloudfrontColumns, cloudfrontFields, detectFormat, jsonFields, LOG_FORMATS, regexFields, type FieldSql, type LogFormat } from './formats.js';
+import { cloudfrontColumns, cloudfrontFields, detectFormat, jsonFields, LOG_FORMATS, regexFields, REQUEST_PARTS, type FieldSql, type LogFormat } from './formats.js';
 import { sessionizeSql, REF_HOST } from './sessionize.js';
 
 export interface IngestLogsOptions {
@@ -86,6 +86,9 @@ function readError(e: unknown, file: string): InputError {
 
 /** The projection of the canonical fields for one file of a format. */
 function parsedSelect(format: LogFormat, fileNo: number, file: string, head: string[], logs: LogsConfig): string {
+  // the file's lines, numbered once into a table (a window over the reader would make every
+  // regex after it single-threaded)
+  const lines = `(SELECT line_no, line FROM ${LINES} WHERE file_no = ${fileNo})`;
   let fields: FieldSql;
   let from: string;
   let ok: string;
@@ -93,20 +96,23 @@ function parsedSelect(format: LogFormat, fileNo: number, file: string, head: str
     const cols = cloudfrontColumns(head);
     if (!cols) throw InputError.single({ message: 'a CloudFront log without a #Fields header', where: { file, line: 1 }, expected: 'a "#Fields: date time ..." line before the records', found: head[0] ?? '' });
     fields = cloudfrontFields(cols);
-    from = `(SELECT line_no, line, string_split(line, chr(9)) AS parts FROM (${linesSql(file)}) WHERE line IS NOT NULL AND NOT starts_with(line, '#'))`;
+    from = `(SELECT line_no, line, string_split(line, chr(9)) AS parts FROM ${lines} WHERE line IS NOT NULL AND NOT starts_with(line, '#'))`;
     ok = `len(parts) >= ${Math.max(...cols.values())}`;
   } else if (format === 'jsonl') {
     fields = jsonFields(logs.fields);
-    from = `(SELECT line_no, line FROM (${linesSql(file)}) WHERE line IS NOT NULL AND trim(line) <> '')`;
+    from = `(SELECT line_no, line FROM ${lines} WHERE line IS NOT NULL AND trim(line) <> '')`;
     ok = 'json_valid(line)';
   } else {
     const r = regexFields(format);
     fields = r.fields;
     // The patterns are this module's constants, not input: inlined so DuckDB compiles them once.
-    from = `(SELECT line_no, line, regexp_extract(line, ${quoteString(r.pattern)}, [${r.groups.map(quoteString).join(', ')}]) AS m FROM (${linesSql(file)}) WHERE line IS NOT NULL AND trim(line) <> '')`;
+    // three layers, each regex run once per line (UNNEST materialises the groups as columns):
+    // the line's groups (g_*), the request line's parts (rq_*), then the canonical columns
+    const inner = `(SELECT line_no, unnest(regexp_extract(line, ${quoteString(r.pattern)}, [${r.groups.map(quoteString).join(', ')}])) FROM ${lines} WHERE line IS NOT NULL AND trim(line) <> '')`;
+    from = `(SELECT *, unnest(regexp_extract(${r.request}, ${REQUEST_PARTS})) FROM ${inner})`;
     // regexp_extract gives empty groups when the anchored pattern does not match, and the
     // first group (\S+) is never empty when it does: no second regex pass per line.
-    ok = `m.${r.groups[0]} <> ''`;
+    ok = `${r.groups[0]} <> ''`;
   }
   const keyField =
     logs.key === 'ip+ua' || logs.key === 'ip'
@@ -184,7 +190,9 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
       opts.onStep?.(`parsing ${files[i]}`);
       const select = parsedSelect(formats[i]!.format, i, files[i]!, heads[i]!, logs);
       try {
+        await tx.run(`CREATE OR REPLACE TEMP TABLE ${LINES} AS SELECT ${i} AS file_no, line_no, line FROM (${linesSql(files[i]!)})`, [], { onProgress: opts.onProgress });
         await tx.run(i === 0 ? `CREATE TABLE ${PARSED} AS ${select}` : `INSERT INTO ${PARSED} ${select}`, [], { onProgress: opts.onProgress });
+        await tx.run(`DROP TABLE ${LINES}`);
       } catch (e) {
         throw readError(e, files[i]!);
       }

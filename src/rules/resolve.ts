@@ -1,16 +1,19 @@
 /**
- * What a command-line argument names: a rule file path, a rule id (or a unique prefix of 8+
- * characters) in the workspace's rules/ or candidates/, or else a condition expression.
- * One resolver for every command that takes RULE|ID|EXPR.
+ * What a command-line argument names, by one set of rules for every command:
+ * - a rule file path (that exists);
+ * - a rule id or file name, exactly, or a unique prefix of 8+ characters of either;
+ * - else a condition expression (checked against the catalog).
+ * `matchRules` is the id part alone, for commands that take only ids (approve, reject, deprecate).
  */
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Problem } from '../errors.js';
 import type { Workspace } from '../workspace.js';
-import type { Expr } from './ast.js';
-import { checkCondition, hasErrors } from './checks.js';
-import { loadRuleDir, loadRuleFile, type Rule, type RuleLoad } from './file.js';
-import { parseCondition } from './parser.js';
+import type { Expr } from '../rule/ast.js';
+import { checkCondition, hasErrors } from '../rule/checks.js';
+import type { Rule, RuleLoad } from '../rule/file.js';
+import { parseCondition } from '../rule/parser.js';
+import { loadRuleFile, loadWorkspaceRules } from './load.js';
 
 export type Resolved =
   | { kind: 'rule'; rule: Rule; file: string; warnings: Problem[] }
@@ -18,6 +21,21 @@ export type Resolved =
   | { kind: 'error'; problems: Problem[] };
 
 const ID_LIKE = /^[0-9a-f]{8}(-[0-9a-f]{0,4}){0,4}[0-9a-f]*$/i;
+
+const stemOf = (file: string) => basename(file).replace(/\.ya?ml$/i, '').toLowerCase();
+
+/**
+ * Loads matching an id or a file name (a path counts by its file name), exactly; failing that,
+ * by a prefix of 8+ characters. More than one hit means the argument is ambiguous.
+ */
+export function matchRules(arg: string, loads: readonly RuleLoad[]): RuleLoad[] {
+  const a = basename(arg.trim()).replace(/\.ya?ml$/i, '').toLowerCase();
+  if (!a) return [];
+  const exact = loads.filter((l) => l.id?.toLowerCase() === a || stemOf(l.file) === a);
+  if (exact.length) return exact;
+  if (a.length < 8) return [];
+  return loads.filter((l) => l.id?.toLowerCase().startsWith(a) || stemOf(l.file).startsWith(a));
+}
 
 function fromLoad(load: RuleLoad): Resolved {
   if (!load.rule) return { kind: 'error', problems: [...load.problems] };
@@ -33,9 +51,7 @@ export function resolveRuleArg(arg: string, ws: Workspace, cwd: string, loads?: 
     return { kind: 'error', problems: [{ severity: 'error', message: 'cannot read the rule file', where: { file: path }, expected: 'a readable file', found: 'no such file' }] };
   }
   if (ID_LIKE.test(text)) {
-    const all = loads ?? [...loadRuleDir(ws.paths.rules, ws.catalog), ...loadRuleDir(ws.paths.candidates, ws.catalog)];
-    const id = text.toLowerCase();
-    const hits = all.filter((l) => l.id !== undefined && (l.id.toLowerCase() === id || (id.length >= 8 && l.id.toLowerCase().startsWith(id))));
+    const hits = matchRules(text, loads ?? loadWorkspaceRules(ws).all);
     if (hits.length === 1) return fromLoad(hits[0]!);
     if (hits.length > 1) return { kind: 'error', problems: [{ severity: 'error', message: `"${text}" matches several rules`, where: { field: 'RULE' }, expected: 'a unique id or prefix', found: hits.map((h) => h.id).join(', ') }] };
     return { kind: 'error', problems: [{ severity: 'error', message: `unknown rule id "${text}"`, where: { field: 'RULE' }, expected: `the id of a rule in ${ws.paths.rules} or ${ws.paths.candidates}`, found: text }] };
