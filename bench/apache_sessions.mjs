@@ -8,7 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 /** User agents of automation: the label source (never a feature). */
-export const BOT_UA = '(?i)(bot|crawl|spider|slurp|curl|wget|python|java|go-http|libwww|httpclient|feed|rss|fetch|scrap|monitor|pingdom|nutch|phantom|headless|perl|ruby|php|apache-httpclient|okhttp|axios|node-fetch)';
+export const BOT_UA =
+  '(?i)(bot|crawl|spider|slurp|curl|wget|python|java|go-http|libwww|httpclient|feed|rss|fetch|scrap|monitor|pingdom|nutch|phantom|headless|perl|ruby|php|apache-httpclient|okhttp|axios|node-fetch)';
 const LINE = '^(\\S+) \\S+ \\S+ \\[([^\\]]+)\\] "(\\S+) (\\S+)[^"]*" (\\d{3}) (\\S+) "([^"]*)" "([^"]*)"';
 // DuckDB needs a constant pattern for regexp_extract with group names: a quoted literal of our own constant
 const lit = (x) => `'${x.replaceAll("'", "''")}'`;
@@ -31,7 +32,10 @@ export const FEATURES = [
 export async function sessionize(log, csv) {
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
-  await c.run(`CREATE TABLE raw AS SELECT line FROM read_csv($1, columns = {'line': 'VARCHAR'}, delim = '\t', quote = '', escape = '', header = false, auto_detect = false)`, [log]);
+  await c.run(
+    `CREATE TABLE raw AS SELECT line FROM read_csv($1, columns = {'line': 'VARCHAR'}, delim = '\t', quote = '', escape = '', header = false, auto_detect = false)`,
+    [log],
+  );
   await c.run(
     `CREATE TABLE req AS SELECT m['ip'] AS ip, strptime(m['t'], '%d/%b/%Y:%H:%M:%S %z')::TIMESTAMP AS t, m['method'] AS method, m['path'] AS path,
        m['status']::INTEGER AS status, TRY_CAST(m['bytes'] AS BIGINT) AS bytes, m['ref'] AS ref, m['ua'] AS ua
@@ -64,7 +68,9 @@ export async function sessionize(log, csv) {
 }
 
 export function catalogYaml() {
-  return FEATURES.map(([name, type, unit, d]) => `- name: ${name}\n  type: ${type}\n${unit ? `  unit: ${unit}\n` : ''}  description: ${JSON.stringify(d)}\n`).join('\n');
+  return FEATURES.map(
+    ([name, type, unit, d]) => `- name: ${name}\n  type: ${type}\n${unit ? `  unit: ${unit}\n` : ''}  description: ${JSON.stringify(d)}\n`,
+  ).join('\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -30,7 +30,20 @@
 //                                         every statement it sends to DuckDB
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync, copyFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+  copyFileSync,
+} from 'node:fs';
 import { basename, join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, summarise, time } from './lib.mjs';
@@ -44,7 +57,6 @@ const build = (() => {
   const i = argv.indexOf('--build');
   return i >= 0 ? resolve(argv[i + 1]) : root;
 })();
-
 
 // ====================================================================== child: hand-written
 
@@ -70,11 +82,15 @@ async function handMode(db, sqlFile, probe) {
   const memAfter = probe ? await duckMemory(conn) : null;
   conn.closeSync();
   inst.closeSync();
-  process.stdout.write(JSON.stringify({ import_ms: t1 - t0, open_ms: t2 - t1, statement_ms: t3 - t2, rows, mem: probe ? { ...mem, after: memAfter } : null }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ import_ms: t1 - t0, open_ms: t2 - t1, statement_ms: t3 - t2, rows, mem: probe ? { ...mem, after: memAfter } : null }) + '\n',
+  );
 }
 
 async function duckMemory(conn) {
-  const r = await conn.runAndReadAll(`SELECT sum(memory_usage_bytes)::BIGINT AS m, sum(temporary_storage_bytes)::BIGINT AS t, current_setting('memory_limit') AS lim, current_setting('threads')::BIGINT AS threads FROM duckdb_memory()`);
+  const r = await conn.runAndReadAll(
+    `SELECT sum(memory_usage_bytes)::BIGINT AS m, sum(temporary_storage_bytes)::BIGINT AS t, current_setting('memory_limit') AS lim, current_setting('threads')::BIGINT AS threads FROM duckdb_memory()`,
+  );
   const o = r.getRowObjectsJS()[0];
   return { bytes: Number(o.m), temp: Number(o.t), limit: o.lim, threads: Number(o.threads) };
 }
@@ -166,25 +182,28 @@ async function inprocMode(ws, argsFile, duckProbe) {
   for (const s of toClose) origClose.call(s);
   clearInterval(timer);
   sample();
-  writeSync(1, JSON.stringify({
-    code,
-    stderr: err,
-    stdout_bytes: out.length,
-    process_start_to_import_ms: tImport0,
-    import_ms: tImport1 - tImport0,
-    main_ms: tMain1 - tMain0,
-    first_statement_at_ms: statements[0]?.at_ms ?? null,
-    statements,
-    peak,
-    duck,
-    timings: (() => {
-      try {
-        return JSON.parse(out).timings;
-      } catch {
-        return null;
-      }
-    })(),
-  }) + '\n');
+  writeSync(
+    1,
+    JSON.stringify({
+      code,
+      stderr: err,
+      stdout_bytes: out.length,
+      process_start_to_import_ms: tImport0,
+      import_ms: tImport1 - tImport0,
+      main_ms: tMain1 - tMain0,
+      first_statement_at_ms: statements[0]?.at_ms ?? null,
+      statements,
+      peak,
+      duck,
+      timings: (() => {
+        try {
+          return JSON.parse(out).timings;
+        } catch {
+          return null;
+        }
+      })(),
+    }) + '\n',
+  );
   process.exit(0);
 }
 
@@ -400,13 +419,22 @@ async function benchmark() {
   const codes = Object.fromEntries(cat.filter((f) => f.type === 'category').map((f) => [f.name, f.values]));
   const cfg = parse(readFileSync(join(ws, 'rulegen.yaml'), 'utf8'));
   const testFraction = cfg?.split?.test_fraction ?? 0.3;
-  const span = JSON.parse(sh('node', ['-e', `
+  const span = JSON.parse(
+    sh(
+      'node',
+      [
+        '-e',
+        `
     const { DuckDBInstance } = await import('@duckdb/node-api');
     const i = await DuckDBInstance.create(${JSON.stringify(db)}, { access_mode: 'READ_ONLY' });
     const c = await i.connect();
     const r = (await c.runAndReadAll('SELECT epoch_ms(min(ts)) AS lo, epoch_ms(max(ts)) AS hi, count(*) AS n FROM sessions')).getRowObjectsJS()[0];
     console.log(JSON.stringify({ lo: Number(r.lo), hi: Number(r.hi), n: Number(r.n) }));
-  `], { cwd: root, input: '' }).stdout || '{}');
+  `,
+      ],
+      { cwd: root, input: '' },
+    ).stdout || '{}',
+  );
   if (!span.n) throw new Error('cannot read the sessions table');
   const cutoff = sqlTimestamp(new Date(span.lo + Math.round((span.hi - span.lo) * (1 - testFraction))));
   const rules = RULES;
@@ -416,8 +444,16 @@ async function benchmark() {
   const handFile = join(out, `backtest-hand-${sessions}.sql`);
   writeFileSync(handFile, handSql + ';\n');
   const rulesFile = join(out, `backtest-rules-${sessions}.json`);
-  writeFileSync(rulesFile, JSON.stringify({ features, codes, rules: rules.map((r, i) => ({ i, condition: conditions[i], numpy: numpyOf(r, codes) })) }, null, 1));
-  const windowRows = Number(JSON.parse(sh('node', ['bench/backtest.mjs', '--hand', db, writeTmp(out, `SELECT count(*) AS n FROM sessions WHERE ts >= TIMESTAMP '${cutoff}'`)], { cwd: root }).stdout).rows[0].n);
+  writeFileSync(
+    rulesFile,
+    JSON.stringify({ features, codes, rules: rules.map((r, i) => ({ i, condition: conditions[i], numpy: numpyOf(r, codes) })) }, null, 1),
+  );
+  const windowRows = Number(
+    JSON.parse(
+      sh('node', ['bench/backtest.mjs', '--hand', db, writeTmp(out, `SELECT count(*) AS n FROM sessions WHERE ts >= TIMESTAMP '${cutoff}'`)], { cwd: root })
+        .stdout,
+    ).rows[0].n,
+  );
 
   // numpy's input: the test window's columns as .npy files
   const npDir = join(out, `backtest-npy-${sessions}`);
@@ -449,17 +485,21 @@ async function benchmark() {
   log('statement trace of rulegen --core-only, in-process (untimed)');
   const argsFile = (core) => writeTmp(out, JSON.stringify(rulegenArgs(core).slice(2)), 'json');
   const inproc = (core, probe = true) => {
-    const r = sh('node', [join(root, 'bench/backtest.mjs'), '--inproc', ws, argsFile(core), ...(probe ? [] : ['--no-duck-probe']), ...buildArgs], { cwd: root });
+    const r = sh('node', [join(root, 'bench/backtest.mjs'), '--inproc', ws, argsFile(core), ...(probe ? [] : ['--no-duck-probe']), ...buildArgs], {
+      cwd: root,
+    });
     if (r.status !== 0) throw new Error(`in-process run failed: ${r.stderr}`);
     const j = JSON.parse(r.stdout);
     if (j.code !== 0) throw new Error(`in-process rulegen failed (${j.code}): ${j.stderr}`);
     return j;
   };
   // the trace is one untimed run: take the faster of two, each started on a quiet machine
-  const traceCore = [0, 1].map(() => {
-    if (!noWait) waitForQuiet(log);
-    return inproc(true, false);
-  }).sort((x, y) => x.main_ms - y.main_ms)[0];
+  const traceCore = [0, 1]
+    .map(() => {
+      if (!noWait) waitForQuiet(log);
+      return inproc(true, false);
+    })
+    .sort((x, y) => x.main_ms - y.main_ms)[0];
   // rulegen's core statement exactly as it reaches DuckDB, and variants of it that tell where
   // a difference to the hand-written statement comes from (each run like (b), statement timed)
   const coreStmt = traceCore.statements.find((x) => /^SELECT "label" AS lbl, count\(\*\) AS n/.test(x.full));
@@ -471,44 +511,104 @@ async function benchmark() {
   };
   const outerCoalesce = coreStmt.full.includes('CASE WHEN coalesce(');
   const variants = {
-    e1: { what: `rulegen's core statement as rulegen sends it (bound ?::DOUBLE parameters${outerCoalesce ? ', coalesce(<rule>, false) inside each CASE WHEN' : ', no outer coalesce in this build'})`, sql: coreStmt.full, params: coreStmt.params },
-    e2: { what: outerCoalesce ? 'the same without the outer coalesce(..., false) inside CASE WHEN (NULL already counts as false there)' : 'the same as e1 (this build has no outer coalesce to drop)', sql: coreStmt.full.replaceAll('CASE WHEN coalesce(', 'CASE WHEN (').replaceAll(', false) THEN 1 ELSE 0 END', ') THEN 1 ELSE 0 END'), params: coreStmt.params },
-    e3: { what: 'the hand-written statement with each rule wrapped in coalesce((...), false)', sql: handSql.replace(/CASE WHEN (.*?) THEN 1 ELSE 0 END/g, 'CASE WHEN coalesce(($1), false) THEN 1 ELSE 0 END'), params: [] },
+    e1: {
+      what: `rulegen's core statement as rulegen sends it (bound ?::DOUBLE parameters${outerCoalesce ? ', coalesce(<rule>, false) inside each CASE WHEN' : ', no outer coalesce in this build'})`,
+      sql: coreStmt.full,
+      params: coreStmt.params,
+    },
+    e2: {
+      what: outerCoalesce
+        ? 'the same without the outer coalesce(..., false) inside CASE WHEN (NULL already counts as false there)'
+        : 'the same as e1 (this build has no outer coalesce to drop)',
+      sql: coreStmt.full.replaceAll('CASE WHEN coalesce(', 'CASE WHEN (').replaceAll(', false) THEN 1 ELSE 0 END', ') THEN 1 ELSE 0 END'),
+      params: coreStmt.params,
+    },
+    e3: {
+      what: 'the hand-written statement with each rule wrapped in coalesce((...), false)',
+      sql: handSql.replace(/CASE WHEN (.*?) THEN 1 ELSE 0 END/g, 'CASE WHEN coalesce(($1), false) THEN 1 ELSE 0 END'),
+      params: [],
+    },
     e4: { what: "rulegen's core statement with its parameters inlined as literals", sql: inlined(coreStmt.full, coreStmt.params), params: [] },
   };
-  const variantFiles = Object.fromEntries(Object.entries(variants).map(([k, v]) => {
-    const f = join(out, `backtest-variant-${k}-${sessions}.json`);
-    writeFileSync(f, JSON.stringify({ what: v.what, sql: v.sql, params: v.params }));
-    return [k, f];
-  }));
+  const variantFiles = Object.fromEntries(
+    Object.entries(variants).map(([k, v]) => {
+      const f = join(out, `backtest-variant-${k}-${sessions}.json`);
+      writeFileSync(f, JSON.stringify({ what: v.what, sql: v.sql, params: v.params }));
+      return [k, f];
+    }),
+  );
   const contenders = {
     core: () => {
       const r = timed('node', [cli, ...rulegenArgs(true)]);
       const j = JSON.parse(r.stdout);
-      return { seconds: r.seconds, foreign: r.foreign, rssKB: r.maxRssKB, cpu: r.user + r.sys, engine: j.timings, counts: j.rules.map((x) => [x.counts.tp, x.counts.fp]), json: j, bytes: r.stdout.length };
+      return {
+        seconds: r.seconds,
+        foreign: r.foreign,
+        rssKB: r.maxRssKB,
+        cpu: r.user + r.sys,
+        engine: j.timings,
+        counts: j.rules.map((x) => [x.counts.tp, x.counts.fp]),
+        json: j,
+        bytes: r.stdout.length,
+      };
     },
     hand: () => {
       const r = timed('node', [join(root, 'bench/backtest.mjs'), '--hand', db, handFile]);
       const j = JSON.parse(r.stdout);
       const row = (l) => j.rows.find((x) => x.label === l) ?? {};
-      return { seconds: r.seconds, foreign: r.foreign, rssKB: r.maxRssKB, cpu: r.user + r.sys, statement: j.statement_ms / 1000, open: j.open_ms / 1000, counts: rules.map((_, i) => [Number(row(1)[`h${i}`] ?? 0), Number(row(0)[`h${i}`] ?? 0)]), rows: j.rows };
+      return {
+        seconds: r.seconds,
+        foreign: r.foreign,
+        rssKB: r.maxRssKB,
+        cpu: r.user + r.sys,
+        statement: j.statement_ms / 1000,
+        open: j.open_ms / 1000,
+        counts: rules.map((_, i) => [Number(row(1)[`h${i}`] ?? 0), Number(row(0)[`h${i}`] ?? 0)]),
+        rows: j.rows,
+      };
     },
     full: () => {
       const r = timed('node', [cli, ...rulegenArgs(false)]);
       const j = JSON.parse(r.stdout);
-      return { seconds: r.seconds, foreign: r.foreign, rssKB: r.maxRssKB, cpu: r.user + r.sys, engine: j.timings, counts: j.rules.map((x) => [x.counts.tp, x.counts.fp]), bytes: r.stdout.length };
+      return {
+        seconds: r.seconds,
+        foreign: r.foreign,
+        rssKB: r.maxRssKB,
+        cpu: r.user + r.sys,
+        engine: j.timings,
+        counts: j.rules.map((x) => [x.counts.tp, x.counts.fp]),
+        bytes: r.stdout.length,
+      };
     },
-    ...Object.fromEntries(Object.keys(variants).map((k) => [k, () => {
-      const r = timed('node', [join(root, 'bench/backtest.mjs'), '--hand', db, variantFiles[k]]);
-      const j = JSON.parse(r.stdout);
-      const lbl = j.rows[0] && 'lbl' in j.rows[0] ? 'lbl' : 'label';
-      const row = (l) => j.rows.find((x) => x[lbl] === l) ?? {};
-      return { seconds: r.seconds, foreign: r.foreign, statement: j.statement_ms / 1000, counts: rules.map((_, i) => [Number(row(1)[`h${i}`] ?? 0), Number(row(0)[`h${i}`] ?? 0)]) };
-    }])),
+    ...Object.fromEntries(
+      Object.keys(variants).map((k) => [
+        k,
+        () => {
+          const r = timed('node', [join(root, 'bench/backtest.mjs'), '--hand', db, variantFiles[k]]);
+          const j = JSON.parse(r.stdout);
+          const lbl = j.rows[0] && 'lbl' in j.rows[0] ? 'lbl' : 'label';
+          const row = (l) => j.rows.find((x) => x[lbl] === l) ?? {};
+          return {
+            seconds: r.seconds,
+            foreign: r.foreign,
+            statement: j.statement_ms / 1000,
+            counts: rules.map((_, i) => [Number(row(1)[`h${i}`] ?? 0), Number(row(0)[`h${i}`] ?? 0)]),
+          };
+        },
+      ]),
+    ),
     numpy: () => {
       const r = timed('/usr/bin/python3', [join(root, 'bench/backtest_numpy.py'), npDir, rulesFile]);
       const j = JSON.parse(r.stdout);
-      return { seconds: r.seconds, foreign: r.foreign, load: j.load_s, compute: j.compute_s, counts: j.tp.map((tp, i) => [tp, j.fp[i]]), numpyVersion: j.numpy, bytes: j.bytes };
+      return {
+        seconds: r.seconds,
+        foreign: r.foreign,
+        load: j.load_s,
+        compute: j.compute_s,
+        counts: j.tp.map((tp, i) => [tp, j.fp[i]]),
+        numpyVersion: j.numpy,
+        bytes: j.bytes,
+      };
     },
   };
   const names = Object.keys(contenders);
@@ -527,7 +627,9 @@ async function benchmark() {
       r.attempts = attempt;
       if (noWait || r.foreign <= Math.max(0.3, 0.05 * r.seconds)) break;
       repeated++;
-      log(`  ${n}: other processes used ${fmt(r.foreign)} CPU-s during this ${fmt(r.seconds)} s run${attempt < 3 ? ': running it again' : ': kept (3rd attempt)'}`);
+      log(
+        `  ${n}: other processes used ${fmt(r.foreign)} CPU-s during this ${fmt(r.seconds)} s run${attempt < 3 ? ': running it again' : ': kept (3rd attempt)'}`,
+      );
     }
     return r;
   };
@@ -535,7 +637,13 @@ async function benchmark() {
     if (!noWait) waitForOtherBenchmark(log);
     const order = names.map((_, k) => names[(k + i) % names.length]);
     for (const n of order) res[n].push(measured(n));
-    log(`run ${i + 1}/${runs} (${order.join(', ')}): core ${fmt(res.core[i].seconds)} s, hand ${fmt(res.hand[i].seconds)} s (statement ${fmt(res.hand[i].statement)} s), full ${fmt(res.full[i].seconds)} s, numpy compute ${fmt(res.numpy[i].compute)} s (+ load ${fmt(res.numpy[i].load)} s); statements e1..e4 ${Object.keys(variants).map((k) => fmt(res[k][i].statement)).join(', ')} s`);
+    log(
+      `run ${i + 1}/${runs} (${order.join(', ')}): core ${fmt(res.core[i].seconds)} s, hand ${fmt(res.hand[i].seconds)} s (statement ${fmt(res.hand[i].statement)} s), full ${fmt(res.full[i].seconds)} s, numpy compute ${fmt(res.numpy[i].compute)} s (+ load ${fmt(res.numpy[i].load)} s); statements e1..e4 ${Object.keys(
+        variants,
+      )
+        .map((k) => fmt(res[k][i].statement))
+        .join(', ')} s`,
+    );
   }
 
   // ---------------------------------------------------------------- correctness
@@ -543,7 +651,8 @@ async function benchmark() {
   const ref = res.hand[0].counts;
   const check = (what, counts) => {
     counts.forEach(([tp, fp], i) => {
-      if (tp !== ref[i][0] || fp !== ref[i][1]) mismatches.push(`rule ${i + 1} (${conditions[i]}): ${what} tp/fp ${tp}/${fp}, hand-written ${ref[i][0]}/${ref[i][1]}`);
+      if (tp !== ref[i][0] || fp !== ref[i][1])
+        mismatches.push(`rule ${i + 1} (${conditions[i]}): ${what} tp/fp ${tp}/${fp}, hand-written ${ref[i][0]}/${ref[i][1]}`);
     });
   };
   for (const n of names) for (const [k, r] of [...res[n], warm[n]].entries()) check(`${n}#${k}`, r.counts);
@@ -578,7 +687,12 @@ async function benchmark() {
   const fullKeys = Object.keys(res.full[0].engine);
   const engFull = Object.fromEntries(fullKeys.map((k) => [k, summarise(res.full.map((r) => (r.engine[k] ?? NaN) / 1000))]));
   const engFullSum = summarise(res.full.map((r) => fullKeys.reduce((a, k) => a + (r.engine[k] ?? 0), 0) / 1000));
-  const label = { core: 'core counts', breakdowns: 'per-day + per-segment (GROUPING SETS)', 'core+breakdowns': 'core + per-day + per-segment (one GROUPING SETS scan)', overlap: 'overlap + incremental recall (hit bitmasks)' };
+  const label = {
+    core: 'core counts',
+    breakdowns: 'per-day + per-segment (GROUPING SETS)',
+    'core+breakdowns': 'core + per-day + per-segment (one GROUPING SETS scan)',
+    overlap: 'overlap + incremental recall (hit bitmasks)',
+  };
   const engFullText = fullKeys.map((k) => `${label[k] ?? k} ${fmt(engFull[k].median)} s`).join(' + ');
   const rss = (xs) => summarise(xs.map((r) => r.rssKB * 1024));
   const rssCore = rss(res.core);
@@ -589,18 +703,32 @@ async function benchmark() {
   const ratio = (a, b) => `${(a / b).toFixed(3)}x`;
   const tr = res.core[0].json;
   const suffix = build === root ? '' : `-${basename(build)}`;
-  const commandLine = ['node', cli.replace(root + '/', ''), ...rulegenArgs(true).map((a) => (a === ws ? `bench/out/backtest-ws-${sessions}` : a))].map(shellQuote).join(' ');
+  const commandLine = ['node', cli.replace(root + '/', ''), ...rulegenArgs(true).map((a) => (a === ws ? `bench/out/backtest-ws-${sessions}` : a))]
+    .map(shellQuote)
+    .join(' ');
   writeFileSync(join(out, `backtest-command${suffix}.sh`), `#!/bin/sh\n# (a) as timed by bench/backtest.mjs (run from the repository root)\n${commandLine}\n`);
 
   const coreVsStmt = S.core.median / stmt.median;
   const coreVsHand = S.core.median / S.hand.median;
   const host = sh('sh', ['-c', 'nproc; grep -m1 "model name" /proc/cpuinfo | cut -d: -f2; free -m | awk \'/Mem:/{print $2}\'']).stdout.trim().split('\n');
-  say(`rulegen bench: backtest of ${rules.length} rules (2-3 terms) over ${sessions.toLocaleString('en-US')} sessions, ${runs} interleaved runs after 1 warm-up round`);
-  say(`  rulegen build: ${build === root ? 'dist/' : build.replace(root + '/', '') + '/dist'} compiled ${statSync(join(build, 'dist/cli/main.js')).mtime.toISOString()}`);
-  say(`  machine: ${host[0]} cores,${host[1] ?? ''}, ${host[2]} MB RAM; node ${process.version}; DuckDB threads ${probeHand.mem?.after?.threads}, memory_limit ${probeHand.mem?.after?.limit} (default, not set); numpy ${res.numpy[0].numpyVersion} (Debian python3-numpy, /usr/bin/python3)`);
-  say(`  data: ${parquet.replace(root + '/', '')}${synthSeconds !== null ? ` (synthesised now in ${fmt(synthSeconds)} s)` : ' (reused)'}; workspace ${ws.replace(root + '/', '')}${ingestSeconds !== null ? ` (ingested now in ${fmt(ingestSeconds)} s)` : ' (reused)'}`);
-  say(`  test window: ts >= ${cutoff} -> ${windowRows.toLocaleString('en-US')} of ${span.n.toLocaleString('en-US')} rows (bots ${tr.bots.toLocaleString('en-US')}, humans ${tr.humans.toLocaleString('en-US')}, unlabelled ${tr.unlabeled.toLocaleString('en-US')})`);
-  say(`  rules: bench/rules-100.mjs (${rules.reduce((a, r) => a + r.terms.length, 0)} terms over ${features.length} features); hand-written SQL in ${handFile.replace(root + '/', '')}`);
+  say(
+    `rulegen bench: backtest of ${rules.length} rules (2-3 terms) over ${sessions.toLocaleString('en-US')} sessions, ${runs} interleaved runs after 1 warm-up round`,
+  );
+  say(
+    `  rulegen build: ${build === root ? 'dist/' : build.replace(root + '/', '') + '/dist'} compiled ${statSync(join(build, 'dist/cli/main.js')).mtime.toISOString()}`,
+  );
+  say(
+    `  machine: ${host[0]} cores,${host[1] ?? ''}, ${host[2]} MB RAM; node ${process.version}; DuckDB threads ${probeHand.mem?.after?.threads}, memory_limit ${probeHand.mem?.after?.limit} (default, not set); numpy ${res.numpy[0].numpyVersion} (Debian python3-numpy, /usr/bin/python3)`,
+  );
+  say(
+    `  data: ${parquet.replace(root + '/', '')}${synthSeconds !== null ? ` (synthesised now in ${fmt(synthSeconds)} s)` : ' (reused)'}; workspace ${ws.replace(root + '/', '')}${ingestSeconds !== null ? ` (ingested now in ${fmt(ingestSeconds)} s)` : ' (reused)'}`,
+  );
+  say(
+    `  test window: ts >= ${cutoff} -> ${windowRows.toLocaleString('en-US')} of ${span.n.toLocaleString('en-US')} rows (bots ${tr.bots.toLocaleString('en-US')}, humans ${tr.humans.toLocaleString('en-US')}, unlabelled ${tr.unlabeled.toLocaleString('en-US')})`,
+  );
+  say(
+    `  rules: bench/rules-100.mjs (${rules.reduce((a, r) => a + r.terms.length, 0)} terms over ${features.length} features); hand-written SQL in ${handFile.replace(root + '/', '')}`,
+  );
   say('');
   say('wall time per run (seconds)');
   say(`  (a) rulegen backtest --core-only (child process):   ${mm(S.core)}`);
@@ -619,10 +747,18 @@ async function benchmark() {
   say(`  rulegen core statement / hand-written statement (engine vs statement, both in DuckDB): ${ratio(engCore.median, stmt.median)}`);
   say(`  rulegen core / numpy compute:           ${ratio(S.core.median, np.median)}   (aim: 1x)`);
   say(`  hand-written statement / numpy compute: ${ratio(stmt.median, np.median)}`);
-  say(`  breakdowns' extra cost (per-day, per-segment, overlap): full - core = ${fmt(S.full.median - S.core.median)} s (full = ${ratio(S.full.median, S.core.median)} of core); in the engine ${fmt(engFullSum.median - engCore.median)} s (${engFullText} vs core-only ${fmt(engCore.median)} s), outside it (JSON of ${(res.full[0].bytes / 1e6).toFixed(1)} MB instead of ${(res.core[0].bytes / 1e6).toFixed(2)} MB) ${fmt(S.full.median - S.core.median - (engFullSum.median - engCore.median))} s`);
-  say(`  runs repeated because other processes used the CPU meanwhile: ${repeated}; foreign CPU in the kept runs at most ${fmt(Math.max(...names.flatMap((n) => res[n].map((r) => r.foreign ?? 0))))} CPU-s`);
-  say(`  every run (s): core ${res.core.map((r) => fmt(r.seconds)).join(' ')} | hand ${res.hand.map((r) => fmt(r.seconds)).join(' ')} (statement ${res.hand.map((r) => fmt(r.statement)).join(' ')}) | full ${res.full.map((r) => fmt(r.seconds)).join(' ')} | numpy compute ${res.numpy.map((r) => fmt(r.compute)).join(' ')}`);
-  say(`  spread (max-min)/median: core ${(100 * S.core.spread).toFixed(0)}%, hand ${(100 * S.hand.spread).toFixed(0)}%, statement ${(100 * stmt.spread).toFixed(0)}%, full ${(100 * S.full.spread).toFixed(0)}%, numpy ${(100 * np.spread).toFixed(0)}%`);
+  say(
+    `  breakdowns' extra cost (per-day, per-segment, overlap): full - core = ${fmt(S.full.median - S.core.median)} s (full = ${ratio(S.full.median, S.core.median)} of core); in the engine ${fmt(engFullSum.median - engCore.median)} s (${engFullText} vs core-only ${fmt(engCore.median)} s), outside it (JSON of ${(res.full[0].bytes / 1e6).toFixed(1)} MB instead of ${(res.core[0].bytes / 1e6).toFixed(2)} MB) ${fmt(S.full.median - S.core.median - (engFullSum.median - engCore.median))} s`,
+  );
+  say(
+    `  runs repeated because other processes used the CPU meanwhile: ${repeated}; foreign CPU in the kept runs at most ${fmt(Math.max(...names.flatMap((n) => res[n].map((r) => r.foreign ?? 0))))} CPU-s`,
+  );
+  say(
+    `  every run (s): core ${res.core.map((r) => fmt(r.seconds)).join(' ')} | hand ${res.hand.map((r) => fmt(r.seconds)).join(' ')} (statement ${res.hand.map((r) => fmt(r.statement)).join(' ')}) | full ${res.full.map((r) => fmt(r.seconds)).join(' ')} | numpy compute ${res.numpy.map((r) => fmt(r.compute)).join(' ')}`,
+  );
+  say(
+    `  spread (max-min)/median: core ${(100 * S.core.spread).toFixed(0)}%, hand ${(100 * S.hand.spread).toFixed(0)}%, statement ${(100 * stmt.spread).toFixed(0)}%, full ${(100 * S.full.spread).toFixed(0)}%, numpy ${(100 * np.spread).toFixed(0)}%`,
+  );
   say('');
   say('where the DuckDB-side difference comes from: statement-only times, each run as (b) in the same rounds');
   say(`  (b)  hand-written statement:  ${mm(stmt)}`);
@@ -634,39 +770,68 @@ async function benchmark() {
     const e1 = summarise(res.e1.map((r) => r.statement)).median;
     const e2 = summarise(res.e2.map((r) => r.statement)).median;
     const projected = S.core.median - (e1 - e2);
-    if (outerCoalesce) say(`  => projected rulegen --core-only wall without the outer coalesce: (a) - ((e1) - (e2)) = ${fmt(projected)} s: ${ratio(projected, S.hand.median)} of the hand-written process, ${ratio(projected, stmt.median)} of the statement alone`);
+    if (outerCoalesce)
+      say(
+        `  => projected rulegen --core-only wall without the outer coalesce: (a) - ((e1) - (e2)) = ${fmt(projected)} s: ${ratio(projected, S.hand.median)} of the hand-written process, ${ratio(projected, stmt.median)} of the statement alone`,
+      );
   }
   say('');
   say('where rulegen --core-only spends its wall time (in-process trace, one untimed run)');
-  say(`  node start-up (bare \`node -e 0\`): ${fmt(nodeBare.median)} s; node importing only @duckdb/node-api: ${fmt(nodeApiOnly.median)} s; \`rulegen --version\` (imports every command): ${fmt(cliVersion.median)} s`);
-  say(`  process start -> first DuckDB statement: ${fmt(traceCore.first_statement_at_ms / 1000)} s (imports ${fmt(traceCore.import_ms / 1000)} s, then workspace, catalog, 100 conditions parsed and checked, DuckDB opened)`);
+  say(
+    `  node start-up (bare \`node -e 0\`): ${fmt(nodeBare.median)} s; node importing only @duckdb/node-api: ${fmt(nodeApiOnly.median)} s; \`rulegen --version\` (imports every command): ${fmt(cliVersion.median)} s`,
+  );
+  say(
+    `  process start -> first DuckDB statement: ${fmt(traceCore.first_statement_at_ms / 1000)} s (imports ${fmt(traceCore.import_ms / 1000)} s, then workspace, catalog, 100 conditions parsed and checked, DuckDB opened)`,
+  );
   for (const s of traceCore.statements) say(`  ${fmt(s.ms / 1000).padStart(6)} s  ${s.sql}`);
-  say(`  in-process total (main()): ${fmt(traceCore.main_ms / 1000)} s; process start -> main() returned ${fmt((traceCore.process_start_to_import_ms + traceCore.import_ms + traceCore.main_ms) / 1000)} s`);
+  say(
+    `  in-process total (main()): ${fmt(traceCore.main_ms / 1000)} s; process start -> main() returned ${fmt((traceCore.process_start_to_import_ms + traceCore.import_ms + traceCore.main_ms) / 1000)} s`,
+  );
   {
     const coreMs = traceCore.statements.find((x) => x.full.startsWith('SELECT "label" AS lbl')).ms;
     const other = traceCore.statements.reduce((a, x) => a + x.ms, 0) - coreMs;
-    say(`  non-statement overhead of (a): wall - engine core = ${fmt(S.core.median - engCore.median)} s (hand-written process: wall - statement = ${fmt(S.hand.median - stmt.median)} s); of it the window/describe statements ${fmt(other / 1000)} s`);
+    say(
+      `  non-statement overhead of (a): wall - engine core = ${fmt(S.core.median - engCore.median)} s (hand-written process: wall - statement = ${fmt(S.hand.median - stmt.median)} s); of it the window/describe statements ${fmt(other / 1000)} s`,
+    );
   }
   say('  full breakdowns, in-process trace (one untimed run, DuckDB memory probe on):');
   for (const s of probeFull.statements) say(`  ${fmt(s.ms / 1000).padStart(6)} s  ${s.sql}`);
   {
     const ov = probeFull.statements.find((x) => x.full.startsWith('SELECT lbl, m0'));
-    if (ov && probeFull.timings?.overlap) say(`  overlap: ${fmt(probeFull.timings.overlap / 1000)} s in the engine, of which the bitmask statement (with reading its rows into JS) ${fmt(ov.ms / 1000)} s and the JS pair counting after it ${fmt((probeFull.timings.overlap - ov.ms) / 1000)} s`);
+    if (ov && probeFull.timings?.overlap)
+      say(
+        `  overlap: ${fmt(probeFull.timings.overlap / 1000)} s in the engine, of which the bitmask statement (with reading its rows into JS) ${fmt(ov.ms / 1000)} s and the JS pair counting after it ${fmt((probeFull.timings.overlap - ov.ms) / 1000)} s`,
+      );
   }
   say('');
   say('memory');
-  say(`  peak RSS (/usr/bin/time -v): rulegen core ${mmMB(rssCore)}; hand-written node process ${mmMB(rssHand)}; rulegen full ${mmMB(rssFull)}; bare node ${MB(nodeBareRss * 1024)}`);
-  say(`  rulegen core - hand-written process (same DuckDB work): ${MB(rssCore.median - rssHand.median)}; full - hand-written: ${MB(rssFull.median - rssHand.median)}`);
-  const dm = (p) => `DuckDB's own memory (duckdb_memory(), polled every 50 ms) peak ${MB(p.duckdbPeak)}, RSS then ${MB(p.rssAtPeak)}; max over samples of RSS - DuckDB memory ${MB(p.beyondPeak ?? 0)}`;
+  say(
+    `  peak RSS (/usr/bin/time -v): rulegen core ${mmMB(rssCore)}; hand-written node process ${mmMB(rssHand)}; rulegen full ${mmMB(rssFull)}; bare node ${MB(nodeBareRss * 1024)}`,
+  );
+  say(
+    `  rulegen core - hand-written process (same DuckDB work): ${MB(rssCore.median - rssHand.median)}; full - hand-written: ${MB(rssFull.median - rssHand.median)}`,
+  );
+  const dm = (p) =>
+    `DuckDB's own memory (duckdb_memory(), polled every 50 ms) peak ${MB(p.duckdbPeak)}, RSS then ${MB(p.rssAtPeak)}; max over samples of RSS - DuckDB memory ${MB(p.beyondPeak ?? 0)}`;
   say(`  hand-written (probe run): ${dm(probeHand.mem)}`);
-  say(`  rulegen core (in-process probe): ${dm(probeCore.duck)}; process peaks: RSS ${MB(probeCore.peak.rss)}, JS heap used ${MB(probeCore.peak.heapUsed)} (heap total ${MB(probeCore.peak.heapTotal)}), external ${MB(probeCore.peak.external)}, ArrayBuffers ${MB(probeCore.peak.arrayBuffers)}`);
-  say(`  rulegen full (in-process probe): ${dm(probeFull.duck)}; process peaks: RSS ${MB(probeFull.peak.rss)}, JS heap used ${MB(probeFull.peak.heapUsed)} (heap total ${MB(probeFull.peak.heapTotal)}), external ${MB(probeFull.peak.external)}, ArrayBuffers ${MB(probeFull.peak.arrayBuffers)}`);
+  say(
+    `  rulegen core (in-process probe): ${dm(probeCore.duck)}; process peaks: RSS ${MB(probeCore.peak.rss)}, JS heap used ${MB(probeCore.peak.heapUsed)} (heap total ${MB(probeCore.peak.heapTotal)}), external ${MB(probeCore.peak.external)}, ArrayBuffers ${MB(probeCore.peak.arrayBuffers)}`,
+  );
+  say(
+    `  rulegen full (in-process probe): ${dm(probeFull.duck)}; process peaks: RSS ${MB(probeFull.peak.rss)}, JS heap used ${MB(probeFull.peak.heapUsed)} (heap total ${MB(probeFull.peak.heapTotal)}), external ${MB(probeFull.peak.external)}, ArrayBuffers ${MB(probeFull.peak.arrayBuffers)}`,
+  );
   const beyond = Math.max(probeCore.duck.beyondPeak ?? 0, probeFull.duck.beyondPeak ?? 0);
-  say(`  target: < 300 MB of RSS beyond DuckDB's own memory -> ${MB(beyond)} at most (core and full) ${beyond < 300e6 ? 'MET' : 'MISSED'}; the JS heap peaked at ${MB(Math.max(probeCore.peak.heapUsed, probeFull.peak.heapUsed))}`);
-  say(`  (RSS - duckdb_memory() also holds node itself (~${MB(nodeBareRss * 1024)} bare), DuckDB's allocations outside its buffer manager and malloc's retained pages;`);
+  say(
+    `  target: < 300 MB of RSS beyond DuckDB's own memory -> ${MB(beyond)} at most (core and full) ${beyond < 300e6 ? 'MET' : 'MISSED'}; the JS heap peaked at ${MB(Math.max(probeCore.peak.heapUsed, probeFull.peak.heapUsed))}`,
+  );
+  say(
+    `  (RSS - duckdb_memory() also holds node itself (~${MB(nodeBareRss * 1024)} bare), DuckDB's allocations outside its buffer manager and malloc's retained pages;`,
+  );
   say(`   rulegen's JS side is bounded by the JS heap + external figures above)`);
   say('');
-  say(`correctness: tp/fp of all ${rules.length} rules from rulegen (core and full), the hand-written statement and numpy, over ${runs + 1} rounds: ${mismatches.length ? `${mismatches.length} MISMATCHES` : 'identical'}`);
+  say(
+    `correctness: tp/fp of all ${rules.length} rules from rulegen (core and full), the hand-written statement and numpy, over ${runs + 1} rounds: ${mismatches.length ? `${mismatches.length} MISMATCHES` : 'identical'}`,
+  );
   say('');
   say('commands');
   say(`  benchmark: node bench/backtest.mjs --sessions ${sessions} --runs ${runs}${build === root ? '' : ` --build ${build.replace(root + '/', '')}`}`);
@@ -676,7 +841,20 @@ async function benchmark() {
   say(`  (e1..e4) node bench/backtest.mjs --hand ${db.replace(root + '/', '')} bench/out/backtest-variant-eN-${sessions}.json`);
   say(`  (d) /usr/bin/python3 bench/backtest_numpy.py ${npDir.replace(root + '/', '')} ${rulesFile.replace(root + '/', '')}`);
   writeFileSync(join(out, `backtest-report${suffix}.txt`), lines.join('\n') + '\n');
-  writeFileSync(join(out, `backtest-raw${suffix}.json`), JSON.stringify({ res: Object.fromEntries(names.map((n) => [n, res[n].map(({ json, rows, ...r }) => r)])), traceCore, probeCore, probeFull, probeHand: { ...probeHand, rows: undefined } }, null, 1));
+  writeFileSync(
+    join(out, `backtest-raw${suffix}.json`),
+    JSON.stringify(
+      {
+        res: Object.fromEntries(names.map((n) => [n, res[n].map(({ json, rows, ...r }) => r)])),
+        traceCore,
+        probeCore,
+        probeFull,
+        probeHand: { ...probeHand, rows: undefined },
+      },
+      null,
+      1,
+    ),
+  );
   for (const f of tmpFiles) rmSync(f, { force: true });
   if (mismatches.length) {
     console.error('\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
@@ -716,21 +894,27 @@ async function issue12() {
   mkdirSync(join(ws12, '.rulegen'));
   symlinkSync(db, join(ws12, '.rulegen', 'rulegen.duckdb'));
   copyFileSync(join(ws, 'features.yaml'), join(ws12, 'features.yaml'));
-  writeFileSync(join(ws12, 'rulegen.yaml'), readFileSync(join(ws, 'rulegen.yaml'), 'utf8') + `
+  writeFileSync(
+    join(ws12, 'rulegen.yaml'),
+    readFileSync(join(ws, 'rulegen.yaml'), 'utf8') +
+      `
 segments:
   - column: country
     protected: true
   - name: keyboard_users
     where: "pointer_events < 5 and keyboard_nav_ratio > 0.5"
     protected: true
-`);
+`,
+  );
   const ids = conditions.map((_, i) => {
     const h = createHash('sha1').update(`bench-rule-${i}`).digest('hex');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
   });
   conditions.forEach((c, i) => {
     const action = i % 10 === 9 ? 'log' : i % 2 ? 'challenge' : 'block';
-    writeFileSync(join(ws12, 'rules', `${ids[i]}.yaml`), `id: ${ids[i]}
+    writeFileSync(
+      join(ws12, 'rules', `${ids[i]}.yaml`),
+      `id: ${ids[i]}
 title: Bench rule ${i + 1}
 status: approved
 action: ${action}
@@ -746,12 +930,16 @@ review:
   decision: approved
   reviewer: bench
   at: 2026-01-01T00:00:00Z
-`);
+`,
+    );
   });
 
   const contenders = {
     core: () => {
-      const r = time('node', [cli, '-C', ws, '--quiet', '--json', 'backtest', ...conditions, '--window', 'test', '--core-only', '--no-write'], { cwd: root, maxBuffer: 1 << 30 });
+      const r = time('node', [cli, '-C', ws, '--quiet', '--json', 'backtest', ...conditions, '--window', 'test', '--core-only', '--no-write'], {
+        cwd: root,
+        maxBuffer: 1 << 30,
+      });
       const j = JSON.parse(r.stdout);
       return { seconds: r.seconds, engine: j.timings, counts: j.rules.map((x) => [x.counts.tp, x.counts.fp]) };
     },
@@ -783,7 +971,8 @@ review:
   const mismatches = [];
   for (const r of [...res.core, ...res.issue12, warm.core, warm.issue12]) {
     r.counts.forEach(([tp, fp], i) => {
-      if (tp !== warm.core.counts[i][0] || fp !== warm.core.counts[i][1]) mismatches.push(`rule ${i + 1}: ${tp}/${fp} vs core ${warm.core.counts[i].join('/')}`);
+      if (tp !== warm.core.counts[i][0] || fp !== warm.core.counts[i][1])
+        mismatches.push(`rule ${i + 1}: ${tp}/${fp} vs core ${warm.core.counts[i].join('/')}`);
     });
   }
   const S = { core: summarise(res.core.map((r) => r.seconds)), issue12: summarise(res.issue12.map((r) => r.seconds)) };

@@ -77,11 +77,15 @@ for (let i = 0; i < runs; i++) {
   const b = measured('node', [resolve('bench/raw-read-csv.mjs'), db, log]);
   raw.push(b.seconds);
   rawRss.push(b.rssMb);
-  console.log(`  run ${i + 1}: ingest-logs ${fmt(a.seconds)} s (peak RSS ${a.rssMb.toFixed(0)} MB), read_csv into a table ${fmt(b.seconds)} s (peak RSS ${b.rssMb.toFixed(0)} MB)`);
+  console.log(
+    `  run ${i + 1}: ingest-logs ${fmt(a.seconds)} s (peak RSS ${a.rssMb.toFixed(0)} MB), read_csv into a table ${fmt(b.seconds)} s (peak RSS ${b.rssMb.toFixed(0)} MB)`,
+  );
 }
 const g = summarise(ing);
 const r = summarise(raw);
 console.log('');
 console.log(`ingest-logs: median ${fmt(g.median)} s (min ${fmt(g.min)}, max ${fmt(g.max)}), peak RSS max ${Math.max(...rss).toFixed(0)} MB (target < 2048 MB)`);
 console.log(`read_csv:    median ${fmt(r.median)} s (min ${fmt(r.min)}, max ${fmt(r.max)}), peak RSS max ${Math.max(...rawRss).toFixed(0)} MB`);
-console.log(`ingest-logs / read_csv: ${(g.median / r.median).toFixed(2)}x (target <= 3x); spread between runs: ${(100 * g.spread).toFixed(0)}% and ${(100 * r.spread).toFixed(0)}%`);
+console.log(
+  `ingest-logs / read_csv: ${(g.median / r.median).toFixed(2)}x (target <= 3x); spread between runs: ${(100 * g.spread).toFixed(0)}% and ${(100 * r.spread).toFixed(0)}%`,
+);

@@ -63,7 +63,16 @@ async function child(mode) {
   const t2 = performance.now();
   clearInterval(timer);
   s.store.close();
-  process.stdout.write(JSON.stringify({ startup_ms: t1 - t0, run_ms: t2 - t1, timings: r.timings, rows: r.rows, counts: r.rules.map((x) => [x.counts.tp, x.counts.fp]), rss: peak.rss }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      startup_ms: t1 - t0,
+      run_ms: t2 - t1,
+      timings: r.timings,
+      rows: r.rows,
+      counts: r.rules.map((x) => [x.counts.tp, x.counts.fp]),
+      rss: peak.rss,
+    }) + '\n',
+  );
   process.exit(0);
 }
 
@@ -185,8 +194,12 @@ async function main() {
     console.log(m);
   };
   const comp = (r) => r.json.timings['kernel.compute'] / 1000;
-  say(`kernel benchmark: ${RULES.length} rules, ${rows.toLocaleString('en-US')} test-window rows of ${ws}, ${runs} interleaved rounds, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-  say(`first run (cache build), full: wall ${f(first.seconds)} s, cache build ${f(first.json.timings['kernel.cache_build'] / 1000)} s, compute ${f(comp(first))} s, peak RSS ${(first.rss / 1e6).toFixed(0)} MB`);
+  say(
+    `kernel benchmark: ${RULES.length} rules, ${rows.toLocaleString('en-US')} test-window rows of ${ws}, ${runs} interleaved rounds, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+  );
+  say(
+    `first run (cache build), full: wall ${f(first.seconds)} s, cache build ${f(first.json.timings['kernel.cache_build'] / 1000)} s, compute ${f(comp(first))} s, peak RSS ${(first.rss / 1e6).toFixed(0)} MB`,
+  );
   say(`kernel compute, core counts (2 workers):   ${mm(res.core.map(comp))}`);
   say(`kernel compute, full breakdowns:           ${mm(res.full.map(comp))}`);
   say(`numpy compute (masks, tp/fp):              ${mm(res.numpy.map((r) => r.json.compute_s))}`);
@@ -195,10 +208,16 @@ async function main() {
   say(`hand-written statement: process wall ${mm(res.hand.map((r) => r.seconds))}; statement ${mm(res.hand.map((r) => r.json.statement_ms / 1000))}`);
   const med = (xs) => summarise(xs).median;
   say(`ratio kernel core compute / numpy compute: ${f(med(res.core.map(comp)) / med(res.numpy.map((r) => r.json.compute_s)))}x (target <= 0.5x)`);
-  say(`ratio kernel full process / hand-written process: ${f(med(res.full.map((r) => r.seconds)) / med(res.hand.map((r) => r.seconds)))}x; kernel full in-process run / hand statement: ${f(med(res.full.map((r) => r.json.run_ms)) / med(res.hand.map((r) => r.json.statement_ms)))}x (target <= 1x)`);
-  say(`peak RSS (GNU time): core ${(med(res.core.map((r) => r.rss)) / 1e6).toFixed(0)} MB, full ${(med(res.full.map((r) => r.rss)) / 1e6).toFixed(0)} MB, hand ${(med(res.hand.map((r) => r.rss)) / 1e6).toFixed(0)} MB, numpy ${(med(res.numpy.map((r) => r.rss)) / 1e6).toFixed(0)} MB (target < 400 MB)`);
+  say(
+    `ratio kernel full process / hand-written process: ${f(med(res.full.map((r) => r.seconds)) / med(res.hand.map((r) => r.seconds)))}x; kernel full in-process run / hand statement: ${f(med(res.full.map((r) => r.json.run_ms)) / med(res.hand.map((r) => r.json.statement_ms)))}x (target <= 1x)`,
+  );
+  say(
+    `peak RSS (GNU time): core ${(med(res.core.map((r) => r.rss)) / 1e6).toFixed(0)} MB, full ${(med(res.full.map((r) => r.rss)) / 1e6).toFixed(0)} MB, hand ${(med(res.hand.map((r) => r.rss)) / 1e6).toFixed(0)} MB, numpy ${(med(res.numpy.map((r) => r.rss)) / 1e6).toFixed(0)} MB (target < 400 MB)`,
+  );
   say(`full timings (last run): ${JSON.stringify(Object.fromEntries(Object.entries(res.full.at(-1).json.timings).map(([k, v]) => [k, Math.round(v)])))}`);
-  say(`correctness: tp/fp of ${RULES.length} rules, kernel (core, full, first) vs hand-written vs numpy: ${mismatches.length ? `${mismatches.length} MISMATCHES` : 'identical'}`);
+  say(
+    `correctness: tp/fp of ${RULES.length} rules, kernel (core, full, first) vs hand-written vs numpy: ${mismatches.length ? `${mismatches.length} MISMATCHES` : 'identical'}`,
+  );
   writeFileSync(join(out, 'kernel-report.txt'), lines.join('\n') + '\n');
   if (mismatches.length) {
     console.error(mismatches.slice(0, 20).join('\n'));

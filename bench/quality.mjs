@@ -43,7 +43,10 @@ function ensurePython() {
 ensurePython();
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-writeFileSync(launcher, `import { main } from ${JSON.stringify(pathToFileURL(join(dist, 'cli/main.js')).href)};\nprocess.exitCode = await main(process.argv.slice(2));\n`);
+writeFileSync(
+  launcher,
+  `import { main } from ${JSON.stringify(pathToFileURL(join(dist, 'cli/main.js')).href)};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
+);
 const ws = join(out, 'ws');
 const cli = (a) => time('node', [launcher, ...a]);
 cli(['init', ws]);
@@ -53,7 +56,10 @@ let described;
 if (data === 'apache') {
   const s = await sessionize(resolve('../shared/data/apache-logs/elastic-apache.log'), csv);
   writeFileSync(join(ws, 'features.yaml'), catalogYaml());
-  cfg = cfg.replace(/^ {2}max_fpr: [\d.]+/m, '  max_fpr: 0.05').replace(/^ {2}min_precision: [\d.]+/m, '  min_precision: 0.85').replace(/^ {2}segments:.*$/m, '  segments: []');
+  cfg = cfg
+    .replace(/^ {2}max_fpr: [\d.]+/m, '  max_fpr: 0.05')
+    .replace(/^ {2}min_precision: [\d.]+/m, '  min_precision: 0.85')
+    .replace(/^ {2}segments:.*$/m, '  segments: []');
   described = `elastic-apache.log: ${s.sessions.toLocaleString('en-US')} sessions (IP + user agent, 30-minute gap), ${s.bots} labelled bot by user agent, ${s.from} .. ${s.to}`;
 } else {
   cli(['synth', '--sessions', String(sessions), '--days', '28', '--seed', String(seed), '--out', csv, '--catalog', join(ws, 'features.yaml')]);
@@ -91,13 +97,20 @@ const hasArch = (await store.describe(`SELECT * FROM sessions`)).some((c) => c.n
 /** Union of a set of rules (compiled predicates or a raw SQL mask) on the test window. */
 async function judge(preds) {
   const any = preds.length ? preds.map((p) => `(${p.sql})`).join(' OR ') : 'FALSE';
-  const rows = await store.all(`SELECT label${hasArch ? ', archetype' : ''}, count(*) AS n, sum(CASE WHEN ${any} THEN 1 ELSE 0 END) AS h FROM sessions WHERE ${test.where} GROUP BY ALL`, [...preds.flatMap((p) => p.parameters), ...test.parameters]);
-  let bots = 0, tp = 0, humans = 0, fp = 0;
+  const rows = await store.all(
+    `SELECT label${hasArch ? ', archetype' : ''}, count(*) AS n, sum(CASE WHEN ${any} THEN 1 ELSE 0 END) AS h FROM sessions WHERE ${test.where} GROUP BY ALL`,
+    [...preds.flatMap((p) => p.parameters), ...test.parameters],
+  );
+  let bots = 0,
+    tp = 0,
+    humans = 0,
+    fp = 0;
   const arch = {};
   for (const r of rows) {
-    const n = Number(r.n), h = Number(r.h);
-    if (r.label === 1) (bots += n), (tp += h);
-    if (r.label === 0) (humans += n), (fp += h);
+    const n = Number(r.n),
+      h = Number(r.h);
+    if (r.label === 1) ((bots += n), (tp += h));
+    if (r.label === 0) ((humans += n), (fp += h));
     if (hasArch) {
       const a = (arch[r.archetype] ??= { n: 0, h: 0, bots: 0 });
       a.n += n;
@@ -106,7 +119,19 @@ async function judge(preds) {
     }
   }
   const upper = humans ? wilson(fp, humans).upper : null;
-  return { rules: preds.length, recall: bots ? tp / bots : null, precision: tp + fp ? tp / (tp + fp) : null, fpr: humans ? fp / humans : null, fpr_upper95: upper, tp, fp, bots, humans, arch, passes: upper !== null && upper <= gate.set_max_fpr && (tp + fp ? tp / (tp + fp) : 0) >= gate.min_precision };
+  return {
+    rules: preds.length,
+    recall: bots ? tp / bots : null,
+    precision: tp + fp ? tp / (tp + fp) : null,
+    fpr: humans ? fp / humans : null,
+    fpr_upper95: upper,
+    tp,
+    fp,
+    bots,
+    humans,
+    arch,
+    passes: upper !== null && upper <= gate.set_max_fpr && (tp + fp ? tp / (tp + fp) : 0) >= gate.min_precision,
+  };
 }
 // the archetype column is read in the second grouping key when present
 async function judgeRules(rs) {
@@ -120,10 +145,28 @@ const prevJ = await judgeRules(prev.rules);
 store.close();
 
 // the tree: its passing leaves, judged as a set (leaves are disjoint: counts add up)
-const tree = JSON.parse(time(PY, [resolve('bench/quality_tree.py'), csv, join(ws, 'features.yaml'), test.cutoff, String(gate.max_fpr), String(gate.min_precision), String(gate.min_support)]).stdout);
+const tree = JSON.parse(
+  time(PY, [
+    resolve('bench/quality_tree.py'),
+    csv,
+    join(ws, 'features.yaml'),
+    test.cutoff,
+    String(gate.max_fpr),
+    String(gate.min_precision),
+    String(gate.min_support),
+  ]).stdout,
+);
 const passing = tree.leaves.filter((l) => l.fpr_upper95 <= gate.max_fpr && (l.precision ?? 0) >= gate.min_precision && l.tp >= gate.min_support);
-const tTp = passing.reduce((s, l) => s + l.tp, 0), tFp = passing.reduce((s, l) => s + l.fp, 0);
-const treeJ = { rules: passing.length, recall: tree.bots ? tTp / tree.bots : null, precision: tTp + tFp ? tTp / (tTp + tFp) : null, fpr: tree.humans ? tFp / tree.humans : null, fpr_upper95: tree.humans ? wilson(tFp, tree.humans).upper : null, arch: tree.arch_union ? Object.fromEntries(Object.entries(tree.arch_union).map(([a, v]) => [a, v])) : {} };
+const tTp = passing.reduce((s, l) => s + l.tp, 0),
+  tFp = passing.reduce((s, l) => s + l.fp, 0);
+const treeJ = {
+  rules: passing.length,
+  recall: tree.bots ? tTp / tree.bots : null,
+  precision: tTp + tFp ? tTp / (tTp + tFp) : null,
+  fpr: tree.humans ? tFp / tree.humans : null,
+  fpr_upper95: tree.humans ? wilson(tFp, tree.humans).upper : null,
+  arch: tree.arch_union ? Object.fromEntries(Object.entries(tree.arch_union).map(([a, v]) => [a, v])) : {},
+};
 if (tree.leaf_arch) {
   treeJ.arch = {};
   passing.forEach((l) => {
@@ -135,10 +178,15 @@ if (tree.leaf_arch) {
 }
 
 const pct = (x, d = 2) => (x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(d)}%`);
-const line = (name, j) => `  ${name.padEnd(34)} ${String(j.rules).padStart(3)} rules  recall ${pct(j.recall).padStart(7)}  precision ${pct(j.precision).padStart(7)}  FPR ${pct(j.fpr, 3).padStart(7)} (upper ${pct(j.fpr_upper95, 3)})`;
+const line = (name, j) =>
+  `  ${name.padEnd(34)} ${String(j.rules).padStart(3)} rules  recall ${pct(j.recall).padStart(7)}  precision ${pct(j.precision).padStart(7)}  FPR ${pct(j.fpr, 3).padStart(7)} (upper ${pct(j.fpr_upper95, 3)})`;
 console.log(`quality: ${described}; test window from ${test.cutoff}`);
-console.log(`gate: per rule FPR upper 95% <= ${pct(gate.max_fpr, 3)}, precision >= ${pct(gate.min_precision)}, tp >= ${gate.min_support}; the set: union FPR upper 95% <= ${pct(gate.set_max_fpr, 3)}`);
-console.log(`propose --provider offline --count ${count} --dry-run: ${prop.seconds.toFixed(1)} s wall (${proposed.candidates.length} candidates; ingest ${ingest.seconds.toFixed(1)} s)`);
+console.log(
+  `gate: per rule FPR upper 95% <= ${pct(gate.max_fpr, 3)}, precision >= ${pct(gate.min_precision)}, tp >= ${gate.min_support}; the set: union FPR upper 95% <= ${pct(gate.set_max_fpr, 3)}`,
+);
+console.log(
+  `propose --provider offline --count ${count} --dry-run: ${prop.seconds.toFixed(1)} s wall (${proposed.candidates.length} candidates; ingest ${ingest.seconds.toFixed(1)} s)`,
+);
 console.log(`the sets on the test window (the union of each set's rules):`);
 console.log(line(`covering inducer (${oursS.toFixed(1)} s)`, oursJ));
 console.log(line(`previous greedy inducer (${prevS.toFixed(1)} s)`, prevJ));
@@ -149,15 +197,23 @@ if (hasArch) {
   console.log('recall per archetype (share of its test sessions hit; bots: >= 60% wanted for archetypes of >= 1% of sessions):');
   const total = Object.values(oursJ.arch).reduce((s, a) => s + a.n, 0);
   for (const [a, v] of Object.entries(oursJ.arch).sort()) {
-    const pv = prevJ.arch[a], tv = treeJ.arch?.[a];
-    console.log(`  ${a.padEnd(20)} ${pct(v.n / total, 1).padStart(6)} of sessions   covering ${pct(v.h / v.n, 1).padStart(6)}   previous ${pct(pv ? pv.h / pv.n : null, 1).padStart(6)}   tree ${pct(tv ? tv.h / tv.n : null, 1).padStart(6)}`);
+    const pv = prevJ.arch[a],
+      tv = treeJ.arch?.[a];
+    console.log(
+      `  ${a.padEnd(20)} ${pct(v.n / total, 1).padStart(6)} of sessions   covering ${pct(v.h / v.n, 1).padStart(6)}   previous ${pct(pv ? pv.h / pv.n : null, 1).padStart(6)}   tree ${pct(tv ? tv.h / tv.n : null, 1).padStart(6)}`,
+    );
   }
 }
-const a = oursJ.recall ?? 0, b = treeJ.recall ?? 0;
+const a = oursJ.recall ?? 0,
+  b = treeJ.recall ?? 0;
 if (hasArch) {
   const total = Object.values(oursJ.arch).reduce((s, x) => s + x.n, 0);
   const botArch = Object.entries(oursJ.arch).filter(([, x]) => x.bots > x.n / 2 && x.n >= 0.01 * total);
   const low = botArch.filter(([, x]) => x.h / x.n < 0.6).map(([k]) => k);
-  console.log(`result (synthetic): union recall ${pct(a)}, union FPR upper ${pct(oursJ.fpr_upper95, 3)} ${oursJ.passes ? 'within' : 'OUTSIDE'} the set gate ${pct(gate.set_max_fpr, 3)}; bot archetypes >= 1% of sessions covered >= 60%: ${low.length ? `no (${low.join(', ')})` : `yes (${botArch.length} of ${botArch.length})`}`);
+  console.log(
+    `result (synthetic): union recall ${pct(a)}, union FPR upper ${pct(oursJ.fpr_upper95, 3)} ${oursJ.passes ? 'within' : 'OUTSIDE'} the set gate ${pct(gate.set_max_fpr, 3)}; bot archetypes >= 1% of sessions covered >= 60%: ${low.length ? `no (${low.join(', ')})` : `yes (${botArch.length} of ${botArch.length})`}`,
+  );
 }
-console.log(`result (vs tree): covering set recall ${pct(a)} at FPR ${pct(oursJ.fpr, 3)} vs tree ${pct(b)} at FPR ${pct(treeJ.fpr, 3)} -> ${treeJ.rules === 0 ? `no leaf of the tree passes the gate: covering ${a > 0 ? 'ahead' : 'level'}` : a >= b && (oursJ.fpr ?? 1) <= (treeJ.fpr ?? 1) ? 'recall >= tree at an FPR no higher (target met)' : 'target missed'}; set gate ${oursJ.passes ? 'passes' : 'fails'} on test`);
+console.log(
+  `result (vs tree): covering set recall ${pct(a)} at FPR ${pct(oursJ.fpr, 3)} vs tree ${pct(b)} at FPR ${pct(treeJ.fpr, 3)} -> ${treeJ.rules === 0 ? `no leaf of the tree passes the gate: covering ${a > 0 ? 'ahead' : 'level'}` : a >= b && (oursJ.fpr ?? 1) <= (treeJ.fpr ?? 1) ? 'recall >= tree at an FPR no higher (target met)' : 'target missed'}; set gate ${oursJ.passes ? 'passes' : 'fails'} on test`,
+);

@@ -33,7 +33,10 @@ function ensurePython() {
   if (spawnSync(PY, ['-c', 'import sklearn, pandas'], { encoding: 'utf8' }).status === 0) return;
   console.log('installing python3-sklearn and python3-pandas (Debian)...');
   spawnSync('apt-get', ['update'], { stdio: 'inherit' });
-  const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'python3-sklearn', 'python3-pandas'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'python3-sklearn', 'python3-pandas'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   if (r.status !== 0) throw new Error('could not install python3-sklearn and python3-pandas');
 }
 
@@ -55,7 +58,13 @@ function ensureWorkspace() {
 /** The train window's label and numeric/boolean columns, from the Parquet, as CSV (once per cutoff). */
 async function exportTrain(cutoff, features) {
   if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(cutoff)) throw new Error(`unexpected cutoff ${cutoff}`);
-  const csv = join(out, `rank-train-${parquet.split('/').at(-1).replace(/\.parquet$/, '')}.csv`);
+  const csv = join(
+    out,
+    `rank-train-${parquet
+      .split('/')
+      .at(-1)
+      .replace(/\.parquet$/, '')}.csv`,
+  );
   const stamp = `${parquet} ${cutoff} ${features.join(',')}`;
   if (existsSync(csv) && existsSync(csv + '.source') && readFileSync(csv + '.source', 'utf8') === stamp) return { csv, seconds: null };
   const { DuckDBInstance } = await import('@duckdb/node-api');
@@ -76,7 +85,9 @@ async function exportTrain(cutoff, features) {
 ensurePython();
 ensureWorkspace();
 const rankArgs = [cli, '-C', ws, '--quiet', 'rank', '--json'];
-console.log(`rulegen bench: rank vs scikit-learn roc_auc_score on ${ws.replace(root + '/', '')} (${parquet.replace(root + '/', '')}), ${runs} interleaved runs each after a warm-up`);
+console.log(
+  `rulegen bench: rank vs scikit-learn roc_auc_score on ${ws.replace(root + '/', '')} (${parquet.replace(root + '/', '')}), ${runs} interleaved runs each after a warm-up`,
+);
 const warm = time('node', rankArgs, { maxBuffer: 1 << 26 });
 const ranking = JSON.parse(warm.stdout);
 const numeric = ranking.features.filter((f) => f.type !== 'category').map((f) => f.feature);
@@ -100,7 +111,9 @@ for (let i = 0; i < runs; i++) {
   pyWall.push(p.seconds);
   pyLoad.push(sk.load_seconds);
   pyLoop.push(sk.auc_seconds);
-  console.log(`  run ${i + 1}: rulegen rank ${fmt(r.seconds)} s; sklearn: load ${fmt(sk.load_seconds)} s + roc_auc_score loop ${fmt(sk.auc_seconds)} s (process ${fmt(p.seconds)} s)`);
+  console.log(
+    `  run ${i + 1}: rulegen rank ${fmt(r.seconds)} s; sklearn: load ${fmt(sk.load_seconds)} s + roc_auc_score loop ${fmt(sk.auc_seconds)} s (process ${fmt(p.seconds)} s)`,
+  );
 }
 
 // Agreement: the same rows, and every AUC within 1e-3.
@@ -125,11 +138,23 @@ const D = summarise(pyLoad);
 const W = summarise(pyWall);
 const stats = last.features.length;
 console.log('');
-console.log(`train window: ${last.window.rows.toLocaleString('en-US')} sessions, ${(last.bots + last.humans).toLocaleString('en-US')} labelled (rank) vs ${sk.rows.toLocaleString('en-US')} (pandas): ${sameRows ? 'same' : 'DIFFERENT'} bots/humans`);
-console.log(`rulegen rank (${stats} features: AUC, KS, IV, coverage, null split, 7 quantiles per label, lifts): median ${fmt(R.median)} s (min ${fmt(R.min)}, max ${fmt(R.max)})`);
-console.log(`sklearn roc_auc_score loop (${numeric.length} numeric/boolean features, AUC only): median ${fmt(L.median)} s (min ${fmt(L.min)}, max ${fmt(L.max)})`);
+console.log(
+  `train window: ${last.window.rows.toLocaleString('en-US')} sessions, ${(last.bots + last.humans).toLocaleString('en-US')} labelled (rank) vs ${sk.rows.toLocaleString('en-US')} (pandas): ${sameRows ? 'same' : 'DIFFERENT'} bots/humans`,
+);
+console.log(
+  `rulegen rank (${stats} features: AUC, KS, IV, coverage, null split, 7 quantiles per label, lifts): median ${fmt(R.median)} s (min ${fmt(R.min)}, max ${fmt(R.max)})`,
+);
+console.log(
+  `sklearn roc_auc_score loop (${numeric.length} numeric/boolean features, AUC only): median ${fmt(L.median)} s (min ${fmt(L.min)}, max ${fmt(L.max)})`,
+);
 console.log(`  pandas load of the train window CSV, apart: median ${fmt(D.median)} s; whole python process median ${fmt(W.median)} s`);
-console.log(`speed-up: AUC loop / rank = ${(L.median / R.median).toFixed(1)}x (target >= 5x); whole python process / rank = ${(W.median / R.median).toFixed(1)}x`);
-console.log(`AUC agreement over ${numeric.length} features: max |rank - sklearn| = ${worst.diff.toExponential(2)}${worst.feature ? ` (${worst.feature})` : ''}; ${bad.length ? `${bad.length} beyond 1e-3:\n    ${bad.join('\n    ')}` : 'all within 1e-3'}`);
-console.log(`command: node bin/rulegen.js -C ${ws.replace(root + '/', '')} --quiet rank --json   vs   ${PY} bench/rank_sklearn.py ${csv.replace(root + '/', '')} <${numeric.length} features>`);
+console.log(
+  `speed-up: AUC loop / rank = ${(L.median / R.median).toFixed(1)}x (target >= 5x); whole python process / rank = ${(W.median / R.median).toFixed(1)}x`,
+);
+console.log(
+  `AUC agreement over ${numeric.length} features: max |rank - sklearn| = ${worst.diff.toExponential(2)}${worst.feature ? ` (${worst.feature})` : ''}; ${bad.length ? `${bad.length} beyond 1e-3:\n    ${bad.join('\n    ')}` : 'all within 1e-3'}`,
+);
+console.log(
+  `command: node bin/rulegen.js -C ${ws.replace(root + '/', '')} --quiet rank --json   vs   ${PY} bench/rank_sklearn.py ${csv.replace(root + '/', '')} <${numeric.length} features>`,
+);
 if (bad.length || !sameRows) process.exitCode = 1;

@@ -15,23 +15,94 @@
 /** Every term the generator may pick, grouped by feature; thresholds from the synthetic data's
  * per-label quantiles (bots on one side, most people on the other). */
 const ATOMS = {
-  requests_per_minute: [['>', 20], ['>', 30], ['>', 40], ['>', 60], ['>', 90], ['between', 25, 200]],
-  static_asset_ratio: [['<', 0.02], ['<', 0.05], ['<', 0.1], ['<=', 0.2]],
-  mean_interarrival_ms: [['<', 500], ['<', 1000], ['<', 2000], ['<', 3000]],
-  interarrival_cv: [['<', 0.1], ['<', 0.2], ['<', 0.3], ['<', 0.5], ['between', 0.01, 0.25]],
-  login_post_count: [['>=', 3], ['>=', 5], ['>', 10]],
-  status_401_403_count: [['>=', 2], ['>=', 3], ['>', 5]],
-  error_4xx_ratio: [['>', 0.03], ['>', 0.05], ['>', 0.1], ['>=', 0.2]],
+  requests_per_minute: [
+    ['>', 20],
+    ['>', 30],
+    ['>', 40],
+    ['>', 60],
+    ['>', 90],
+    ['between', 25, 200],
+  ],
+  static_asset_ratio: [
+    ['<', 0.02],
+    ['<', 0.05],
+    ['<', 0.1],
+    ['<=', 0.2],
+  ],
+  mean_interarrival_ms: [
+    ['<', 500],
+    ['<', 1000],
+    ['<', 2000],
+    ['<', 3000],
+  ],
+  interarrival_cv: [
+    ['<', 0.1],
+    ['<', 0.2],
+    ['<', 0.3],
+    ['<', 0.5],
+    ['between', 0.01, 0.25],
+  ],
+  login_post_count: [
+    ['>=', 3],
+    ['>=', 5],
+    ['>', 10],
+  ],
+  status_401_403_count: [
+    ['>=', 2],
+    ['>=', 3],
+    ['>', 5],
+  ],
+  error_4xx_ratio: [
+    ['>', 0.03],
+    ['>', 0.05],
+    ['>', 0.1],
+    ['>=', 0.2],
+  ],
   pointer_events: [['=', 0], ['<', 5], ['isnull'], ['<=', 2]],
-  keyboard_nav_ratio: [['<', 0.01], ['>', 0.5]],
-  plugins_count: [['=', 0], ['<', 1]],
-  night_activity_ratio: [['>', 0.2], ['>', 0.3], ['>=', 0.5]],
-  sessions_per_ip: [['>', 10], ['>', 20], ['>=', 50], ['between', 20, 500]],
-  session_duration_s: [['>', 1200], ['<', 60], ['>', 3000]],
-  pages_per_session: [['>', 100], ['>', 300], ['>=', 1000]],
-  distinct_paths: [['>', 50], ['>', 200], ['>', 500]],
-  head_request_ratio: [['>', 0.02], ['>', 0.05], ['>=', 0.1]],
-  request_count: [['>', 200], ['>', 500], ['>', 2000]],
+  keyboard_nav_ratio: [
+    ['<', 0.01],
+    ['>', 0.5],
+  ],
+  plugins_count: [
+    ['=', 0],
+    ['<', 1],
+  ],
+  night_activity_ratio: [
+    ['>', 0.2],
+    ['>', 0.3],
+    ['>=', 0.5],
+  ],
+  sessions_per_ip: [
+    ['>', 10],
+    ['>', 20],
+    ['>=', 50],
+    ['between', 20, 500],
+  ],
+  session_duration_s: [
+    ['>', 1200],
+    ['<', 60],
+    ['>', 3000],
+  ],
+  pages_per_session: [
+    ['>', 100],
+    ['>', 300],
+    ['>=', 1000],
+  ],
+  distinct_paths: [
+    ['>', 50],
+    ['>', 200],
+    ['>', 500],
+  ],
+  head_request_ratio: [
+    ['>', 0.02],
+    ['>', 0.05],
+    ['>=', 0.1],
+  ],
+  request_count: [
+    ['>', 200],
+    ['>', 500],
+    ['>', 2000],
+  ],
   webdriver_flag: [['true'], ['= true']],
   js_executed: [['= false'], ['not']],
   cookies_enabled: [['= false'], ['not']],
@@ -51,7 +122,12 @@ const ATOMS = {
     ['!=', 'chromium'],
     ['not in', ['chromium', 'firefox', 'safari']],
   ],
-  asn_type: [['=', 'hosting'], ['in', ['hosting', 'business']], ['not in', ['residential', 'mobile']], ['!=', 'residential']],
+  asn_type: [
+    ['=', 'hosting'],
+    ['in', ['hosting', 'business']],
+    ['not in', ['residential', 'mobile']],
+    ['!=', 'residential'],
+  ],
 };
 
 const FEATURES = Object.keys(ATOMS);
@@ -128,14 +204,22 @@ function combine(parts, shape, and, or, paren) {
 
 function termCondition(t) {
   switch (t.kind) {
-    case 'cmp': return `${t.f} ${t.op} ${num(t.v)}`;
-    case 'between': return `${t.f} between ${num(t.lo)} and ${num(t.hi)}`;
-    case 'isnull': return `${t.f} is null`;
-    case 'bool': return t.f;
-    case 'booleq': return `${t.f} = ${t.value}`;
-    case 'not': return `not ${t.f}`;
-    case 'in': return `${t.f} ${t.negated ? 'not in' : 'in'} (${t.values.map(sqlStr).join(', ')})`;
-    case 'cateq': return `${t.f} ${t.negated ? '!=' : '='} ${sqlStr(t.value)}`;
+    case 'cmp':
+      return `${t.f} ${t.op} ${num(t.v)}`;
+    case 'between':
+      return `${t.f} between ${num(t.lo)} and ${num(t.hi)}`;
+    case 'isnull':
+      return `${t.f} is null`;
+    case 'bool':
+      return t.f;
+    case 'booleq':
+      return `${t.f} = ${t.value}`;
+    case 'not':
+      return `not ${t.f}`;
+    case 'in':
+      return `${t.f} ${t.negated ? 'not in' : 'in'} (${t.values.map(sqlStr).join(', ')})`;
+    case 'cateq':
+      return `${t.f} ${t.negated ? '!=' : '='} ${sqlStr(t.value)}`;
   }
   throw new Error(`unknown term ${t.kind}`);
 }
@@ -147,15 +231,23 @@ export function conditionOf(rule) {
 
 function termSql(t) {
   switch (t.kind) {
-    case 'cmp': return `${t.f} ${t.op === '!=' ? '<>' : t.op} ${num(t.v)}`;
-    case 'between': return `${t.f} BETWEEN ${num(t.lo)} AND ${num(t.hi)}`;
-    case 'isnull': return `${t.f} IS NULL`;
-    case 'bool': return t.f;
-    case 'booleq': return `${t.f} = ${t.value}`;
+    case 'cmp':
+      return `${t.f} ${t.op === '!=' ? '<>' : t.op} ${num(t.v)}`;
+    case 'between':
+      return `${t.f} BETWEEN ${num(t.lo)} AND ${num(t.hi)}`;
+    case 'isnull':
+      return `${t.f} IS NULL`;
+    case 'bool':
+      return t.f;
+    case 'booleq':
+      return `${t.f} = ${t.value}`;
     // rulegen: `not p` is true where p's column is NULL
-    case 'not': return `${t.f} IS NOT TRUE`;
-    case 'in': return `${t.f} ${t.negated ? 'NOT IN' : 'IN'} (${t.values.map(sqlStr).join(', ')})`;
-    case 'cateq': return `${t.f} ${t.negated ? '<>' : '='} ${sqlStr(t.value)}`;
+    case 'not':
+      return `${t.f} IS NOT TRUE`;
+    case 'in':
+      return `${t.f} ${t.negated ? 'NOT IN' : 'IN'} (${t.values.map(sqlStr).join(', ')})`;
+    case 'cateq':
+      return `${t.f} ${t.negated ? '<>' : '='} ${sqlStr(t.value)}`;
   }
   throw new Error(`unknown term ${t.kind}`);
 }
@@ -190,16 +282,22 @@ export function numpyOf(rule, codes) {
         if (t.op === '!=') throw new Error('!= on a number is not NULL-safe in numpy');
         return `(${t.f} ${t.op === '=' ? '==' : t.op} ${num(t.v)})`;
       }
-      case 'between': return `((${t.f} >= ${num(t.lo)}) & (${t.f} <= ${num(t.hi)}))`;
-      case 'isnull': return `np.isnan(${t.f})`;
-      case 'bool': return `(${t.f} == 1)`;
-      case 'booleq': return `(${t.f} == ${t.value ? 1 : 0})`;
-      case 'not': return `(${t.f} != 1)`;
+      case 'between':
+        return `((${t.f} >= ${num(t.lo)}) & (${t.f} <= ${num(t.hi)}))`;
+      case 'isnull':
+        return `np.isnan(${t.f})`;
+      case 'bool':
+        return `(${t.f} == 1)`;
+      case 'booleq':
+        return `(${t.f} == ${t.value ? 1 : 0})`;
+      case 'not':
+        return `(${t.f} != 1)`;
       case 'in': {
         const any = t.values.map((v) => `(${t.f} == ${code(t.f, v)})`).join(' | ');
         return t.negated ? `((${t.f} >= 0) & ~(${any}))` : `(${any})`;
       }
-      case 'cateq': return t.negated ? `((${t.f} >= 0) & (${t.f} != ${code(t.f, t.value)}))` : `(${t.f} == ${code(t.f, t.value)})`;
+      case 'cateq':
+        return t.negated ? `((${t.f} >= 0) & (${t.f} != ${code(t.f, t.value)}))` : `(${t.f} == ${code(t.f, t.value)})`;
     }
     throw new Error(`unknown term ${t.kind}`);
   };

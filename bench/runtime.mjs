@@ -64,9 +64,31 @@ const rules = RULES.map((r, i) => {
   if (!p.ok) throw new Error(`${conditionOf(r)}: ${p.problem.message}`);
   const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
   const action = ['block', 'challenge', 'log'][i % 3];
-  return { id, title: `rule ${i}`, status: 'approved', action, level: 'high', condition: print(p.ast), ast: p.ast, description: 'x', rationale: 'x', falsepositives: ['Unknown'], tags: [], related: [], ...(i % 10 === 0 ? { rollout: { stage: 'shadow', since: '2026-01-01T00:00:00Z' } } : {}) };
+  return {
+    id,
+    title: `rule ${i}`,
+    status: 'approved',
+    action,
+    level: 'high',
+    condition: print(p.ast),
+    ast: p.ast,
+    description: 'x',
+    rationale: 'x',
+    falsepositives: ['Unknown'],
+    tags: [],
+    related: [],
+    ...(i % 10 === 0 ? { rollout: { stage: 'shadow', since: '2026-01-01T00:00:00Z' } } : {}),
+  };
 });
-const bundle = buildBundle({ version: 'bench', created: new Date(0), generator: 'bench', gate: { max_fpr: 0.001, min_precision: 0.95, min_support: 20 }, catalog, rules: rules.map((rule) => ({ rule, evidence: null })), previous: null });
+const bundle = buildBundle({
+  version: 'bench',
+  created: new Date(0),
+  generator: 'bench',
+  gate: { max_fpr: 0.001, min_precision: 0.95, min_support: 20 },
+  catalog,
+  rules: rules.map((rule) => ({ rule, evidence: null })),
+  previous: null,
+});
 const t0 = performance.now();
 const rs = loadRuleset(JSON.stringify(bundle));
 const loadMs = performance.now() - t0;
@@ -104,9 +126,15 @@ for (let r = 0; r < RUNS; r++) {
 const sum = summarise(rates);
 const cpuSum = summarise(cpuRates);
 const M = (x) => (x / 1e6).toFixed(2);
-console.log(`runtime evaluate: ${rules.length} rules (${bundle.rules.filter((r) => r.stage === 'shadow').length} in shadow), ${N.toLocaleString('en-US')} session objects (${DISTINCT.toLocaleString('en-US')} distinct synthetic rows), ${rs.features().length} features read per session, node ${process.version}, single thread`);
+console.log(
+  `runtime evaluate: ${rules.length} rules (${bundle.rules.filter((r) => r.stage === 'shadow').length} in shadow), ${N.toLocaleString('en-US')} session objects (${DISTINCT.toLocaleString('en-US')} distinct synthetic rows), ${rs.features().length} features read per session, node ${process.version}, single thread`,
+);
 console.log(`  load (verify sha256 + schema + compile): ${loadMs.toFixed(1)} ms`);
-console.log(`  sessions/s per pass: median ${M(sum.median)}M, min ${M(sum.min)}M, max ${M(sum.max)}M over ${sum.runs} passes (spread ${(100 * sum.spread).toFixed(1)}%); ${(1e9 / sum.median).toFixed(0)} ns per session`);
-console.log(`  sessions per CPU-second of this process (what a busy machine leaves of wall time): median ${M(cpuSum.median)}M, min ${M(cpuSum.min)}M, max ${M(cpuSum.max)}M; load average at the end ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores`);
+console.log(
+  `  sessions/s per pass: median ${M(sum.median)}M, min ${M(sum.min)}M, max ${M(sum.max)}M over ${sum.runs} passes (spread ${(100 * sum.spread).toFixed(1)}%); ${(1e9 / sum.median).toFixed(0)} ns per session`,
+);
+console.log(
+  `  sessions per CPU-second of this process (what a busy machine leaves of wall time): median ${M(cpuSum.median)}M, min ${M(cpuSum.min)}M, max ${M(cpuSum.max)}M; load average at the end ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores`,
+);
 console.log(`  decisions per pass: ${JSON.stringify(warm.counts)}`);
 console.log(`  target >= 2M sessions/s: ${sum.median >= 2e6 ? 'met' : 'NOT met'}`);

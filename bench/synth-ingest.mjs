@@ -24,7 +24,10 @@ console.log(`rulegen bench: synth + ingest, ${sessions.toLocaleString('en-US')} 
 const synth = [];
 for (let i = 0; i < runs; i++) {
   rmSync(parquet, { force: true });
-  synth.push(time('node', [cli, 'synth', '--sessions', String(sessions), '--days', '21', '--seed', '7', '--out', parquet, '--catalog', join(out, 'features.yaml')]).seconds);
+  synth.push(
+    time('node', [cli, 'synth', '--sessions', String(sessions), '--days', '21', '--seed', '7', '--out', parquet, '--catalog', join(out, 'features.yaml')])
+      .seconds,
+  );
   console.log(`  synth run ${i + 1}: ${fmt(synth[i])} s`);
 }
 console.log(`  parquet: ${(statSync(parquet).size / 1e6).toFixed(0)} MB`);
@@ -47,4 +50,6 @@ console.log('');
 console.log(`synth  ${sessions.toLocaleString('en-US')} sessions: median ${fmt(s.median)} s (min ${fmt(s.min)}, max ${fmt(s.max)}) target < 60 s`);
 console.log(`ingest (rulegen):        median ${fmt(g.median)} s (min ${fmt(g.min)}, max ${fmt(g.max)})`);
 console.log(`CTAS   (raw DuckDB):     median ${fmt(r.median)} s (min ${fmt(r.min)}, max ${fmt(r.max)})`);
-console.log(`ingest / raw: ${(g.median / r.median).toFixed(3)}x (target <= 1.2x); spread between runs: ingest ${(100 * g.spread).toFixed(0)}%, raw ${(100 * r.spread).toFixed(0)}%`);
+console.log(
+  `ingest / raw: ${(g.median / r.median).toFixed(3)}x (target <= 1.2x); spread between runs: ingest ${(100 * g.spread).toFixed(0)}%, raw ${(100 * r.spread).toFixed(0)}%`,
+);

@@ -17,7 +17,10 @@ const CHROMIUM = '/usr/bin/chromium';
 if (!existsSync(CHROMIUM)) {
   if (process.getuid?.() === 0) {
     console.error(`${CHROMIUM} is missing: running apt-get update && apt-get install -y chromium`);
-    const apt = spawnSync('sh', ['-c', 'apt-get update && apt-get install -y chromium'], { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const apt = spawnSync('sh', ['-c', 'apt-get update && apt-get install -y chromium'], {
+      stdio: 'inherit',
+      env: { ...env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     if (apt.status !== 0 || !existsSync(CHROMIUM)) console.error(`could not install chromium (exit ${apt.status}); the browser test will fail`);
   } else {
     console.error(`${CHROMIUM} is missing and this is not root: install it with \`apt-get install -y chromium\`; the browser test will fail`);
@@ -31,7 +34,10 @@ const hasPostgres = () => spawnSync('sh', ['-c', 'ls /usr/lib/postgresql/*/bin/i
 if (!hasPostgres()) {
   if (process.getuid?.() === 0) {
     console.error('PostgreSQL is missing: running apt-get update && apt-get install -y postgresql');
-    const apt = spawnSync('sh', ['-c', 'apt-get update && apt-get install -y postgresql'], { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const apt = spawnSync('sh', ['-c', 'apt-get update && apt-get install -y postgresql'], {
+      stdio: 'inherit',
+      env: { ...env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     if (apt.status !== 0 || !hasPostgres()) console.error(`could not install postgresql (exit ${apt.status}); the engine tests will fail`);
   } else {
     console.error('PostgreSQL is missing and this is not root: install it with `apt-get install -y postgresql`; the engine tests will fail');

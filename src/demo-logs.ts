@@ -41,10 +41,13 @@ export function logsDemoConfig(text: string): string {
   return text
     .replace(
       /^ {2}max_fpr: .*$/m,
-      '  max_fpr: 0.05          # this log\'s test window holds about 500 labelled humans: at 0.1% no rule could\n' +
+      "  max_fpr: 0.05          # this log's test window holds about 500 labelled humans: at 0.1% no rule could\n" +
         '                         # pass (zero false positives still has an upper bound of 0.76%); 5% is a bound it can judge',
     )
-    .replace(/^ {2}min_precision: .*$/m, '  min_precision: 0.85     # labels come from the user agent: bots faking a browser count as people, so precision reads low')
+    .replace(
+      /^ {2}min_precision: .*$/m,
+      '  min_precision: 0.85     # labels come from the user agent: bots faking a browser count as people, so precision reads low',
+    )
     .replace(/^ {2}unlabelled: .*$/m, '  unlabelled: human        # the demo treats sessions that declare no bot as people (a weak label, said so)');
 }
 
@@ -80,7 +83,11 @@ export async function runLogsDemo(opts: { dir: string; cwd: string; log?: string
       const { targets } = workspaceRules(ws);
       const backtest = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', onStep: opts.onStep });
       opts.onStep?.('approving and writing docs');
-      const review = await approveAndDocument(ws, store, { reviewer: 'rulegen demo', note: 'approved by the demo (--logs): every candidate that passed the gate', onStep: opts.onStep });
+      const review = await approveAndDocument(ws, store, {
+        reviewer: 'rulegen demo',
+        note: 'approved by the demo (--logs): every candidate that passed the gate',
+        onStep: opts.onStep,
+      });
       const check = await runCheck(ws, store, { candidates: false, onStep: opts.onStep });
       return { dir, log, ingest, ranking, proposed, backtest, review, check };
     } finally {

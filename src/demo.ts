@@ -104,7 +104,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       const backtest = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', onStep: opts.onStep });
       // a person would review here; the demo approves what passes the gate, as `rulegen approve` does
       opts.onStep?.('approving and writing docs');
-      const review = await approveAndDocument(ws, store, { reviewer: 'rulegen demo', note: 'approved by the demo: every candidate that passed the gate', onStep: opts.onStep });
+      const review = await approveAndDocument(ws, store, {
+        reviewer: 'rulegen demo',
+        note: 'approved by the demo: every candidate that passed the gate',
+        onStep: opts.onStep,
+      });
       const check = await runCheck(ws, store, { candidates: false, onStep: opts.onStep });
       return { dir, data, ingest: summary, ranking, proposed, replayed, replaySkipped, backtest, review, check };
     } finally {
@@ -132,7 +136,10 @@ const ownState = (rel: string) => rel === '.rulegen' || rel.startsWith('.rulegen
 /** The marker: what the demo wrote, so that a re-run deletes only that. */
 export function writeMarker(dir: string): void {
   const files = [...new Set([...filesUnder(dir).filter((f) => !ownState(f)), MARKER])].sort();
-  writeFileSync(join(dir, MARKER), JSON.stringify({ made_by: 'rulegen demo', note: 'a re-run of `rulegen demo` deletes exactly these files (and .rulegen/)', files }, null, 2) + '\n');
+  writeFileSync(
+    join(dir, MARKER),
+    JSON.stringify({ made_by: 'rulegen demo', note: 'a re-run of `rulegen demo` deletes exactly these files (and .rulegen/)', files }, null, 2) + '\n',
+  );
 }
 
 function markedFiles(dir: string): string[] | null {
@@ -147,20 +154,43 @@ function markedFiles(dir: string): string[] | null {
 /** Make `dir` ready for a fresh demo: absent, empty, or an earlier demo whose files are removed. */
 export function clearEarlierDemo(dir: string): void {
   if (!existsSync(dir)) return;
-  if (!statSync(dir).isDirectory()) throw InputError.single({ message: `${dir} is not a directory`, where: { file: dir }, expected: 'a directory (new, empty, or made by an earlier `rulegen demo`)', found: 'a file' });
+  if (!statSync(dir).isDirectory())
+    throw InputError.single({
+      message: `${dir} is not a directory`,
+      where: { file: dir },
+      expected: 'a directory (new, empty, or made by an earlier `rulegen demo`)',
+      found: 'a file',
+    });
   const present = filesUnder(dir);
   if (present.length === 0) return;
   if (!existsSync(join(dir, MARKER))) {
-    throw InputError.single({ message: `${dir} exists and is not a demo workspace; the demo will not touch it`, where: { file: dir }, expected: 'a new folder or one made by an earlier `rulegen demo`', found: 'a non-empty folder' });
+    throw InputError.single({
+      message: `${dir} exists and is not a demo workspace; the demo will not touch it`,
+      where: { file: dir },
+      expected: 'a new folder or one made by an earlier `rulegen demo`',
+      found: 'a non-empty folder',
+    });
   }
   const listed = markedFiles(dir);
   if (!listed) {
-    throw InputError.single({ message: `${join(dir, MARKER)} does not list the files the demo wrote (an older rulegen, or edited); the demo will not guess what to delete`, where: { file: join(dir, MARKER) }, expected: 'a marker written by this rulegen demo', found: 'no list of files', excerpt: `delete ${dir} yourself, or pick another --dir` });
+    throw InputError.single({
+      message: `${join(dir, MARKER)} does not list the files the demo wrote (an older rulegen, or edited); the demo will not guess what to delete`,
+      where: { file: join(dir, MARKER) },
+      expected: 'a marker written by this rulegen demo',
+      found: 'no list of files',
+      excerpt: `delete ${dir} yourself, or pick another --dir`,
+    });
   }
   const mine = new Set(listed);
   const extra = present.filter((f) => !mine.has(f) && !ownState(f));
   if (extra.length) {
-    throw InputError.single({ message: `${dir} holds ${extra.length} file${extra.length === 1 ? '' : 's'} the demo did not write; nothing was deleted`, where: { file: dir }, expected: 'only the files listed in its .rulegen-demo marker', found: extra.slice(0, 10).join(', ') + (extra.length > 10 ? `, and ${extra.length - 10} more` : ''), excerpt: 'move them out of the folder, or pick another --dir' });
+    throw InputError.single({
+      message: `${dir} holds ${extra.length} file${extra.length === 1 ? '' : 's'} the demo did not write; nothing was deleted`,
+      where: { file: dir },
+      expected: 'only the files listed in its .rulegen-demo marker',
+      found: extra.slice(0, 10).join(', ') + (extra.length > 10 ? `, and ${extra.length - 10} more` : ''),
+      excerpt: 'move them out of the folder, or pick another --dir',
+    });
   }
   for (const f of present) rmSync(join(dir, f), { force: true });
   removeEmptyDirs(dir);

@@ -25,7 +25,12 @@ export function initWorkspace(dir: string, opts: { cwd: string; catalogYaml?: st
   ];
   const clashes = files.map(([f]) => f).filter((f) => !f.endsWith('.gitkeep') && existsSync(join(abs, f)));
   if (clashes.length) {
-    throw InputError.single({ message: `${abs} is already a workspace; init will not overwrite it`, where: { file: join(abs, clashes[0]!) }, expected: 'a new or empty folder', found: `existing ${clashes.join(', ')}` });
+    throw InputError.single({
+      message: `${abs} is already a workspace; init will not overwrite it`,
+      where: { file: join(abs, clashes[0]!) },
+      expected: 'a new or empty folder',
+      found: `existing ${clashes.join(', ')}`,
+    });
   }
   for (const [f, text] of files) {
     const path = join(abs, f);

@@ -182,18 +182,33 @@ function segmentResult(rs: readonly GroupRow[], i: number): SegmentResult {
  * come back in the GROUPING SETS shape either way: k<i> (the key as text), g<i> (1 = not grouped
  * by key i), lbl, n, then the measures. Parameters: measures, `from`, `where`, in that order.
  */
-async function groupedScan(db: Db, p: SqlPlan, keys: readonly string[], label: string, measures: string, from: string, where: string | undefined, params: readonly Param[]): Promise<GroupRow[]> {
+async function groupedScan(
+  db: Db,
+  p: SqlPlan,
+  keys: readonly string[],
+  label: string,
+  measures: string,
+  from: string,
+  where: string | undefined,
+  params: readonly Param[],
+): Promise<GroupRow[]> {
   const w = where ? ` WHERE ${where}` : '';
   if (p.can.groupingSets === 'native') {
     const sets = [`(${label})`, ...keys.map((k) => `(${k}, ${label})`)].join(', ');
     const keyCols = keys.map((k, i) => `${p.cast(k, 'text')} AS k${i}`).join(', ');
     const groupingIds = keys.map((k, i) => `grouping(${k}) AS g${i}`).join(', ');
-    return db.all<GroupRow>(`SELECT ${keyCols}, ${groupingIds}, ${label} AS lbl, count(*) AS n${measures}\n       FROM ${from}${w} GROUP BY GROUPING SETS (${sets})`, params);
+    return db.all<GroupRow>(
+      `SELECT ${keyCols}, ${groupingIds}, ${label} AS lbl, count(*) AS n${measures}\n       FROM ${from}${w} GROUP BY GROUPING SETS (${sets})`,
+      params,
+    );
   }
   const key = `CASE rulegen_g.k ${keys.map((k, i) => `WHEN ${i + 1} THEN ${p.cast(k, 'text')}`).join(' ')} END`;
   const rows = await db.all<GroupRow>(
     `SELECT rulegen_g.k AS gk, ${key} AS gv, ${label} AS lbl, count(*) AS n${measures}
-       FROM ${from} CROSS JOIN UNNEST(ARRAY[${keys.map((_, i) => i).concat(keys.length).join(', ')}]) AS rulegen_g (k)${w} GROUP BY rulegen_g.k, ${key}, ${label}`,
+       FROM ${from} CROSS JOIN UNNEST(ARRAY[${keys
+         .map((_, i) => i)
+         .concat(keys.length)
+         .join(', ')}]) AS rulegen_g (k)${w} GROUP BY rulegen_g.k, ${key}, ${label}`,
     params,
   );
   return rows.map(({ gk, gv, ...rest }) => {
@@ -206,7 +221,13 @@ async function groupedScan(db: Db, p: SqlPlan, keys: readonly string[], label: s
   });
 }
 
-export async function runBacktest(store: Store, config: Config, window: Window, rules: readonly EngineRule[], opts: EngineOptions = {}): Promise<BacktestResult> {
+export async function runBacktest(
+  store: Store,
+  config: Config,
+  window: Window,
+  rules: readonly EngineRule[],
+  opts: EngineOptions = {},
+): Promise<BacktestResult> {
   const p = PLANS[opts.engine?.dialect ?? 'duckdb'];
   const db: Db = opts.engine ?? { all: (sql, params) => store.all(sql, params), run: (sql, params) => store.run(sql, params) };
   const hitExpr = (r: EngineRule) => `(CASE WHEN ${r.predicate.sql} THEN 1 ELSE 0 END)`;
@@ -259,7 +280,10 @@ export async function runBacktest(store: Store, config: Config, window: Window, 
     // Populations are 0/1 columns of a subquery, so that each predicate (and its parameters)
     // appears once; without populations the statement is the plain scan it always was.
     const [from, where] = pops.length
-      ? [`(SELECT *, ${pops.map((x, i) => `(CASE WHEN ${x.predicate.sql} THEN 1 ELSE 0 END) AS ${p.ident(`rulegen_pop_${i}`)}`).join(', ')} FROM ${table} WHERE ${window.where}) AS rulegen_w`, undefined]
+      ? [
+          `(SELECT *, ${pops.map((x, i) => `(CASE WHEN ${x.predicate.sql} THEN 1 ELSE 0 END) AS ${p.ident(`rulegen_pop_${i}`)}`).join(', ')} FROM ${table} WHERE ${window.where}) AS rulegen_w`,
+          undefined,
+        ]
       : [table, window.where];
     grouped = await groupedScan(
       db,
@@ -335,7 +359,10 @@ export async function runBacktest(store: Store, config: Config, window: Window, 
   // 3. the train window: counts and days, for stability across the split
   if (opts.train && rules.length) {
     t0 = performance.now();
-    const trainRows = await groupedScan(db, p, [day], label, rules.map((r, i) => `, sum${hitExpr(r)} AS h${i}`).join(''), table, opts.train.where, [...ruleParams, ...opts.train.parameters]);
+    const trainRows = await groupedScan(db, p, [day], label, rules.map((r, i) => `, sum${hitExpr(r)} AS h${i}`).join(''), table, opts.train.where, [
+      ...ruleParams,
+      ...opts.train.parameters,
+    ]);
     timings['train'] = performance.now() - t0;
     const totals = trainRows.filter((r) => Number(r['g0']) === 1);
     const days = groupBy(
@@ -349,7 +376,11 @@ export async function runBacktest(store: Store, config: Config, window: Window, 
     results.forEach((res, i) => {
       const tp = Number(tb?.[`h${i}`] ?? 0);
       const fp = Number(th?.[`h${i}`] ?? 0);
-      res.train = { counts: { tp, fp, tn: tHumans - fp, fn: tBots - tp, unlabeled_hits: Number(tu?.[`h${i}`] ?? 0) }, recall: tBots ? tp / tBots : null, fpr: tHumans ? fp / tHumans : null };
+      res.train = {
+        counts: { tp, fp, tn: tHumans - fp, fn: tBots - tp, unlabeled_hits: Number(tu?.[`h${i}`] ?? 0) },
+        recall: tBots ? tp / tBots : null,
+        fpr: tHumans ? fp / tHumans : null,
+      };
       if (res.daily) {
         const trainSeries = dailyPoints(days, i, opts.train!.name);
         res.daily.series = [...trainSeries, ...res.daily.series];
@@ -372,7 +403,19 @@ export async function runBacktest(store: Store, config: Config, window: Window, 
       for (const r of results) delete r.set;
     }
   }
-  return { window, rows, bots, humans, unlabeled, rules: results, warnings, timings, ...(populationTotals ? { populations: populationTotals } : {}), ...(set ? { set } : {}), ...(opts.engine ? { execution: opts.engine.info() } : {}) };
+  return {
+    window,
+    rows,
+    bots,
+    humans,
+    unlabeled,
+    rules: results,
+    warnings,
+    timings,
+    ...(populationTotals ? { populations: populationTotals } : {}),
+    ...(set ? { set } : {}),
+    ...(opts.engine ? { execution: opts.engine.info() } : {}),
+  };
 }
 
 /** 50 rules per mask column keeps every mask an exact JS number (< 2^53). */
@@ -394,9 +437,18 @@ function maskBlocks(rules: readonly EngineRule[]): EngineRule[][] {
   return blocks;
 }
 
-
 /** `maskTable`: the rows' masks already materialised by the breakdown scan (else one more scan). */
-async function overlap(db: Db, p: SqlPlan, table: string, label: string, window: Window, rules: readonly EngineRule[], results: RuleResult[], totals: { bots: number; humans: number; rows: number }, maskTable?: string): Promise<BacktestResult['set']> {
+async function overlap(
+  db: Db,
+  p: SqlPlan,
+  table: string,
+  label: string,
+  window: Window,
+  rules: readonly EngineRule[],
+  results: RuleResult[],
+  totals: { bots: number; humans: number; rows: number },
+  maskTable?: string,
+): Promise<BacktestResult['set']> {
   const { bots } = totals;
   const blocks = maskBlocks(rules);
   const hitExpr = (r: EngineRule) => `(CASE WHEN ${r.predicate.sql} THEN 1 ELSE 0 END)`;
@@ -483,7 +535,15 @@ async function overlap(db: Db, p: SqlPlan, table: string, label: string, window:
   }
   for (const r of results) r.overlap!.sort((x, y) => y.jaccard - x.jaccard);
   return {
-    deployed: setMetrics(rules.filter((r) => r.deployed).map((r) => r.id), base, totals),
-    judged: setMetrics(rules.filter((r) => r.deployed || r.extra).map((r) => r.id), all, totals),
+    deployed: setMetrics(
+      rules.filter((r) => r.deployed).map((r) => r.id),
+      base,
+      totals,
+    ),
+    judged: setMetrics(
+      rules.filter((r) => r.deployed || r.extra).map((r) => r.id),
+      all,
+      totals,
+    ),
   };
 }

@@ -13,11 +13,25 @@ function table(rows: string[][]): string {
 
 export function formatBacktest(run: BacktestRun, opts: { segments?: boolean } = {}): string {
   const out: string[] = [];
-  out.push(`window ${run.window.name}: ${run.window.from} .. ${run.window.to}, ${run.rows.toLocaleString('en-US')} sessions (${run.bots.toLocaleString('en-US')} bots, ${run.humans.toLocaleString('en-US')} humans, ${run.unlabeled.toLocaleString('en-US')} unlabelled)`);
+  out.push(
+    `window ${run.window.name}: ${run.window.from} .. ${run.window.to}, ${run.rows.toLocaleString('en-US')} sessions (${run.bots.toLocaleString('en-US')} bots, ${run.humans.toLocaleString('en-US')} humans, ${run.unlabeled.toLocaleString('en-US')} unlabelled)`,
+  );
   const rows = [['rule', 'title', 'tp', 'fp', 'precision', 'recall', 'fpr', 'fpr_up95', 'hit_rate', 'worst_day_fpr', 'incr_recall']];
   run.rules.forEach((r, i) => {
     const t = run.targets[i]!;
-    rows.push([t.id.slice(0, 8), t.title.length > 40 ? t.title.slice(0, 39) + '…' : t.title, String(r.counts.tp), String(r.counts.fp), fmtPct(r.precision, 1), fmtPct(r.recall, 1), fmtPct(r.fpr), fmtPct(r.fpr_upper95), fmtPct(r.hit_rate, 2), r.daily ? `${fmtPct(r.daily.worst_fpr)} ${r.daily.worst_day ?? ''}`.trim() : '-', fmtPct(r.incremental_recall, 1)]);
+    rows.push([
+      t.id.slice(0, 8),
+      t.title.length > 40 ? t.title.slice(0, 39) + '…' : t.title,
+      String(r.counts.tp),
+      String(r.counts.fp),
+      fmtPct(r.precision, 1),
+      fmtPct(r.recall, 1),
+      fmtPct(r.fpr),
+      fmtPct(r.fpr_upper95),
+      fmtPct(r.hit_rate, 2),
+      r.daily ? `${fmtPct(r.daily.worst_fpr)} ${r.daily.worst_day ?? ''}`.trim() : '-',
+      fmtPct(r.incremental_recall, 1),
+    ]);
   });
   out.push(table(rows));
   const segs = opts.segments !== false && run.rules.some((r) => r.segments);
@@ -41,23 +55,45 @@ export function formatBacktest(run: BacktestRun, opts: { segments?: boolean } = 
     run.rules.forEach((r, i) => {
       for (const k of pops) {
         const s = r.populations?.[k];
-        if (s && s.hits > 0) prows.push([run.targets[i]!.id.slice(0, 8), `${k}${spec.get(k)?.protected ? ' *' : ''}`, String(s.humans), String(s.fp), fmtPct(s.fpr), fmtPct(s.fpr_lower95), fmtPct(s.fpr_upper95)]);
+        if (s && s.hits > 0)
+          prows.push([
+            run.targets[i]!.id.slice(0, 8),
+            `${k}${spec.get(k)?.protected ? ' *' : ''}`,
+            String(s.humans),
+            String(s.fp),
+            fmtPct(s.fpr),
+            fmtPct(s.fpr_lower95),
+            fmtPct(s.fpr_upper95),
+          ]);
       }
     });
     if (prows.length > 1) out.push(table(prows));
   }
   if (run.set && run.set_gate) {
     const d = run.set.deployed;
-    out.push('', `deployed set (approved block/challenge rules: ${d.ids.length}): ${d.counts.fp} of ${d.counts.fp + d.counts.tn} humans hit, FPR ${fmtPct(d.fpr)} (upper 95% ${fmtPct(d.fpr_upper95)}), recall ${fmtPct(d.recall, 1)}: ${run.set_gate.pass ? 'passes' : 'FAILS'} the set gate`);
+    out.push(
+      '',
+      `deployed set (approved block/challenge rules: ${d.ids.length}): ${d.counts.fp} of ${d.counts.fp + d.counts.tn} humans hit, FPR ${fmtPct(d.fpr)} (upper 95% ${fmtPct(d.fpr_upper95)}), recall ${fmtPct(d.recall, 1)}: ${run.set_gate.pass ? 'passes' : 'FAILS'} the set gate`,
+    );
     for (const r of run.set_gate.reasons) out.push(`  ${r}`);
-    if (run.set_gate.top.length && d.counts.fp > 0) out.push(`  most of its false positives: ${run.set_gate.top.map((t) => `${t.id.slice(0, 8)} ${t.fp_share.toFixed(1)} (${t.incremental_fp} only by it)`).join(', ')}`);
+    if (run.set_gate.top.length && d.counts.fp > 0)
+      out.push(
+        `  most of its false positives: ${run.set_gate.top.map((t) => `${t.id.slice(0, 8)} ${t.fp_share.toFixed(1)} (${t.incremental_fp} only by it)`).join(', ')}`,
+      );
   }
   if (run.findings) {
     const lines: string[] = [];
     run.targets.forEach((t) => {
       const f = run.findings![t.id];
       if (!f) return;
-      for (const [kind, list] of [['set', f.set], ['segment', f.segment], ['stability', f.stability], ['duplicate', f.duplicate], ['warning', f.warnings], ['undetermined', f.undetermined]] as const) {
+      for (const [kind, list] of [
+        ['set', f.set],
+        ['segment', f.segment],
+        ['stability', f.stability],
+        ['duplicate', f.duplicate],
+        ['warning', f.warnings],
+        ['undetermined', f.undetermined],
+      ] as const) {
         for (const m of list) lines.push(`  ${t.id.slice(0, 8)} ${kind}: ${m}`);
       }
     });
@@ -67,7 +103,15 @@ export function formatBacktest(run: BacktestRun, opts: { segments?: boolean } = 
     out.push('', 'Threshold variations (* = current):');
     for (const [id, vs] of Object.entries(run.variations)) {
       const vrows = [['rule', 'threshold', 'recall', 'fpr', 'fpr_up95', 'precision']];
-      for (const v of vs) vrows.push([`${id.slice(0, 8)}${v.current ? '*' : ''}`, `${v.feature} ${v.op} ${v.value}`, fmtPct(v.recall, 1), fmtPct(v.fpr), fmtPct(v.fpr_upper95), fmtPct(v.precision, 1)]);
+      for (const v of vs)
+        vrows.push([
+          `${id.slice(0, 8)}${v.current ? '*' : ''}`,
+          `${v.feature} ${v.op} ${v.value}`,
+          fmtPct(v.recall, 1),
+          fmtPct(v.fpr),
+          fmtPct(v.fpr_upper95),
+          fmtPct(v.precision, 1),
+        ]);
       out.push(table(vrows));
     }
   }

@@ -24,7 +24,10 @@ const pct = (x: number) => `${(100 * x).toPrecision(3)}%`;
 export function applyGate(r: RuleResult, gate: Config['gate']): GateVerdict {
   const reasons: string[] = [];
   if (r.fpr_upper95 === null) reasons.push('FPR is n/a: no sessions labelled human in the window');
-  else if (r.fpr_upper95 > gate.max_fpr) reasons.push(`FPR upper 95% bound ${pct(r.fpr_upper95)} exceeds max_fpr ${pct(gate.max_fpr)} (${r.counts.fp} false positives of ${r.counts.fp + r.counts.tn} humans)`);
+  else if (r.fpr_upper95 > gate.max_fpr)
+    reasons.push(
+      `FPR upper 95% bound ${pct(r.fpr_upper95)} exceeds max_fpr ${pct(gate.max_fpr)} (${r.counts.fp} false positives of ${r.counts.fp + r.counts.tn} humans)`,
+    );
   if (r.precision === null) reasons.push('precision is n/a: the rule hits no labelled session');
   else if (r.precision < gate.min_precision) reasons.push(`precision ${pct(r.precision)} is below min_precision ${pct(gate.min_precision)}`);
   if (r.counts.tp < gate.min_support) reasons.push(`catches ${r.counts.tp} bots, fewer than min_support ${gate.min_support}`);
@@ -40,7 +43,10 @@ export function applySetGate(set: Pick<SetMetrics, 'counts' | 'fpr_upper95'> & {
   const what = set.ids ? `the deployed set (${set.ids.length} rule${set.ids.length === 1 ? '' : 's'})` : 'the deployed set';
   if (set.fpr_upper95 === null) return { pass: false, reasons: [`${what}: FPR is n/a: no sessions labelled human in the window`] };
   if (set.fpr_upper95 > g.set_max_fpr) {
-    return { pass: false, reasons: [`${what} hits ${set.counts.fp} of ${humans} humans: FPR upper 95% bound ${pct(set.fpr_upper95)} exceeds set_max_fpr ${pct(g.set_max_fpr)}`] };
+    return {
+      pass: false,
+      reasons: [`${what} hits ${set.counts.fp} of ${humans} humans: FPR upper 95% bound ${pct(set.fpr_upper95)} exceeds set_max_fpr ${pct(g.set_max_fpr)}`],
+    };
   }
   return { pass: true, reasons: [] };
 }
@@ -54,12 +60,18 @@ export function applyCandidateSetGate(r: RuleResult, gate: Gate): GateVerdict {
   if (w.fpr_upper95 === null || w.fpr_upper95 <= g.set_max_fpr) return { pass: true, reasons: [] };
   return {
     pass: false,
-    reasons: [`with this rule the deployed set hits ${w.counts.fp} of ${humans} humans (${r.set.incremental_fp} only by this rule): FPR upper 95% bound ${pct(w.fpr_upper95)} exceeds set_max_fpr ${pct(g.set_max_fpr)}`],
+    reasons: [
+      `with this rule the deployed set hits ${w.counts.fp} of ${humans} humans (${r.set.incremental_fp} only by this rule): FPR upper 95% bound ${pct(w.fpr_upper95)} exceeds set_max_fpr ${pct(g.set_max_fpr)}`,
+    ],
   };
 }
 
 /** The deployed rules that contribute most to the union's false positives, largest share first. */
-export function topContributors(results: readonly RuleResult[], deployedIds: readonly string[], n = 5): { id: string; fp_share: number; incremental_fp: number }[] {
+export function topContributors(
+  results: readonly RuleResult[],
+  deployedIds: readonly string[],
+  n = 5,
+): { id: string; fp_share: number; incremental_fp: number }[] {
   const ids = new Set(deployedIds);
   return results
     .filter((r) => ids.has(r.id) && r.set && r.set.fp_share > 0)
@@ -103,13 +115,29 @@ export interface Protection {
 export function judgeCell(key: string, kind: SegmentJudgement['kind'], isProtected: boolean, humans: number, fp: number, gate: Gate): SegmentJudgement {
   const g = resolved(gate);
   const what = `${isProtected ? 'protected ' : ''}${kind === 'population' ? 'population' : 'segment'} ${key}`;
-  if (humans === 0) return { key, kind, protected: isProtected, outcome: 'undetermined', humans, fp, fpr_lower95: null, fpr_upper95: null, message: `${what}: too few humans to judge (n=0)` };
+  if (humans === 0)
+    return {
+      key,
+      kind,
+      protected: isProtected,
+      outcome: 'undetermined',
+      humans,
+      fp,
+      fpr_lower95: null,
+      fpr_upper95: null,
+      message: `${what}: too few humans to judge (n=0)`,
+    };
   const { lower, upper } = wilson(fp, humans);
   const base = { key, kind, protected: isProtected, humans, fp, fpr_lower95: lower, fpr_upper95: upper };
   if (lower > g.segment_max_fpr) {
-    return { ...base, outcome: 'fail', message: `FPR on ${what} is ${pct(fp / humans)} (${fp} of ${humans} humans): its lower 95% bound ${pct(lower)} exceeds segment_max_fpr ${pct(g.segment_max_fpr)}` };
+    return {
+      ...base,
+      outcome: 'fail',
+      message: `FPR on ${what} is ${pct(fp / humans)} (${fp} of ${humans} humans): its lower 95% bound ${pct(lower)} exceeds segment_max_fpr ${pct(g.segment_max_fpr)}`,
+    };
   }
-  if (upper > g.segment_max_fpr) return { ...base, outcome: 'undetermined', message: `${what}: too few humans to judge (n=${humans}; ${fp} false positive${fp === 1 ? '' : 's'})` };
+  if (upper > g.segment_max_fpr)
+    return { ...base, outcome: 'undetermined', message: `${what}: too few humans to judge (n=${humans}; ${fp} false positive${fp === 1 ? '' : 's'})` };
   return { ...base, outcome: 'pass', message: `${what}: FPR upper 95% bound ${pct(upper)} within segment_max_fpr ${pct(g.segment_max_fpr)}` };
 }
 
@@ -124,7 +152,8 @@ export function applySegmentGate(r: RuleResult, gate: Gate, protection: Protecti
     const column = key.slice(0, key.indexOf('='));
     judgements.push(judgeCell(key, 'segment', protection.columns.has(column), s.humans, s.fp, gate));
   }
-  for (const [name, s] of Object.entries(r.populations ?? {})) judgements.push(judgeCell(name, 'population', protection.populations.has(name), s.humans, s.fp, gate));
+  for (const [name, s] of Object.entries(r.populations ?? {}))
+    judgements.push(judgeCell(name, 'population', protection.populations.has(name), s.humans, s.fp, gate));
   const reasons = judgements.filter((j) => j.protected && j.outcome === 'fail').map((j) => j.message);
   const warnings = judgements.filter((j) => !j.protected && j.outcome === 'fail').map((j) => j.message);
   const undetermined = judgements.filter((j) => j.protected && j.outcome === 'undetermined').map((j) => j.message);
@@ -177,7 +206,9 @@ export function applyStabilityGate(r: RuleResult, gate: Gate): GateVerdict & { w
   const week = collapsed ? `${pct(collapsed.recall!)} of bots in the test week from ${collapsed.from} (${collapsed.tp} of ${collapsed.bots}), ` : '';
   return {
     pass: false,
-    reasons: [`recall collapsed on ${day}: ${week}${pct(r.recall)} over the test window, against ${pct(train)} on train (min_recall_ratio ${g.min_recall_ratio} needs at least ${pct(floor)})`],
+    reasons: [
+      `recall collapsed on ${day}: ${week}${pct(r.recall)} over the test window, against ${pct(train)} on train (min_recall_ratio ${g.min_recall_ratio} needs at least ${pct(floor)})`,
+    ],
     weeks,
   };
 }
@@ -213,8 +244,15 @@ export function findDuplicates(r: RuleResult, self: { order: number }, others: R
     const c = others.get(o.id);
     if (!c) continue;
     const j = o.jaccard.toFixed(3);
-    if (c.status === 'rejected') out.push({ id: c.id, jaccard: o.jaccard, kind: 'rejected', message: `repeats rejected ${c.id}: ${c.reason ?? 'no reason recorded'} (hit-set Jaccard ${j})` });
-    else if (c.status === 'approved' || (c.status === 'candidate' && c.order < self.order)) out.push({ id: c.id, jaccard: o.jaccard, kind: 'duplicate', message: `duplicate of ${c.id} (hit-set Jaccard ${j})` });
+    if (c.status === 'rejected')
+      out.push({
+        id: c.id,
+        jaccard: o.jaccard,
+        kind: 'rejected',
+        message: `repeats rejected ${c.id}: ${c.reason ?? 'no reason recorded'} (hit-set Jaccard ${j})`,
+      });
+    else if (c.status === 'approved' || (c.status === 'candidate' && c.order < self.order))
+      out.push({ id: c.id, jaccard: o.jaccard, kind: 'duplicate', message: `duplicate of ${c.id} (hit-set Jaccard ${j})` });
   }
   return out;
 }

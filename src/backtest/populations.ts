@@ -64,7 +64,8 @@ export function compilePopulations(config: Config, catalog: Catalog, configFile?
   const names = new Set<string>();
   for (const s of specs) {
     const locate = locator(src, s.index, configFile);
-    if (names.has(s.name)) problems.push({ severity: 'error', message: `population "${s.name}" is defined twice`, ...locate(undefined), expected: 'unique names', found: s.name });
+    if (names.has(s.name))
+      problems.push({ severity: 'error', message: `population "${s.name}" is defined twice`, ...locate(undefined), expected: 'unique names', found: s.name });
     names.add(s.name);
     const parsed = parseCondition(s.where);
     if (!parsed.ok) {
@@ -72,7 +73,8 @@ export function compilePopulations(config: Config, catalog: Catalog, configFile?
       continue;
     }
     const findings = checkCondition(parsed.ast, catalog);
-    for (const { node, ...p } of findings) problems.push({ ...p, message: `population "${s.name}": ${p.message}`, ...locate(node ? parsed.spans.get(node) : undefined) });
+    for (const { node, ...p } of findings)
+      problems.push({ ...p, message: `population "${s.name}": ${p.message}`, ...locate(node ? parsed.spans.get(node) : undefined) });
     if (hasErrors(findings)) continue;
     populations.push({ name: s.name, where: s.where, protected: s.protected, ast: parsed.ast, predicate: compilePredicate(parsed.ast, catalog) });
   }
@@ -91,8 +93,17 @@ export function presentSegments(config: Config, columns: ReadonlySet<string>): {
   if (missing.length) {
     throw new InputError(
       `protected segment column${missing.length > 1 ? 's' : ''} missing from the ${config.data.table} table`,
-      missing.map((m) => ({ severity: 'error', message: `no column "${m.column}" in the ${config.data.table} table, but segments: marks it protected`, where: { field: 'segments' }, expected: `one of the columns present: ${[...columns].join(', ')}`, found: m.column })),
+      missing.map((m) => ({
+        severity: 'error',
+        message: `no column "${m.column}" in the ${config.data.table} table, but segments: marks it protected`,
+        where: { field: 'segments' },
+        expected: `one of the columns present: ${[...columns].join(', ')}`,
+        found: m.column,
+      })),
     );
   }
-  return { columns: all.filter((s) => columns.has(s.column)).map((s) => s.column), protectedColumns: new Set(all.filter((s) => s.protected).map((s) => s.column)) };
+  return {
+    columns: all.filter((s) => columns.has(s.column)).map((s) => s.column),
+    protectedColumns: new Set(all.filter((s) => s.protected).map((s) => s.column)),
+  };
 }

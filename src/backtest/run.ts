@@ -15,7 +15,20 @@ import type { Rule } from '../rule/file.js';
 import type { Expr } from '../rule/ast.js';
 import { reviewTrail } from '../review/trail.js';
 import { runBacktest, type BacktestResult, type EngineRule, type RuleResult } from './engine.js';
-import { applyCandidateSetGate, applySegmentGate, applySetGate, applyStabilityGate, findDuplicates, gatePower, powerMessage, topContributors, type Counterpart, type GatePower, type GateVerdict, type RuleFindings } from './gate.js';
+import {
+  applyCandidateSetGate,
+  applySegmentGate,
+  applySetGate,
+  applyStabilityGate,
+  findDuplicates,
+  gatePower,
+  powerMessage,
+  topContributors,
+  type Counterpart,
+  type GatePower,
+  type GateVerdict,
+  type RuleFindings,
+} from './gate.js';
 import { compilePopulations, presentSegments, type Population } from './populations.js';
 import { QUANTILES, thresholdsOf, variantsOf } from './variations.js';
 import { resolveGate } from '../config/schema.js';
@@ -74,7 +87,9 @@ export function isDeployed(t: Target): boolean {
 
 function rejectionReason(t: Target): string | undefined {
   if (!t.rule) return undefined;
-  const last = reviewTrail(t.rule).filter((e) => e.decision === 'rejected').at(-1);
+  const last = reviewTrail(t.rule)
+    .filter((e) => e.decision === 'rejected')
+    .at(-1);
   return last?.note?.trim() || undefined;
 }
 
@@ -107,25 +122,59 @@ export interface BacktestOptions {
 
 export async function backtestTargets(store: Store, config: Config, catalog: Catalog, targets: readonly Target[], opts: BacktestOptions): Promise<BacktestRun> {
   const engine = opts.engine;
-  if (opts.variations && engine && engine.kind !== 'duckdb') throw InputError.single({ message: `--variations runs on the embedded engine only`, where: { field: '--variations' }, expected: '--engine duckdb, or no --variations', found: `--engine ${engine.kind}` });
+  if (opts.variations && engine && engine.kind !== 'duckdb')
+    throw InputError.single({
+      message: `--variations runs on the embedded engine only`,
+      where: { field: '--variations' },
+      expected: '--engine duckdb, or no --variations',
+      found: `--engine ${engine.kind}`,
+    });
   const window = engine ? await resolveEngineWindow(engine, config, opts.window) : await resolveWindow(store, config, opts.window);
-  const columns = new Set(engine ? (await requireColumns(engine, config)).map((c) => c.name) : (await store.describe(`SELECT * FROM ${quoteIdent(config.data.table)}`)).map((c) => c.name));
+  const columns = new Set(
+    engine
+      ? (await requireColumns(engine, config)).map((c) => c.name)
+      : (await store.describe(`SELECT * FROM ${quoteIdent(config.data.table)}`)).map((c) => c.name),
+  );
   const present = presentSegments(config, columns);
   if (opts.by && !columns.has(opts.by)) {
-    throw InputError.single({ message: `no segment column "${opts.by}" in the ${config.data.table} table`, where: { field: '--by' }, expected: `one of ${present.columns.join(', ') || 'the configured segments'}`, found: opts.by });
+    throw InputError.single({
+      message: `no segment column "${opts.by}" in the ${config.data.table} table`,
+      where: { field: '--by' },
+      expected: `one of ${present.columns.join(', ') || 'the configured segments'}`,
+      found: opts.by,
+    });
   }
   const segments = opts.by ? [opts.by] : present.columns;
   const dialect = engine?.dialect ?? 'duckdb';
-  const populations: Population[] = (opts.coreOnly ? [] : compilePopulations(config, catalog, opts.configFile).populations).map((p) => (dialect === 'duckdb' ? p : { ...p, predicate: compileBound(p.ast, catalog, dialect) }));
+  const populations: Population[] = (opts.coreOnly ? [] : compilePopulations(config, catalog, opts.configFile).populations).map((p) =>
+    dialect === 'duckdb' ? p : { ...p, predicate: compileBound(p.ast, catalog, dialect) },
+  );
   const ids = new Set(targets.map((t) => t.id));
   const context = opts.coreOnly ? [] : (opts.context ?? []).filter((t) => !ids.has(t.id));
   const extra = new Set(opts.extra ?? []);
   const all = [...targets, ...context];
-  const rules: EngineRule[] = all.map((t) => ({ id: t.id, predicate: compileBound(t.ast, catalog, dialect), approved: t.status === 'approved', deployed: isDeployed(t), extra: extra.has(t.id) }));
-  opts.onStep?.(`backtesting ${targets.length} rules${context.length ? ` (and ${context.length} workspace rules)` : ''} on the ${window.name} window (${window.rows.toLocaleString('en-US')} sessions)`);
-  const train = !opts.coreOnly && window.name === 'test' ? await (engine ? resolveEngineWindow(engine, config, 'train') : resolveWindow(store, config, 'train')).catch(() => undefined) : undefined;
+  const rules: EngineRule[] = all.map((t) => ({
+    id: t.id,
+    predicate: compileBound(t.ast, catalog, dialect),
+    approved: t.status === 'approved',
+    deployed: isDeployed(t),
+    extra: extra.has(t.id),
+  }));
+  opts.onStep?.(
+    `backtesting ${targets.length} rules${context.length ? ` (and ${context.length} workspace rules)` : ''} on the ${window.name} window (${window.rows.toLocaleString('en-US')} sessions)`,
+  );
+  const train =
+    !opts.coreOnly && window.name === 'test'
+      ? await (engine ? resolveEngineWindow(engine, config, 'train') : resolveWindow(store, config, 'train')).catch(() => undefined)
+      : undefined;
   const on = engine ? { engine } : {};
-  const result = await runBacktest(store, config, window, rules, opts.coreOnly ? on : { daily: true, segments, overlap: true, set: true, populations, ...(train ? { train } : {}), ...on });
+  const result = await runBacktest(
+    store,
+    config,
+    window,
+    rules,
+    opts.coreOnly ? on : { daily: true, segments, overlap: true, set: true, populations, ...(train ? { train } : {}), ...on },
+  );
   const run: BacktestRun = { ...result, rules: result.rules.slice(0, targets.length), targets: [...targets] };
   if (context.length) run.context = context.map((t, i) => ({ target: t, result: result.rules[targets.length + i]! }));
   if (!opts.coreOnly) judge(run, config, all, result.rules, present.protectedColumns, populations);
@@ -137,7 +186,14 @@ export async function backtestTargets(store: Store, config: Config, catalog: Cat
 }
 
 /** Attach power, the deployed set's verdict and every target's findings to the run. */
-function judge(run: BacktestRun, config: Config, all: readonly Target[], results: readonly RuleResult[], protectedColumns: Set<string>, populations: readonly Population[]): void {
+function judge(
+  run: BacktestRun,
+  config: Config,
+  all: readonly Target[],
+  results: readonly RuleResult[],
+  protectedColumns: Set<string>,
+  populations: readonly Population[],
+): void {
   const gate = resolveGate(config.gate);
   run.power = gatePower(run.humans, gate.max_fpr);
   run.power_max_fpr = gate.max_fpr;
@@ -149,7 +205,9 @@ function judge(run: BacktestRun, config: Config, all: readonly Target[], results
   }
   const sorted = [...all].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : orderKey(a) > orderKey(b) ? 1 : 0));
   const order = new Map(sorted.map((t, i) => [t.id, i]));
-  const others = new Map<string, Counterpart>(all.map((t) => [t.id, { id: t.id, status: t.status, reason: t.status === 'rejected' ? rejectionReason(t) : undefined, order: order.get(t.id)! }]));
+  const others = new Map<string, Counterpart>(
+    all.map((t) => [t.id, { id: t.id, status: t.status, reason: t.status === 'rejected' ? rejectionReason(t) : undefined, order: order.get(t.id)! }]),
+  );
   const protection = { columns: protectedColumns, populations: new Set(populations.filter((p) => p.protected).map((p) => p.name)) };
   run.findings = {};
   run.targets.forEach((t, i) => {
@@ -184,7 +242,13 @@ export function dropDuplicates(run: BacktestRun): { keep: Target[]; dropped: { t
   return { keep, dropped };
 }
 
-async function variations(store: Store, config: Config, catalog: Catalog, targets: readonly Target[], window: BacktestResult['window']): Promise<Record<string, Variation[]>> {
+async function variations(
+  store: Store,
+  config: Config,
+  catalog: Catalog,
+  targets: readonly Target[],
+  window: BacktestResult['window'],
+): Promise<Record<string, Variation[]>> {
   const perRule = targets.map((t) => ({ t, features: new Set<string>() }));
   for (const p of perRule) for (const th of thresholdsOf(p.t.ast, catalog)) p.features.add(th.feature);
   const features = [...new Set(perRule.flatMap((p) => [...p.features]))];
@@ -192,7 +256,10 @@ async function variations(store: Store, config: Config, catalog: Catalog, target
   if (features.length === 0) return out;
   // one scan for the quantiles of every feature involved (exact: the evidence must be reproducible)
   const qs = `[${QUANTILES.join(', ')}]`;
-  const row = (await store.one<Record<string, number[] | null>>(`SELECT ${features.map((f, i) => `quantile_cont(${quoteIdent(f)}, ${qs}) AS q${i}`).join(', ')} FROM ${quoteIdent(config.data.table)} WHERE ${window.where}`, window.parameters))!;
+  const row = (await store.one<Record<string, number[] | null>>(
+    `SELECT ${features.map((f, i) => `quantile_cont(${quoteIdent(f)}, ${qs}) AS q${i}`).join(', ')} FROM ${quoteIdent(config.data.table)} WHERE ${window.where}`,
+    window.parameters,
+  ))!;
   const quantiles = new Map(features.map((f, i) => [f, (row[`q${i}`] ?? []).map(Number)]));
   const variants = targets.map((t) => variantsOf(t.ast, catalog, quantiles));
   const flat = variants.flatMap((vs, ti) => vs.map((v, vi) => ({ id: `${ti}:${vi}`, predicate: compilePredicate(v.ast, catalog) })));
@@ -201,7 +268,17 @@ async function variations(store: Store, config: Config, catalog: Catalog, target
   targets.forEach((t, ti) => {
     out[t.id] = variants[ti]!.map((v, vi) => {
       const res = r.rules.find((x) => x.id === `${ti}:${vi}`)!;
-      return { feature: v.threshold.feature, op: v.threshold.op, value: v.value, current: v.value === v.threshold.value, condition: v.condition, recall: res.recall, fpr: res.fpr, fpr_upper95: res.fpr_upper95, precision: res.precision };
+      return {
+        feature: v.threshold.feature,
+        op: v.threshold.op,
+        value: v.value,
+        current: v.value === v.threshold.value,
+        condition: v.condition,
+        recall: res.recall,
+        fpr: res.fpr,
+        fpr_upper95: res.fpr_upper95,
+        precision: res.precision,
+      };
     });
   });
   return out;
@@ -225,13 +302,46 @@ export function evidenceBlock(run: BacktestRun, r: RuleResult): Evidence {
   if (r.train) block.train = { counts: { ...r.train.counts }, recall: round(r.train.recall), fpr: round(r.train.fpr) };
   if (r.daily) {
     // `days` and `worst_*` are the judged window's; the series runs across the split, marked per point
-    const series = r.daily.series.map((p) => ({ day: p.day, window: p.window, hits: p.hits, tp: p.tp, fp: p.fp, recall: round(p.recall, 4), fpr: round(p.fpr, 4) }));
-    block.daily = { worst_fpr: round(r.daily.worst_fpr), worst_day: r.daily.worst_day, days: r.daily.days, ...(run.window.name === 'test' ? { split: run.window.cutoff } : {}), series };
+    const series = r.daily.series.map((p) => ({
+      day: p.day,
+      window: p.window,
+      hits: p.hits,
+      tp: p.tp,
+      fp: p.fp,
+      recall: round(p.recall, 4),
+      fpr: round(p.fpr, 4),
+    }));
+    block.daily = {
+      worst_fpr: round(r.daily.worst_fpr),
+      worst_day: r.daily.worst_day,
+      days: r.daily.days,
+      ...(run.window.name === 'test' ? { split: run.window.cutoff } : {}),
+      series,
+    };
   }
-  if (r.segments) block.segments = Object.fromEntries(Object.entries(r.segments).map(([k, s]) => [k, { fpr: round(s.fpr), fpr_upper95: round(s.fpr_upper95), fpr_lower95: round(s.fpr_lower95), humans: s.humans, hits: s.hits }]));
+  if (r.segments)
+    block.segments = Object.fromEntries(
+      Object.entries(r.segments).map(([k, s]) => [
+        k,
+        { fpr: round(s.fpr), fpr_upper95: round(s.fpr_upper95), fpr_lower95: round(s.fpr_lower95), humans: s.humans, hits: s.hits },
+      ]),
+    );
   if (r.populations) {
     const spec = new Map((run.population_specs ?? []).map((p) => [p.name, p]));
-    block.populations = Object.fromEntries(Object.entries(r.populations).map(([k, s]) => [k, { protected: spec.get(k)?.protected ?? false, fpr: round(s.fpr), fpr_upper95: round(s.fpr_upper95), fpr_lower95: round(s.fpr_lower95), humans: s.humans, fp: s.fp, hits: s.hits }]));
+    block.populations = Object.fromEntries(
+      Object.entries(r.populations).map(([k, s]) => [
+        k,
+        {
+          protected: spec.get(k)?.protected ?? false,
+          fpr: round(s.fpr),
+          fpr_upper95: round(s.fpr_upper95),
+          fpr_lower95: round(s.fpr_lower95),
+          humans: s.humans,
+          fp: s.fp,
+          hits: s.hits,
+        },
+      ]),
+    );
   }
   if (r.incremental_recall !== undefined) block.incremental_recall = round(r.incremental_recall);
   if (r.set && run.set) {
@@ -252,8 +362,21 @@ export function evidenceBlock(run: BacktestRun, r: RuleResult): Evidence {
     if (run.power && !run.power.reachable) gate['power'] = powerMessage(run.power, run.power_max_fpr ?? 0);
     if (Object.keys(gate).length) block.gate = gate;
   }
-  if (r.overlap) block.overlap = r.overlap.filter((o) => o.jaccard >= 0.05).slice(0, 5).map((o) => ({ id: o.id, jaccard: Number(o.jaccard.toPrecision(4)) }));
+  if (r.overlap)
+    block.overlap = r.overlap
+      .filter((o) => o.jaccard >= 0.05)
+      .slice(0, 5)
+      .map((o) => ({ id: o.id, jaccard: Number(o.jaccard.toPrecision(4)) }));
   const v = run.variations?.[r.id];
-  if (v) block.variations = v.map((x) => ({ feature: x.feature, op: x.op, value: x.value, recall: round(x.recall), fpr: round(x.fpr), fpr_upper95: round(x.fpr_upper95), precision: round(x.precision) }));
+  if (v)
+    block.variations = v.map((x) => ({
+      feature: x.feature,
+      op: x.op,
+      value: x.value,
+      recall: round(x.recall),
+      fpr: round(x.fpr),
+      fpr_upper95: round(x.fpr_upper95),
+      precision: round(x.precision),
+    }));
   return block;
 }

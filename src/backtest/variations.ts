@@ -25,7 +25,8 @@ export function thresholdsOf(ast: Expr, catalog: Catalog): Threshold[] {
   const walk = (e: Expr): void => {
     switch (e.kind) {
       case 'comparison':
-        if (catalog.get(e.feature)?.type === 'number' && e.value.kind === 'number' && ['<', '<=', '>', '>='].includes(e.op)) out.push({ index: out.length, feature: e.feature, slot: 'value', op: e.op, value: e.value.value });
+        if (catalog.get(e.feature)?.type === 'number' && e.value.kind === 'number' && ['<', '<=', '>', '>='].includes(e.op))
+          out.push({ index: out.length, feature: e.feature, slot: 'value', op: e.op, value: e.value.value });
         return;
       case 'between':
         if (e.low.kind === 'number') out.push({ index: out.length, feature: e.feature, slot: 'low', op: '>=', value: e.low.value });
@@ -52,7 +53,8 @@ export function withThreshold(ast: Expr, catalog: Catalog, index: number, value:
   const map = (e: Expr): Expr => {
     switch (e.kind) {
       case 'comparison':
-        if (catalog.get(e.feature)?.type === 'number' && e.value.kind === 'number' && ['<', '<=', '>', '>='].includes(e.op)) return k++ === index ? comparison(e.feature, e.op, num(value)) : e;
+        if (catalog.get(e.feature)?.type === 'number' && e.value.kind === 'number' && ['<', '<=', '>', '>='].includes(e.op))
+          return k++ === index ? comparison(e.feature, e.op, num(value)) : e;
         return e;
       case 'between': {
         let low = e.low;

@@ -44,18 +44,29 @@ export interface CheckResult {
   seconds: number;
 }
 
-export async function runCheck(ws: Workspace, store: Store, opts: { candidates: boolean; onStep?: (m: string) => void; engine?: Engine }): Promise<CheckResult> {
+export async function runCheck(
+  ws: Workspace,
+  store: Store,
+  opts: { candidates: boolean; onStep?: (m: string) => void; engine?: Engine },
+): Promise<CheckResult> {
   const t0 = performance.now();
   const { targets, loads, problems } = workspaceRules(ws, { statuses: opts.candidates ? ['approved', 'candidate'] : ['approved'] });
   // Every rule file is linted, gated or not: a broken candidate fails CI but does not hide the rest.
   const invalid = loads.filter((l) => !l.rule).map((l) => ({ file: l.file, id: l.id, problems: l.problems.filter((p) => p.severity === 'error') }));
   const warnings = problems.filter((p) => p.severity === 'warning');
   const seconds = () => (performance.now() - t0) / 1000;
-  if (targets.length === 0) return { run: null, rules: [], set: null, power: null, invalid, errors: [], warnings, passed: invalid.length === 0, seconds: seconds() };
+  if (targets.length === 0)
+    return { run: null, rules: [], set: null, power: null, invalid, errors: [], warnings, passed: invalid.length === 0, seconds: seconds() };
   // gated candidates are also compared with rejected rules (duplicates by behaviour)
   const ids = new Set(targets.map((t) => t.id));
   const context = opts.candidates ? targetsOf(loads, ['rejected']).filter((t) => !ids.has(t.id)) : [];
-  const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', onStep: opts.onStep, context, configFile: ws.paths.config, ...(opts.engine ? { engine: opts.engine } : {}) });
+  const run = await backtestTargets(store, ws.config, ws.catalog, targets, {
+    window: 'test',
+    onStep: opts.onStep,
+    context,
+    configFile: ws.paths.config,
+    ...(opts.engine ? { engine: opts.engine } : {}),
+  });
   const rules = targets.map((target, i) => ({ target, result: run.rules[i]!, verdict: validate(run.rules[i]!, ws.config.gate, findingsOf(run, target.id)) }));
   const set = run.set_gate ? { pass: run.set_gate.pass, reasons: run.set_gate.reasons, lines: setLines(run) } : null;
   const passed = invalid.length === 0 && rules.every((r) => r.verdict.pass) && (set?.pass ?? true);
@@ -67,7 +78,10 @@ export function failedCheck(errors: readonly Problem[], seconds = 0): CheckResul
   return { run: null, rules: [], set: null, power: null, invalid: [], errors: [...errors], warnings: [], passed: false, seconds };
 }
 
-const xml = (s: string) => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+const xml = (s: string) =>
+  s
+    .replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!)
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
 const plain = (ps: readonly Problem[]) => ps.map(formatProblem).join('\n');
 
@@ -79,8 +93,13 @@ export function junitXml(c: CheckResult): string {
   const failures = c.rules.filter((r) => !r.verdict.pass).length + c.invalid.length + (c.set && !c.set.pass ? 1 : 0);
   const cases = c.rules.map((r) => {
     const name = `${r.target.id} ${r.target.title}`;
-    const props = [`fpr_upper95=${fmtPct(r.result.fpr_upper95)} precision=${fmtPct(r.result.precision, 1)} recall=${fmtPct(r.result.recall, 1)} tp=${r.result.counts.tp} fp=${r.result.counts.fp}`, ...r.verdict.notes.map((n) => `note: ${n}`)].join('\n');
-    const body = r.verdict.pass ? `<system-out>${xml(props)}</system-out>` : `<failure message="${xml(r.verdict.reasons.join('; '))}" type="gate">${xml(r.verdict.reasons.join('\n'))}\n${xml(props)}</failure>`;
+    const props = [
+      `fpr_upper95=${fmtPct(r.result.fpr_upper95)} precision=${fmtPct(r.result.precision, 1)} recall=${fmtPct(r.result.recall, 1)} tp=${r.result.counts.tp} fp=${r.result.counts.fp}`,
+      ...r.verdict.notes.map((n) => `note: ${n}`),
+    ].join('\n');
+    const body = r.verdict.pass
+      ? `<system-out>${xml(props)}</system-out>`
+      : `<failure message="${xml(r.verdict.reasons.join('; '))}" type="gate">${xml(r.verdict.reasons.join('\n'))}\n${xml(props)}</failure>`;
     return `    <testcase classname="rulegen.${xml(r.target.status)}" name="${xml(name)}" file="${xml(r.target.file ?? '')}" time="0">${body}</testcase>`;
   });
   if (c.set) {
@@ -92,10 +111,14 @@ export function junitXml(c: CheckResult): string {
   for (const f of c.invalid) {
     const first = f.problems[0]?.message ?? 'invalid rule file';
     const n = f.problems.length;
-    cases.push(`    <testcase classname="rulegen.invalid" name="${xml(`${f.id ?? basename(f.file)} (invalid rule file)`)}" file="${xml(f.file)}" time="0"><failure message="${xml(n > 1 ? `${first} (and ${n - 1} more)` : first)}" type="lint">${xml(plain(f.problems))}</failure></testcase>`);
+    cases.push(
+      `    <testcase classname="rulegen.invalid" name="${xml(`${f.id ?? basename(f.file)} (invalid rule file)`)}" file="${xml(f.file)}" time="0"><failure message="${xml(n > 1 ? `${first} (and ${n - 1} more)` : first)}" type="lint">${xml(plain(f.problems))}</failure></testcase>`,
+    );
   }
   if (c.errors.length) {
-    cases.push(`    <testcase classname="rulegen.check" name="rulegen check" time="0"><error message="${xml(c.errors[0]!.message)}" type="input">${xml(plain(c.errors))}</error></testcase>`);
+    cases.push(
+      `    <testcase classname="rulegen.check" name="rulegen check" time="0"><error message="${xml(c.errors[0]!.message)}" type="input">${xml(plain(c.errors))}</error></testcase>`,
+    );
   }
   const tests = cases.length;
   const errors = c.errors.length ? 1 : 0;
@@ -109,19 +132,31 @@ const mdLine = (p: Problem) => `- ${md(formatProblem({ ...p, excerpt: undefined 
 export function summaryMarkdown(c: CheckResult, gate?: Workspace['config']['gate']): string {
   const lines = [`## rulegen check: ${c.passed ? 'passed' : 'FAILED'}`, ''];
   if (c.errors.length) lines.push('The check could not run:', '', ...c.errors.map(mdLine), '');
-  if (c.run && gate) lines.push(`Test window ${c.run.window.from.slice(0, 10)} .. ${c.run.window.to.slice(0, 10)}: ${c.run.rows.toLocaleString('en-US')} sessions. Gate: FPR upper 95% bound ≤ ${fmtPct(gate.max_fpr)}, precision ≥ ${fmtPct(gate.min_precision, 1)}, at least ${gate.min_support} bots caught; the deployed set, protected segments and populations, recall across the split and duplicates are judged too.`, '');
+  if (c.run && gate)
+    lines.push(
+      `Test window ${c.run.window.from.slice(0, 10)} .. ${c.run.window.to.slice(0, 10)}: ${c.run.rows.toLocaleString('en-US')} sessions. Gate: FPR upper 95% bound ≤ ${fmtPct(gate.max_fpr)}, precision ≥ ${fmtPct(gate.min_precision, 1)}, at least ${gate.min_support} bots caught; the deployed set, protected segments and populations, recall across the split and duplicates are judged too.`,
+      '',
+    );
   if (c.power) lines.push(`> **Too few humans to judge:** ${md(c.power)}.`, '');
   if (c.rules.length === 0) {
     if (!c.errors.length) lines.push('No rules to check.');
   } else {
     lines.push('| | rule | title | precision | recall | FPR | FPR upper 95% | bots caught | reasons |', '|---|---|---|---:|---:|---:|---:|---:|---|');
     for (const r of c.rules) {
-      lines.push(`| ${r.verdict.pass ? '✅' : '❌'} | \`${r.target.id.slice(0, 8)}\` | ${md(r.target.title)} | ${fmtPct(r.result.precision, 1)} | ${fmtPct(r.result.recall, 1)} | ${fmtPct(r.result.fpr)} | ${fmtPct(r.result.fpr_upper95)} | ${r.result.counts.tp} | ${md(r.verdict.reasons.join('; '))} |`);
+      lines.push(
+        `| ${r.verdict.pass ? '✅' : '❌'} | \`${r.target.id.slice(0, 8)}\` | ${md(r.target.title)} | ${fmtPct(r.result.precision, 1)} | ${fmtPct(r.result.recall, 1)} | ${fmtPct(r.result.fpr)} | ${fmtPct(r.result.fpr_upper95)} | ${r.result.counts.tp} | ${md(r.verdict.reasons.join('; '))} |`,
+      );
     }
     const notes = c.rules.flatMap((r) => r.verdict.notes.map((n) => `- \`${r.target.id.slice(0, 8)}\`: ${md(n)}`));
     if (notes.length) lines.push('', 'Notes (not failures: harm on unprotected segments, protected populations with too few humans to judge):', '', ...notes);
   }
-  if (c.set) lines.push('', `### ${c.set.pass ? '✅' : '❌'} The deployed set`, '', ...c.set.lines.map((l) => (l.startsWith('  ') ? `- ${md(l.trim().replace(/^- /, ''))}` : md(l))));
+  if (c.set)
+    lines.push(
+      '',
+      `### ${c.set.pass ? '✅' : '❌'} The deployed set`,
+      '',
+      ...c.set.lines.map((l) => (l.startsWith('  ') ? `- ${md(l.trim().replace(/^- /, ''))}` : md(l))),
+    );
   if (c.invalid.length) {
     lines.push('', `### ❌ ${c.invalid.length} invalid rule file${c.invalid.length === 1 ? '' : 's'}`, '');
     for (const f of c.invalid) lines.push(`**${md(basename(f.file))}**`, '', ...f.problems.map(mdLine), '');
@@ -131,16 +166,22 @@ export function summaryMarkdown(c: CheckResult, gate?: Workspace['config']['gate
 }
 
 export function checkText(c: CheckResult): string {
-  const lines = c.invalid.map((f) => `INVALID ${f.id ? f.id.slice(0, 8) : basename(f.file)} ${f.file}: ${f.problems.length} error${f.problems.length === 1 ? '' : 's'}`);
+  const lines = c.invalid.map(
+    (f) => `INVALID ${f.id ? f.id.slice(0, 8) : basename(f.file)} ${f.file}: ${f.problems.length} error${f.problems.length === 1 ? '' : 's'}`,
+  );
   if (c.rules.length === 0) return [...lines, 'no rules to check'].join('\n') + '\n';
   if (c.power) lines.push(`too few humans to judge: ${c.power}`);
   for (const r of c.rules) {
-    lines.push(`${r.verdict.pass ? 'PASS' : 'FAIL'} ${r.target.id.slice(0, 8)} ${r.target.title}: precision ${fmtPct(r.result.precision, 1)}, recall ${fmtPct(r.result.recall, 1)}, FPR ${fmtPct(r.result.fpr)} (upper 95% ${fmtPct(r.result.fpr_upper95)})`);
+    lines.push(
+      `${r.verdict.pass ? 'PASS' : 'FAIL'} ${r.target.id.slice(0, 8)} ${r.target.title}: precision ${fmtPct(r.result.precision, 1)}, recall ${fmtPct(r.result.recall, 1)}, FPR ${fmtPct(r.result.fpr)} (upper 95% ${fmtPct(r.result.fpr_upper95)})`,
+    );
     lines.push(...r.verdict.reasons.map((x) => `     - ${x}`), ...r.verdict.notes.map((x) => `     ~ ${x}`));
   }
-  lines.push(...c.set?.lines ?? []);
+  lines.push(...(c.set?.lines ?? []));
   const failed = c.rules.filter((r) => !r.verdict.pass).length;
   const setText = c.set ? `; the deployed set ${c.set.pass ? 'passes' : 'FAILS'}` : '';
-  lines.push(`gate: ${c.rules.length - failed} of ${c.rules.length} rules pass${failed ? `, ${failed} fail` : ''}${setText}${c.invalid.length ? `; ${c.invalid.length} invalid rule file${c.invalid.length === 1 ? '' : 's'}` : ''}`);
+  lines.push(
+    `gate: ${c.rules.length - failed} of ${c.rules.length} rules pass${failed ? `, ${failed} fail` : ''}${setText}${c.invalid.length ? `; ${c.invalid.length} invalid rule file${c.invalid.length === 1 ? '' : 's'}` : ''}`,
+  );
   return lines.join('\n') + '\n';
 }

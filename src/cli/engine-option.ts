@@ -17,7 +17,10 @@ export interface EngineFlags {
 }
 
 /** The two option lines, for `.option(...ENGINE_OPTION).option(...MAX_SCAN_OPTION)` in a command's chain. */
-export const ENGINE_OPTION = ['--engine <kind>', 'where the sessions are scanned: duckdb (the workspace database), postgres or athena (default: engine.kind in rulegen.yaml)'] as const;
+export const ENGINE_OPTION = [
+  '--engine <kind>',
+  'where the sessions are scanned: duckdb (the workspace database), postgres or athena (default: engine.kind in rulegen.yaml)',
+] as const;
 export const MAX_SCAN_OPTION = ['--max-scan-gb <gb>', 'athena: stop the run before it scans more than this many GB (default: engine.max_scan_gb)'] as const;
 
 export function addEngineOptions(cmd: Command): Command {
@@ -27,7 +30,13 @@ export function addEngineOptions(cmd: Command): Command {
 function maxScanGb(flags: EngineFlags): number | undefined {
   if (flags.maxScanGb === undefined) return undefined;
   const n = Number(flags.maxScanGb);
-  if (!flags.maxScanGb.trim() || !Number.isFinite(n) || n <= 0) throw InputError.single({ message: 'invalid --max-scan-gb', where: { field: '--max-scan-gb' }, expected: 'a number of GB above 0', found: flags.maxScanGb });
+  if (!flags.maxScanGb.trim() || !Number.isFinite(n) || n <= 0)
+    throw InputError.single({
+      message: 'invalid --max-scan-gb',
+      where: { field: '--max-scan-gb' },
+      expected: 'a number of GB above 0',
+      found: flags.maxScanGb,
+    });
   return n;
 }
 
@@ -35,10 +44,21 @@ function maxScanGb(flags: EngineFlags): number | undefined {
  * Run `fn` with the engine the flags and rulegen.yaml choose; `undefined` when that is the
  * embedded store and nothing asked for an engine (the commands then run exactly as before).
  */
-export async function withEngine<T>(io: Io, quiet: boolean, config: Config, store: Store, flags: EngineFlags, fn: (engine: Engine | undefined) => Promise<T>): Promise<T> {
+export async function withEngine<T>(
+  io: Io,
+  quiet: boolean,
+  config: Config,
+  store: Store,
+  flags: EngineFlags,
+  fn: (engine: Engine | undefined) => Promise<T>,
+): Promise<T> {
   const gb = maxScanGb(flags);
   if (flags.engine === undefined && config.engine.kind === 'duckdb') return fn(undefined);
-  const engine = await openEngine(config, store, { ...(flags.engine !== undefined ? { kind: flags.engine } : {}), ...(gb !== undefined ? { maxScanGb: gb } : {}), env: { ...process.env, ...io.env } });
+  const engine = await openEngine(config, store, {
+    ...(flags.engine !== undefined ? { kind: flags.engine } : {}),
+    ...(gb !== undefined ? { maxScanGb: gb } : {}),
+    env: { ...process.env, ...io.env },
+  });
   // Ctrl-C once: stop the query on the engine (it then fails, exit 3); twice: the default.
   const onInt = () => {
     process.removeListener('SIGINT', onInt);

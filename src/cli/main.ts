@@ -29,7 +29,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void, runLog: Ru
   const opts = () => program.opts<{ workspace?: string; json: boolean; quiet: boolean }>();
   program.hook('preAction', (_program, action) => {
     const name = action.name();
-    workspace = name === 'init' ? resolveWorkspaceDir(io.cwd, opts().workspace ?? '.', false) : resolveWorkspaceDir(io.cwd, opts().workspace, !WORKSPACE_FREE.has(name));
+    workspace =
+      name === 'init' ? resolveWorkspaceDir(io.cwd, opts().workspace ?? '.', false) : resolveWorkspaceDir(io.cwd, opts().workspace, !WORKSPACE_FREE.has(name));
     // the run record (src/runs): begun here so it covers the command's whole action
     runLog.begin(action, workspace, { ...opts() });
     // notes the core raises (label corrections applied, ...) go to stderr unless --quiet

@@ -45,7 +45,6 @@ export function duckNumber(v: number): number | string {
   return Number.isInteger(v) && Math.abs(v) >= 2 ** 63 ? String(v) : v;
 }
 
-
 function sqlBoolean(v: boolean): string {
   return v ? 'true' : 'false';
 }
@@ -106,10 +105,12 @@ export const TOKENS: Readonly<Record<Dialect, DialectTokens>> = Object.freeze({
  * as for DuckDB; the engine renders the placeholder its own way ($1 for PostgreSQL, Athena's
  * execution parameters).
  */
-const boundValue = (casts: Record<LiteralKind, string>): DialectTokens['value'] => (l, params) => {
-  params.push(l.value);
-  return `CAST(? AS ${casts[l.kind]})`;
-};
+const boundValue =
+  (casts: Record<LiteralKind, string>): DialectTokens['value'] =>
+  (l, params) => {
+    params.push(l.value);
+    return `CAST(? AS ${casts[l.kind]})`;
+  };
 
 export const BOUND_TOKENS: Readonly<Record<'postgres' | 'trino', DialectTokens>> = Object.freeze({
   postgres: { name: 'postgres', ident: doubleQuoted, value: boundValue({ number: 'double precision', string: 'text', boolean: 'boolean' }), ops: OPS },

@@ -23,14 +23,32 @@ function checkConfig(c: Config, src: YamlSource): Problem[] {
   const { id, time, label, segments } = c.data;
   const special = new Set([id, time, label]);
   if (special.size !== 3) {
-    out.push({ severity: 'error', message: 'data.id, data.time and data.label must name three different columns', where: src.locate(['data']), found: `${id}, ${time}, ${label}` });
+    out.push({
+      severity: 'error',
+      message: 'data.id, data.time and data.label must name three different columns',
+      where: src.locate(['data']),
+      found: `${id}, ${time}, ${label}`,
+    });
   }
   segments.forEach((s, i) => {
-    if (special.has(s)) out.push({ severity: 'error', message: `segment "${s}" is the id, time or label column`, where: src.locate(['data', 'segments', i]), expected: 'a categorical column such as country' });
+    if (special.has(s))
+      out.push({
+        severity: 'error',
+        message: `segment "${s}" is the id, time or label column`,
+        where: src.locate(['data', 'segments', i]),
+        expected: 'a categorical column such as country',
+      });
   });
   if (c.split.test_from !== undefined) {
     const d = new Date(c.split.test_from as string | Date);
-    if (Number.isNaN(d.getTime())) out.push({ severity: 'error', message: 'split.test_from is not a date', where: src.locate(['split', 'test_from']), expected: 'an ISO date such as 2026-01-10', found: String(c.split.test_from) });
+    if (Number.isNaN(d.getTime()))
+      out.push({
+        severity: 'error',
+        message: 'split.test_from is not a date',
+        where: src.locate(['split', 'test_from']),
+        expected: 'an ISO date such as 2026-01-10',
+        found: String(c.split.test_from),
+      });
   }
   return out;
 }
@@ -40,7 +58,12 @@ export function loadConfig(dir: string, optional = false): Config {
   const file = join(dir, CONFIG_FILE);
   if (!existsSync(file)) {
     if (optional) return DEFAULT_CONFIG;
-    throw InputError.single({ message: `no ${CONFIG_FILE} in ${dir}: not a rulegen workspace`, where: { file }, expected: 'a workspace made by `rulegen init`', found: 'no such file' });
+    throw InputError.single({
+      message: `no ${CONFIG_FILE} in ${dir}: not a rulegen workspace`,
+      where: { file },
+      expected: 'a workspace made by `rulegen init`',
+      found: 'no such file',
+    });
   }
   return parseConfig(readText(file, 'the configuration'), file);
 }

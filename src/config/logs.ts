@@ -12,7 +12,10 @@ export const LogsSchema = z
     /** JSON-lines only: where each canonical field lives in a record (dotted paths for nesting). */
     fields: z.partialRecord(z.enum(LOG_FIELDS), fieldPath).default({}),
     /** Inactivity gap that ends a session, e.g. 30m, 1h, 90s. */
-    gap: z.string().regex(/^\d+(\.\d+)?\s*(s|m|min|h)$/, 'must be a duration such as 30m, 1h or 90s').default('30m'),
+    gap: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*(s|m|min|h)$/, 'must be a duration such as 30m, 1h or 90s')
+      .default('30m'),
     /** What identifies a visitor: ip+ua, ip, or (JSON lines) a mapped field's name. */
     key: z.string().min(1).default('ip+ua'),
     /** Time zone for the night-time share (IANA name). */

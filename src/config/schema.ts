@@ -96,7 +96,10 @@ export const EngineSchema = z
     workgroup: z.string().min(1).optional(),
     database: z.string().min(1).optional(),
     catalog: z.string().min(1).optional(),
-    output_location: z.string().regex(/^s3:\/\//, 'must be an s3:// location').optional(),
+    output_location: z
+      .string()
+      .regex(/^s3:\/\//, 'must be an s3:// location')
+      .optional(),
     region: z.string().min(1).optional(),
     /** athena: stop a run that would scan more than this many GB; `--max-scan-gb` overrides it. */
     max_scan_gb: z.number().positive().optional(),
@@ -120,7 +123,10 @@ export const ConfigSchema = z
       .strict()
       .default({ rules: 'rules', candidates: 'candidates', docs: 'docs' }),
     logs: LogsSchema.default(DEFAULT_LOGS),
-    rank: z.object({ top: z.number().int().min(1).default(15) }).strict().default({ top: 15 }),
+    rank: z
+      .object({ top: z.number().int().min(1).default(15) })
+      .strict()
+      .default({ top: 15 }),
     /** Segments and populations beyond `data.segments` (which stays a shorthand for unprotected columns). */
     segments: z.array(SegmentSchema).default([]),
     engine: EngineSchema.default(EngineSchema.parse({})),

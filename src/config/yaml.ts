@@ -72,7 +72,12 @@ export function readText(file: string, what: string, maxBytes = MAX_YAML_BYTES):
   try {
     const size = statSync(file).size;
     if (size > maxBytes) {
-      throw InputError.single({ message: `${what} is too large`, where: { file }, expected: `at most ${mib(maxBytes)}`, found: `${size.toLocaleString('en-US')} bytes` });
+      throw InputError.single({
+        message: `${what} is too large`,
+        where: { file },
+        expected: `at most ${mib(maxBytes)}`,
+        found: `${size.toLocaleString('en-US')} bytes`,
+      });
     }
     return decodeUtf8(readFileSync(file), file);
   } catch (e) {
@@ -90,7 +95,13 @@ export function readText(file: string, what: string, maxBytes = MAX_YAML_BYTES):
 export function parseYaml(text: string, file: string, maxBytes = MAX_YAML_BYTES): YamlSource {
   // Text that did not come through readText (e.g. planned edits) gets the same size limit.
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > maxBytes) throw InputError.single({ message: 'the file is too large', where: { file }, expected: `at most ${mib(maxBytes)}`, found: `${bytes.toLocaleString('en-US')} bytes` });
+  if (bytes > maxBytes)
+    throw InputError.single({
+      message: 'the file is too large',
+      where: { file },
+      expected: `at most ${mib(maxBytes)}`,
+      found: `${bytes.toLocaleString('en-US')} bytes`,
+    });
   const lc = new LineCounter();
   const doc: Document = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -111,7 +122,12 @@ export function parseYaml(text: string, file: string, maxBytes = MAX_YAML_BYTES)
   } catch (e) {
     // yaml throws a ReferenceError when aliases would expand past the cap (a "billion laughs").
     const why = e instanceof Error ? e.message : String(e);
-    throw InputError.single({ message: `invalid YAML: too many alias expansions (${why})`, where: { file }, expected: `at most ${MAX_ALIAS_COUNT} alias (*name) expansions`, found: 'more (a resource exhaustion attack, or a mistake)' });
+    throw InputError.single({
+      message: `invalid YAML: too many alias expansions (${why})`,
+      where: { file },
+      expected: `at most ${MAX_ALIAS_COUNT} alias (*name) expansions`,
+      found: 'more (a resource exhaustion attack, or a mistake)',
+    });
   }
   const at = (file: string, offset: number, field?: string): Location => {
     const p = lc.linePos(offset);
@@ -215,7 +231,14 @@ export function zodProblems(src: YamlSource, error: z.ZodError, schema?: unknown
       for (const key of issue.keys) {
         const where = src.locateKey(issue.path, key);
         const hint = closest(key, known);
-        out.push({ severity: 'error', message: `unknown field \`${key}\`${hint ? ` — did you mean \`${hint}\`?` : ''}`, where, expected: known.length ? `one of ${known.join(', ')}` : undefined, found: key, excerpt: excerpt(where) });
+        out.push({
+          severity: 'error',
+          message: `unknown field \`${key}\`${hint ? ` — did you mean \`${hint}\`?` : ''}`,
+          where,
+          expected: known.length ? `one of ${known.join(', ')}` : undefined,
+          found: key,
+          excerpt: excerpt(where),
+        });
       }
       continue;
     }
@@ -223,7 +246,12 @@ export function zodProblems(src: YamlSource, error: z.ZodError, schema?: unknown
     if (issue.code === 'invalid_type' && issue.path.length > 0 && !hasPath(src.value, issue.path)) {
       // Located at the object that lacks it: there is no line for a field that is not there.
       const parent = src.locate(issue.path.slice(0, -1));
-      out.push({ severity: 'error', message: `missing required field \`${String(issue.path[issue.path.length - 1])}\``, where: { ...parent, field }, expected: issue.expected });
+      out.push({
+        severity: 'error',
+        message: `missing required field \`${String(issue.path[issue.path.length - 1])}\``,
+        where: { ...parent, field },
+        expected: issue.expected,
+      });
       continue;
     }
     const where = src.locate(issue.path);

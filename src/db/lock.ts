@@ -45,7 +45,8 @@ export function pidAlive(pid: number): boolean {
 export function readLock(path: string): LockInfo | undefined {
   try {
     const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockInfo>;
-    if (typeof v.command === 'string' && Number.isSafeInteger(v.pid) && typeof v.started === 'string') return { command: v.command, pid: v.pid!, started: v.started };
+    if (typeof v.command === 'string' && Number.isSafeInteger(v.pid) && typeof v.started === 'string')
+      return { command: v.command, pid: v.pid!, started: v.started };
   } catch {
     // missing or half-written: the caller decides
   }
@@ -54,7 +55,9 @@ export function readLock(path: string): LockInfo | undefined {
 
 /** "the workspace is busy: ingest (pid 123) since <time>", or as much as is known. */
 export function busyError(holder: LockInfo | undefined, duckdbPid?: number): ExternalError {
-  const who = holder ? `${holder.command} (pid ${holder.pid}) since ${holder.started}` : `another rulegen process${duckdbPid !== undefined ? ` (pid ${duckdbPid})` : ''} has the database open`;
+  const who = holder
+    ? `${holder.command} (pid ${holder.pid}) since ${holder.started}`
+    : `another rulegen process${duckdbPid !== undefined ? ` (pid ${duckdbPid})` : ''} has the database open`;
   return new ExternalError(`the workspace is busy: ${who}; try again when it has finished`);
 }
 

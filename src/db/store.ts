@@ -203,7 +203,8 @@ export class Store {
         // reading them avoids one JS value per row, which was the bottleneck (issue 13).
         const v = chunk.getColumnVector(c) as unknown as { items?: unknown; validity?: { data?: BigUint64Array | null } };
         const items = v.items;
-        if (!ArrayBuffer.isView(items) || items instanceof DataView) throw new Error(`columnChunks: column ${c} of type ${result.columnType(c).toString()} has no fixed-width values`);
+        if (!ArrayBuffer.isView(items) || items instanceof DataView)
+          throw new Error(`columnChunks: column ${c} of type ${result.columnType(c).toString()} has no fixed-width values`);
         const bits = v.validity?.data ?? null;
         const valid = bits ? new Uint32Array(bits.buffer, bits.byteOffset, Math.ceil(chunk.rowCount / 32)) : null;
         columns.push({ values: items, valid });
@@ -219,10 +220,7 @@ export class Store {
   }
 
   async tableExists(table: string): Promise<boolean> {
-    const r = await this.one<{ n: number }>(
-      `select count(*) as n from information_schema.tables where table_schema = 'main' and table_name = ?`,
-      [table],
-    );
+    const r = await this.one<{ n: number }>(`select count(*) as n from information_schema.tables where table_schema = 'main' and table_name = ?`, [table]);
     return (r?.n ?? 0) > 0;
   }
 

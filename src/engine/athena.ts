@@ -56,7 +56,23 @@ export function athenaLiteral(p: Param): string {
 
 function duckTypeOfTrino(t: string): string {
   const base = t.toLowerCase().replace(/\(.*$/, '').trim();
-  const m: Record<string, string> = { tinyint: 'TINYINT', smallint: 'SMALLINT', integer: 'INTEGER', int: 'INTEGER', bigint: 'BIGINT', real: 'FLOAT', float: 'FLOAT', double: 'DOUBLE', decimal: 'DECIMAL', boolean: 'BOOLEAN', varchar: 'VARCHAR', char: 'VARCHAR', string: 'VARCHAR', timestamp: 'TIMESTAMP', date: 'DATE' };
+  const m: Record<string, string> = {
+    tinyint: 'TINYINT',
+    smallint: 'SMALLINT',
+    integer: 'INTEGER',
+    int: 'INTEGER',
+    bigint: 'BIGINT',
+    real: 'FLOAT',
+    float: 'FLOAT',
+    double: 'DOUBLE',
+    decimal: 'DECIMAL',
+    boolean: 'BOOLEAN',
+    varchar: 'VARCHAR',
+    char: 'VARCHAR',
+    string: 'VARCHAR',
+    timestamp: 'TIMESTAMP',
+    date: 'DATE',
+  };
   return m[base] ?? base.toUpperCase();
 }
 
@@ -92,7 +108,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function failure(target: string, id: string, reason: string, errorType?: number): Error {
   const where = `athena ${target}`;
   if (/TABLE_NOT_FOUND|COLUMN_NOT_FOUND|SCHEMA_NOT_FOUND|does not exist|cannot be resolved/i.test(reason)) {
-    return InputError.single({ message: `${where}: query ${id} failed: ${reason}`, where: { field: 'data' }, expected: 'the table and columns of rulegen.yaml data: and features.yaml in the Athena database', found: reason });
+    return InputError.single({
+      message: `${where}: query ${id} failed: ${reason}`,
+      where: { field: 'data' },
+      expected: 'the table and columns of rulegen.yaml data: and features.yaml in the Athena database',
+      found: reason,
+    });
   }
   return new ExternalError(`${where}: query ${id} failed${errorType !== undefined ? ` (error type ${errorType})` : ''}: ${reason}`);
 }
@@ -114,7 +135,13 @@ export class AthenaEngine implements Engine {
   }
 
   static async connect(opts: AthenaOptions): Promise<AthenaEngine> {
-    if (!opts.database) throw InputError.single({ message: 'engine.database is required for athena', where: { field: 'engine.database' }, expected: 'the Glue/Athena database that holds the sessions table', found: 'nothing' });
+    if (!opts.database)
+      throw InputError.single({
+        message: 'engine.database is required for athena',
+        where: { field: 'engine.database' },
+        expected: 'the Glue/Athena database that holds the sessions table',
+        found: 'nothing',
+      });
     const sdk = await import('@aws-sdk/client-athena');
     const client = new sdk.AthenaClient({ ...(opts.region ? { region: opts.region } : {}) });
     return new AthenaEngine(sdk, client, opts);
@@ -128,7 +155,10 @@ export class AthenaEngine implements Engine {
   private async execute(sql: string, params: readonly Param[]): Promise<string> {
     if (this.cancelled) throw new ExternalError(`athena ${this.target}: cancelled`);
     const max = this.opts.maxScanBytes;
-    if (max !== undefined && this.scanned() >= max) throw new ExternalError(`athena ${this.target}: the run has scanned ${gb(this.scanned())} GB, the --max-scan-gb limit is ${gb(max)} GB; not starting another query`);
+    if (max !== undefined && this.scanned() >= max)
+      throw new ExternalError(
+        `athena ${this.target}: the run has scanned ${gb(this.scanned())} GB, the --max-scan-gb limit is ${gb(max)} GB; not starting another query`,
+      );
     const { StartQueryExecutionCommand, GetQueryExecutionCommand, StopQueryExecutionCommand } = this.sdk;
     const t0 = performance.now();
     let id: string;
@@ -170,11 +200,22 @@ export class AthenaEngine implements Engine {
         if (max !== undefined && this.scanned() + bytes > max && state !== 'SUCCEEDED') {
           await this.client.send(new StopQueryExecutionCommand({ QueryExecutionId: id })).catch(() => undefined);
           this.usage.record({ hash: statementHash(sql, params), ms: performance.now() - t0, bytes_scanned: bytes, id });
-          throw new ExternalError(`athena ${this.target}: query ${id} stopped after scanning ${gb(bytes)} GB: the run would read more than --max-scan-gb ${gb(max)}`);
+          throw new ExternalError(
+            `athena ${this.target}: query ${id} stopped after scanning ${gb(bytes)} GB: the run would read more than --max-scan-gb ${gb(max)}`,
+          );
         }
         if (state === 'SUCCEEDED') break;
-        if (state === 'FAILED') throw failure(this.target, id, q?.Status?.StateChangeReason ?? q?.Status?.AthenaError?.ErrorMessage ?? 'no reason given', q?.Status?.AthenaError?.ErrorType);
-        if (state === 'CANCELLED') throw new ExternalError(`athena ${this.target}: query ${id} was cancelled${this.cancelled ? ' (Ctrl-C)' : ''}${q?.Status?.StateChangeReason ? `: ${q.Status.StateChangeReason}` : ''}`);
+        if (state === 'FAILED')
+          throw failure(
+            this.target,
+            id,
+            q?.Status?.StateChangeReason ?? q?.Status?.AthenaError?.ErrorMessage ?? 'no reason given',
+            q?.Status?.AthenaError?.ErrorType,
+          );
+        if (state === 'CANCELLED')
+          throw new ExternalError(
+            `athena ${this.target}: query ${id} was cancelled${this.cancelled ? ' (Ctrl-C)' : ''}${q?.Status?.StateChangeReason ? `: ${q.Status.StateChangeReason}` : ''}`,
+          );
       }
     } finally {
       this.running.delete(id);
@@ -191,7 +232,9 @@ export class AthenaEngine implements Engine {
     do {
       let page;
       try {
-        page = await this.client.send(new GetQueryResultsCommand({ QueryExecutionId: id, MaxResults: this.opts.pageRows ?? 1000, ...(token ? { NextToken: token } : {}) }));
+        page = await this.client.send(
+          new GetQueryResultsCommand({ QueryExecutionId: id, MaxResults: this.opts.pageRows ?? 1000, ...(token ? { NextToken: token } : {}) }),
+        );
       } catch (e) {
         throw new ExternalError(`athena ${this.target}: GetQueryResults ${id} failed: ${(e as Error).message}`);
       }

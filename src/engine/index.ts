@@ -20,7 +20,8 @@ export interface EngineOverrides {
 
 export function engineKind(config: Config, overrides: EngineOverrides = {}): EngineKind {
   const kind = overrides.kind ?? config.engine.kind;
-  if (!(ENGINE_KINDS as readonly string[]).includes(kind)) throw InputError.single({ message: 'unknown engine', where: { field: '--engine' }, expected: ENGINE_KINDS.join(', '), found: kind });
+  if (!(ENGINE_KINDS as readonly string[]).includes(kind))
+    throw InputError.single({ message: 'unknown engine', where: { field: '--engine' }, expected: ENGINE_KINDS.join(', '), found: kind });
   return kind as EngineKind;
 }
 

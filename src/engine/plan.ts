@@ -77,7 +77,9 @@ function plan(dialect: EngineDialect): SqlPlan {
     day: (c: string) => cast(`date_trunc('day', ${c})`, 'date'),
     param: (type: SqlType) => cast('?', type),
     asDouble: (e: string, isBoolean: boolean) => (isBoolean && !can.boolToDouble ? cast(cast(e, 'integer'), 'double') : cast(e, 'double')),
-    maskBit: can.bitShift ? (hit: string, j: number) => `(${hit}::BIGINT << ${j})` : (hit: string, j: number) => `(CASE WHEN ${hit} = 1 THEN ${cast(String(2 ** j), 'bigint')} ELSE ${cast('0', 'bigint')} END)`,
+    maskBit: can.bitShift
+      ? (hit: string, j: number) => `(${hit}::BIGINT << ${j})`
+      : (hit: string, j: number) => `(CASE WHEN ${hit} = 1 THEN ${cast(String(2 ** j), 'bigint')} ELSE ${cast('0', 'bigint')} END)`,
     maskJoin: can.bitShift ? ' | ' : ' + ',
   });
 }

@@ -91,9 +91,20 @@ export class PostgresEngine implements Engine {
       try {
         u = new URL(opts.url);
       } catch {
-        throw InputError.single({ message: 'engine.url is not a URL', where: { field: 'engine.url' }, expected: 'postgres://user@host:5432/database', found: redactUrl(opts.url) });
+        throw InputError.single({
+          message: 'engine.url is not a URL',
+          where: { field: 'engine.url' },
+          expected: 'postgres://user@host:5432/database',
+          found: redactUrl(opts.url),
+        });
       }
-      if (u.password) throw InputError.single({ message: 'engine.url carries a password', where: { field: 'engine.url' }, expected: 'no password in rulegen.yaml: set PGPASSWORD or use ~/.pgpass', found: redactUrl(opts.url) });
+      if (u.password)
+        throw InputError.single({
+          message: 'engine.url carries a password',
+          where: { field: 'engine.url' },
+          expected: 'no password in rulegen.yaml: set PGPASSWORD or use ~/.pgpass',
+          found: redactUrl(opts.url),
+        });
     }
     const mod = await import('pg');
     const pg = ((mod as unknown as { default?: PgModule }).default ?? mod) as PgModule;
@@ -109,7 +120,9 @@ export class PostgresEngine implements Engine {
       },
     };
     const base: import('pg').ClientConfig = { ...(opts.url ? { connectionString: opts.url } : {}), application_name: 'rulegen', types: types as never };
-    const target = opts.url ? redactUrl(opts.url) : `postgres://${env['PGUSER'] ?? ''}${env['PGUSER'] ? '@' : ''}${env['PGHOST'] ?? 'localhost'}:${env['PGPORT'] ?? '5432'}/${env['PGDATABASE'] ?? ''}`;
+    const target = opts.url
+      ? redactUrl(opts.url)
+      : `postgres://${env['PGUSER'] ?? ''}${env['PGUSER'] ? '@' : ''}${env['PGHOST'] ?? 'localhost'}:${env['PGPORT'] ?? '5432'}/${env['PGDATABASE'] ?? ''}`;
     // The password: PGPASSWORD, else ~/.pgpass (through pg's own pgpass reader); never the file.
     const password = async (params: unknown) => {
       if (env['PGPASSWORD'] !== undefined) return env['PGPASSWORD'];
@@ -210,10 +223,16 @@ export function describePgError(e: unknown, target: string, doing?: string, canc
   const msg = err.message ?? String(e);
   const where = `postgres ${target}`;
   if (err.code === '42P01' || err.code === '42703' || err.code === '3F000') {
-    return InputError.single({ message: `${where}: ${msg}`, where: { field: 'data' }, expected: 'the table and columns of rulegen.yaml data: and features.yaml on the engine', found: msg });
+    return InputError.single({
+      message: `${where}: ${msg}`,
+      where: { field: 'data' },
+      expected: 'the table and columns of rulegen.yaml data: and features.yaml on the engine',
+      found: msg,
+    });
   }
   if (err.code === '57014') return new ExternalError(`${where}: the statement was cancelled${cancelled ? ' (Ctrl-C)' : ''}: ${msg}`);
-  if (err.code === '28P01' || err.code === '28000') return new ExternalError(`${where}: authentication failed: ${msg} (the password comes from PGPASSWORD or ~/.pgpass)`);
+  if (err.code === '28P01' || err.code === '28000')
+    return new ExternalError(`${where}: authentication failed: ${msg} (the password comes from PGPASSWORD or ~/.pgpass)`);
   return new ExternalError(`${where}: ${doing ? `${doing} failed: ` : ''}${msg || (err.code ?? 'unknown error')}`);
 }
 

@@ -72,14 +72,18 @@ export function statementHash(sql: string, params: readonly Param[]): string {
 /** Keeps the statement records of one engine and turns them into an EngineInfo. */
 export class Usage {
   readonly statements: StatementRecord[] = [];
-  constructor(private readonly costPerByte: number | null = null, private readonly minBytes = 0) {}
+  constructor(
+    private readonly costPerByte: number | null = null,
+    private readonly minBytes = 0,
+  ) {}
   record(r: StatementRecord): void {
     this.statements.push(r);
   }
   info(kind: EngineKind, dialect: EngineDialect, target: string): EngineInfo {
     const known = this.statements.filter((s) => s.bytes_scanned !== null);
     const bytes = known.length ? known.reduce((a, s) => a + s.bytes_scanned!, 0) : null;
-    const cost = this.costPerByte === null || !known.length ? null : known.reduce((a, s) => a + Math.max(this.minBytes, s.bytes_scanned!) * this.costPerByte!, 0);
+    const cost =
+      this.costPerByte === null || !known.length ? null : known.reduce((a, s) => a + Math.max(this.minBytes, s.bytes_scanned!) * this.costPerByte!, 0);
     const all = createHash('sha256');
     for (const s of this.statements) all.update(s.hash);
     return { kind, target, dialect, statement_hash: all.digest('hex'), statements: [...this.statements], bytes_scanned: bytes, cost_usd: cost };

@@ -16,7 +16,10 @@ export async function requireColumns(engine: Engine, config: Config): Promise<Co
   const cols = await engine.columns(config.data.table);
   if (!cols) {
     throw InputError.single({
-      message: engine.kind === 'duckdb' ? `no ${config.data.table} table in the workspace database` : `no ${config.data.table} table on the ${engine.kind} engine ${engine.target}`,
+      message:
+        engine.kind === 'duckdb'
+          ? `no ${config.data.table} table in the workspace database`
+          : `no ${config.data.table} table on the ${engine.kind} engine ${engine.target}`,
       where: { field: 'data.table' },
       expected: engine.kind === 'duckdb' ? 'sessions loaded with `rulegen ingest FILE`' : `a table ${config.data.table} visible to the engine's user`,
       found: 'no such table',
@@ -29,14 +32,24 @@ export async function resolveEngineWindow(engine: Engine, config: Config, name: 
   if (engine instanceof DuckDbEngine) return resolveWindow(engine.store, config, name);
   const p = PLANS[engine.dialect];
   const cols = await requireColumns(engine, config);
-  if (!cols.some((c) => c.name === config.data.time)) throw InputError.single({ message: `no time column ${config.data.time} in ${config.data.table} on the ${engine.kind} engine ${engine.target}`, where: { field: 'data.time' }, expected: 'a TIMESTAMP column', found: cols.map((c) => c.name).join(', ') });
+  if (!cols.some((c) => c.name === config.data.time))
+    throw InputError.single({
+      message: `no time column ${config.data.time} in ${config.data.table} on the ${engine.kind} engine ${engine.target}`,
+      where: { field: 'data.time' },
+      expected: 'a TIMESTAMP column',
+      found: cols.map((c) => c.name).join(', '),
+    });
   const t = p.ident(config.data.time);
   const table = p.ident(config.data.table);
   const r = await engine.one<{ lo: Date | null; hi: Date | null; n: number }>(`SELECT min(${t}) AS lo, max(${t}) AS hi, count(*) AS n FROM ${table}`);
-  if (!r || !r.lo || !r.hi || Number(r.n) === 0) throw InputError.single({ message: `the ${config.data.table} table on the ${engine.kind} engine is empty`, expected: 'sessions', found: '0 rows' });
+  if (!r || !r.lo || !r.hi || Number(r.n) === 0)
+    throw InputError.single({ message: `the ${config.data.table} table on the ${engine.kind} engine is empty`, expected: 'sessions', found: '0 rows' });
   const lo = r.lo.getTime();
   const hi = r.hi.getTime();
-  const cutoff = config.split.test_from !== undefined ? new Date(config.split.test_from as string | Date) : new Date(lo + Math.round((hi - lo) * (1 - config.split.test_fraction)));
+  const cutoff =
+    config.split.test_from !== undefined
+      ? new Date(config.split.test_from as string | Date)
+      : new Date(lo + Math.round((hi - lo) * (1 - config.split.test_fraction)));
   let where = 'TRUE';
   let parameters: Param[] = [];
   let [from, to] = [new Date(lo), new Date(hi)];
@@ -51,7 +64,12 @@ export async function resolveEngineWindow(engine: Engine, config: Config, name: 
   }
   const n = Number((await engine.one<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, parameters))?.n ?? 0);
   if (n === 0) {
-    throw InputError.single({ message: `the ${name} window is empty`, where: { field: config.split.test_from !== undefined ? 'split.test_from' : 'split.test_fraction' }, expected: `sessions on both sides of the split at ${sqlTimestamp(cutoff)}`, found: `data from ${sqlTimestamp(new Date(lo))} to ${sqlTimestamp(new Date(hi))}` });
+    throw InputError.single({
+      message: `the ${name} window is empty`,
+      where: { field: config.split.test_from !== undefined ? 'split.test_from' : 'split.test_fraction' },
+      expected: `sessions on both sides of the split at ${sqlTimestamp(cutoff)}`,
+      found: `data from ${sqlTimestamp(new Date(lo))} to ${sqlTimestamp(new Date(hi))}`,
+    });
   }
   return { name, from: from.toISOString(), to: to.toISOString(), cutoff: cutoff.toISOString(), where, parameters, rows: n };
 }

@@ -138,7 +138,12 @@ function blockers(e: Expr, row: Row, want: boolean, out: Set<Atom>): void {
 }
 
 /** Explain one row (feature name -> value). Pure: the golden tests and the CLI share it. */
-export function explainRow(ast: Expr, catalog: Catalog, row: Row, opts: { showSensitive?: boolean } = {}): { hit: boolean; terms: TermExplanation[]; stopped_by: number[] } {
+export function explainRow(
+  ast: Expr,
+  catalog: Catalog,
+  row: Row,
+  opts: { showSensitive?: boolean } = {},
+): { hit: boolean; terms: TermExplanation[]; stopped_by: number[] } {
   const hit = evaluate(ast, row);
   const terms = termsOf(ast);
   const stop = new Set<Atom>();
@@ -188,23 +193,49 @@ export async function explainSessions(store: Store, config: Config, catalog: Cat
   const pred = compilePredicate(ast, catalog);
   const features = featuresOf(ast);
   const testWindow = await resolveWindow(store, config, 'test');
-  const cols = [`CAST(${id} AS VARCHAR) AS rulegen_id`, `${label} AS rulegen_label`, `${time} AS rulegen_time`, `coalesce(${pred.sql}, false) AS rulegen_hit`, ...features.map((f) => quoteIdent(f))].join(', ');
+  const cols = [
+    `CAST(${id} AS VARCHAR) AS rulegen_id`,
+    `${label} AS rulegen_label`,
+    `${time} AS rulegen_time`,
+    `coalesce(${pred.sql}, false) AS rulegen_hit`,
+    ...features.map((f) => quoteIdent(f)),
+  ].join(', ');
   let rows: Record<string, unknown>[];
   let request: ExplainResult['request'];
   if (req.sample) {
     const w = await resolveWindow(store, config, req.sample.window);
-    const which = { tp: `${label} = 1 AND (${pred.sql})`, fp: `${label} = 0 AND (${pred.sql})`, fn: `${label} = 1 AND NOT coalesce(${pred.sql}, false)` }[req.sample.kind];
+    const which = { tp: `${label} = 1 AND (${pred.sql})`, fp: `${label} = 0 AND (${pred.sql})`, fn: `${label} = 1 AND NOT coalesce(${pred.sql}, false)` }[
+      req.sample.kind
+    ];
     // Ordered by a hash of the id: the same sessions every run, spread over the window rather than its first hour.
-    rows = await store.all(`SELECT ${cols} FROM ${table} WHERE (${w.where}) AND ${which} ORDER BY hash(CAST(${id} AS VARCHAR)), CAST(${id} AS VARCHAR) LIMIT ?`, [...pred.parameters, ...w.parameters, ...pred.parameters, req.sample.n] as Param[]);
+    rows = await store.all(
+      `SELECT ${cols} FROM ${table} WHERE (${w.where}) AND ${which} ORDER BY hash(CAST(${id} AS VARCHAR)), CAST(${id} AS VARCHAR) LIMIT ?`,
+      [...pred.parameters, ...w.parameters, ...pred.parameters, req.sample.n] as Param[],
+    );
     request = { sample: req.sample.kind, n: req.sample.n, window: req.sample.window };
   } else {
     const ids = [...new Set(req.sessions ?? [])];
-    if (ids.length === 0) throw InputError.single({ message: 'no sessions to explain', where: { field: '--session' }, expected: 'one or more session ids, or --sample tp|fp|fn [N]', found: 'none' });
+    if (ids.length === 0)
+      throw InputError.single({
+        message: 'no sessions to explain',
+        where: { field: '--session' },
+        expected: 'one or more session ids, or --sample tp|fp|fn [N]',
+        found: 'none',
+      });
     rows = await store.all(`SELECT ${cols} FROM ${table} WHERE CAST(${id} AS VARCHAR) IN (${ids.map(() => '?').join(', ')})`, [...pred.parameters, ...ids]);
     const found = new Set(rows.map((r) => String(r['rulegen_id'])));
     const missing = ids.filter((x) => !found.has(x));
     if (missing.length) {
-      throw new InputError(`${missing.length} unknown session id${missing.length > 1 ? 's' : ''}`, missing.map((m) => ({ severity: 'error' as const, message: `unknown session id "${m}"`, where: { field: '--session' }, expected: `a ${config.data.id} in the ${config.data.table} table`, found: m })));
+      throw new InputError(
+        `${missing.length} unknown session id${missing.length > 1 ? 's' : ''}`,
+        missing.map((m) => ({
+          severity: 'error' as const,
+          message: `unknown session id "${m}"`,
+          where: { field: '--session' },
+          expected: `a ${config.data.id} in the ${config.data.table} table`,
+          found: m,
+        })),
+      );
     }
     const order = new Map(ids.map((x, i) => [x, i]));
     rows.sort((a, b) => order.get(String(a['rulegen_id']))! - order.get(String(b['rulegen_id']))!);
@@ -221,7 +252,16 @@ export async function explainSessions(store: Store, config: Config, catalog: Cat
     const lv = r['rulegen_label'];
     const lbl = lv === null || lv === undefined ? null : Number(lv) === 1 ? 1 : 0;
     const ts = r['rulegen_time'] instanceof Date ? (r['rulegen_time'] as Date) : new Date(String(r['rulegen_time']));
-    return { id: sid, label: lbl, time: ts.toISOString(), window: ts.getTime() >= cutoff ? 'test' : 'train', hit: e.hit, outcome: outcomeOf(lbl, e.hit), terms: e.terms, stopped_by: e.stopped_by };
+    return {
+      id: sid,
+      label: lbl,
+      time: ts.toISOString(),
+      window: ts.getTime() >= cutoff ? 'test' : 'train',
+      hit: e.hit,
+      outcome: outcomeOf(lbl, e.hit),
+      terms: e.terms,
+      stopped_by: e.stopped_by,
+    };
   });
   const hidden = req.showSensitive ? [] : features.filter((f) => catalog.get(f)?.sensitive);
   return { condition: print(ast), request, sessions, hidden_features: hidden, disagreements };

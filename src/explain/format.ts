@@ -78,8 +78,14 @@ export function formatSession(s: SessionExplanation, catalog: Catalog): string {
 
 export function formatExplain(r: ExplainResult, catalog: Catalog): string {
   const parsed = parseCondition(r.condition);
-  const head = [r.rule ? `rule ${r.rule.id}: ${r.rule.title}` : `condition: ${r.condition}`, `  sessions with ${parsed.ok ? english(parsed.ast, catalog) : r.condition}`];
-  if ('sample' in r.request) head.push(`  sample: ${r.sessions.length} ${{ tp: 'true positives', fp: 'false positives', fn: 'missed bots' }[r.request.sample]} on the ${r.request.window} window (by hash of the session id)`);
+  const head = [
+    r.rule ? `rule ${r.rule.id}: ${r.rule.title}` : `condition: ${r.condition}`,
+    `  sessions with ${parsed.ok ? english(parsed.ast, catalog) : r.condition}`,
+  ];
+  if ('sample' in r.request)
+    head.push(
+      `  sample: ${r.sessions.length} ${{ tp: 'true positives', fp: 'false positives', fn: 'missed bots' }[r.request.sample]} on the ${r.request.window} window (by hash of the session id)`,
+    );
   const body = r.sessions.length ? r.sessions.map((s) => formatSession(s, catalog)) : ['no session of that kind in the window'];
   const tail: string[] = [];
   if (r.hidden_features.length) tail.push(`values of sensitive features hidden: ${r.hidden_features.join(', ')} (--show-sensitive shows them)`);

@@ -58,5 +58,9 @@ export interface JsonLogicExport {
 }
 
 export function jsonLogicExport(rules: readonly ExportRule[]): JsonLogicExport {
-  return { format: 'json-logic', spec: 'https://jsonlogic.com', rules: rules.map((r) => ({ id: r.id, title: r.title, action: r.action, stage: r.stage, effective: effectiveOf(r), logic: jsonLogicOf(r.ast) })) };
+  return {
+    format: 'json-logic',
+    spec: 'https://jsonlogic.com',
+    rules: rules.map((r) => ({ id: r.id, title: r.title, action: r.action, stage: r.stage, effective: effectiveOf(r), logic: jsonLogicOf(r.ast) })),
+  };
 }

@@ -24,7 +24,11 @@ export function effectiveOf(r: ExportRule): Action | null {
 export function workspaceExportRules(ws: Workspace): ExportRule[] {
   const loads = loadRuleDir(ws.paths.rules, ws.catalog);
   const bad = loads.filter((l) => !l.rule);
-  if (bad.length) throw new InputError(`${bad.length} invalid rule file${bad.length === 1 ? '' : 's'}`, bad.flatMap((l) => l.problems.filter((p) => p.severity === 'error')));
+  if (bad.length)
+    throw new InputError(
+      `${bad.length} invalid rule file${bad.length === 1 ? '' : 's'}`,
+      bad.flatMap((l) => l.problems.filter((p) => p.severity === 'error')),
+    );
   return loads
     .map((l) => l.rule!)
     .filter((r) => r.status === 'approved')

@@ -56,7 +56,8 @@ export function sqlView(rules: readonly ExportRule[], catalog: Catalog, opts: Sq
   const q = (name: string) => quoteIdentifier(name, d);
   const str = STRING[d];
   const preds = rules.map((r) => ({ r, sql: predicate(r, catalog, d), effective: effectiveOf(r) }));
-  const ids = (xs: typeof preds) => (xs.length ? `nullif(concat_ws(',', ${xs.map((p) => `case when ${p.sql} then ${str(p.r.id)} end`).join(', ')}), '')` : `cast(null as ${TEXT_TYPE[d]})`);
+  const ids = (xs: typeof preds) =>
+    xs.length ? `nullif(concat_ws(',', ${xs.map((p) => `case when ${p.sql} then ${str(p.r.id)} end`).join(', ')}), '')` : `cast(null as ${TEXT_TYPE[d]})`;
   const acting = preds.filter((p) => p.effective !== null);
   const shadow = preds.filter((p) => p.effective === null);
   const order: Action[] = ['block', 'challenge', 'log'];
@@ -65,6 +66,9 @@ export function sqlView(rules: readonly ExportRule[], catalog: Catalog, opts: Sq
     return ps.length ? [`when ${ps.map((p) => p.sql).join(' or ')} then ${str(a)}`] : [];
   });
   const action = whens.length ? `case ${whens.join(' ')} end` : `cast(null as ${TEXT_TYPE[d]})`;
-  const header = [`-- rulegen export --target sql-view --dialect ${d}: ${rules.length} rule${rules.length === 1 ? '' : 's'}`, ...rules.map((r) => `--   ${r.id}  ${r.action} at stage ${r.stage}: ${r.title.replace(/[\r\n]+/g, ' ')}`)];
+  const header = [
+    `-- rulegen export --target sql-view --dialect ${d}: ${rules.length} rule${rules.length === 1 ? '' : 's'}`,
+    ...rules.map((r) => `--   ${r.id}  ${r.action} at stage ${r.stage}: ${r.title.replace(/[\r\n]+/g, ' ')}`),
+  ];
   return `${header.join('\n')}\ncreate or replace view ${q(opts.view ?? 'rulegen_decisions')} as\nselect\n  t.*,\n  ${ids(acting)} as rulegen_rule_ids,\n  ${ids(shadow)} as rulegen_shadow_ids,\n  ${action} as rulegen_action\nfrom ${q(opts.table)} as t;\n`;
 }

@@ -14,8 +14,17 @@ function contrastLine(c: FeatureContrast, catalog: Catalog): string {
   const name = `${c.feature}${f ? ` (${featureLabel(f)})` : ''}`;
   const auc = c.auc === null ? 'AUC n/a' : `AUC ${c.auc.toFixed(3)}${c.direction ? `, FPs ${c.direction}` : ''}`;
   const parts = [auc];
-  if (c.quantiles) parts.push(`median ${q(c.quantiles.fp.p50)} vs ${q(c.quantiles.tp.p50)} (p5..p95 ${q(c.quantiles.fp.p5)}..${q(c.quantiles.fp.p95)} vs ${q(c.quantiles.tp.p5)}..${q(c.quantiles.tp.p95)})`);
-  if (c.categories?.length) parts.push(c.categories.slice(0, 3).map((v) => `${v.value} ${pct(v.fp_share, 0)} vs ${pct(v.tp_share, 0)}`).join(', '));
+  if (c.quantiles)
+    parts.push(
+      `median ${q(c.quantiles.fp.p50)} vs ${q(c.quantiles.tp.p50)} (p5..p95 ${q(c.quantiles.fp.p5)}..${q(c.quantiles.fp.p95)} vs ${q(c.quantiles.tp.p5)}..${q(c.quantiles.tp.p95)})`,
+    );
+  if (c.categories?.length)
+    parts.push(
+      c.categories
+        .slice(0, 3)
+        .map((v) => `${v.value} ${pct(v.fp_share, 0)} vs ${pct(v.tp_share, 0)}`)
+        .join(', '),
+    );
   if (Math.abs(c.nulls.fp - c.nulls.tp) >= 0.01) parts.push(`null ${pct(c.nulls.fp, 0)} vs ${pct(c.nulls.tp, 0)}`);
   return `    ${name}: ${parts.join('; ')}`;
 }
@@ -27,7 +36,9 @@ function effectText(e: Effect): string {
 export function formatFp(r: FpReport, catalog: Catalog, written: readonly WrittenCandidate[] = []): string {
   const out: string[] = [];
   out.push(`${r.rule ? `rule ${r.rule.id}: ${r.rule.title}` : `condition: ${r.condition}`}`);
-  out.push(`${r.window.name} window (${r.window.from.slice(0, 10)} .. ${r.window.to.slice(0, 10)}): ${r.fp} false positives (labelled humans hit), ${r.tp} true positives`);
+  out.push(
+    `${r.window.name} window (${r.window.from.slice(0, 10)} .. ${r.window.to.slice(0, 10)}): ${r.fp} false positives (labelled humans hit), ${r.tp} true positives`,
+  );
   if (r.fp === 0) {
     out.push('', 'no false positives on this window: nothing to analyse.');
     return out.join('\n') + '\n';
@@ -52,10 +63,14 @@ export function formatFp(r: FpReport, catalog: Catalog, written: readonly Writte
   out.push('', 'How false positives differ from true positives (top features by AUC):');
   for (const c of r.profile.features.filter((x) => x.auc !== null).slice(0, 8)) out.push(contrastLine(c, catalog));
   const segs = r.profile.segments.filter((s) => s.fp > 0).slice(0, 6);
-  if (segs.length) out.push('', 'By segment (share of false positives):', ...segs.map((s) => `    ${s.column}=${s.value}: ${s.fp} FP (${pct(s.fp_share)}), ${s.tp} TP`));
+  if (segs.length)
+    out.push('', 'By segment (share of false positives):', ...segs.map((s) => `    ${s.column}=${s.value}: ${s.fp} FP (${pct(s.fp_share)}), ${s.tp} TP`));
   if (r.profile.days.length) {
     const worst = [...r.profile.days].sort((a, b) => b.fp - a.fp || (a.day < b.day ? -1 : 1))[0]!;
-    out.push('', `By day: ${r.profile.days.length} days, false positives ${Math.min(...r.profile.days.map((d) => d.fp))}..${Math.max(...r.profile.days.map((d) => d.fp))} a day (most on ${worst.day})`);
+    out.push(
+      '',
+      `By day: ${r.profile.days.length} days, false positives ${Math.min(...r.profile.days.map((d) => d.fp))}..${Math.max(...r.profile.days.map((d) => d.fp))} a day (most on ${worst.day})`,
+    );
   }
   if (written.length) out.push('', `written ${written.length} derived candidate(s):`, ...written.map((w) => `    ${w.file}`));
   else if (r.modifications.some((m) => m.keeps_tp)) out.push('', 'not written: `rulegen fp --write` writes the modifications as derived candidates');
@@ -66,15 +81,29 @@ export function formatFp(r: FpReport, catalog: Catalog, written: readonly Writte
 export function formatFpModel(m: FpModelResult, written: readonly WrittenCandidate[] = []): string {
   const out: string[] = [];
   const c = m.call;
-  out.push('', `Model analysis (${m.generator ?? `${m.provider}:${m.model}`}; ${m.prompt}${c ? `; ${c.turns} turn(s), ${c.repair_rounds} repair(s), ${c.tokens.input_tokens}/${c.tokens.output_tokens} tokens${c.cost_usd === null ? '' : `, $${c.cost_usd.toFixed(4)}`}` : ''}):`);
+  out.push(
+    '',
+    `Model analysis (${m.generator ?? `${m.provider}:${m.model}`}; ${m.prompt}${c ? `; ${c.turns} turn(s), ${c.repair_rounds} repair(s), ${c.tokens.input_tokens}/${c.tokens.output_tokens} tokens${c.cost_usd === null ? '' : `, $${c.cost_usd.toFixed(4)}`}` : ''}):`,
+  );
   if (m.populations.length) {
     out.push('  Populations named by the model:');
-    m.populations.forEach((p, i) => out.push(`  ${i + 1}. ${p.name}${p.automation ? ' [looks like mislabelled automation: a relabelling candidate, not people]' : ''}${p.scenarios.length ? ` (scenario ${p.scenarios.join(', ')})` : ''}`, `     ${p.description}`));
+    m.populations.forEach((p, i) =>
+      out.push(
+        `  ${i + 1}. ${p.name}${p.automation ? ' [looks like mislabelled automation: a relabelling candidate, not people]' : ''}${p.scenarios.length ? ` (scenario ${p.scenarios.join(', ')})` : ''}`,
+        `     ${p.description}`,
+      ),
+    );
   }
   if (m.modifications.length) {
     out.push('  Modifications proposed by the model (validated and backtested):');
     m.modifications.forEach((x, i) => {
-      out.push(`  M${i + 1}. ${x.title}${x.keeps_tp ? '' : ' [loses more than 5% of true positives]'}`, `     ${x.condition}`, `     change: ${x.change}`, `     reasoning: ${x.reasoning}`, `     ${effectText(x.window)}`);
+      out.push(
+        `  M${i + 1}. ${x.title}${x.keeps_tp ? '' : ' [loses more than 5% of true positives]'}`,
+        `     ${x.condition}`,
+        `     change: ${x.change}`,
+        `     reasoning: ${x.reasoning}`,
+        `     ${effectText(x.window)}`,
+      );
       if (x.test.window !== x.window.window) out.push(`     ${effectText(x.test)}`);
     });
   } else out.push('  The model proposed no usable modification.');

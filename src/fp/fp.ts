@@ -87,7 +87,13 @@ export function tighten(rule: Expr, scenario: Expr): Expr | undefined {
   const s = scenario;
   const v = (s.value as { value: number }).value;
   const parts = conjuncts(rule);
-  const at = parts.findIndex((p) => p.kind === 'comparison' && p.feature === s.feature && p.value.kind === 'number' && ((s.op === '>=' || s.op === '>') ? p.op === '<' || p.op === '<=' : (s.op === '<=' || s.op === '<') && (p.op === '>' || p.op === '>=')));
+  const at = parts.findIndex(
+    (p) =>
+      p.kind === 'comparison' &&
+      p.feature === s.feature &&
+      p.value.kind === 'number' &&
+      (s.op === '>=' || s.op === '>' ? p.op === '<' || p.op === '<=' : (s.op === '<=' || s.op === '<') && (p.op === '>' || p.op === '>=')),
+  );
   if (at < 0) return undefined;
   const p = parts[at] as Comparison;
   const t = (p.value as { value: number }).value;
@@ -122,7 +128,14 @@ function effect(window: WindowName, before: RuleResult, after: RuleResult): Effe
  * The rule and its modifications backtested together on the analysis window and on the test
  * window (one scan per window): each modification's before/after effect.
  */
-export async function measureModifications(store: Store, config: Config, catalog: Catalog, ast: Expr, modified: readonly Expr[], name: WindowName): Promise<{ window: Effect; test: Effect; keeps_tp: boolean }[]> {
+export async function measureModifications(
+  store: Store,
+  config: Config,
+  catalog: Catalog,
+  ast: Expr,
+  modified: readonly Expr[],
+  name: WindowName,
+): Promise<{ window: Effect; test: Effect; keeps_tp: boolean }[]> {
   if (!modified.length) return [];
   const rules = [ast, ...modified].map((a, i) => ({ id: String(i), predicate: compilePredicate(a, catalog) }));
   const here = await runBacktest(store, config, await resolveWindow(store, config, name), rules);
@@ -148,7 +161,17 @@ export async function analyseFalsePositives(store: Store, config: Config, catalo
   const counts = await collectHits(store, config, catalog, ast, window, segments);
   const w = { name, from: window.from, to: window.to };
   const empty: FpProfile = { window: w, fp: counts.fp, tp: counts.tp, features: [], segments: [], days: [] };
-  const report: FpReport = { condition: print(ast), window: w, fp: counts.fp, tp: counts.tp, profile: empty, scenarios: [], modifications: [], best: null, seconds: 0 };
+  const report: FpReport = {
+    condition: print(ast),
+    window: w,
+    fp: counts.fp,
+    tp: counts.tp,
+    profile: empty,
+    scenarios: [],
+    modifications: [],
+    best: null,
+    seconds: 0,
+  };
   try {
     if (counts.fp === 0) return report;
     opts.onStep?.(`profiling ${counts.fp} false positives against ${counts.tp} true positives`);
@@ -157,29 +180,66 @@ export async function analyseFalsePositives(store: Store, config: Config, catalo
     opts.onStep?.('searching for false-positive scenarios');
     const sample = await sampleHits(store, counts, SEARCH_CAP);
     const found = await findScenarios(store, catalog, sample, { table: SAMPLE });
-    const scenarios = await countScenarios(store, catalog, found.map((s) => s.condition), counts);
+    const scenarios = await countScenarios(
+      store,
+      catalog,
+      found.map((s) => s.condition),
+      counts,
+    );
     report.scenarios = scenarios.map((s) => {
       const used = new Set(featuresOf(s.condition));
-      return { ...s, condition: print(s.condition), description: `${pct(s.share)} of false positives: ${english(s.condition, catalog)}`, features: features.filter((f) => used.has(f.feature)) };
+      return {
+        ...s,
+        condition: print(s.condition),
+        description: `${pct(s.share)} of false positives: ${english(s.condition, catalog)}`,
+        features: features.filter((f) => used.has(f.feature)),
+      };
     });
     if (!scenarios.length) return report;
     const mods: Omit<Modification, 'window' | 'keeps_tp'>[] = scenarios.map((s, i) => {
       const t = tighten(ast, s.condition);
       const m = t ?? excluding(ast, [s.condition]);
-      return { kind: t ? 'tightened' : 'exclusion', scenarios: [i], condition: print(m), ast: m, change: t ? `tightened to ${print(t)}` : `and not (${print(s.condition)})` };
+      return {
+        kind: t ? 'tightened' : 'exclusion',
+        scenarios: [i],
+        condition: print(m),
+        ast: m,
+        change: t ? `tightened to ${print(t)}` : `and not (${print(s.condition)})`,
+      };
     });
     if (scenarios.length > 1) {
-      const m = excluding(ast, scenarios.map((s) => s.condition));
-      mods.push({ kind: 'combined', scenarios: scenarios.map((_, i) => i), condition: print(m), ast: m, change: `excluding all ${scenarios.length} scenarios` });
+      const m = excluding(
+        ast,
+        scenarios.map((s) => s.condition),
+      );
+      mods.push({
+        kind: 'combined',
+        scenarios: scenarios.map((_, i) => i),
+        condition: print(m),
+        ast: m,
+        change: `excluding all ${scenarios.length} scenarios`,
+      });
     }
     opts.onStep?.(`backtesting ${mods.length} modifications`);
-    const measured = await measureModifications(store, config, catalog, ast, mods.map((m) => m.ast), name);
+    const measured = await measureModifications(
+      store,
+      config,
+      catalog,
+      ast,
+      mods.map((m) => m.ast),
+      name,
+    );
     report.modifications = mods.map((m, i) => ({ ...m, ...measured[i]! }));
     let best: number | null = null;
     report.modifications.forEach((m, i) => {
       if (!m.keeps_tp) return;
       const b = best === null ? undefined : report.modifications[best]!;
-      if (!b || (m.window.fp_cut ?? 0) > (b.window.fp_cut ?? 0) || ((m.window.fp_cut ?? 0) === (b.window.fp_cut ?? 0) && (m.window.tp_kept ?? 0) > (b.window.tp_kept ?? 0))) best = i;
+      if (
+        !b ||
+        (m.window.fp_cut ?? 0) > (b.window.fp_cut ?? 0) ||
+        ((m.window.fp_cut ?? 0) === (b.window.fp_cut ?? 0) && (m.window.tp_kept ?? 0) > (b.window.tp_kept ?? 0))
+      )
+        best = i;
     });
     report.best = best;
     return report;

@@ -27,7 +27,8 @@ import { FP_TOOL, fpAnalysisTool, FpModificationSchema, MAX_FP_MODIFICATIONS, MA
 
 export const FP_PROMPT = 'fp-analysis';
 /** The user turn: the whole context is in the system prompt (cached). */
-export const FP_USER = 'Analyse the false positives of the rule above: name the human populations, then propose modified rules that exclude them. Call submit_fp_analysis once.';
+export const FP_USER =
+  'Analyse the false positives of the rule above: name the human populations, then propose modified rules that exclude them. Call submit_fp_analysis once.';
 
 export interface Population {
   name: string;
@@ -80,10 +81,16 @@ export interface FpModelOptions {
   onNote?: (m: string) => void;
 }
 
-const problemText = (p: Problem): string => `${p.where?.field ? `${p.where.field}: ` : ''}${p.message}${p.expected ? ` (expected ${p.expected}${p.found ? `, found ${p.found}` : ''})` : ''}`;
+const problemText = (p: Problem): string =>
+  `${p.where?.field ? `${p.where.field}: ` : ''}${p.message}${p.expected ? ` (expected ${p.expected}${p.found ? `, found ${p.found}` : ''})` : ''}`;
 
 /** Validate one modification against the catalog the model was shown; a problem list or the parsed AST. */
-export function validateModification(raw: unknown, i: number, shown: Catalog, taken: ReadonlyMap<string, string>): { ok: true; m: FpModificationAnswer; ast: Expr; condition: string } | { ok: false; invalid: InvalidModification } {
+export function validateModification(
+  raw: unknown,
+  i: number,
+  shown: Catalog,
+  taken: ReadonlyMap<string, string>,
+): { ok: true; m: FpModificationAnswer; ast: Expr; condition: string } | { ok: false; invalid: InvalidModification } {
   const cond = typeof (raw as { condition?: unknown } | null)?.condition === 'string' ? excerpt((raw as { condition: string }).condition, 600) : null;
   const bad = (problems: string[]) => ({ ok: false as const, invalid: { index: i + 1, condition: cond, problems } });
   const parsed = FpModificationSchema.safeParse(raw);
@@ -102,10 +109,28 @@ export function validateModification(raw: unknown, i: number, shown: Catalog, ta
  * Ask a model about `report` (the offline analysis of `ast`, already run), validate and measure
  * its modifications. The rule must be one a model may see (no sensitive feature).
  */
-export async function analyseWithModel(ws: Workspace, store: Store, report: FpReport, rule: { title: string; ast: Expr }, opts: FpModelOptions): Promise<FpModelResult> {
-  if (!ruleSendable(rule.ast, ws.catalog)) throw InputError.single({ message: 'the rule uses a sensitive feature or a category value not on the catalog list; it is not sent to a model', where: { field: '--provider' }, expected: 'a rule over features a model may see, or --provider offline', found: print(rule.ast) });
+export async function analyseWithModel(
+  ws: Workspace,
+  store: Store,
+  report: FpReport,
+  rule: { title: string; ast: Expr },
+  opts: FpModelOptions,
+): Promise<FpModelResult> {
+  if (!ruleSendable(rule.ast, ws.catalog))
+    throw InputError.single({
+      message: 'the rule uses a sensitive feature or a category value not on the catalog list; it is not sent to a model',
+      where: { field: '--provider' },
+      expected: 'a rule over features a model may see, or --provider offline',
+      found: print(rule.ast),
+    });
   const model = opts.model ?? ws.config.llm.models[0];
-  if (!model) throw InputError.single({ message: 'no model configured', where: { field: 'llm.models' }, expected: 'a Bedrock model or inference-profile id', found: 'none' });
+  if (!model)
+    throw InputError.single({
+      message: 'no model configured',
+      where: { field: 'llm.models' },
+      expected: 'a Bedrock model or inference-profile id',
+      found: 'none',
+    });
   const context: FpContext = fpForModel(report, ws.catalog, ws.config, rule);
   const template = loadPrompt(FP_PROMPT, ws.paths.prompts);
   const system = template.render(context as unknown as Record<string, unknown>);
@@ -117,7 +142,8 @@ export async function analyseWithModel(ws: Workspace, store: Store, report: FpRe
   const shown = modelCatalog(ws.catalog);
   const taken = new Map<string, string>([[report.condition, 'the rule itself']]);
   for (const m of report.modifications) taken.set(m.condition, `an offline modification (${m.change})`);
-  for (const t of workspaceRules(ws, { statuses: ['candidate', 'approved', 'rejected', 'deprecated'] }).targets) if (!taken.has(t.condition)) taken.set(t.condition, `${t.status} rule ${t.id}`);
+  for (const t of workspaceRules(ws, { statuses: ['candidate', 'approved', 'rejected', 'deprecated'] }).targets)
+    if (!taken.has(t.condition)) taken.set(t.condition, `${t.status} rule ${t.id}`);
   const populations: Population[] = [];
   const accepted: { m: FpModificationAnswer; ast: Expr; condition: string }[] = [];
   let invalid: InvalidModification[] = [];
@@ -132,7 +158,8 @@ export async function analyseWithModel(ws: Workspace, store: Store, report: FpRe
     note: opts.onNote,
     accept: (raw) => {
       const obj = raw as { populations?: unknown; modifications?: unknown } | null;
-      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return { problems: ['the input must be an object {"populations": [...], "modifications": [...]}'] };
+      if (!obj || typeof obj !== 'object' || Array.isArray(obj))
+        return { problems: ['the input must be an object {"populations": [...], "modifications": [...]}'] };
       const problems: string[] = [];
       const extra = Object.keys(obj).filter((k) => k !== 'populations' && k !== 'modifications');
       if (extra.length) problems.push(`unknown field(s) ${excerpt(extra.slice(0, 5).join(', '), 120)}: only populations and modifications`);
@@ -160,7 +187,22 @@ export async function analyseWithModel(ws: Workspace, store: Store, report: FpRe
       return { problems: [...problems, ...invalid.flatMap((x) => x.problems)] };
     },
   });
-  const measured = await measureModifications(store, ws.config, ws.catalog, rule.ast, accepted.map((a) => a.ast), report.window.name as 'train' | 'test' | 'all');
-  const modifications: ModelModification[] = accepted.map((a, i) => ({ title: a.m.title, condition: a.condition, ast: a.ast, change: a.m.change, reasoning: a.m.reasoning, populations: a.m.populations, ...measured[i]! }));
+  const measured = await measureModifications(
+    store,
+    ws.config,
+    ws.catalog,
+    rule.ast,
+    accepted.map((a) => a.ast),
+    report.window.name as 'train' | 'test' | 'all',
+  );
+  const modifications: ModelModification[] = accepted.map((a, i) => ({
+    title: a.m.title,
+    condition: a.condition,
+    ast: a.ast,
+    change: a.m.change,
+    reasoning: a.m.reasoning,
+    populations: a.m.populations,
+    ...measured[i]!,
+  }));
   return { ...base, generator: call.generator, populations, modifications, invalid, call };
 }

@@ -104,7 +104,13 @@ export function fpForModel(report: FpReport, catalog: Catalog, config: Config, r
         nulls: { fp: r4(c.nulls.fp), tp: r4(c.nulls.tp) },
         quantiles: f.type === 'number' && c.quantiles ? { fp: rq(c.quantiles.fp), tp: rq(c.quantiles.tp) } : null,
         // values seen in the data go out only when the catalog lists them (data text is not trusted)
-        categories: f.type !== 'number' && closed && c.categories ? c.categories.filter((v) => closed.includes(v.value)).slice(0, 8).map((v) => ({ value: quote(v.value, QUOTE_LIMITS.value), fp_share: r4(v.fp_share), tp_share: r4(v.tp_share) })) : null,
+        categories:
+          f.type !== 'number' && closed && c.categories
+            ? c.categories
+                .filter((v) => closed.includes(v.value))
+                .slice(0, 8)
+                .map((v) => ({ value: quote(v.value, QUOTE_LIMITS.value), fp_share: r4(v.fp_share), tp_share: r4(v.tp_share) }))
+            : null,
       };
     });
   // a segment value is data: shown only for a segment column that is a non-sensitive catalog feature listing that value
@@ -116,15 +122,29 @@ export function fpForModel(report: FpReport, catalog: Catalog, config: Config, r
   const mods = report.modifications.filter((m) => sendable(m.condition));
   return {
     gate: { ...config.gate },
-    catalog: forModel({ data: { train_sessions: 0, labelled_bots: 0, labelled_humans: 0, base_rate: null }, gate: config.gate, ranked: [], rules: [] }, catalog).catalog,
-    rule: { title: quote(rule.title.trim(), QUOTE_LIMITS.title), condition: quote(print(rule.ast), QUOTE_LIMITS.condition), english: quote(english(rule.ast, shown), QUOTE_LIMITS.description) },
+    catalog: forModel({ data: { train_sessions: 0, labelled_bots: 0, labelled_humans: 0, base_rate: null }, gate: config.gate, ranked: [], rules: [] }, catalog)
+      .catalog,
+    rule: {
+      title: quote(rule.title.trim(), QUOTE_LIMITS.title),
+      condition: quote(print(rule.ast), QUOTE_LIMITS.condition),
+      english: quote(english(rule.ast, shown), QUOTE_LIMITS.description),
+    },
     window: { name: report.window.name, from: report.window.from.slice(0, 10), to: report.window.to.slice(0, 10) },
     counts: { fp: report.fp, tp: report.tp },
     scenarios,
     features,
     segments: segments.map((s) => ({ column: s.column, value: quote(s.value, QUOTE_LIMITS.value), fp: s.fp, tp: s.tp, fp_share: r4(s.fp_share) })),
     days: report.profile.days.slice(-MAX_FP_DAYS).map((d) => ({ day: d.day, fp: d.fp, tp: d.tp })),
-    modifications: mods.map((m) => ({ change: quote(m.change, QUOTE_LIMITS.condition), condition: quote(m.condition, QUOTE_LIMITS.condition), fp_cut: r4(m.window.fp_cut), tp_kept: r4(m.window.tp_kept) })),
-    withheld: { scenarios: report.scenarios.length - scenarios.length, modifications: report.modifications.length - mods.length, segments: report.profile.segments.filter((s) => s.fp > 0).length - segments.length },
+    modifications: mods.map((m) => ({
+      change: quote(m.change, QUOTE_LIMITS.condition),
+      condition: quote(m.condition, QUOTE_LIMITS.condition),
+      fp_cut: r4(m.window.fp_cut),
+      tp_kept: r4(m.window.tp_kept),
+    })),
+    withheld: {
+      scenarios: report.scenarios.length - scenarios.length,
+      modifications: report.modifications.length - mods.length,
+      segments: report.profile.segments.filter((s) => s.fp > 0).length - segments.length,
+    },
   };
 }

@@ -57,7 +57,14 @@ const n = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : Number(v 
 const col = (i: number) => `c${i}`;
 
 /** Copy the rule's labelled hits on `window` into HITS; returns the FP and TP counts. */
-export async function collectHits(store: Store, config: Config, catalog: Catalog, ast: Expr, window: Window, segments: readonly string[]): Promise<{ fp: number; tp: number }> {
+export async function collectHits(
+  store: Store,
+  config: Config,
+  catalog: Catalog,
+  ast: Expr,
+  window: Window,
+  segments: readonly string[],
+): Promise<{ fp: number; tp: number }> {
   const pred = compilePredicate(ast, catalog);
   const label = quoteIdent(config.data.label);
   const features = [...catalog.features].map((f) => quoteIdent(f.name));
@@ -81,7 +88,9 @@ function quantiles(list: unknown): Quantiles {
 export async function contrastFeatures(store: Store, catalog: Catalog, counts: { fp: number; tp: number }): Promise<FeatureContrast[]> {
   const all = [...catalog.features];
   const out = new Map<string, FeatureContrast>();
-  const nulls = await store.one(`SELECT ${all.map((f, i) => `sum(CASE WHEN ${quoteIdent(f.name)} IS NULL AND ${FP} THEN 1 ELSE 0 END) AS fn${i}, sum(CASE WHEN ${quoteIdent(f.name)} IS NULL AND NOT ${FP} THEN 1 ELSE 0 END) AS tn${i}`).join(', ')} FROM ${HITS}`);
+  const nulls = await store.one(
+    `SELECT ${all.map((f, i) => `sum(CASE WHEN ${quoteIdent(f.name)} IS NULL AND ${FP} THEN 1 ELSE 0 END) AS fn${i}, sum(CASE WHEN ${quoteIdent(f.name)} IS NULL AND NOT ${FP} THEN 1 ELSE 0 END) AS tn${i}`).join(', ')} FROM ${HITS}`,
+  );
   all.forEach((f, i) => {
     out.set(f.name, {
       feature: f.name,
@@ -113,7 +122,9 @@ export async function contrastFeatures(store: Store, catalog: Catalog, counts: {
     }
     const numbers = scored.map((f, i) => ({ f, i })).filter((x) => x.f.type === 'number');
     if (numbers.length) {
-      const qs = await store.all(`SELECT f, ${FP} AS isfp, quantile_cont(v, [${PROFILE_QUANTILES.join(', ')}]) AS q FROM ${u} WHERE f IN (${numbers.map((x) => quoteString(col(x.i))).join(', ')}) GROUP BY f, ${FP}`);
+      const qs = await store.all(
+        `SELECT f, ${FP} AS isfp, quantile_cont(v, [${PROFILE_QUANTILES.join(', ')}]) AS q FROM ${u} WHERE f IN (${numbers.map((x) => quoteString(col(x.i))).join(', ')}) GROUP BY f, ${FP}`,
+      );
       for (const x of numbers) {
         const fp = qs.find((r) => r['f'] === col(x.i) && r['isfp'] === true);
         const tp = qs.find((r) => r['f'] === col(x.i) && r['isfp'] === false);
@@ -163,10 +174,21 @@ export async function contrastFeatures(store: Store, catalog: Catalog, counts: {
 export async function profileSegmentsAndDays(store: Store, segments: readonly string[], fpTotal: number): Promise<Pick<FpProfile, 'segments' | 'days'>> {
   const out: FpProfile['segments'] = [];
   for (let i = 0; i < segments.length; i++) {
-    const rows = await store.all(`SELECT rulegen_seg${i} AS v, sum(CASE WHEN ${FP} THEN 1 ELSE 0 END) AS fp, sum(CASE WHEN ${FP} THEN 0 ELSE 1 END) AS tp FROM ${HITS} GROUP BY 1 ORDER BY fp DESC, v`);
-    for (const r of rows) out.push({ column: segments[i]!, value: r['v'] === null ? '(none)' : String(r['v']), fp: n(r['fp']), tp: n(r['tp']), fp_share: fpTotal ? n(r['fp']) / fpTotal : 0 });
+    const rows = await store.all(
+      `SELECT rulegen_seg${i} AS v, sum(CASE WHEN ${FP} THEN 1 ELSE 0 END) AS fp, sum(CASE WHEN ${FP} THEN 0 ELSE 1 END) AS tp FROM ${HITS} GROUP BY 1 ORDER BY fp DESC, v`,
+    );
+    for (const r of rows)
+      out.push({
+        column: segments[i]!,
+        value: r['v'] === null ? '(none)' : String(r['v']),
+        fp: n(r['fp']),
+        tp: n(r['tp']),
+        fp_share: fpTotal ? n(r['fp']) / fpTotal : 0,
+      });
   }
-  const days = await store.all(`SELECT CAST(rulegen_day AS VARCHAR) AS d, sum(CASE WHEN ${FP} THEN 1 ELSE 0 END) AS fp, sum(CASE WHEN ${FP} THEN 0 ELSE 1 END) AS tp FROM ${HITS} GROUP BY 1 ORDER BY 1`);
+  const days = await store.all(
+    `SELECT CAST(rulegen_day AS VARCHAR) AS d, sum(CASE WHEN ${FP} THEN 1 ELSE 0 END) AS fp, sum(CASE WHEN ${FP} THEN 0 ELSE 1 END) AS tp FROM ${HITS} GROUP BY 1 ORDER BY 1`,
+  );
   return { segments: out, days: days.map((r) => ({ day: String(r['d']), fp: n(r['fp']), tp: n(r['tp']) })) };
 }
 
@@ -177,7 +199,10 @@ export async function profileSegmentsAndDays(store: Store, segments: readonly st
  */
 export async function sampleHits(store: Store, counts: { fp: number; tp: number }, cap: number): Promise<{ fp: number; tp: number }> {
   const rate = (k: number) => (k <= cap ? 1_000_000 : Math.floor((1_000_000 * cap) / k));
-  await store.run(`CREATE OR REPLACE TEMP TABLE rulegen_fp_sample AS SELECT * FROM ${HITS} WHERE (${FP} AND rulegen_h < ?) OR (NOT ${FP} AND rulegen_h < ?)`, [rate(counts.fp), rate(counts.tp)]);
+  await store.run(`CREATE OR REPLACE TEMP TABLE rulegen_fp_sample AS SELECT * FROM ${HITS} WHERE (${FP} AND rulegen_h < ?) OR (NOT ${FP} AND rulegen_h < ?)`, [
+    rate(counts.fp),
+    rate(counts.tp),
+  ]);
   const c = await store.one(`SELECT sum(CASE WHEN ${FP} THEN 1 ELSE 0 END) AS fp, sum(CASE WHEN ${FP} THEN 0 ELSE 1 END) AS tp FROM ${SAMPLE}`);
   return { fp: n(c?.['fp']), tp: n(c?.['tp']) };
 }

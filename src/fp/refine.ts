@@ -32,7 +32,13 @@ export async function refineRule(store: Store, config: Config, catalog: Catalog,
 }
 
 /** refineRule and the analysis it came from: every FP scenario found (for the evidence of a refine round). */
-export async function refineAnalysis(store: Store, config: Config, catalog: Catalog, ast: Expr, opts: { window?: WindowName } = {}): Promise<{ report: FpReport; refinements: Refinement[] }> {
+export async function refineAnalysis(
+  store: Store,
+  config: Config,
+  catalog: Catalog,
+  ast: Expr,
+  opts: { window?: WindowName } = {},
+): Promise<{ report: FpReport; refinements: Refinement[] }> {
   const r = await analyseFalsePositives(store, config, catalog, ast, { window: opts.window ?? 'train' });
   const refinements = r.modifications
     .filter((m) => m.keeps_tp)
@@ -81,7 +87,11 @@ export interface RefineRound {
 
 const r6 = (x: number | null | undefined): number | null => (x === null || x === undefined ? null : Number(x.toPrecision(6)));
 
-export function refineEvidence(r: RuleResult, reasons: readonly string[], scenarios: readonly { description: string; condition: string; share?: number | null; fp: number; tp: number }[]): RefineEvidence {
+export function refineEvidence(
+  r: RuleResult,
+  reasons: readonly string[],
+  scenarios: readonly { description: string; condition: string; share?: number | null; fp: number; tp: number }[],
+): RefineEvidence {
   return {
     gate_reasons: [...reasons],
     fp: r.counts.fp,
@@ -96,5 +106,12 @@ export function refineEvidence(r: RuleResult, reasons: readonly string[], scenar
 }
 
 export function refineResult(r: RuleResult, verdict: { pass: boolean; reasons: string[] }): RefineRound['result'] {
-  return { gate: verdict.pass ? 'pass' : 'fail', reasons: verdict.reasons, fpr: r6(r.fpr), fpr_upper95: r6(r.fpr_upper95), precision: r6(r.precision), recall: r6(r.recall) };
+  return {
+    gate: verdict.pass ? 'pass' : 'fail',
+    reasons: verdict.reasons,
+    fpr: r6(r.fpr),
+    fpr_upper95: r6(r.fpr_upper95),
+    precision: r6(r.precision),
+    recall: r6(r.recall),
+  };
 }

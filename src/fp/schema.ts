@@ -51,7 +51,11 @@ function toolOf(name: string, description: string, schema: z.ZodType): ToolSpec 
 }
 
 export function fpAnalysisTool(): ToolSpec {
-  return toolOf(FP_TOOL, "Submit the false-positive analysis: the human populations the rule hits and modified rules that exclude them. Call it exactly once.", FpAnalysisSchema);
+  return toolOf(
+    FP_TOOL,
+    'Submit the false-positive analysis: the human populations the rule hits and modified rules that exclude them. Call it exactly once.',
+    FpAnalysisSchema,
+  );
 }
 
 export function revisionsTool(): ToolSpec {

@@ -102,7 +102,18 @@ export async function exclusionAtoms(store: Store, catalog: Catalog, table = HIT
       vs.sort((a, b) => b.fp - a.fp || (a.v < b.v ? -1 : 1));
       for (const x of vs.slice(0, 12)) add(inList(f.name, [x.v]), f.name);
       const byLift = [...vs].sort((a, b) => b.fp / (b.tp + 1) - a.fp / (a.tp + 1) || (a.v < b.v ? -1 : 1));
-      for (const k of [2, 3]) if (byLift.length >= k) add(inList(f.name, byLift.slice(0, k).map((x) => x.v).sort()), f.name);
+      for (const k of [2, 3])
+        if (byLift.length >= k)
+          add(
+            inList(
+              f.name,
+              byLift
+                .slice(0, k)
+                .map((x) => x.v)
+                .sort(),
+            ),
+            f.name,
+          );
     });
   }
   return terms;
@@ -126,16 +137,25 @@ async function score(store: Store, catalog: Catalog, terms: readonly Term[], exc
   // earlier scenarios' false positives are covered already: only the rest count (TPs always count, the budget is on them all)
   const ex = exclude.map((e) => compilePredicate(e, catalog));
   const where = ex.length ? `WHERE NOT ${FP} OR NOT (${ex.map((p) => `coalesce(${p.sql}, false)`).join(' OR ')})` : '';
-  const rows = await store.all(`SELECT ${FP} AS isfp, ${cols.join(', ')} FROM ${table} ${where} GROUP BY ${FP}`, [...params, ...ex.flatMap((p) => p.parameters)]);
+  const rows = await store.all(`SELECT ${FP} AS isfp, ${cols.join(', ')} FROM ${table} ${where} GROUP BY ${FP}`, [
+    ...params,
+    ...ex.flatMap((p) => p.parameters),
+  ]);
   const fpRow = rows.find((r) => r['isfp'] === true);
   const tpRow = rows.find((r) => r['isfp'] === false);
   return terms.map((term, i) => ({ term, fp: n(fpRow?.[`a${i}`]), tp: n(tpRow?.[`a${i}`]) }));
 }
 
-const better = (a: Scored, b: Scored): number => b.fp - a.fp || a.tp - b.tp || a.term.features.length - b.term.features.length || (a.term.key < b.term.key ? -1 : a.term.key > b.term.key ? 1 : 0);
+const better = (a: Scored, b: Scored): number =>
+  b.fp - a.fp || a.tp - b.tp || a.term.features.length - b.term.features.length || (a.term.key < b.term.key ? -1 : a.term.key > b.term.key ? 1 : 0);
 
 /** The scenarios, best first, each within the TP budget on its own. */
-export async function findScenarios(store: Store, catalog: Catalog, counts: { fp: number; tp: number }, opts: { keep?: number; max?: number; table?: string } = {}): Promise<Scenario[]> {
+export async function findScenarios(
+  store: Store,
+  catalog: Catalog,
+  counts: { fp: number; tp: number },
+  opts: { keep?: number; max?: number; table?: string } = {},
+): Promise<Scenario[]> {
   const table = opts.table ?? HITS;
   const keep = opts.keep ?? TP_KEEP;
   const budget = Math.floor((1 - keep) * counts.tp + 1e-9);
@@ -147,7 +167,10 @@ export async function findScenarios(store: Store, catalog: Catalog, counts: { fp
     const singles = await score(store, catalog, atoms, exclude, table);
     const fit = singles.filter((x) => x.tp <= budget && x.fp > 0).sort(better);
     // pairs: atoms that cover many false positives, narrowed together under the budget
-    const pool = singles.filter((x) => x.fp > 0 && x.tp <= Math.max(budget, 0.5 * counts.tp)).sort(better).slice(0, PAIR_POOL);
+    const pool = singles
+      .filter((x) => x.fp > 0 && x.tp <= Math.max(budget, 0.5 * counts.tp))
+      .sort(better)
+      .slice(0, PAIR_POOL);
     const pairs: Term[] = [];
     for (let i = 0; i < pool.length; i++)
       for (let j = i + 1; j < pool.length; j++) {
@@ -185,5 +208,11 @@ export async function countScenarios(store: Store, catalog: Catalog, conditions:
   const rows = await store.all(`SELECT ${FP} AS isfp, ${cols.join(', ')} FROM ${HITS} GROUP BY ${FP}`, params);
   const f = rows.find((r) => r['isfp'] === true);
   const t = rows.find((r) => r['isfp'] === false);
-  return conditions.map((condition, i) => ({ condition, fp: n(f?.[`d${i}`]), share: counts.fp ? n(f?.[`d${i}`]) / counts.fp : 0, fp_all: n(f?.[`a${i}`]), tp: n(t?.[`a${i}`]) }));
+  return conditions.map((condition, i) => ({
+    condition,
+    fp: n(f?.[`d${i}`]),
+    share: counts.fp ? n(f?.[`d${i}`]) / counts.fp : 0,
+    fp_all: n(f?.[`a${i}`]),
+    tp: n(t?.[`a${i}`]),
+  }));
 }

@@ -25,11 +25,23 @@ export interface WrittenCandidate {
 const round = (x: number | null) => (x === null ? null : Number(x.toPrecision(6)));
 
 function effectBlock(e: Modification['window']) {
-  return { window: e.window, before: { tp: e.before.tp, fp: e.before.fp, fpr: round(e.before.fpr), recall: round(e.before.recall) }, after: { tp: e.after.tp, fp: e.after.fp, fpr: round(e.after.fpr), recall: round(e.after.recall) }, fp_cut: round(e.fp_cut), tp_kept: round(e.tp_kept) };
+  return {
+    window: e.window,
+    before: { tp: e.before.tp, fp: e.before.fp, fpr: round(e.before.fpr), recall: round(e.before.recall) },
+    after: { tp: e.after.tp, fp: e.after.fp, fpr: round(e.after.fpr), recall: round(e.after.recall) },
+    fp_cut: round(e.fp_cut),
+    tp_kept: round(e.tp_kept),
+  };
 }
 
 /** Write the modifications that keep >= 95% of true positives; returns what was written. */
-export async function writeModifications(ws: Workspace, store: Store, report: FpReport, source: Rule | undefined, now = new Date()): Promise<WrittenCandidate[]> {
+export async function writeModifications(
+  ws: Workspace,
+  store: Store,
+  report: FpReport,
+  source: Rule | undefined,
+  now = new Date(),
+): Promise<WrittenCandidate[]> {
   const chosen = report.modifications.map((m, i) => ({ m, i })).filter((x) => x.m.keeps_tp);
   if (!chosen.length) return [];
   const title = source?.title ?? report.condition;
@@ -48,7 +60,9 @@ export async function writeModifications(ws: Workspace, store: Store, report: Fp
       condition: m.condition,
       description: `Sessions with ${english(m.ast, ws.catalog)}. Derived from ${source ? `rule ${source.id}` : `the condition ${report.condition}`} by \`rulegen fp\`: ${m.change}, which removed ${pct(m.window.fp_cut)} of its false positives and kept ${pct(m.window.tp_kept)} of its true positives on the ${m.window.window} window.`,
       rationale: `${source?.rationale?.trim() ?? 'The original condition separates automation from people.'} The exclusion removes measured false-positive scenarios: ${excluded.map((s) => s.description).join('; ')}.`,
-      falsepositives: remaining.length ? remaining.map((s) => `Measured on the ${report.window.name} window: ${s.description}`) : ['Unknown: no further false-positive scenario was measured'],
+      falsepositives: remaining.length
+        ? remaining.map((s) => `Measured on the ${report.window.name} window: ${s.description}`)
+        : ['Unknown: no further false-positive scenario was measured'],
       tags: [...new Set([...(source?.tags ?? []), 'fp-derived'])],
       related: source ? [{ id: source.id, type: 'derived' as const }] : [],
       provenance: {
@@ -69,7 +83,7 @@ export async function writeModifications(ws: Workspace, store: Store, report: Fp
       backtest: evidenceBlock(run, run.rules[k]!),
     });
     const file = candidateFile(ws, t.id);
-    writeCandidate(file, doc, 'Derived by `rulegen fp` from a rule\'s measured false positives; review with `rulegen review`, then approve or reject.');
+    writeCandidate(file, doc, "Derived by `rulegen fp` from a rule's measured false positives; review with `rulegen review`, then approve or reject.");
     out.push({ id: t.id, file, condition: m.condition, modification: i });
   });
   return out;
@@ -81,7 +95,14 @@ export async function writeModifications(ws: Workspace, store: Store, report: Fp
  * backtest evidence on the test window as for every candidate. All valid ones are written (the
  * reviewer decides); `keeps_tp` is recorded with the effect.
  */
-export async function writeModelModifications(ws: Workspace, store: Store, report: FpReport, result: FpModelResult, source: Rule | undefined, now = new Date()): Promise<WrittenCandidate[]> {
+export async function writeModelModifications(
+  ws: Workspace,
+  store: Store,
+  report: FpReport,
+  result: FpModelResult,
+  source: Rule | undefined,
+  now = new Date(),
+): Promise<WrittenCandidate[]> {
   const mods = result.modifications;
   if (!mods.length) return [];
   const targets: Target[] = mods.map((m) => conditionTarget(randomUUID(), m.title, 'candidate', m.condition, m.ast));
@@ -106,7 +127,16 @@ export async function writeModelModifications(ws: Workspace, store: Store, repor
         generator,
         prompt: result.prompt,
         input: `sha256:${result.input}`,
-        ...(result.call ? { usage: { input_tokens: result.call.tokens.input_tokens, output_tokens: result.call.tokens.output_tokens, cost_usd: result.call.cost_usd ?? 0, modifications_in_call: mods.length } } : {}),
+        ...(result.call
+          ? {
+              usage: {
+                input_tokens: result.call.tokens.input_tokens,
+                output_tokens: result.call.tokens.output_tokens,
+                cost_usd: result.call.cost_usd ?? 0,
+                modifications_in_call: mods.length,
+              },
+            }
+          : {}),
         created: now.toISOString(),
         derived_from: { ...(source ? { id: source.id } : {}), condition: report.condition },
         fp_analysis: {
@@ -125,7 +155,11 @@ export async function writeModelModifications(ws: Workspace, store: Store, repor
       backtest: evidenceBlock(run, run.rules[k]!),
     });
     const file = candidateFile(ws, t.id);
-    writeCandidate(file, doc, `Derived by \`rulegen fp --provider ${result.provider}\` (${generator}) from a rule's measured false positives; the model proposes, the backtest and a reviewer decide.`);
+    writeCandidate(
+      file,
+      doc,
+      `Derived by \`rulegen fp --provider ${result.provider}\` (${generator}) from a rule's measured false positives; the model proposes, the backtest and a reviewer decide.`,
+    );
     return { id: t.id, file, condition: m.condition, modification: k };
   });
 }

@@ -10,7 +10,26 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
 }
 
-const HEAD = ['', 'sessions', 'humans', 'humans hit', '→ with', 'diff', 'rate with', 'up95 with', 'bots', 'bots stopped', '→ with', 'diff', 'blocked', '→ with', 'challenged', '→ with', 'logged', '→ with'];
+const HEAD = [
+  '',
+  'sessions',
+  'humans',
+  'humans hit',
+  '→ with',
+  'diff',
+  'rate with',
+  'up95 with',
+  'bots',
+  'bots stopped',
+  '→ with',
+  'diff',
+  'blocked',
+  '→ with',
+  'challenged',
+  '→ with',
+  'logged',
+  '→ with',
+];
 
 function line(label: string, r: ImpactRow): string[] {
   return [
@@ -38,7 +57,9 @@ function line(label: string, r: ImpactRow): string[] {
 export function formatImpact(r: ImpactReport): string {
   const out: string[] = [];
   out.push(`impact on the ${r.window.name} window: ${r.window.from} .. ${r.window.to}, ${r.window.rows.toLocaleString('en-US')} sessions`);
-  out.push(`without: the approved set (${r.baseline.length} rule${r.baseline.length === 1 ? '' : 's'}); with: plus ${r.added.map((a) => `${a.id.slice(0, 8)} (${a.action})`).join(', ') || 'nothing'}`);
+  out.push(
+    `without: the approved set (${r.baseline.length} rule${r.baseline.length === 1 ? '' : 's'}); with: plus ${r.added.map((a) => `${a.id.slice(0, 8)} (${a.action})`).join(', ') || 'nothing'}`,
+  );
   const t = r.total;
   out.push(
     `humans affected (blocked or challenged): ${t.without.humans_affected} -> ${t.with.humans_affected} (${signed(t.diff.humans_affected)}; rate ${fmtPct(t.without.humans_affected_rate)} -> ${fmtPct(t.with.humans_affected_rate)}, ${signedPct(t.diff.humans_affected_rate)}; upper 95% ${fmtPct(t.with.humans_affected_upper95)})`,
@@ -47,7 +68,8 @@ export function formatImpact(r: ImpactReport): string {
   );
   out.push(table([HEAD, line('total', t), ...r.daily.map((d) => line(d.key, d))]));
   if (r.segments.length) out.push('', 'by segment (* protected):', table([HEAD, ...r.segments.map((s) => line(`${s.key}${s.protected ? ' *' : ''}`, s))]));
-  if (r.populations.length) out.push('', 'by population (* protected):', table([HEAD, ...r.populations.map((p) => line(`${p.key}${p.protected ? ' *' : ''}`, p))]));
+  if (r.populations.length)
+    out.push('', 'by population (* protected):', table([HEAD, ...r.populations.map((p) => line(`${p.key}${p.protected ? ' *' : ''}`, p))]));
   for (const w of r.warnings) out.push(`warning: ${w}`);
   return out.join('\n') + '\n';
 }

@@ -157,7 +157,14 @@ export function impactRule(t: Target, catalog: Catalog, action: RuleAction = 'bl
 }
 
 /** Simulate: `baseline` is the approved set, `added` the rules that would ship. */
-export async function simulateImpact(store: Store, config: Config, catalog: Catalog, baseline: readonly ImpactRule[], added: readonly ImpactRule[], opts: ImpactOptions = {}): Promise<ImpactReport> {
+export async function simulateImpact(
+  store: Store,
+  config: Config,
+  catalog: Catalog,
+  baseline: readonly ImpactRule[],
+  added: readonly ImpactRule[],
+  opts: ImpactOptions = {},
+): Promise<ImpactReport> {
   const window = await resolveWindow(store, config, opts.window ?? 'test');
   const table = quoteIdent(config.data.table);
   const label = quoteIdent(config.data.label);
@@ -186,20 +193,39 @@ export async function simulateImpact(store: Store, config: Config, catalog: Cata
     }
     return new Map([...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   };
-  const total = row('total', rows.filter((r) => keys.every((_, ki) => Number(r[`g${ki}`]) === 1)));
+  const total = row(
+    'total',
+    rows.filter((r) => keys.every((_, ki) => Number(r[`g${ki}`]) === 1)),
+  );
   const daily = [...groups(0)].map(([k, rs]) => row(k, rs));
-  const segments = present.columns.flatMap((col, ci) => [...groups(1 + ci)].map(([k, rs]) => ({ ...row(`${col}=${k}`, rs), protected: present.protectedColumns.has(col) })));
+  const segments = present.columns.flatMap((col, ci) =>
+    [...groups(1 + ci)].map(([k, rs]) => ({ ...row(`${col}=${k}`, rs), protected: present.protectedColumns.has(col) })),
+  );
   const pops = populations.map((p, pi) => {
     const r = row(p.name, groups(1 + present.columns.length + pi).get('1') ?? []);
     if (r.rows === 0) warnings.push(`population "${p.name}" matches no session in the ${window.name} window`);
     return { ...r, protected: p.protected, where: p.where };
   });
   const ref = (r: ImpactRule): ImpactRuleRef => ({ id: r.id, title: r.title, action: r.action });
-  return { window: { name: window.name, from: window.from, to: window.to, rows: window.rows }, baseline: baseline.map(ref), added: added.map(ref), total, daily, segments, populations: pops, warnings };
+  return {
+    window: { name: window.name, from: window.from, to: window.to, rows: window.rows },
+    baseline: baseline.map(ref),
+    added: added.map(ref),
+    total,
+    daily,
+    segments,
+    populations: pops,
+    warnings,
+  };
 }
 
 /** The approved set and the rules to add, from the workspace's targets. */
-export function impactSets(approved: readonly Target[], added: readonly Target[], catalog: Catalog, action: RuleAction = 'block'): { baseline: ImpactRule[]; added: ImpactRule[]; warnings: string[] } {
+export function impactSets(
+  approved: readonly Target[],
+  added: readonly Target[],
+  catalog: Catalog,
+  action: RuleAction = 'block',
+): { baseline: ImpactRule[]; added: ImpactRule[]; warnings: string[] } {
   const warnings: string[] = [];
   const baselineIds = new Set(approved.map((t) => t.id));
   const add = added.filter((t) => {

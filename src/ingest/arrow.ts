@@ -27,7 +27,12 @@ function duckType(t: DataType, file: string, name: string): string {
     case Type.Null:
       return 'VARCHAR';
     default:
-      throw InputError.single({ message: `unsupported Arrow type for column "${name}"`, where: { file, field: name }, expected: 'float, int, bool, utf8, dictionary, timestamp or date', found: String(t) });
+      throw InputError.single({
+        message: `unsupported Arrow type for column "${name}"`,
+        where: { file, field: name },
+        expected: 'float, int, bool, utf8, dictionary, timestamp or date',
+        found: String(t),
+      });
   }
 }
 

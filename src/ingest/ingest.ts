@@ -83,7 +83,8 @@ export async function ingest(store: Store, config: Config, catalog: Catalog, opt
       first ??= plan;
       const before = files.reduce((a, f) => a + f.rows, 0);
       const after = (await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${STAGE}`))?.n ?? 0;
-      if (after === before) throw InputError.single({ message: 'the file has no rows', where: { file }, expected: 'a header and at least one session', found: '0 rows' });
+      if (after === before)
+        throw InputError.single({ message: 'the file has no rows', where: { file }, expected: 'a header and at least one session', found: '0 rows' });
       files.push({ file, rows: after - before });
     }
 
@@ -99,7 +100,20 @@ export async function ingest(store: Store, config: Config, catalog: Catalog, opt
       await tx.run(`ALTER TABLE ${STAGE} RENAME TO ${table}`);
     }
     const total = (await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))?.n ?? 0;
-    return { files, globs: inputs.globs, rows: stats.n, bots: stats.bots, humans: stats.humans, unlabelled: stats.unlabelled, from: stats.from, to: stats.to, extras: first!.extras, totalRows: total, replaced: exists && opts.replace, warnings };
+    return {
+      files,
+      globs: inputs.globs,
+      rows: stats.n,
+      bots: stats.bots,
+      humans: stats.humans,
+      unlabelled: stats.unlabelled,
+      from: stats.from,
+      to: stats.to,
+      extras: first!.extras,
+      totalRows: total,
+      replaced: exists && opts.replace,
+      warnings,
+    };
   }
 
   /** Plan the file's columns and copy it, cast and checked, into the stage. */
@@ -184,16 +198,38 @@ async function checkStage(tx: Store, config: Config, files: readonly string[]): 
   const n = Number(r['n']);
   const where = { file: files.join(', ') };
   const problems: Problem[] = [];
-  if (Number(r['ids']) < n) problems.push({ severity: 'error', message: `${n - Number(r['ids'])} rows have no id`, where: { ...where, field: config.data.id }, expected: 'an id on every row', found: 'empty ids' });
+  if (Number(r['ids']) < n)
+    problems.push({
+      severity: 'error',
+      message: `${n - Number(r['ids'])} rows have no id`,
+      where: { ...where, field: config.data.id },
+      expected: 'an id on every row',
+      found: 'empty ids',
+    });
   if (Number(r['distinct_ids']) < Number(r['ids'])) {
     const exact = await tx.one<{ d: number }>(`SELECT count(DISTINCT ${id}) AS d FROM ${STAGE}`);
     r['distinct_ids'] = exact?.d ?? 0;
   }
   if (Number(r['distinct_ids']) < Number(r['ids'])) {
-    const dups = await tx.all<{ id: Value; n: number }>(`SELECT ${id} AS id, count(*) AS n FROM ${STAGE} WHERE ${id} IS NOT NULL GROUP BY ${id} HAVING count(*) > 1 ORDER BY ${id} LIMIT 3`);
-    problems.push({ severity: 'error', message: `${Number(r['ids']) - Number(r['distinct_ids'])} duplicate ids`, where: { ...where, field: config.data.id }, expected: 'a unique id per session', found: dups.map((d) => `${JSON.stringify(d.id)} x${d.n}`).join(', ') });
+    const dups = await tx.all<{ id: Value; n: number }>(
+      `SELECT ${id} AS id, count(*) AS n FROM ${STAGE} WHERE ${id} IS NOT NULL GROUP BY ${id} HAVING count(*) > 1 ORDER BY ${id} LIMIT 3`,
+    );
+    problems.push({
+      severity: 'error',
+      message: `${Number(r['ids']) - Number(r['distinct_ids'])} duplicate ids`,
+      where: { ...where, field: config.data.id },
+      expected: 'a unique id per session',
+      found: dups.map((d) => `${JSON.stringify(d.id)} x${d.n}`).join(', '),
+    });
   }
-  if (Number(r['times']) < n) problems.push({ severity: 'error', message: `${n - Number(r['times'])} rows have no time`, where: { ...where, field: config.data.time }, expected: 'a timestamp on every row', found: 'empty times' });
+  if (Number(r['times']) < n)
+    problems.push({
+      severity: 'error',
+      message: `${n - Number(r['times'])} rows have no time`,
+      where: { ...where, field: config.data.time },
+      expected: 'a timestamp on every row',
+      found: 'empty times',
+    });
   if (problems.length) throw new InputError('invalid data', problems);
   const bots = Number(r['bots']);
   const humans = Number(r['humans']);
@@ -207,16 +243,32 @@ async function checkAppend(tx: Store, config: Config, plan: IngestPlan, file: st
   const cols = new Set((await tx.describe(`SELECT * FROM ${table}`)).map((c) => c.name));
   const missing = plan.columns.filter((c) => !cols.has(c));
   if (missing.length) {
-    throw InputError.single({ message: `the existing ${config.data.table} table has no column ${missing.map((m) => `"${m}"`).join(', ')}`, where: { file, field: missing[0] }, expected: 'the columns of the data already loaded (or --replace to start over)', found: `new columns ${missing.join(', ')}` });
+    throw InputError.single({
+      message: `the existing ${config.data.table} table has no column ${missing.map((m) => `"${m}"`).join(', ')}`,
+      where: { file, field: missing[0] },
+      expected: 'the columns of the data already loaded (or --replace to start over)',
+      found: `new columns ${missing.join(', ')}`,
+    });
   }
   const clash = await tx.all<{ id: Value }>(`SELECT ${id} AS id FROM ${STAGE} WHERE ${id} IN (SELECT ${id} FROM ${table}) ORDER BY 1 LIMIT 5`);
   if (clash.length) {
-    throw InputError.single({ message: 'some ids are already loaded', where: { file, field: config.data.id }, expected: 'ids not yet in the table (or --replace to start over)', found: clash.map((c) => JSON.stringify(c.id)).join(', ') + (clash.length === 5 ? ', ...' : '') });
+    throw InputError.single({
+      message: 'some ids are already loaded',
+      where: { file, field: config.data.id },
+      expected: 'ids not yet in the table (or --replace to start over)',
+      found: clash.map((c) => JSON.stringify(c.id)).join(', ') + (clash.length === 5 ? ', ...' : ''),
+    });
   }
 }
 
 function raggedError(file: string, r: { line: number; expected: number; found: number; text: string }): InputError {
-  return InputError.single({ message: 'malformed CSV: a row has the wrong number of fields', where: { file, line: r.line }, expected: `${r.expected} fields, as in the header`, found: `${r.found} fields`, excerpt: r.text });
+  return InputError.single({
+    message: 'malformed CSV: a row has the wrong number of fields',
+    where: { file, line: r.line },
+    expected: `${r.expected} fields, as in the header`,
+    found: `${r.found} fields`,
+    excerpt: r.text,
+  });
 }
 
 /** DuckDB's reader and guard errors -> an InputError naming the file, and the line where known. */
@@ -225,8 +277,16 @@ async function readError(e: unknown, file: string, format: FileFormat): Promise<
   const msg = (e as Error).message ?? String(e);
   const guard = msg.indexOf(GUARD_PREFIX);
   if (guard >= 0) {
-    const [column, expected, value, id] = msg.slice(guard + GUARD_PREFIX.length).split('\n')[0]!.split('|');
-    return InputError.single({ message: `invalid value in column "${column}"`, where: { file, field: column }, expected, found: `${JSON.stringify(value)} (row with id ${id})` });
+    const [column, expected, value, id] = msg
+      .slice(guard + GUARD_PREFIX.length)
+      .split('\n')[0]!
+      .split('|');
+    return InputError.single({
+      message: `invalid value in column "${column}"`,
+      where: { file, field: column },
+      expected,
+      found: `${JSON.stringify(value)} (row with id ${id})`,
+    });
   }
   // "CSV Error on Line: 40002" (not the "LINE 1:" of DuckDB's SQL excerpt)
   const line = /Line: (\d+)/.exec(msg)?.[1];
@@ -237,5 +297,9 @@ async function readError(e: unknown, file: string, format: FileFormat): Promise<
     if (ragged) return raggedError(file, ragged);
   }
   const columnMatch = /column "?([A-Za-z0-9_]+)"?/i.exec(msg)?.[1];
-  return InputError.single({ message: `cannot read the file: ${first}`, where: { file, line: line ? Number(line) : undefined, field: columnMatch }, excerpt: original });
+  return InputError.single({
+    message: `cannot read the file: ${first}`,
+    where: { file, line: line ? Number(line) : undefined, field: columnMatch },
+    excerpt: original,
+  });
 }

@@ -48,7 +48,13 @@ export async function resolveInputs(store: Store, args: readonly string[], glob:
   if (empty.length) {
     throw new InputError(
       'a pattern matched no files',
-      empty.map((pattern) => ({ severity: 'error' as const, message: 'no file matches the pattern', where: { file: pattern }, expected: 'at least one file matching it (or an existing file name)', found: 'no match' })),
+      empty.map((pattern) => ({
+        severity: 'error' as const,
+        message: 'no file matches the pattern',
+        where: { file: pattern },
+        expected: 'at least one file matching it (or an existing file name)',
+        found: 'no match',
+      })),
     );
   }
   return { files, globs };

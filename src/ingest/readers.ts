@@ -43,7 +43,12 @@ export function checkReadable(file: string): void {
     size = st.size;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw InputError.single({ message: 'cannot read the input file', where: { file }, expected: 'a readable file', found: code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : String(code) });
+    throw InputError.single({
+      message: 'cannot read the input file',
+      where: { file },
+      expected: 'a readable file',
+      found: code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : String(code),
+    });
   }
   if (size === 0) throw InputError.single({ message: 'the input file is empty', where: { file }, expected: 'a header and at least one row', found: '0 bytes' });
 }

@@ -72,7 +72,6 @@ export function catalogCheck(f: Feature, value: string): ValueCheck | undefined 
   return undefined;
 }
 
-
 export interface IngestPlan {
   /** Projection from the source into the stored table, in stored order. */
   select: string[];
@@ -101,7 +100,14 @@ export function planIngest(source: readonly SourceColumn[], config: Config, cata
 
   const need = (name: string, role: string): SourceColumn | undefined => {
     const c = byName.get(name);
-    if (!c) problems.push({ severity: 'error', message: `missing the ${role} column "${name}"`, where: where(name), expected: `a column named ${name} (config data.${role})`, found: `columns ${present}` });
+    if (!c)
+      problems.push({
+        severity: 'error',
+        message: `missing the ${role} column "${name}"`,
+        where: where(name),
+        expected: `a column named ${name} (config data.${role})`,
+        found: `columns ${present}`,
+      });
     return c;
   };
 
@@ -114,10 +120,21 @@ export function planIngest(source: readonly SourceColumn[], config: Config, cata
   const timeCol = need(time, 'time');
   if (timeCol) {
     if (!TIMESTAMP.test(timeCol.type)) {
-      problems.push({ severity: 'error', message: `the time column "${time}" is not a timestamp`, where: where(time), expected: 'TIMESTAMP (or DATE, or a timestamp string the reader recognises)', found: timeCol.type });
+      problems.push({
+        severity: 'error',
+        message: `the time column "${time}" is not a timestamp`,
+        where: where(time),
+        expected: 'TIMESTAMP (or DATE, or a timestamp string the reader recognises)',
+        found: timeCol.type,
+      });
     } else {
       // Store UTC wall-clock time so that per-day breakdowns do not depend on the session's zone.
-      const expr = timeCol.type === 'TIMESTAMP WITH TIME ZONE' ? `timezone('UTC', ${quoteIdent(time)})` : timeCol.type === 'TIMESTAMP' ? quoteIdent(time) : `CAST(${quoteIdent(time)} AS TIMESTAMP)`;
+      const expr =
+        timeCol.type === 'TIMESTAMP WITH TIME ZONE'
+          ? `timezone('UTC', ${quoteIdent(time)})`
+          : timeCol.type === 'TIMESTAMP'
+            ? quoteIdent(time)
+            : `CAST(${quoteIdent(time)} AS TIMESTAMP)`;
       select.push(`${expr} AS ${quoteIdent(time)}`);
       columns.push(time);
     }
@@ -134,7 +151,13 @@ export function planIngest(source: readonly SourceColumn[], config: Config, cata
       // An empty string is an unknown label, like an empty cell.
       select.push(guard(label, `trim(CAST(${q} AS VARCHAR)) IN ('0', '1', '')`, `CAST(nullif(trim(CAST(${q} AS VARCHAR)), '') AS INTEGER)`, expected, idExpr));
     } else {
-      problems.push({ severity: 'error', message: `the label column "${label}" has the wrong type`, where: where(label), expected: '0/1 integers, booleans or empty values', found: labelCol.type });
+      problems.push({
+        severity: 'error',
+        message: `the label column "${label}" has the wrong type`,
+        where: where(label),
+        expected: '0/1 integers, booleans or empty values',
+        found: labelCol.type,
+      });
     }
     columns.push(label);
   }
@@ -143,7 +166,13 @@ export function planIngest(source: readonly SourceColumn[], config: Config, cata
     const c = byName.get(f.name);
     const q = quoteIdent(f.name);
     if (!c) {
-      problems.push({ severity: 'error', message: `missing the catalog feature "${f.name}"`, where: where(f.name), expected: `a ${f.type} column named ${f.name} (features.yaml)`, found: `columns ${present}` });
+      problems.push({
+        severity: 'error',
+        message: `missing the catalog feature "${f.name}"`,
+        where: where(f.name),
+        expected: `a ${f.type} column named ${f.name} (features.yaml)`,
+        found: `columns ${present}`,
+      });
       continue;
     }
     if ([id, time, label].includes(f.name)) {
@@ -153,7 +182,13 @@ export function planIngest(source: readonly SourceColumn[], config: Config, cata
     const nullType = c.type === '"NULL"' || c.type === 'NULL';
     if (f.type === 'number') {
       if (!(c.type === 'DOUBLE' || NUMERIC.test(c.type) || nullType)) {
-        problems.push({ severity: 'error', message: `feature "${f.name}" is not numeric`, where: where(f.name), expected: 'number (an integer or decimal column)', found: c.type });
+        problems.push({
+          severity: 'error',
+          message: `feature "${f.name}" is not numeric`,
+          where: where(f.name),
+          expected: 'number (an integer or decimal column)',
+          found: c.type,
+        });
         continue;
       }
       const value = c.type === 'DOUBLE' ? q : `CAST(${q} AS DOUBLE)`;
@@ -165,12 +200,24 @@ export function planIngest(source: readonly SourceColumn[], config: Config, cata
       else if (INTEGER.test(c.type) || nullType) {
         select.push(guard(f.name, `${q} IN (0, 1)`, `CAST(${q} AS BOOLEAN)`, 'true/false or 0/1', quoteIdent(id)));
       } else {
-        problems.push({ severity: 'error', message: `feature "${f.name}" is not boolean`, where: where(f.name), expected: 'boolean (true/false or 0/1)', found: c.type });
+        problems.push({
+          severity: 'error',
+          message: `feature "${f.name}" is not boolean`,
+          where: where(f.name),
+          expected: 'boolean (true/false or 0/1)',
+          found: c.type,
+        });
         continue;
       }
     } else {
       if (!(STRINGY.test(c.type) || INTEGER.test(c.type) || c.type === 'BOOLEAN' || nullType)) {
-        problems.push({ severity: 'error', message: `feature "${f.name}" is not a category`, where: where(f.name), expected: 'category (text values)', found: c.type });
+        problems.push({
+          severity: 'error',
+          message: `feature "${f.name}" is not a category`,
+          where: where(f.name),
+          expected: 'category (text values)',
+          found: c.type,
+        });
         continue;
       }
       const value = c.type === 'VARCHAR' ? q : `CAST(${q} AS VARCHAR)`;
@@ -181,7 +228,12 @@ export function planIngest(source: readonly SourceColumn[], config: Config, cata
     columns.push(f.name);
   }
 
-  const taken = new Set(columns.concat([id, time, label], catalog.features.map((f) => f.name)));
+  const taken = new Set(
+    columns.concat(
+      [id, time, label],
+      catalog.features.map((f) => f.name),
+    ),
+  );
   const extras = source.filter((c) => !taken.has(c.name)).map((c) => c.name);
   for (const e of extras) {
     select.push(quoteIdent(e));

@@ -75,7 +75,13 @@ export async function diagnoseChecks(tx: Store, source: string, checks: readonly
       const above = Number(r[`above_${i}`] ?? 0);
       if (below) found.push(`${plural(below, 'row')} below ${c.range![0]} (lowest ${r[`min_${i}`]})`);
       if (above) found.push(`${plural(above, 'row')} above ${c.range![1]} (highest ${r[`max_${i}`]})`);
-      problems.push({ severity: 'error', message: `${plural(n, 'value')} of "${c.column}" outside the catalog range`, where, expected: `values ${describeRange(c.range!)} (features.yaml range)`, found: found.join(', ') });
+      problems.push({
+        severity: 'error',
+        message: `${plural(n, 'value')} of "${c.column}" outside the catalog range`,
+        where,
+        expected: `values ${describeRange(c.range!)} (features.yaml range)`,
+        found: found.join(', '),
+      });
     } else {
       const distinct = Number(r[`distinct_${i}`] ?? 0);
       // Values are grouped whole but only their first characters reach JS.
@@ -85,8 +91,18 @@ export async function diagnoseChecks(tx: Store, source: string, checks: readonly
       const shown = top.map((t) => `${quoteValue(t.v, MAX_CHARS, t.len)} x${t.n}`).join(', ');
       const more = distinct > top.length ? `, and ${plural(distinct - top.length, 'other value')}` : '';
       const list = c.values!;
-      const listed = list.slice(0, LISTED).map((v) => quoteValue(v)).join(', ') + (list.length > LISTED ? `, and ${list.length - LISTED} more` : '');
-      problems.push({ severity: 'error', message: `${plural(n, 'row')} of "${c.column}" with a value not in the catalog's list`, where, expected: `one of ${listed} (features.yaml values)`, found: shown + more });
+      const listed =
+        list
+          .slice(0, LISTED)
+          .map((v) => quoteValue(v))
+          .join(', ') + (list.length > LISTED ? `, and ${list.length - LISTED} more` : '');
+      problems.push({
+        severity: 'error',
+        message: `${plural(n, 'row')} of "${c.column}" with a value not in the catalog's list`,
+        where,
+        expected: `one of ${listed} (features.yaml values)`,
+        found: shown + more,
+      });
     }
   }
   return problems;

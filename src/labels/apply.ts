@@ -56,7 +56,14 @@ export async function applyLabelOverlay(store: Store, config: Config, correction
   );
   return {
     changed: Number(counts['changed']),
-    corrections: corrections.map((c, i) => ({ where: c.where, as: c.as, reviewer: c.reviewer, reason: c.reason, matched: Number(counts[`m${i}`]), changed: Number(counts[`c${i}`]) })),
+    corrections: corrections.map((c, i) => ({
+      where: c.where,
+      as: c.as,
+      reviewer: c.reviewer,
+      reason: c.reason,
+      matched: Number(counts[`m${i}`]),
+      changed: Number(counts[`c${i}`]),
+    })),
   };
 }
 

@@ -40,7 +40,12 @@ export async function relabel(store: Store, dir: string, config: Config, catalog
   required(opts.reviewer, '--reviewer');
   const compiled = compileCorrectionCondition(opts.where, catalog, '--where');
   if (Array.isArray(compiled)) throw new InputError('invalid --where condition', compiled);
-  if (!(await store.tableExists(config.data.table))) throw InputError.single({ message: `no ${config.data.table} table in the workspace database`, expected: 'sessions loaded with `rulegen ingest` or `rulegen ingest-logs`', found: 'an empty database' });
+  if (!(await store.tableExists(config.data.table)))
+    throw InputError.single({
+      message: `no ${config.data.table} table in the workspace database`,
+      expected: 'sessions loaded with `rulegen ingest` or `rulegen ingest-logs`',
+      found: 'an empty database',
+    });
   const label = quoteIdent(config.data.label);
   const target = opts.as === 'bot' ? 1 : opts.as === 'human' ? 0 : null;
   const r = (await store.one<Record<string, number>>(
@@ -50,9 +55,21 @@ export async function relabel(store: Store, dir: string, config: Config, catalog
   ))!;
   const before = { bot: Number(r['bot']), human: Number(r['human']), unknown: Number(r['unknown']) };
   const matched = Number(r['n']);
-  if (matched === 0) throw InputError.single({ message: 'the condition matches no session; nothing recorded', where: { field: '--where' }, expected: 'a condition that matches the sessions to relabel', found: opts.where });
+  if (matched === 0)
+    throw InputError.single({
+      message: 'the condition matches no session; nothing recorded',
+      where: { field: '--where' },
+      expected: 'a condition that matches the sessions to relabel',
+      found: opts.where,
+    });
   const changed = matched - (target === 1 ? before.bot : target === 0 ? before.human : before.unknown);
-  const correction: Correction = { where: opts.where.trim(), as: opts.as, reason: opts.reason.trim(), reviewer: opts.reviewer.trim(), at: (opts.now ?? new Date()).toISOString() };
+  const correction: Correction = {
+    where: opts.where.trim(),
+    as: opts.as,
+    reason: opts.reason.trim(),
+    reviewer: opts.reviewer.trim(),
+    at: (opts.now ?? new Date()).toISOString(),
+  };
   const file = labelsPath(dir);
   if (!opts.dryRun) writeFileAtomic(file, appendCorrection(existsSync(file) ? readFileSync(file, 'utf8') : '', correction));
   return { correction, matched, before, changed, written: !opts.dryRun, file };

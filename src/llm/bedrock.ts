@@ -52,7 +52,14 @@ const FALLBACK_CODES = new Set([
   'AbortError',
 ]);
 // Failures every model would share: the caller's identity or signature.
-const CREDENTIAL_CODES = new Set(['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'CredentialsProviderError', 'IncompleteSignatureException', 'MissingAuthenticationTokenException']);
+const CREDENTIAL_CODES = new Set([
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'CredentialsProviderError',
+  'IncompleteSignatureException',
+  'MissingAuthenticationTokenException',
+]);
 
 function classify(model: string, e: unknown): LlmCallError {
   const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; code?: string };
@@ -64,8 +71,13 @@ function classify(model: string, e: unknown): LlmCallError {
   }
   // AccessDenied is usually "model access not granted" for this model; a ValidationException
   // names an unknown or retired model id. Both may not apply to the next model.
-  const modelScoped = code === 'AccessDeniedException' || (code === 'ValidationException' && /model|end of (its )?life|inference profile|on-demand/i.test(message));
-  const fallback = FALLBACK_CODES.has(code) || modelScoped || (status !== undefined && status >= 500) || ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE'].includes(err.code ?? '');
+  const modelScoped =
+    code === 'AccessDeniedException' || (code === 'ValidationException' && /model|end of (its )?life|inference profile|on-demand/i.test(message));
+  const fallback =
+    FALLBACK_CODES.has(code) ||
+    modelScoped ||
+    (status !== undefined && status >= 500) ||
+    ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE'].includes(err.code ?? '');
   return new LlmCallError(model, code, message, fallback, status);
 }
 
@@ -93,7 +105,11 @@ export class BedrockProvider implements LlmProvider {
       maxAttempts: options.maxAttempts,
       ...(options.retryStrategy ? { retryStrategy: options.retryStrategy } : { retryMode: options.retryMode }),
       // HTTP/1.1; the socket timeout catches a silent peer early, the call's timer bounds the rest
-      requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(options.timeoutMs, 10_000), requestTimeout: options.timeoutMs, throwOnRequestTimeout: true }),
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: Math.min(options.timeoutMs, 10_000),
+        requestTimeout: options.timeoutMs,
+        throwOnRequestTimeout: true,
+      }),
     });
   }
 
@@ -105,10 +121,16 @@ export class BedrockProvider implements LlmProvider {
     const signal = opts.signal ? AbortSignal.any([timer.signal, opts.signal]) : timer.signal;
     try {
       const out = await this.client.send(new ConverseCommand(request as unknown as ConverseCommandInput), { abortSignal: signal as never });
-      return { response: toWire(out as unknown as Record<string, unknown>), generator: `bedrock:${request.modelId}`, latencyMs: performance.now() - t0, attempts: out.$metadata.attempts ?? 1 };
+      return {
+        response: toWire(out as unknown as Record<string, unknown>),
+        generator: `bedrock:${request.modelId}`,
+        latencyMs: performance.now() - t0,
+        attempts: out.$metadata.attempts ?? 1,
+      };
     } catch (e) {
       if (opts.signal?.aborted) throw stopped(request.modelId, opts.signal);
-      if (timer.signal.aborted) throw new LlmCallError(request.modelId, 'TimeoutError', `no complete answer within llm.timeout_ms (${this.options.timeoutMs} ms)`, true);
+      if (timer.signal.aborted)
+        throw new LlmCallError(request.modelId, 'TimeoutError', `no complete answer within llm.timeout_ms (${this.options.timeoutMs} ms)`, true);
       throw classify(request.modelId, e);
     } finally {
       clearTimeout(timeout);

@@ -34,6 +34,11 @@ export function priceOf(model: string): ModelPrice | undefined {
 export function costOf(model: string, usage: Usage, opts: { batch?: boolean } = {}): number | null {
   const p = priceOf(model);
   if (!p) return null;
-  const usd = (usage.inputTokens * p.input + usage.outputTokens * p.output + (usage.cacheReadInputTokens ?? 0) * p.cache_read + (usage.cacheWriteInputTokens ?? 0) * p.cache_write) / 1e6;
+  const usd =
+    (usage.inputTokens * p.input +
+      usage.outputTokens * p.output +
+      (usage.cacheReadInputTokens ?? 0) * p.cache_read +
+      (usage.cacheWriteInputTokens ?? 0) * p.cache_write) /
+    1e6;
   return opts.batch ? usd * (1 - p.batch_discount) : usd;
 }

@@ -13,7 +13,10 @@ import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { packageRoot } from './package.js';
 
-const FrontMatterSchema = z.looseObject({ version: z.union([z.number().int().positive(), z.string().regex(/^[0-9A-Za-z.-]+$/)]), description: z.string().optional() });
+const FrontMatterSchema = z.looseObject({
+  version: z.union([z.number().int().positive(), z.string().regex(/^[0-9A-Za-z.-]+$/)]),
+  description: z.string().optional(),
+});
 
 /** A loaded template; `ref` (`name@version`) goes into provenance with the rendered text's hash. */
 export interface PromptTemplate {
@@ -38,12 +41,30 @@ const hb = handlebarsEnv({
 export function loadPrompt(name: string, workspacePrompts?: string): PromptTemplate {
   const candidates = [...(workspacePrompts ? [join(workspacePrompts, `${name}.hbs`)] : []), join(shippedPrompts(), `${name}.hbs`)];
   const file = candidates.find((f) => existsSync(f));
-  if (!file) throw InputError.single({ message: `no prompt template ${name}.hbs`, where: { file: candidates.at(-1) }, expected: 'a Handlebars template with YAML front matter', found: 'no such file' });
+  if (!file)
+    throw InputError.single({
+      message: `no prompt template ${name}.hbs`,
+      where: { file: candidates.at(-1) },
+      expected: 'a Handlebars template with YAML front matter',
+      found: 'no such file',
+    });
   const text = readFileSync(file, 'utf8');
   const m = /^---\r?\n([\s\S]*?)\r?\n---\r?\n/.exec(text);
-  if (!m) throw InputError.single({ message: 'prompt template has no front matter', where: { file, line: 1 }, expected: '---\\nversion: 1\\n---', found: JSON.stringify(text.slice(0, 40)) });
+  if (!m)
+    throw InputError.single({
+      message: 'prompt template has no front matter',
+      where: { file, line: 1 },
+      expected: '---\\nversion: 1\\n---',
+      found: JSON.stringify(text.slice(0, 40)),
+    });
   const fm = FrontMatterSchema.safeParse(parseYaml(m[1]!));
-  if (!fm.success) throw InputError.single({ message: 'prompt template front matter needs a version', where: { file, field: 'version' }, expected: 'version: <positive integer>', found: m[1]! });
+  if (!fm.success)
+    throw InputError.single({
+      message: 'prompt template front matter needs a version',
+      where: { file, field: 'version' },
+      expected: 'version: <positive integer>',
+      found: m[1]!,
+    });
   const version = String(fm.data.version);
   let compiled: HandlebarsTemplateDelegate;
   try {
@@ -61,7 +82,10 @@ export function loadPrompt(name: string, workspacePrompts?: string): PromptTempl
         return compiled(vars);
       } catch (e) {
         // Handlebars' strict mode names the missing field: "\"unit\" not defined in [object Object]"
-        throw InputError.single({ message: `prompt template ${name}@${version} names a variable that was not supplied: ${(e as Error).message}`, where: { file } });
+        throw InputError.single({
+          message: `prompt template ${name}@${version} names a variable that was not supplied: ${(e as Error).message}`,
+          where: { file },
+        });
       }
     },
   };

@@ -16,7 +16,11 @@ import type { ConverseOptions, ConverseOutcome, ConverseRequest, ConverseRespons
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
+      return Object.fromEntries(
+        Object.keys(v as object)
+          .sort()
+          .map((k) => [k, (v as Record<string, unknown>)[k]]),
+      );
     }
     return v;
   });
@@ -42,7 +46,9 @@ export interface Cassette {
 
 function isCassette(x: unknown): x is Cassette {
   const c = x as Partial<Cassette> | null;
-  return Boolean(c && typeof c.key === 'string' && c.response && typeof c.response === 'object' && typeof (c.response as ConverseResponse).stopReason === 'string');
+  return Boolean(
+    c && typeof c.key === 'string' && c.response && typeof c.response === 'object' && typeof (c.response as ConverseResponse).stopReason === 'string',
+  );
 }
 
 export class ReplayProvider implements LlmProvider {
@@ -62,15 +68,27 @@ export class ReplayProvider implements LlmProvider {
       } catch (e) {
         throw InputError.single({ message: `cassette is not valid JSON: ${(e as Error).message}`, where: { file } });
       }
-      if (!isCassette(cassette)) throw InputError.single({ message: 'not a cassette', where: { file }, expected: '{key, model, recorded, request, response: {output, stopReason, usage}}', found: Object.keys(cassette as object).join(', ') });
+      if (!isCassette(cassette))
+        throw InputError.single({
+          message: 'not a cassette',
+          where: { file },
+          expected: '{key, model, recorded, request, response: {output, stopReason, usage}}',
+          found: Object.keys(cassette as object).join(', '),
+        });
       // the recorded latency, so a model comparison from cassettes compares the models, not the disk
-      return { response: cassette.response, generator: `replay:${basename(file)}`, latencyMs: cassette.response.metrics?.latencyMs ?? performance.now() - t0, attempts: 1 };
+      return {
+        response: cassette.response,
+        generator: `replay:${basename(file)}`,
+        latencyMs: cassette.response.metrics?.latencyMs ?? performance.now() - t0,
+        attempts: 1,
+      };
     }
     throw InputError.single({
       message: `no recorded response for request sha256:${key} (model ${request.modelId})`,
       where: { file: join(this.dirs[0] ?? '.', `${key}.json`) },
       expected: `a cassette ${key}.json in ${this.dirs.map((d) => relative(process.cwd(), d) || '.').join(' or ')}`,
-      found: 'none: the context, the prompt templates, the model or the settings differ from the recording; record one with `rulegen propose --provider bedrock --record`',
+      found:
+        'none: the context, the prompt templates, the model or the settings differ from the recording; record one with `rulegen propose --provider bedrock --record`',
     });
   }
 }

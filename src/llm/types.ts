@@ -34,13 +34,26 @@ export interface ConverseRequest {
   modelId: string;
   system: SystemBlock[];
   messages: Message[];
-  toolConfig: { tools: (ToolSpec | CachePointBlock)[]; toolChoice?: { tool: { name: string } } | { any: Record<string, never> } | { auto: Record<string, never> } };
+  toolConfig: {
+    tools: (ToolSpec | CachePointBlock)[];
+    toolChoice?: { tool: { name: string } } | { any: Record<string, never> } | { auto: Record<string, never> };
+  };
   inferenceConfig: { temperature: number; maxTokens: number };
   guardrailConfig?: { guardrailIdentifier: string; guardrailVersion: string; trace?: 'enabled' | 'disabled' };
 }
 
 /** Every stop reason the Converse API documents; anything else is kept as a string and reported. */
-export const STOP_REASONS = ['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'guardrail_intervened', 'content_filtered', 'malformed_tool_use', 'malformed_model_output', 'model_context_window_exceeded'] as const;
+export const STOP_REASONS = [
+  'end_turn',
+  'tool_use',
+  'max_tokens',
+  'stop_sequence',
+  'guardrail_intervened',
+  'content_filtered',
+  'malformed_tool_use',
+  'malformed_model_output',
+  'model_context_window_exceeded',
+] as const;
 export type StopReason = (typeof STOP_REASONS)[number];
 
 export interface Usage {

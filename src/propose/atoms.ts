@@ -69,7 +69,11 @@ export function detectSpikes(counts: readonly { value: number; n: number }[], to
 }
 
 /** Values of a category by lift (bot share over human share), values no human has first (by bots). */
-export function categoriesByLift(rows: readonly { value: string; b: number; h: number }[], bots: number, humans: number): { value: string; b: number; h: number; lift: number }[] {
+export function categoriesByLift(
+  rows: readonly { value: string; b: number; h: number }[],
+  bots: number,
+  humans: number,
+): { value: string; b: number; h: number; lift: number }[] {
   return rows
     .filter((r) => r.b > 0)
     .map((r) => ({ ...r, lift: r.h === 0 ? Infinity : r.b / Math.max(1, bots) / (r.h / Math.max(1, humans)) }))
@@ -164,7 +168,12 @@ export async function buildAtoms(store: Store, catalog: Catalog, features: reado
           if (v < hi) add(name, comparison(name, '>', v), { op: 'gt', value: v });
           if (v > lo) add(name, comparison(name, '<', v), { op: 'lt', value: v });
         }
-        const qs = [...(stats[`qa${i}`] as number[] | null) ?? [], ...((stats[`qb${i}`] as number[] | null) ?? []), ...((stats[`qh${i}`] as number[] | null) ?? []), ...sp]
+        const qs = [
+          ...((stats[`qa${i}`] as number[] | null) ?? []),
+          ...((stats[`qb${i}`] as number[] | null) ?? []),
+          ...((stats[`qh${i}`] as number[] | null) ?? []),
+          ...sp,
+        ]
           .filter((x) => x !== null && Number.isFinite(Number(x)))
           .map(Number);
         const thresholds = [...new Set(qs)].sort((a, b) => a - b);

@@ -29,7 +29,9 @@ function roundQuantiles(q: QuantileSet): QuantileSet {
 export function gatherContext(ws: Workspace, ranking: Ranking, opts: { top?: number } = {}): RawContext {
   const top = opts.top ?? ws.config.rank.top;
   // rank.top counts features a model may see: sensitive and unknown ones do not take a place
-  const ranked = ranking.features.filter((r) => !r.sensitive && ws.catalog.get(r.feature) && !ws.catalog.get(r.feature)!.sensitive && (r.auc !== null || r.ks !== null || r.iv !== null)).slice(0, top);
+  const ranked = ranking.features
+    .filter((r) => !r.sensitive && ws.catalog.get(r.feature) && !ws.catalog.get(r.feature)!.sensitive && (r.auc !== null || r.ks !== null || r.iv !== null))
+    .slice(0, top);
   const rules = workspaceRules(ws, { statuses: ['approved', 'rejected'] }).targets;
   const reasonOf = (t: (typeof rules)[number]): string => {
     const review = t.rule?.review as { note?: string | null; reason?: string } | undefined;
@@ -48,7 +50,9 @@ export function gatherContext(ws: Workspace, ranking: Ranking, opts: { top?: num
       coverage: round4(r.coverage),
       nulls: { bot: round4(r.nulls.bot), human: round4(r.nulls.human) },
       quantiles: r.quantiles ? { bot: roundQuantiles(r.quantiles.bot), human: roundQuantiles(r.quantiles.human) } : null,
-      categories: r.categories ? r.categories.map((c) => ({ value: c.value, bot_share: round4(c.bot_share), human_share: round4(c.human_share), lift: r4(c.lift) })) : null,
+      categories: r.categories
+        ? r.categories.map((c) => ({ value: c.value, bot_share: round4(c.bot_share), human_share: round4(c.human_share), lift: r4(c.lift) }))
+        : null,
     })),
     rules: rules.map((t): RawRule => ({ status: t.status as RawRule['status'], title: t.title, ast: t.ast, reason: reasonOf(t) })),
   };

@@ -77,7 +77,12 @@ export function jaccard(a: number, b: number, both: number): number {
 }
 
 /** The first existing rule whose hits overlap by at least `max` (highest first), or undefined. */
-export function duplicateOf<T extends { hits: number }>(hits: number, existing: readonly T[], intersections: readonly number[], max: number): { rule: T; jaccard: number } | undefined {
+export function duplicateOf<T extends { hits: number }>(
+  hits: number,
+  existing: readonly T[],
+  intersections: readonly number[],
+  max: number,
+): { rule: T; jaccard: number } | undefined {
   let best: { rule: T; jaccard: number } | undefined;
   existing.forEach((e, i) => {
     const j = jaccard(hits, e.hits, intersections[i] ?? 0);

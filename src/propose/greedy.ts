@@ -85,7 +85,14 @@ export async function atomsFor(store: Store, catalog: Catalog, ranking: Ranking,
       atoms.push({ feature: f.feature, ast: f.direction === 'higher' ? featureRef(f.feature) : comparison(f.feature, '=', false) });
     } else if (f.type === 'category' && f.categories?.length) {
       const lifted = f.categories.filter((c) => c.lift === null || c.lift > 2).sort((a, b) => (b.lift ?? Infinity) - (a.lift ?? Infinity));
-      for (let k = 1; k <= Math.min(3, lifted.length); k++) atoms.push({ feature: f.feature, ast: inList(f.feature, lifted.slice(0, k).map((c) => c.value)) });
+      for (let k = 1; k <= Math.min(3, lifted.length); k++)
+        atoms.push({
+          feature: f.feature,
+          ast: inList(
+            f.feature,
+            lifted.slice(0, k).map((c) => c.value),
+          ),
+        });
     }
   }
   return atoms;
@@ -111,7 +118,13 @@ const conj = (a: Expr, b: Expr): Expr => and(...(a.kind === 'and' ? a.operands :
  * Propose up to `count` diverse rules. `exclude` holds conditions (printed) that already exist
  * as rules, so the inducer does not propose them again.
  */
-export async function induceGreedy(store: Store, config: Config, catalog: Catalog, ranking: Ranking, opts: { count: number; exclude?: ReadonlySet<string>; onStep?: (m: string) => void }): Promise<InduceResult> {
+export async function induceGreedy(
+  store: Store,
+  config: Config,
+  catalog: Catalog,
+  ranking: Ranking,
+  opts: { count: number; exclude?: ReadonlySet<string>; onStep?: (m: string) => void },
+): Promise<InduceResult> {
   const t0 = performance.now();
   const train = await resolveWindow(store, config, 'train');
 
@@ -119,10 +132,15 @@ export async function induceGreedy(store: Store, config: Config, catalog: Catalo
   const table = quoteIdent(config.data.table);
   const id = quoteIdent(config.data.id);
   const l = quoteIdent(config.data.label);
-  const cols = [...new Set([config.data.id, config.data.time, config.data.label, ...usableFeatures(catalog, ranking).map((f) => f.feature)])].map(quoteIdent).join(', ');
+  const cols = [...new Set([config.data.id, config.data.time, config.data.label, ...usableFeatures(catalog, ranking).map((f) => f.feature)])]
+    .map(quoteIdent)
+    .join(', ');
   const labelled = train.rows;
   const keep = Math.min(1, SEARCH_ROWS / Math.max(1, labelled));
-  await store.run(`CREATE OR REPLACE TEMP TABLE rulegen_search AS SELECT ${cols} FROM ${table} WHERE ${train.where} AND ${l} IS NOT NULL AND (hash(${id}) % 1000000) < ?`, [...train.parameters, Math.ceil(keep * 1_000_000)]);
+  await store.run(
+    `CREATE OR REPLACE TEMP TABLE rulegen_search AS SELECT ${cols} FROM ${table} WHERE ${train.where} AND ${l} IS NOT NULL AND (hash(${id}) % 1000000) < ?`,
+    [...train.parameters, Math.ceil(keep * 1_000_000)],
+  );
   const sampleCfg: Config = { ...config, data: { ...config.data, table: 'rulegen_search' } };
   const sample: Window = { ...train, where: 'TRUE', parameters: [] };
   const sampleRows = (await store.one<{ n: number }>('SELECT count(*) AS n FROM rulegen_search'))?.n ?? 0;
@@ -131,7 +149,13 @@ export async function induceGreedy(store: Store, config: Config, catalog: Catalo
   let searched = 0;
   const passing: Scored[] = [];
   opts.onStep?.(`scoring ${atoms.length} single-term rules`);
-  let generation = await score(store, sampleCfg, catalog, sample, atoms.map((a) => ({ ast: a.ast, features: [a.feature] })));
+  let generation = await score(
+    store,
+    sampleCfg,
+    catalog,
+    sample,
+    atoms.map((a) => ({ ast: a.ast, features: [a.feature] })),
+  );
   searched += generation.length;
   for (let terms = 1; ; terms++) {
     passing.push(...generation.filter((s) => s.pass));
@@ -165,9 +189,17 @@ export async function induceGreedy(store: Store, config: Config, catalog: Catalo
     .sort((a, b) => b.result.counts.tp - a.result.counts.tp || a.features.length - b.features.length)
     .slice(0, Math.max(opts.count * 4, 20));
   opts.onStep?.(`confirming ${pool.length} rules on the train window`);
-  const confirm = await runBacktest(store, config, train, pool.map((p, i) => ({ id: String(i), predicate: compilePredicate(p.ast, catalog) })), { overlap: true });
+  const confirm = await runBacktest(
+    store,
+    config,
+    train,
+    pool.map((p, i) => ({ id: String(i), predicate: compilePredicate(p.ast, catalog) })),
+    { overlap: true },
+  );
   const chosen: number[] = [];
-  const order = pool.map((_, i) => i).sort((a, b) => (confirm.rules[b]!.recall ?? 0) - (confirm.rules[a]!.recall ?? 0) || pool[a]!.features.length - pool[b]!.features.length);
+  const order = pool
+    .map((_, i) => i)
+    .sort((a, b) => (confirm.rules[b]!.recall ?? 0) - (confirm.rules[a]!.recall ?? 0) || pool[a]!.features.length - pool[b]!.features.length);
   for (const i of order) {
     if (chosen.length >= opts.count) break;
     const r = confirm.rules[i]!;
@@ -185,4 +217,3 @@ export async function induceGreedy(store: Store, config: Config, catalog: Catalo
     seconds: (performance.now() - t0) / 1000,
   };
 }
-

@@ -40,7 +40,16 @@ import { costOf, priceOf } from '../llm/cost.js';
 import { Limiter } from '../llm/limit.js';
 import { loadPrompt, sha256 } from '../llm/prompts.js';
 import { canonicalJson, RecordingProvider, ReplayProvider, shippedCassettes } from '../llm/replay.js';
-import { LlmCallError, type ContentBlock, type ConverseOutcome, type ConverseRequest, type LlmProvider, type Message, type ToolSpec, type ToolUseBlock } from '../llm/types.js';
+import {
+  LlmCallError,
+  type ContentBlock,
+  type ConverseOutcome,
+  type ConverseRequest,
+  type LlmProvider,
+  type Message,
+  type ToolSpec,
+  type ToolUseBlock,
+} from '../llm/types.js';
 import { rankFeatures } from '../rank/rank.js';
 import type { Ranking } from '../rank/types.js';
 import type { Workspace } from '../workspace.js';
@@ -180,7 +189,12 @@ export class ProposeRunError extends ExternalError {
 }
 
 const zeroTokens = (): Tokens => ({ input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0 });
-const addTokens = (a: Tokens, b: Tokens): Tokens => ({ input_tokens: a.input_tokens + b.input_tokens, output_tokens: a.output_tokens + b.output_tokens, cache_read_tokens: a.cache_read_tokens + b.cache_read_tokens, cache_write_tokens: a.cache_write_tokens + b.cache_write_tokens });
+const addTokens = (a: Tokens, b: Tokens): Tokens => ({
+  input_tokens: a.input_tokens + b.input_tokens,
+  output_tokens: a.output_tokens + b.output_tokens,
+  cache_read_tokens: a.cache_read_tokens + b.cache_read_tokens,
+  cache_write_tokens: a.cache_write_tokens + b.cache_write_tokens,
+});
 const addCost = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a + b);
 const roundUsd = (x: number | null): number | null => (x === null ? null : Number(x.toFixed(6)));
 
@@ -194,7 +208,8 @@ export async function makeProvider(ws: Workspace, name: ModelProviderName, opts:
   const configured = ws.config.llm.cassettes ? resolve(ws.dir, ws.config.llm.cassettes) : undefined;
   const dirs = [...(configured ? [configured] : []), shippedCassettes()];
   if (name === 'replay') {
-    if (opts.record) throw InputError.single({ message: '--record needs a live provider', where: { field: '--record' }, expected: '--provider bedrock', found: 'replay' });
+    if (opts.record)
+      throw InputError.single({ message: '--record needs a live provider', where: { field: '--record' }, expected: '--provider bedrock', found: 'replay' });
     return new ReplayProvider(dirs);
   }
   // Loaded on demand: the AWS SDK costs every other command ~0.2 s of start-up otherwise.
@@ -213,7 +228,12 @@ interface Prompts {
 
 function buildPrompts(ws: Workspace, context: ProposeContext): Prompts {
   const system = loadPrompt('propose-rules', ws.paths.prompts);
-  return { system: system.render(context as unknown as Record<string, unknown>), ref: system.ref, request: loadPrompt('propose-request', ws.paths.prompts), repair: loadPrompt('propose-repair', ws.paths.prompts) };
+  return {
+    system: system.render(context as unknown as Record<string, unknown>),
+    ref: system.ref,
+    request: loadPrompt('propose-request', ws.paths.prompts),
+    repair: loadPrompt('propose-repair', ws.paths.prompts),
+  };
 }
 
 interface CallPlan {
@@ -304,7 +324,13 @@ interface RunEnv {
  * holds one concurrency slot throughout, and marks a failure or the spend before giving the slot
  * up, so that calls queued behind it see both.
  */
-async function converseWithFallback(env: RunEnv, primary: string, chain: string[], messages: Message[], fallbacks: string[]): Promise<{ outcome: ConverseOutcome; model: string; cost: number | null }> {
+async function converseWithFallback(
+  env: RunEnv,
+  primary: string,
+  chain: string[],
+  messages: Message[],
+  fallbacks: string[],
+): Promise<{ outcome: ConverseOutcome; model: string; cost: number | null }> {
   return env.limiter.run(async () => {
     if (env.failed.has(primary)) throw new Aborted(`an earlier call of ${primary} failed`);
     if (env.budget.exhausted()) throw new Aborted('--max-cost reached');
@@ -329,7 +355,9 @@ async function converseWithFallback(env: RunEnv, primary: string, chain: string[
       }
     }
     env.failed.add(primary);
-    throw new ExternalError(`model call failed: ${errors.map((e) => `${e.model}: ${e.code}${e.status ? ` (HTTP ${e.status})` : ''}: ${e.message}`).join('; ')}`);
+    throw new ExternalError(
+      `model call failed: ${errors.map((e) => `${e.model}: ${e.code}${e.status ? ` (HTTP ${e.status})` : ''}: ${e.message}`).join('; ')}`,
+    );
   });
 }
 
@@ -350,7 +378,13 @@ export function echoOf(assistant: Message): Message {
     else if ('toolUse' in b) {
       const clipped = clipEcho(b.toolUse.input);
       const fits = (JSON.stringify(clipped) ?? '').length <= ECHO_LIMITS.total;
-      content.push({ toolUse: { toolUseId: b.toolUse.toolUseId, name: excerpt(b.toolUse.name, 64), input: fits ? clipped : { note: 'input too large to repeat; see the validator errors' } } });
+      content.push({
+        toolUse: {
+          toolUseId: b.toolUse.toolUseId,
+          name: excerpt(b.toolUse.name, 64),
+          input: fits ? clipped : { note: 'input too large to repeat; see the validator errors' },
+        },
+      });
     }
   }
   return { role: 'assistant', content };
@@ -361,7 +395,15 @@ function repairMessages(assistant: Message | undefined, text: string): Message[]
   if (!echo || echo.content.length === 0) return [];
   const uses = (echo.content as ContentBlock[]).flatMap((b) => ('toolUse' in b ? [b.toolUse] : []));
   if (uses.length === 0) return [echo, { role: 'user', content: [{ text }] }];
-  return [echo, { role: 'user', content: uses.map((u, i) => ({ toolResult: { toolUseId: u.toolUseId, status: 'error' as const, content: [{ text: i === 0 ? text : 'See the first tool result.' }] } })) }];
+  return [
+    echo,
+    {
+      role: 'user',
+      content: uses.map((u, i) => ({
+        toolResult: { toolUseId: u.toolUseId, status: 'error' as const, content: [{ text: i === 0 ? text : 'See the first tool result.' }] },
+      })),
+    },
+  ];
 }
 
 /** The largest answer (JSON characters of the output message) a call accepts: generous for llm.max_tokens, bounded whatever the model does. */
@@ -401,7 +443,12 @@ async function runCall(env: RunEnv, model: string, plan: CallPlan, chain: string
     // a repair turn continues with the model that answered
     chainNow = chain.slice(chain.indexOf(answered));
     const r = outcome.response;
-    const tokens: Tokens = { input_tokens: r.usage?.inputTokens ?? 0, output_tokens: r.usage?.outputTokens ?? 0, cache_read_tokens: r.usage?.cacheReadInputTokens ?? 0, cache_write_tokens: r.usage?.cacheWriteInputTokens ?? 0 };
+    const tokens: Tokens = {
+      input_tokens: r.usage?.inputTokens ?? 0,
+      output_tokens: r.usage?.outputTokens ?? 0,
+      cache_read_tokens: r.usage?.cacheReadInputTokens ?? 0,
+      cache_write_tokens: r.usage?.cacheWriteInputTokens ?? 0,
+    };
     report.turns++;
     report.tokens = addTokens(report.tokens, tokens);
     report.cost_usd = addCost(report.cost_usd, cost);
@@ -418,32 +465,47 @@ async function runCall(env: RunEnv, model: string, plan: CallPlan, chain: string
     const remaining = plan.count - accepted.length;
     let issue: string | undefined;
     if (stop === 'guardrail_intervened' || stop === 'content_filtered') {
-      report.problem = stop === 'guardrail_intervened' ? `blocked by guardrail${llm.guardrail ? ` ${llm.guardrail.id} version ${llm.guardrail.version}` : ''} (guardrail_intervened); no rules from this call` : 'the answer was withheld by the content filter (content_filtered); no rules from this call';
+      report.problem =
+        stop === 'guardrail_intervened'
+          ? `blocked by guardrail${llm.guardrail ? ` ${llm.guardrail.id} version ${llm.guardrail.version}` : ''} (guardrail_intervened); no rules from this call`
+          : 'the answer was withheld by the content filter (content_filtered); no rules from this call';
       break;
     }
     if (answerChars > maxAnswerChars(llm.max_tokens)) {
       // not parsed at all: none of its rules is looked at, and the echo is cut (echoOf)
       issue = `the answer was ${answerChars} characters of JSON, more than the ${maxAnswerChars(llm.max_tokens)} a call accepts`;
-      repair = env.prompts.repair.render(repairVars({ shape: [`${issue}; submit at most ${remaining} rule(s), each field within the schema's length limits`] }));
+      repair = env.prompts.repair.render(
+        repairVars({ shape: [`${issue}; submit at most ${remaining} rule(s), each field within the schema's length limits`] }),
+      );
     } else {
       if ((stop === 'max_tokens' || stop === 'model_context_window_exceeded') && uses.length === 0) {
-        report.problem = stop === 'max_tokens' ? `the answer was cut at llm.max_tokens (${llm.max_tokens}) before submit_rules was complete; raise llm.max_tokens or lower llm.rules_per_call` : 'the conversation exceeded the model context window (model_context_window_exceeded); lower rank.top or llm.rules_per_call';
+        report.problem =
+          stop === 'max_tokens'
+            ? `the answer was cut at llm.max_tokens (${llm.max_tokens}) before submit_rules was complete; raise llm.max_tokens or lower llm.rules_per_call`
+            : 'the conversation exceeded the model context window (model_context_window_exceeded); lower rank.top or llm.rules_per_call';
         break;
       }
       if (stop === 'malformed_tool_use' || stop === 'malformed_model_output') {
-        repair = env.prompts.repair.render(repairVars({ shape: [`the model output could not be read (${stop}); the submit_rules input must be JSON that matches its schema.`] }));
+        repair = env.prompts.repair.render(
+          repairVars({ shape: [`the model output could not be read (${stop}); the submit_rules input must be JSON that matches its schema.`] }),
+        );
       } else if (uses.length === 0) {
         if (stop !== 'end_turn' && stop !== 'stop_sequence' && stop !== 'tool_use') {
-          report.problem = typeof stop === 'string' && stop ? `unexpected stop reason ${quote(stop, 60)}; no rules from this call` : 'an empty answer (no stop reason); no rules from this call';
+          report.problem =
+            typeof stop === 'string' && stop
+              ? `unexpected stop reason ${quote(stop, 60)}; no rules from this call`
+              : 'an empty answer (no stop reason); no rules from this call';
           break;
         }
         repair = env.prompts.repair.render(repairVars({ shape: ['you answered without calling the submit_rules tool.'] }));
       } else {
-        const input = uses.length === 1 ? uses[0]!.input : { rules: uses.flatMap((u) => ((u.input as { rules?: unknown[] })?.rules ?? [])) };
+        const input = uses.length === 1 ? uses[0]!.input : { rules: uses.flatMap((u) => (u.input as { rules?: unknown[] })?.rules ?? []) };
         const v = validateSubmission(input, env.catalog, env.existing, { max: remaining });
         if (v.extra) {
           report.extra_rules += v.extra;
-          env.note(`${answered}, call ${plan.call}: the answer had ${v.extra} rule(s) more than the ${Math.min(remaining, MAX_RULES_PER_ANSWER)} asked for; they were not used`);
+          env.note(
+            `${answered}, call ${plan.call}: the answer had ${v.extra} rule(s) more than the ${Math.min(remaining, MAX_RULES_PER_ANSWER)} asked for; they were not used`,
+          );
         }
         for (const ok of v.valid) {
           env.existing.set(ok.condition, `"${ok.rule.title}", proposed earlier in this run`);
@@ -451,7 +513,8 @@ async function runCall(env: RunEnv, model: string, plan: CallPlan, chain: string
         }
         invalid = v.invalid;
         if (v.shape) repair = env.prompts.repair.render(repairVars({ shape: v.shape.map(problemText), remaining }));
-        else if (invalid.length) repair = env.prompts.repair.render(repairVars({ accepted: accepted.length, invalid, remaining: plan.count - accepted.length }));
+        else if (invalid.length)
+          repair = env.prompts.repair.render(repairVars({ accepted: accepted.length, invalid, remaining: plan.count - accepted.length }));
         if (stop === 'max_tokens' && repair) {
           report.problem = `the answer reached llm.max_tokens (${llm.max_tokens}); invalid rules were not sent back`;
           break;
@@ -460,11 +523,14 @@ async function runCall(env: RunEnv, model: string, plan: CallPlan, chain: string
     }
     if (repair === undefined) break;
     if (!canRepair) {
-      if (!invalid.length) report.problem = `no usable submit_rules call after ${report.repair_rounds} repair round(s) (last stop reason ${stop}${issue ? `; ${issue}` : ''})`;
+      if (!invalid.length)
+        report.problem = `no usable submit_rules call after ${report.repair_rounds} repair round(s) (last stop reason ${stop}${issue ? `; ${issue}` : ''})`;
       break;
     }
     report.repair_rounds++;
-    env.note(`${answered}, call ${plan.call}: sending ${invalid.length ? `${invalid.length} invalid rule(s)` : 'the answer'} back (repair ${report.repair_rounds} of ${llm.repair_rounds})`);
+    env.note(
+      `${answered}, call ${plan.call}: sending ${invalid.length ? `${invalid.length} invalid rule(s)` : 'the answer'} back (repair ${report.repair_rounds} of ${llm.repair_rounds})`,
+    );
     const more = repairMessages(assistant, repair);
     messages.push(...more);
   }
@@ -509,14 +575,30 @@ async function writeAccepted(env: RunEnv, model: string, report: CallReport, acc
           prompt: `${env.prompts.ref} sha256:${env.promptHash}`,
           input: `sha256:${env.input}`,
           // the call's usage, shared by the rules it produced
-          usage: { input_tokens: report.tokens.input_tokens, output_tokens: report.tokens.output_tokens, cache_read_tokens: report.tokens.cache_read_tokens, cache_write_tokens: report.tokens.cache_write_tokens, cost_usd: roundUsd(report.cost_usd), rules_in_call: accepted.length },
+          usage: {
+            input_tokens: report.tokens.input_tokens,
+            output_tokens: report.tokens.output_tokens,
+            cache_read_tokens: report.tokens.cache_read_tokens,
+            cache_write_tokens: report.tokens.cache_write_tokens,
+            cost_usd: roundUsd(report.cost_usd),
+            rules_in_call: accepted.length,
+          },
           created: new Date().toISOString(),
         },
         backtest: evidence,
       };
       const file = candidateFile(ws, t.id);
       writeCandidate(file, doc, `Proposed by ${generator}; the model proposes, the backtest and a reviewer decide (rulegen review, approve, reject).`);
-      env.candidates.push({ id: t.id, file, title: v.rule.title, condition: v.condition, model, generator, gate: applyGate(result, ws.config.gate), test: evidence });
+      env.candidates.push({
+        id: t.id,
+        file,
+        title: v.rule.title,
+        condition: v.condition,
+        model,
+        generator,
+        gate: applyGate(result, ws.config.gate),
+        test: evidence,
+      });
       env.measured.set(t.id, { ast: v.ast, result });
     });
   });
@@ -557,27 +639,58 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
   const maxCost = opts.maxCostUsd ?? llm.max_cost_usd;
   if (maxCost !== undefined) {
     const unpriced = models.filter((m) => !priceOf(m));
-    if (unpriced.length) throw InputError.single({ message: 'cannot enforce --max-cost: no price for a model', where: { field: '--max-cost' }, expected: 'models listed in src/llm/prices.json', found: unpriced.join(', ') });
+    if (unpriced.length)
+      throw InputError.single({
+        message: 'cannot enforce --max-cost: no price for a model',
+        where: { field: '--max-cost' },
+        expected: 'models listed in src/llm/prices.json',
+        found: unpriced.join(', '),
+      });
   }
   opts.onStep?.('ranking features on the train window');
   const ranking = opts.ranking ?? (await rankFeatures(store, ws.config, ws.catalog));
   const context = buildContext(ws, ranking);
   const input = sha256(canonicalJson(context));
   const prompts = buildPrompts(ws, context);
-  const plans = planCalls(opts.count, llm.rules_per_call, context.features.map((f) => f.name));
+  const plans = planCalls(
+    opts.count,
+    llm.rules_per_call,
+    context.features.map((f) => f.name),
+  );
   const promptHash = sha256(`${prompts.system}\n\n${userText(prompts, plans[0]!)}`);
-  const base: ModelProposeResult = { provider: opts.provider, prompt: `${prompts.ref} sha256:${promptHash}`, input, dryRun: Boolean(opts.dryRun), candidates: [], calls: [], models: [], cost_usd: 0, seconds: 0 };
+  const base: ModelProposeResult = {
+    provider: opts.provider,
+    prompt: `${prompts.ref} sha256:${promptHash}`,
+    input,
+    dryRun: Boolean(opts.dryRun),
+    candidates: [],
+    calls: [],
+    models: [],
+    cost_usd: 0,
+    seconds: 0,
+  };
 
   if (opts.dryRun) {
-    const requests = models.flatMap((m) => plans.map((p) => buildRequest(ws, m, prompts.system, [{ role: 'user', content: [{ text: userText(prompts, p) }] }])));
+    const requests = models.flatMap((m) =>
+      plans.map((p) => buildRequest(ws, m, prompts.system, [{ role: 'user', content: [{ text: userText(prompts, p) }] }])),
+    );
     const est = dryRunEstimate(requests);
-    return { ...base, requests, estimated_input_tokens: est.input, estimated_output_tokens: est.output, estimated_cost_usd: est.cost, cost_usd: null, seconds: (performance.now() - t0) / 1000 };
+    return {
+      ...base,
+      requests,
+      estimated_input_tokens: est.input,
+      estimated_output_tokens: est.output,
+      estimated_cost_usd: est.cost,
+      cost_usd: null,
+      seconds: (performance.now() - t0) / 1000,
+    };
   }
 
   const provider = opts.llm ?? (await makeProvider(ws, opts.provider, { record: opts.record }));
   const deadline = new AbortController();
   const existing = new Map<string, string>();
-  for (const t of workspaceRules(ws, { statuses: ['candidate', 'approved', 'rejected', 'deprecated'] }).targets) existing.set(t.condition, `${t.status} rule ${t.id}`);
+  for (const t of workspaceRules(ws, { statuses: ['candidate', 'approved', 'rejected', 'deprecated'] }).targets)
+    existing.set(t.condition, `${t.status} rule ${t.id}`);
   const env: RunEnv = {
     ws,
     store,
@@ -606,7 +719,20 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
       models.flatMap((model) => {
         const chain = [model, ...llm.fallback.filter((f) => f !== model)];
         return plans.map(async (plan) => {
-          const report: CallReport = { model, call: plan.call, answered_by: [], turns: 0, repair_rounds: 0, stop_reasons: [], tokens: zeroTokens(), cost_usd: 0, latency_ms: 0, accepted: 0, extra_rules: 0, invalid: [] };
+          const report: CallReport = {
+            model,
+            call: plan.call,
+            answered_by: [],
+            turns: 0,
+            repair_rounds: 0,
+            stop_reasons: [],
+            tokens: zeroTokens(),
+            cost_usd: 0,
+            latency_ms: 0,
+            accepted: 0,
+            extra_rules: 0,
+            invalid: [],
+          };
           calls.push(report);
           try {
             await runCall(env, model, plan, chain, report);
@@ -620,7 +746,10 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
             fatal.push(e);
           }
           if (report.problem) note(`${model}, call ${plan.call}: ${report.problem}`);
-          for (const x of report.invalid) note(`${model}, call ${plan.call}: rule ${x.index}${x.title ? ` ${quote(x.title, QUOTE_LIMITS.title)}` : ''} stayed invalid: ${x.problems.map(problemText).join('; ')}`);
+          for (const x of report.invalid)
+            note(
+              `${model}, call ${plan.call}: rule ${x.index}${x.title ? ` ${quote(x.title, QUOTE_LIMITS.title)}` : ''} stayed invalid: ${x.problems.map(problemText).join('; ')}`,
+            );
         });
       }),
     );
@@ -645,21 +774,34 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
     // A bad input (a cassette miss) keeps its own exit code; the candidates are on disk either way.
     const input = fatal.find((e) => e instanceof InputError);
     if (input) throw input;
-    const kept = env.candidates.length ? `; kept ${env.candidates.length} candidate(s) from the calls that succeeded: ${env.candidates.map((c) => c.file).join(', ')}` : '';
+    const kept = env.candidates.length
+      ? `; kept ${env.candidates.length} candidate(s) from the calls that succeeded: ${env.candidates.map((c) => c.file).join(', ')}`
+      : '';
     const messages = [...new Set(calls.flatMap((c) => (c.error ? [`${c.model}, call ${c.call}: ${c.error}`] : [])))];
     throw new ProposeRunError(`propose failed: ${messages.join(' | ')}${kept}`, result);
   }
-  if (deadline.signal.aborted) throw new ProposeRunError(`propose stopped at llm.run_timeout_ms (${llm.run_timeout_ms} ms)${env.candidates.length ? `; kept ${env.candidates.length} candidate(s)` : ''}`, result, callProblems(calls));
+  if (deadline.signal.aborted)
+    throw new ProposeRunError(
+      `propose stopped at llm.run_timeout_ms (${llm.run_timeout_ms} ms)${env.candidates.length ? `; kept ${env.candidates.length} candidate(s)` : ''}`,
+      result,
+      callProblems(calls),
+    );
   // A run in which every call ended in a guardrail, a filter, a cut or output that stayed
   // invalid produced nothing: that is a failure of the provider, not an empty success.
-  if (!calls.some((c) => c.accepted > 0)) throw new ProposeRunError(`propose: no model call produced a usable answer (${calls.length} call(s))`, result, callProblems(calls));
+  if (!calls.some((c) => c.accepted > 0))
+    throw new ProposeRunError(`propose: no model call produced a usable answer (${calls.length} call(s))`, result, callProblems(calls));
   return result;
 }
 
 /** Why each call produced no (or not all of its) rules, one problem per call. */
 function callProblems(calls: CallReport[]): Problem[] {
   return calls.flatMap((c): Problem[] => {
-    const why = c.error ?? c.problem ?? (c.accepted === 0 && c.invalid.length ? `${c.invalid.length} rule(s) stayed invalid: ${c.invalid.flatMap((x) => x.problems.slice(0, 1).map((p) => p.message)).join('; ')}` : undefined);
+    const why =
+      c.error ??
+      c.problem ??
+      (c.accepted === 0 && c.invalid.length
+        ? `${c.invalid.length} rule(s) stayed invalid: ${c.invalid.flatMap((x) => x.problems.slice(0, 1).map((p) => p.message)).join('; ')}`
+        : undefined);
     return why ? [{ severity: 'error', message: `${c.model}, call ${c.call}: ${excerpt(why, 500)}` }] : [];
   });
 }
@@ -702,7 +844,11 @@ export function comparisonTable(result: ModelProposeResult): string {
     `${(m.latency_ms / 1000).toFixed(1)} s`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -745,7 +891,12 @@ export interface ToolConversation {
 export function toolRepairText(tool: string, problems: readonly string[]): string {
   const listed = problems.slice(0, 20).map((p) => `- ${quote(p, QUOTE_LIMITS.problem)}`);
   const more = problems.length > 20 ? [`(${problems.length - 20} more problem(s) not listed.)`] : [];
-  return [`Part of your answer could not be used. The validator said (each problem quoted as a JSON string, long ones cut):`, ...listed, ...more, `Call ${tool} again with corrected versions of the rejected items only. Drop an item rather than guess a feature or a value that is not in the catalog.`].join('\n');
+  return [
+    `Part of your answer could not be used. The validator said (each problem quoted as a JSON string, long ones cut):`,
+    ...listed,
+    ...more,
+    `Call ${tool} again with corrected versions of the rejected items only. Drop an item rather than guess a feature or a value that is not in the catalog.`,
+  ].join('\n');
 }
 
 /**
@@ -757,7 +908,17 @@ export async function converseTool(c: ToolConversation): Promise<ToolCallReport>
   const llm = c.ws.config.llm;
   const name = c.tool.toolSpec.name;
   const chain = [c.model, ...llm.fallback.filter((f) => f !== c.model)];
-  const report: ToolCallReport = { model: c.model, answered_by: [], generator: null, turns: 0, repair_rounds: 0, stop_reasons: [], tokens: zeroTokens(), cost_usd: 0, latency_ms: 0 };
+  const report: ToolCallReport = {
+    model: c.model,
+    answered_by: [],
+    generator: null,
+    turns: 0,
+    repair_rounds: 0,
+    stop_reasons: [],
+    tokens: zeroTokens(),
+    cost_usd: 0,
+    latency_ms: 0,
+  };
   const messages: Message[] = [{ role: 'user', content: [{ text: c.user }] }];
   let at = 0;
   for (;;) {
@@ -774,12 +935,20 @@ export async function converseTool(c: ToolConversation): Promise<ToolCallReport>
         if (chain[i + 1]) c.note?.(`${chain[i]}: ${e.code}: ${e.message}; falling back to ${chain[i + 1]}`);
       }
     }
-    if (!outcome) throw new ExternalError(`model call failed: ${errors.map((e) => `${e.model}: ${e.code}${e.status ? ` (HTTP ${e.status})` : ''}: ${e.message}`).join('; ')}`);
+    if (!outcome)
+      throw new ExternalError(
+        `model call failed: ${errors.map((e) => `${e.model}: ${e.code}${e.status ? ` (HTTP ${e.status})` : ''}: ${e.message}`).join('; ')}`,
+      );
     const answered = chain[at]!;
     const r = outcome.response;
     report.turns++;
     report.generator = outcome.generator;
-    report.tokens = addTokens(report.tokens, { input_tokens: r.usage?.inputTokens ?? 0, output_tokens: r.usage?.outputTokens ?? 0, cache_read_tokens: r.usage?.cacheReadInputTokens ?? 0, cache_write_tokens: r.usage?.cacheWriteInputTokens ?? 0 });
+    report.tokens = addTokens(report.tokens, {
+      input_tokens: r.usage?.inputTokens ?? 0,
+      output_tokens: r.usage?.outputTokens ?? 0,
+      cache_read_tokens: r.usage?.cacheReadInputTokens ?? 0,
+      cache_write_tokens: r.usage?.cacheWriteInputTokens ?? 0,
+    });
     report.cost_usd = roundUsd(addCost(report.cost_usd, costOf(answered, r.usage ?? { inputTokens: 0, outputTokens: 0 })));
     report.latency_ms += outcome.latencyMs;
     report.stop_reasons.push(r.stopReason);
@@ -790,12 +959,20 @@ export async function converseTool(c: ToolConversation): Promise<ToolCallReport>
     const answerChars = (JSON.stringify(r.output ?? null) ?? '').length;
     let problems: string[];
     if (stop === 'guardrail_intervened' || stop === 'content_filtered') {
-      report.problem = stop === 'guardrail_intervened' ? `blocked by guardrail${llm.guardrail ? ` ${llm.guardrail.id} version ${llm.guardrail.version}` : ''} (guardrail_intervened)` : 'the answer was withheld by the content filter (content_filtered)';
+      report.problem =
+        stop === 'guardrail_intervened'
+          ? `blocked by guardrail${llm.guardrail ? ` ${llm.guardrail.id} version ${llm.guardrail.version}` : ''} (guardrail_intervened)`
+          : 'the answer was withheld by the content filter (content_filtered)';
       break;
     } else if (answerChars > maxAnswerChars(llm.max_tokens)) {
-      problems = [`the answer was ${answerChars} characters of JSON, more than the ${maxAnswerChars(llm.max_tokens)} a call accepts; keep each field within the schema's limits`];
+      problems = [
+        `the answer was ${answerChars} characters of JSON, more than the ${maxAnswerChars(llm.max_tokens)} a call accepts; keep each field within the schema's limits`,
+      ];
     } else if ((stop === 'max_tokens' || stop === 'model_context_window_exceeded') && uses.length === 0) {
-      report.problem = stop === 'max_tokens' ? `the answer was cut at llm.max_tokens (${llm.max_tokens}) before ${name} was complete; raise llm.max_tokens` : 'the conversation exceeded the model context window (model_context_window_exceeded)';
+      report.problem =
+        stop === 'max_tokens'
+          ? `the answer was cut at llm.max_tokens (${llm.max_tokens}) before ${name} was complete; raise llm.max_tokens`
+          : 'the conversation exceeded the model context window (model_context_window_exceeded)';
       break;
     } else if (stop === 'malformed_tool_use' || stop === 'malformed_model_output') {
       problems = [`the model output could not be read (${stop}); the ${name} input must be JSON that matches its schema.`];
@@ -810,7 +987,10 @@ export async function converseTool(c: ToolConversation): Promise<ToolCallReport>
     }
     if (!problems.length) break;
     if (report.repair_rounds >= llm.repair_rounds) {
-      report.problem = `still not usable after ${report.repair_rounds} repair round(s): ${problems.slice(0, 3).map((p) => excerpt(p, 200)).join('; ')}`;
+      report.problem = `still not usable after ${report.repair_rounds} repair round(s): ${problems
+        .slice(0, 3)
+        .map((p) => excerpt(p, 200))
+        .join('; ')}`;
       break;
     }
     const more = repairMessages(assistant, toolRepairText(name, problems));
@@ -844,7 +1024,9 @@ async function refineWithModel(env: RunEnv, models: string[], rounds: number, on
   for (let round = 1; round <= rounds; round++) {
     for (const model of models) {
       if (env.failed.has(model) || env.budget.exhausted() || env.deadline.aborted) continue;
-      const failing = env.candidates.filter((c) => c.model === model && !c.gate.pass && !dropped.has(c.id) && env.measured.has(c.id)).slice(0, MAX_RULES_PER_ANSWER);
+      const failing = env.candidates
+        .filter((c) => c.model === model && !c.gate.pass && !dropped.has(c.id) && env.measured.has(c.id))
+        .slice(0, MAX_RULES_PER_ANSWER);
       if (!failing.length) continue;
       onStep?.(`refine round ${round} of ${rounds}: ${failing.length} candidate(s) of ${model} failed the gate; measuring their false positives`);
       const items = await env.storeLock.run(async () => {
@@ -904,10 +1086,13 @@ async function refineWithModel(env: RunEnv, models: string[], rounds: number, on
               const existing = new Map(env.existing);
               existing.delete(items[num - 1]!.c.condition);
               const v = validateSubmission({ rules: [fields] }, env.catalog, existing, { max: 1 });
-              const bad = [...(v.shape ?? []), ...v.invalid.flatMap((x) => x.problems)].map((p) => `revisions.${i}: ${problemText(p).replace(/rules\.0\./g, '')}`);
+              const bad = [...(v.shape ?? []), ...v.invalid.flatMap((x) => x.problems)].map(
+                (p) => `revisions.${i}: ${problemText(p).replace(/rules\.0\./g, '')}`,
+              );
               if (bad.length) problems.push(...bad);
               else if (typeof change === 'string' && change.trim()) {
-                if (v.valid[0]!.condition === items[num - 1]!.c.condition) problems.push(`revisions.${i}.condition: unchanged; a revision must change the condition`);
+                if (v.valid[0]!.condition === items[num - 1]!.c.condition)
+                  problems.push(`revisions.${i}.condition: unchanged; a revision must change the condition`);
                 else revised.set(num, { v: v.valid[0]!, change: excerpt(change.trim(), 300) });
               }
             });
@@ -929,16 +1114,35 @@ async function refineWithModel(env: RunEnv, models: string[], rounds: number, on
       if (!revised.size) continue;
       await env.storeLock.run(async () => {
         const entries = [...revised].sort((a, b) => a[0] - b[0]);
-        const targets: Target[] = entries.map(([num, r]) => ({ id: items[num - 1]!.c.id, title: r.v.rule.title, status: 'candidate', condition: r.v.condition, ast: r.v.ast }));
+        const targets: Target[] = entries.map(([num, r]) => ({
+          id: items[num - 1]!.c.id,
+          title: r.v.rule.title,
+          status: 'candidate',
+          condition: r.v.condition,
+          ast: r.v.ast,
+        }));
         const run = await backtestTargets(env.store, ws.config, ws.catalog, targets, { window: 'test', variations: true });
         entries.forEach(([num, r], k) => {
           const x = items[num - 1]!;
           const result = run.rules[k]!;
           const gate = applyGate(result, ws.config.gate);
-          const record: RefineRound = { round, generator: call.generator ?? `${env.provider.name}:${model}`, from: x.c.condition, to: r.v.condition, change: r.change, evidence: x.evidence, result: refineResult(result, gate) };
+          const record: RefineRound = {
+            round,
+            generator: call.generator ?? `${env.provider.name}:${model}`,
+            from: x.c.condition,
+            to: r.v.condition,
+            change: r.change,
+            evidence: x.evidence,
+            result: refineResult(result, gate),
+          };
           const doc = parseYaml(readFileSync(x.c.file, 'utf8')) as Record<string, unknown>;
           const prov = (doc['provenance'] ?? {}) as Record<string, unknown>;
-          const usage = { input_tokens: call.tokens.input_tokens, output_tokens: call.tokens.output_tokens, cost_usd: roundUsd(call.cost_usd), rules_in_call: items.length };
+          const usage = {
+            input_tokens: call.tokens.input_tokens,
+            output_tokens: call.tokens.output_tokens,
+            cost_usd: roundUsd(call.cost_usd),
+            rules_in_call: items.length,
+          };
           Object.assign(doc, {
             title: r.v.rule.title,
             action: r.v.rule.action,
@@ -951,11 +1155,21 @@ async function refineWithModel(env: RunEnv, models: string[], rounds: number, on
             provenance: { ...prov, refine: [...((prov['refine'] as unknown[] | undefined) ?? []), { ...record, usage }] },
             backtest: evidenceBlock(run, result),
           });
-          writeCandidate(x.c.file, doc, `Proposed by ${x.c.generator} and refined by ${record.generator} (round ${round}); the model proposes, the backtest and a reviewer decide (rulegen review, approve, reject).`);
+          writeCandidate(
+            x.c.file,
+            doc,
+            `Proposed by ${x.c.generator} and refined by ${record.generator} (round ${round}); the model proposes, the backtest and a reviewer decide (rulegen review, approve, reject).`,
+          );
           env.existing.delete(x.c.condition);
           env.existing.set(r.v.condition, `"${r.v.rule.title}", refined in this run`);
           env.measured.set(x.c.id, { ast: r.v.ast, result });
-          Object.assign(x.c, { title: r.v.rule.title, condition: r.v.condition, gate, test: evidenceBlock(run, result), refine: [...(x.c.refine ?? []), record] });
+          Object.assign(x.c, {
+            title: r.v.rule.title,
+            condition: r.v.condition,
+            gate,
+            test: evidenceBlock(run, result),
+            refine: [...(x.c.refine ?? []), record],
+          });
         });
       });
     }

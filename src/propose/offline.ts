@@ -126,7 +126,11 @@ const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : 
 const conjSql = (terms: readonly Term[]) => ({ sql: terms.map((t) => `(${t.pred.sql})`).join(' AND '), parameters: terms.flatMap((t) => t.pred.parameters) });
 const astOf = (terms: readonly Term[]): Expr => (terms.length === 1 ? terms[0]!.atom.ast : and(...terms.map((t) => t.atom.ast)));
 const keyOf = (terms: readonly Term[]) => terms.map((t) => t.atom.key).join(' and ');
-const setKey = (terms: readonly Term[]) => terms.map((t) => t.atom.key).sort().join(' & ');
+const setKey = (terms: readonly Term[]) =>
+  terms
+    .map((t) => t.atom.key)
+    .sort()
+    .join(' & ');
 const hit = (p: { sql: string }) => `(CASE WHEN ${p.sql} THEN 1 ELSE 0 END)`;
 
 /** The features the inducer may use, and the ones it leaves out with the reason. */
@@ -138,8 +142,9 @@ export function inducerFeatures(catalog: Catalog, ranking: Ranking): { use: Feat
     const f = catalog.get(r.feature);
     if (!f) continue;
     if (f.sensitive) excluded.push({ feature: f.name, reason: 'sensitive' });
-    else if (f.leak) excluded.push({ feature: f.name, reason: 'derived from the label\'s source (leak: true in the catalog)' });
-    else if (leaks.has(f.name)) excluded.push({ feature: f.name, reason: `possible label leak (${r.leak?.reasons.join(', ')}); mark it leak_ok: true in the catalog to use it` });
+    else if (f.leak) excluded.push({ feature: f.name, reason: "derived from the label's source (leak: true in the catalog)" });
+    else if (leaks.has(f.name))
+      excluded.push({ feature: f.name, reason: `possible label leak (${r.leak?.reasons.join(', ')}); mark it leak_ok: true in the catalog to use it` });
     else if (r.auc !== null || r.ks !== null || r.iv !== null) use.push(f);
   }
   return { use, excluded };
@@ -162,7 +167,17 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
   const train = await resolveWindow(store, config, 'train');
   const test = await resolveWindow(store, config, 'test');
   const { use, excluded } = inducerFeatures(catalog, ranking);
-  const empty = (why: string): InduceResult => ({ rules: [], searched: 0, sampleRows: 0, window: train, seconds: (performance.now() - t0) / 1000, notes: [why], skipped, families, excluded });
+  const empty = (why: string): InduceResult => ({
+    rules: [],
+    searched: 0,
+    sampleRows: 0,
+    window: train,
+    seconds: (performance.now() - t0) / 1000,
+    notes: [why],
+    skipped,
+    families,
+    excluded,
+  });
   if (use.length === 0) return empty('no usable feature: every ranked feature is sensitive, a possible label leak, or has no statistic');
 
   // existing rules, as hit columns of the sample
@@ -179,7 +194,9 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
   step('sampling the train window');
   const l = quoteIdent(config.data.label);
   const id = quoteIdent(config.data.id);
-  const labelled = (await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(config.data.table)} WHERE ${train.where} AND ${l} IN (0, 1)`, train.parameters))?.n ?? 0;
+  const labelled =
+    (await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(config.data.table)} WHERE ${train.where} AND ${l} IN (0, 1)`, train.parameters))
+      ?.n ?? 0;
   const keep = Math.min(1_000_000, Math.ceil((1_000_000 * SEARCH_ROWS) / Math.max(1, labelled)));
   const exCols = existing.map((e, i) => `coalesce((${e.pred.sql}), false) AS "_rg_e${i}"`);
   await store.run(
@@ -201,10 +218,16 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
     const scale = (rows: number) => Math.max(3, Math.ceil((gate.min_support * rows) / Math.max(1, test.rows)));
     const fitGate: SliceGate = { maxFpr: FIT_MARGIN * gate.max_fpr, minPrecision: gate.min_precision, minSupport: scale(fit.bots + fit.humans) };
     const valGate: SliceGate = { maxFpr: gate.max_fpr, minPrecision: gate.min_precision, minSupport: Math.max(2, scale(val.bots + val.humans)) };
-    if (fit.bots === 0 || fit.humans === 0 || val.humans === 0) return { ...empty(`the train window's sample has ${fit.bots + val.bots} bots and ${fit.humans + val.humans} humans: nothing to learn from`), sampleRows };
+    if (fit.bots === 0 || fit.humans === 0 || val.humans === 0)
+      return { ...empty(`the train window's sample has ${fit.bots + val.bots} bots and ${fit.humans + val.humans} humans: nothing to learn from`), sampleRows };
     const reach = wilson(0, val.humans).upper;
     if (reach > gate.max_fpr) {
-      return { ...empty(`the validation slice has ${val.humans.toLocaleString('en-US')} labelled humans: a rule with no false positive still has an FPR bound of ${pct(reach)}, above max_fpr ${pct(gate.max_fpr)}; about ${Math.ceil(3.84 / gate.max_fpr).toLocaleString('en-US')} humans are needed, so no rule can pass`), sampleRows };
+      return {
+        ...empty(
+          `the validation slice has ${val.humans.toLocaleString('en-US')} labelled humans: a rule with no false positive still has an FPR bound of ${pct(reach)}, above max_fpr ${pct(gate.max_fpr)}; about ${Math.ceil(3.84 / gate.max_fpr).toLocaleString('en-US')} humans are needed, so no rule can pass`,
+        ),
+        sampleRows,
+      };
     }
 
     // 2. atoms, compiled once
@@ -222,7 +245,9 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
     // Booleans become 0/1, categories stay text, nulls stay null. A histogram of codes then
     // counts every atom of a feature exactly, and has at most 2|T| + 1 rows per feature.
     const thresholds = use.map((f) =>
-      f.type === 'number' ? [...new Set(terms.filter((t) => t.atom.feature === f.name && t.atom.spec.value !== undefined).map((t) => t.atom.spec.value!))].sort((x, y) => x - y) : [],
+      f.type === 'number'
+        ? [...new Set(terms.filter((t) => t.atom.feature === f.name && t.atom.spec.value !== undefined).map((t) => t.atom.spec.value!))].sort((x, y) => x - y)
+        : [],
     );
     // The code by a balanced CASE tree: log2 |T| comparisons a row find #{t in T : t < v},
     // and one more at the leaf asks whether v is that next threshold itself.
@@ -249,7 +274,9 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
       else binCols.push(`CAST(${c} AS VARCHAR) AS "_rg_b${i}"`);
     });
     await store.run(`CREATE OR REPLACE TEMP TABLE ${SAMPLE} AS SELECT *, ${binCols.join(', ')} FROM ${SAMPLE}`, binParams);
-    const histogram = use.map((_, i) => `SELECT _rg_k, ${i}::INTEGER AS f, CAST("_rg_b${i}" AS VARCHAR) AS b, ${LBL} AS lbl, ${COV} AS cov, count(*) AS n FROM p GROUP BY ALL`).join(' UNION ALL ');
+    const histogram = use
+      .map((_, i) => `SELECT _rg_k, ${i}::INTEGER AS f, CAST("_rg_b${i}" AS VARCHAR) AS b, ${LBL} AS lbl, ${COV} AS cov, count(*) AS n FROM p GROUP BY ALL`)
+      .join(' UNION ALL ');
     /** Whether an atom holds for a histogram bin (the bin's code or text; null for nulls). */
     const holds = terms.map((t) => {
       const spec = t.atom.spec;
@@ -294,13 +321,20 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
     const scoreAtoms = async (parents: readonly Term[][] | null, where = 'TRUE'): Promise<SliceCounts[][]> => {
       const ps = parents ?? [[]];
       const from = ps
-        .map((p, k) => `SELECT ${k}::INTEGER AS _rg_k, ${LBL}, ${COV}, ${use.map((_, i) => `"_rg_b${i}"`).join(', ')} FROM ${SAMPLE} WHERE NOT ${VAL} AND (${where}) AND (${p.length ? conjSql(p).sql : 'TRUE'})`)
+        .map(
+          (p, k) =>
+            `SELECT ${k}::INTEGER AS _rg_k, ${LBL}, ${COV}, ${use.map((_, i) => `"_rg_b${i}"`).join(', ')} FROM ${SAMPLE} WHERE NOT ${VAL} AND (${where}) AND (${p.length ? conjSql(p).sql : 'TRUE'})`,
+        )
         .join(' UNION ALL ');
-      const rows = await store.all(`WITH p AS MATERIALIZED (${from}) ${histogram}`, ps.flatMap((p) => (p.length ? conjSql(p).parameters : [])));
+      const rows = await store.all(
+        `WITH p AS MATERIALIZED (${from}) ${histogram}`,
+        ps.flatMap((p) => (p.length ? conjSql(p).parameters : [])),
+      );
       searched += terms.length * ps.length;
       // bins[k][f] = [{b, lbl, cov, n}]
       const bins = ps.map(() => use.map((): { b: string | null; bot: boolean; cov: boolean; n: number }[] => []));
-      for (const r of rows) bins[n(r['_rg_k'])]![n(r['f'])]!.push({ b: (r['b'] as string | null) ?? null, bot: n(r['lbl']) === 1, cov: r['cov'] === true, n: n(r['n']) });
+      for (const r of rows)
+        bins[n(r['_rg_k'])]![n(r['f'])]!.push({ b: (r['b'] as string | null) ?? null, bot: n(r['lbl']) === 1, cov: r['cov'] === true, n: n(r['n']) });
       return ps.map((_, k) =>
         terms.map((_, i): SliceCounts => {
           const c = { tpAll: 0, tpNew: 0, fp: 0 };
@@ -353,100 +387,117 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
       lambdaVal = (share * val.bots) / Math.max(1, setMax * val.humans);
       firstCounts!.forEach((c, i) => (single[i] = { ...c }));
       await store.run(`UPDATE ${SAMPLE} SET ${COV} = false, "_rg_new" = false WHERE ${COV} OR "_rg_new"`);
-    for (let stepNo = 1; chosen.length < opts.count && stepNo <= maxSteps; stepNo++) {
-      // bots left on the fit slice
-      const left = n((await store.one(`SELECT count(*) AS n FROM ${SAMPLE} WHERE NOT ${VAL} AND ${LBL} = 1 AND NOT ${COV}`))?.['n']);
-      if (left < fitGate.minSupport) {
-        stop = `only ${left} bots of the fit slice are left uncovered, fewer than the ${fitGate.minSupport} a rule must add`;
-        break;
-      }
-      step(`rule ${chosen.length + 1}: scoring ${terms.length} atoms on ${left.toLocaleString('en-US')} uncovered bots`);
-      const base = { tp: left, fp: fit.humans };
-      const scored = terms.map((t, i) => ({ terms: [t], key: t.atom.key, c: { ...single[i]! }, gain: foilGain({ tp: single[i]!.tpNew, fp: single[i]!.fp }, base) }));
-      // the features that separate what is left (the model path's per-family context)
-      const perFeature = new Map<string, (typeof scored)[number]>();
-      for (const s of scored) {
-        const f = s.terms[0]!.atom.feature;
-        const cur = perFeature.get(f);
-        if (!cur || s.gain > cur.gain || (s.gain === cur.gain && s.key < cur.key)) perFeature.set(f, s);
-      }
-      const family: Family = {
-        step: stepNo,
-        condition: null,
-        bots_left: left,
-        features: [...perFeature.values()]
-          .filter((s) => s.gain > 0)
-          .sort((a, b) => b.gain - a.gain || byKey(a, b))
-          .slice(0, 6)
-          .map((s) => ({ feature: s.terms[0]!.atom.feature, atom: s.key, tp: s.c.tpNew, fp: s.c.fp })),
-      };
-      families.push(family);
+      for (let stepNo = 1; chosen.length < opts.count && stepNo <= maxSteps; stepNo++) {
+        // bots left on the fit slice
+        const left = n((await store.one(`SELECT count(*) AS n FROM ${SAMPLE} WHERE NOT ${VAL} AND ${LBL} = 1 AND NOT ${COV}`))?.['n']);
+        if (left < fitGate.minSupport) {
+          stop = `only ${left} bots of the fit slice are left uncovered, fewer than the ${fitGate.minSupport} a rule must add`;
+          break;
+        }
+        step(`rule ${chosen.length + 1}: scoring ${terms.length} atoms on ${left.toLocaleString('en-US')} uncovered bots`);
+        const base = { tp: left, fp: fit.humans };
+        const scored = terms.map((t, i) => ({
+          terms: [t],
+          key: t.atom.key,
+          c: { ...single[i]! },
+          gain: foilGain({ tp: single[i]!.tpNew, fp: single[i]!.fp }, base),
+        }));
+        // the features that separate what is left (the model path's per-family context)
+        const perFeature = new Map<string, (typeof scored)[number]>();
+        for (const s of scored) {
+          const f = s.terms[0]!.atom.feature;
+          const cur = perFeature.get(f);
+          if (!cur || s.gain > cur.gain || (s.gain === cur.gain && s.key < cur.key)) perFeature.set(f, s);
+        }
+        const family: Family = {
+          step: stepNo,
+          condition: null,
+          bots_left: left,
+          features: [...perFeature.values()]
+            .filter((s) => s.gain > 0)
+            .sort((a, b) => b.gain - a.gain || byKey(a, b))
+            .slice(0, 6)
+            .map((s) => ({ feature: s.terms[0]!.atom.feature, atom: s.key, tp: s.c.tpNew, fp: s.c.fp })),
+        };
+        families.push(family);
 
-      const passing: { terms: Term[]; key: string; c: SliceCounts }[] = [];
-      const passes = (c: SliceCounts) => sliceGateReasons(c, fit.humans, fitGate).length === 0 && wilson(unionFitFp + c.fp, fit.humans).upper <= setMax;
-      for (const s of scored) if (passes(s.c)) passing.push(s);
-      const useful = scored.filter((s) => s.c.tpNew >= fitGate.minSupport && s.gain > 0);
-      const extend = scored.map((s) => s.c.tpNew >= fitGate.minSupport);
-      const beamScore = (x: { c: SliceCounts }) => worth(x.c.tpNew, x.c.fp, lambdaFit);
-      let beam = useful.filter((s) => !passes(s.c)).sort((a, b) => beamScore(b) - beamScore(a) || byKey(a, b)).slice(0, BEAM);
-      const seen = new Set(scored.map((s) => setKey(s.terms)));
-      for (let depth = 2; depth <= MAX_TERMS && beam.length; depth++) {
-        const counts = await scoreAtoms(beam.map((b) => b.terms));
-        const next: typeof beam = [];
-        beam.forEach((b, bi) => {
-          const feats = new Set(b.terms.map((t) => t.atom.feature));
-          const parent = { tp: b.c.tpNew, fp: b.c.fp };
-          terms.forEach((t, ti) => {
-            if (!extend[ti]) return;
-            if (feats.has(t.atom.feature)) return;
-            const c = [...b.terms, t];
-            const k = setKey(c);
-            if (seen.has(k)) return;
-            seen.add(k);
-            const sc = counts[bi]![ti]!;
-            if (sc.tpNew < fitGate.minSupport) return;
-            const s = { terms: c, key: keyOf(c), c: sc, gain: foilGain({ tp: sc.tpNew, fp: sc.fp }, parent) };
-            if (passes(sc)) passing.push(s);
-            else if (s.gain > 0) next.push(s);
+        const passing: { terms: Term[]; key: string; c: SliceCounts }[] = [];
+        const passes = (c: SliceCounts) => sliceGateReasons(c, fit.humans, fitGate).length === 0 && wilson(unionFitFp + c.fp, fit.humans).upper <= setMax;
+        for (const s of scored) if (passes(s.c)) passing.push(s);
+        const useful = scored.filter((s) => s.c.tpNew >= fitGate.minSupport && s.gain > 0);
+        const extend = scored.map((s) => s.c.tpNew >= fitGate.minSupport);
+        const beamScore = (x: { c: SliceCounts }) => worth(x.c.tpNew, x.c.fp, lambdaFit);
+        let beam = useful
+          .filter((s) => !passes(s.c))
+          .sort((a, b) => beamScore(b) - beamScore(a) || byKey(a, b))
+          .slice(0, BEAM);
+        const seen = new Set(scored.map((s) => setKey(s.terms)));
+        for (let depth = 2; depth <= MAX_TERMS && beam.length; depth++) {
+          const counts = await scoreAtoms(beam.map((b) => b.terms));
+          const next: typeof beam = [];
+          beam.forEach((b, bi) => {
+            const feats = new Set(b.terms.map((t) => t.atom.feature));
+            const parent = { tp: b.c.tpNew, fp: b.c.fp };
+            terms.forEach((t, ti) => {
+              if (!extend[ti]) return;
+              if (feats.has(t.atom.feature)) return;
+              const c = [...b.terms, t];
+              const k = setKey(c);
+              if (seen.has(k)) return;
+              seen.add(k);
+              const sc = counts[bi]![ti]!;
+              if (sc.tpNew < fitGate.minSupport) return;
+              const s = { terms: c, key: keyOf(c), c: sc, gain: foilGain({ tp: sc.tpNew, fp: sc.fp }, parent) };
+              if (passes(sc)) passing.push(s);
+              else if (s.gain > 0) next.push(s);
+            });
           });
-        });
-        beam = next.sort((a, b) => beamScore(b) - beamScore(a) || byKey(a, b)).slice(0, BEAM);
+          beam = next.sort((a, b) => beamScore(b) - beamScore(a) || byKey(a, b)).slice(0, BEAM);
+        }
+        if (passing.length === 0) {
+          stop = `no rule of up to ${MAX_TERMS} terms passes the gate on the fit slice for the ${left.toLocaleString('en-US')} bots left`;
+          break;
+        }
+        // the best few, by bots added, then fewer terms, fewer false positives
+        passing.sort(
+          (a, b) =>
+            worth(b.c.tpNew, b.c.fp, lambdaFit) - worth(a.c.tpNew, a.c.fp, lambdaFit) || a.terms.length - b.terms.length || a.c.fp - b.c.fp || byKey(a, b),
+        );
+        const top: typeof passing = [];
+        const topKeys = new Set<string>();
+        for (const p of passing) {
+          if (top.length >= VALIDATE) break;
+          const k = setKey(p.terms);
+          if (topKeys.has(k)) continue;
+          topKeys.add(k);
+          top.push(p);
+        }
+        step(`rule ${chosen.length + 1}: validating ${top.length} candidates`);
+        const picked = await validate(top.map((t) => t.terms));
+        if (picked.kind === 'chosen') {
+          chosen.push(picked.rule);
+          unionFitFp += top.find((t) => setKey(t.terms) === setKey(picked.rule.terms))?.c.fp ?? 0;
+          family.condition = print(picked.rule.ast);
+          await coverBots(picked.rule.pred);
+          await store.run(`UPDATE ${SAMPLE} SET ${COV} = true WHERE ${picked.rule.pred.sql}`, picked.rule.pred.parameters);
+          unionFp = picked.rule.validation.fp + unionFp - picked.overlapFp;
+        } else if (picked.kind === 'duplicates') {
+          // the best rules here repeat existing ones: treat those rules' bots as covered, go on
+          for (const e of picked.of) await coverBots(e.pred);
+          for (const e of picked.of) await store.run(`UPDATE ${SAMPLE} SET ${COV} = true WHERE ${LBL} = 1 AND (${e.pred.sql})`, e.pred.parameters);
+        } else {
+          stop = picked.reason;
+          break;
+        }
       }
-      if (passing.length === 0) {
-        stop = `no rule of up to ${MAX_TERMS} terms passes the gate on the fit slice for the ${left.toLocaleString('en-US')} bots left`;
-        break;
-      }
-      // the best few, by bots added, then fewer terms, fewer false positives
-      passing.sort((a, b) => worth(b.c.tpNew, b.c.fp, lambdaFit) - worth(a.c.tpNew, a.c.fp, lambdaFit) || a.terms.length - b.terms.length || a.c.fp - b.c.fp || byKey(a, b));
-      const top: typeof passing = [];
-      const topKeys = new Set<string>();
-      for (const p of passing) {
-        if (top.length >= VALIDATE) break;
-        const k = setKey(p.terms);
-        if (topKeys.has(k)) continue;
-        topKeys.add(k);
-        top.push(p);
-      }
-      step(`rule ${chosen.length + 1}: validating ${top.length} candidates`);
-      const picked = await validate(top.map((t) => t.terms));
-      if (picked.kind === 'chosen') {
-        chosen.push(picked.rule);
-        unionFitFp += top.find((t) => setKey(t.terms) === setKey(picked.rule.terms))?.c.fp ?? 0;
-        family.condition = print(picked.rule.ast);
-        await coverBots(picked.rule.pred);
-        await store.run(`UPDATE ${SAMPLE} SET ${COV} = true WHERE ${picked.rule.pred.sql}`, picked.rule.pred.parameters);
-        unionFp = picked.rule.validation.fp + unionFp - picked.overlapFp;
-      } else if (picked.kind === 'duplicates') {
-        // the best rules here repeat existing ones: treat those rules' bots as covered, go on
-        for (const e of picked.of) await coverBots(e.pred);
-        for (const e of picked.of) await store.run(`UPDATE ${SAMPLE} SET ${COV} = true WHERE ${LBL} = 1 AND (${e.pred.sql})`, e.pred.parameters);
-      } else {
-        stop = picked.reason;
-        break;
-      }
-    }
 
-      return { chosen, stop, families: [...families], skipped: [...skipped], recall: chosen.reduce((t, r) => t + r.validation.tp_new, 0) / Math.max(1, val.bots) };
+      return {
+        chosen,
+        stop,
+        families: [...families],
+        skipped: [...skipped],
+        recall: chosen.reduce((t, r) => t + r.validation.tp_new, 0) / Math.max(1, val.bots),
+      };
     };
     // Two prices of a false positive: the cheaper one lets big families in when the budget is
     // wide, the dearer one keeps a tight budget for many clean rules. The set that catches more
@@ -462,10 +513,10 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
     skipped.push(...bestRun.skipped);
 
     /** Prune, round and judge candidates on the validation slice; keep the first that holds. */
-    async function validate(cands: Term[][]): Promise<
-      | { kind: 'chosen'; rule: (typeof chosen)[number]; overlapFp: number }
-      | { kind: 'duplicates'; of: typeof existing }
-      | { kind: 'failed'; reason: string }
+    async function validate(
+      cands: Term[][],
+    ): Promise<
+      { kind: 'chosen'; rule: (typeof chosen)[number]; overlapFp: number } | { kind: 'duplicates'; of: typeof existing } | { kind: 'failed'; reason: string }
     > {
       // a. every sub-rule of every candidate on the validation slice (passenger terms)
       const subsets: { ci: number; kept: number[] }[] = [];
@@ -474,11 +525,14 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
         for (let mask = 1; mask < 1 << k; mask++) subsets.push({ ci, kept: Array.from({ length: k }, (_, i) => i).filter((i) => mask & (1 << i)) });
       });
       const subPreds = subsets.map((s) => conjSql(s.kept.map((i) => cands[s.ci]![i]!)));
-      const vrows = await store.all(`SELECT ${LBL} AS lbl${subPreds.map((p, i) => `, sum${hit(p)} AS h${i}`).join('')} FROM ${SAMPLE} WHERE ${VAL} GROUP BY ALL`, subPreds.flatMap((p) => p.parameters));
+      const vrows = await store.all(
+        `SELECT ${LBL} AS lbl${subPreds.map((p, i) => `, sum${hit(p)} AS h${i}`).join('')} FROM ${SAMPLE} WHERE ${VAL} GROUP BY ALL`,
+        subPreds.flatMap((p) => p.parameters),
+      );
       const vcount = (i: number) => {
         let tp = 0;
         let fp = 0;
-        for (const r of vrows) (n(r['lbl']) === 1 ? (tp += n(r[`h${i}`])) : (fp += n(r[`h${i}`])));
+        for (const r of vrows) n(r['lbl']) === 1 ? (tp += n(r[`h${i}`])) : (fp += n(r[`h${i}`]));
         return { tp, fp };
       };
       const subCounts = new Map(subsets.map((s, i) => [`${s.ci}:${s.kept.join(',')}`, vcount(i)]));
@@ -512,7 +566,10 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
         });
       });
       const all = [...originals, ...variants.map((v) => v.pred)];
-      const hrow = (await store.one(`SELECT 1 AS one${all.map((p, i) => `, sum${hit(p)} AS h${i}`).join('')} FROM ${SAMPLE}`, all.flatMap((p) => p.parameters)))!;
+      const hrow = (await store.one(
+        `SELECT 1 AS one${all.map((p, i) => `, sum${hit(p)} AS h${i}`).join('')} FROM ${SAMPLE}`,
+        all.flatMap((p) => p.parameters),
+      ))!;
       const rounded = pruned.map((p, ci) => {
         const orig = n(hrow[`h${ci}`]);
         const ts = p.terms.map((t, ti) => {
@@ -555,7 +612,12 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
         const ast = astOf(ts);
         const condition = print(ast);
         const hits = n(row[`s${i}`]);
-        const dup = duplicateOf(hits, existing, existing.map((_, e) => n(row[`x${i}_${e}`])), maxJaccard);
+        const dup = duplicateOf(
+          hits,
+          existing,
+          existing.map((_, e) => n(row[`x${i}_${e}`])),
+          maxJaccard,
+        );
         if (dup) {
           skipped.push({ condition, duplicate_of: dup.rule.condition, jaccard: dup.jaccard });
           dups.push(dup.rule);
@@ -570,20 +632,42 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
           failures.push(`${condition}: ${reasons.join('; ')}`);
           continue;
         }
-        const termNotes = pruned[ci]!.termNotes.map((t, k) => (useRounded && print(ts[k]!.atom.ast) !== pruned[ci]!.terms[k]!.atom.key ? `${print(ts[k]!.atom.ast)} (rounded from ${t})` : t));
+        const termNotes = pruned[ci]!.termNotes.map((t, k) =>
+          useRounded && print(ts[k]!.atom.ast) !== pruned[ci]!.terms[k]!.atom.key ? `${print(ts[k]!.atom.ast)} (rounded from ${t})` : t,
+        );
         // the objective on the validation slice: the most bots added to the set
         if (!best || worth(c.tpNew, c.fp - overlapFp, lambdaVal) > worth(best.rule.validation.tp_new, best.rule.validation.fp - best.overlapFp, lambdaVal)) {
-          best = { kind: 'chosen', overlapFp, rule: { terms: ts, ast, pred: conjSql(ts), notes: termNotes, validation: { tp_new: c.tpNew, tp: c.tpAll, fp: c.fp, humans: val.humans, union_fpr_upper95: union } } };
+          best = {
+            kind: 'chosen',
+            overlapFp,
+            rule: {
+              terms: ts,
+              ast,
+              pred: conjSql(ts),
+              notes: termNotes,
+              validation: { tp_new: c.tpNew, tp: c.tpAll, fp: c.fp, humans: val.humans, union_fpr_upper95: union },
+            },
+          };
         }
       }
       if (best) return best;
       if (dups.length) return { kind: 'duplicates', of: dups };
-      return { kind: 'failed', reason: failures.length ? `the next best fails on the validation slice: ${failures[0]}` : 'the best candidates repeat rules already chosen' };
+      return {
+        kind: 'failed',
+        reason: failures.length ? `the next best fails on the validation slice: ${failures[0]}` : 'the best candidates repeat rules already chosen',
+      };
     }
 
     // 3. confirmed on the full train window
     step(`confirming ${chosen.length} rules on the train window`);
-    const confirm = chosen.length ? await runBacktest(store, config, train, chosen.map((c, i) => ({ id: String(i), predicate: compilePredicate(c.ast, catalog) }))) : undefined;
+    const confirm = chosen.length
+      ? await runBacktest(
+          store,
+          config,
+          train,
+          chosen.map((c, i) => ({ id: String(i), predicate: compilePredicate(c.ast, catalog) })),
+        )
+      : undefined;
     const rules: InducedRule[] = [];
     chosen.forEach((c, i) => {
       const r = confirm!.rules[i]!;
@@ -595,7 +679,10 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
       rules.push({ ast: c.ast, condition: print(c.ast), terms: featuresOf(c.ast).length, train: r, term_notes: c.notes, validation: c.validation });
     });
     if (rules.length < opts.count) notes.unshift(`${rules.length} of the ${opts.count} rules asked for${stop ? `: ${stop}` : ''}`);
-    if (skipped.length) notes.push(`skipped ${skipped.length} rule(s) whose hits repeat an existing rule's (Jaccard >= ${maxJaccard}): ${skipped.map((s) => `${s.condition} ~ ${s.duplicate_of} (${s.jaccard.toFixed(2)})`).join('; ')}`);
+    if (skipped.length)
+      notes.push(
+        `skipped ${skipped.length} rule(s) whose hits repeat an existing rule's (Jaccard >= ${maxJaccard}): ${skipped.map((s) => `${s.condition} ~ ${s.duplicate_of} (${s.jaccard.toFixed(2)})`).join('; ')}`,
+      );
     for (const e of excluded) if (e.reason !== 'sensitive') notes.push(`${e.feature} left out: ${e.reason}`);
     return { rules, searched, sampleRows, window: train, seconds: (performance.now() - t0) / 1000, notes, skipped, families, excluded };
   } finally {
@@ -613,7 +700,17 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
  * kept for it and the features that best separate the bots still uncovered at that step.
  * Aggregates only (counts on the search sample); sensitive and leaking features never appear.
  */
-export async function separatingFeatures(store: Store, config: Config, catalog: Catalog, ranking: Ranking, opts: { families?: number; exclude?: ReadonlySet<string>; onStep?: (m: string) => void } = {}): Promise<Family[]> {
-  const r = await induce(store, config, catalog, ranking, { count: opts.families ?? 5, ...(opts.exclude ? { exclude: opts.exclude } : {}), ...(opts.onStep ? { onStep: opts.onStep } : {}) });
+export async function separatingFeatures(
+  store: Store,
+  config: Config,
+  catalog: Catalog,
+  ranking: Ranking,
+  opts: { families?: number; exclude?: ReadonlySet<string>; onStep?: (m: string) => void } = {},
+): Promise<Family[]> {
+  const r = await induce(store, config, catalog, ranking, {
+    count: opts.families ?? 5,
+    ...(opts.exclude ? { exclude: opts.exclude } : {}),
+    ...(opts.onStep ? { onStep: opts.onStep } : {}),
+  });
   return r.families;
 }

@@ -197,7 +197,13 @@ export function forModel(raw: RawContext, catalog: Catalog): ProposeContext {
         nulls: r.nulls,
         quantiles: f.type === 'number' ? r.quantiles : null,
         // values seen in the data go out only when the catalog lists them (data text is not trusted)
-        categories: f.type === 'category' && closed && r.categories ? r.categories.filter((c) => closed.includes(c.value)).slice(0, MAX_CATEGORIES).map((c) => ({ ...c, value: quote(c.value, QUOTE_LIMITS.value) })) : null,
+        categories:
+          f.type === 'category' && closed && r.categories
+            ? r.categories
+                .filter((c) => closed.includes(c.value))
+                .slice(0, MAX_CATEGORIES)
+                .map((c) => ({ ...c, value: quote(c.value, QUOTE_LIMITS.value) }))
+            : null,
       };
     });
   const sendable = raw.rules.filter((r) => conditionSendable(r.ast, shown));
@@ -206,7 +212,14 @@ export function forModel(raw: RawContext, catalog: Catalog): ProposeContext {
   return {
     data: raw.data,
     gate: raw.gate,
-    catalog: shown.features.map((f) => ({ name: f.name, type: f.type, unit: f.unit ? quote(f.unit, QUOTE_LIMITS.unit) : null, range: rangeText(f), values: quotedValues(f), description: quote(f.description.trim(), QUOTE_LIMITS.description) })),
+    catalog: shown.features.map((f) => ({
+      name: f.name,
+      type: f.type,
+      unit: f.unit ? quote(f.unit, QUOTE_LIMITS.unit) : null,
+      range: rangeText(f),
+      values: quotedValues(f),
+      description: quote(f.description.trim(), QUOTE_LIMITS.description),
+    })),
     features,
     approved: sendable.filter((r) => r.status === 'approved').map(ruleText),
     rejected: sendable.filter((r) => r.status === 'rejected').map((r) => ({ ...ruleText(r), reason: quote(r.reason.trim(), QUOTE_LIMITS.reason) })),

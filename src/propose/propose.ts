@@ -25,14 +25,21 @@ export type ProviderName = 'offline' | 'bedrock' | 'replay';
 
 /** True when the AWS SDK's default chain has something to work with. */
 export function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
-  return Boolean((env['AWS_ACCESS_KEY_ID'] && env['AWS_SECRET_ACCESS_KEY']) || env['AWS_PROFILE'] || env['AWS_WEB_IDENTITY_TOKEN_FILE'] || env['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'] || env['AWS_CONTAINER_CREDENTIALS_FULL_URI']);
+  return Boolean(
+    (env['AWS_ACCESS_KEY_ID'] && env['AWS_SECRET_ACCESS_KEY']) ||
+    env['AWS_PROFILE'] ||
+    env['AWS_WEB_IDENTITY_TOKEN_FILE'] ||
+    env['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'] ||
+    env['AWS_CONTAINER_CREDENTIALS_FULL_URI'],
+  );
 }
 
 /** The flag wins, then the config; otherwise bedrock with credentials and offline without. */
 export function chooseProvider(flag: string | undefined, ws: Workspace, env: NodeJS.ProcessEnv): { provider: ProviderName; why: string } {
   const valid: ProviderName[] = ['offline', 'bedrock', 'replay'];
   if (flag !== undefined) {
-    if (!valid.includes(flag as ProviderName)) throw InputError.single({ message: 'unknown provider', where: { field: '--provider' }, expected: valid.join(', '), found: flag });
+    if (!valid.includes(flag as ProviderName))
+      throw InputError.single({ message: 'unknown provider', where: { field: '--provider' }, expected: valid.join(', '), found: flag });
     return { provider: flag as ProviderName, why: '--provider' };
   }
   if (ws.config.llm.provider) return { provider: ws.config.llm.provider, why: `llm.provider in ${ws.paths.config}` };
@@ -81,7 +88,11 @@ export function writeCandidate(file: string, doc: Record<string, unknown>, comme
   writeFileAtomic(file, `# ${comment}\n${stringify(doc, { lineWidth: 100 })}`);
 }
 
-export async function proposeOffline(ws: Workspace, store: Store, opts: { count: number; dryRun?: boolean; ranking?: Ranking; refine?: number; onStep?: (m: string) => void }): Promise<ProposeResult> {
+export async function proposeOffline(
+  ws: Workspace,
+  store: Store,
+  opts: { count: number; dryRun?: boolean; ranking?: Ranking; refine?: number; onStep?: (m: string) => void },
+): Promise<ProposeResult> {
   const t0 = performance.now();
   opts.onStep?.('ranking features on the train window');
   const ranking = opts.ranking ?? (await rankFeatures(store, ws.config, ws.catalog));
@@ -90,10 +101,17 @@ export async function proposeOffline(ws: Workspace, store: Store, opts: { count:
   const induced = await induce(store, ws.config, ws.catalog, ranking, { count: opts.count, exclude, onStep: opts.onStep });
   const method = 'covering';
   const notes = [...induced.notes];
-  for (const k of induced.skipped) notes.push(`not proposed: ${k.condition} behaves like the existing rule ${k.duplicate_of} (hit-set Jaccard ${k.jaccard.toFixed(2)})`);
+  for (const k of induced.skipped)
+    notes.push(`not proposed: ${k.condition} behaves like the existing rule ${k.duplicate_of} (hit-set Jaccard ${k.jaccard.toFixed(2)})`);
   const power = await testWindowPower(store, ws);
   if (power && induced.rules.length === 0) notes.unshift(`found nothing that can pass the gate: ${power}`);
-  const targets: Target[] = induced.rules.map((r) => ({ id: randomUUID(), title: titleFor(r.ast, ws.catalog), status: 'candidate', condition: r.condition, ast: r.ast }));
+  const targets: Target[] = induced.rules.map((r) => ({
+    id: randomUUID(),
+    title: titleFor(r.ast, ws.catalog),
+    status: 'candidate',
+    condition: r.condition,
+    ast: r.ast,
+  }));
   const candidates: ProposedCandidate[] = [];
   const docs: OfflineDoc[] = [];
   const taken = new Set<string>();
@@ -117,7 +135,12 @@ export async function proposeOffline(ws: Workspace, store: Store, opts: { count:
         falsepositives: falsePositivesFor(r.ast, ws.catalog, test),
         tags: ['offline', `terms-${r.terms}`],
         related: [],
-        provenance: { generator: `offline:${method}`, input: `sha256:${input}`, usage: { input_tokens: 0, output_tokens: 0, cost_usd: 0 }, created: new Date().toISOString() },
+        provenance: {
+          generator: `offline:${method}`,
+          input: `sha256:${input}`,
+          usage: { input_tokens: 0, output_tokens: 0, cost_usd: 0 },
+          created: new Date().toISOString(),
+        },
         backtest: evidence,
       };
       docs.push({ doc, ast: r.ast, result: test });
@@ -128,18 +151,46 @@ export async function proposeOffline(ws: Workspace, store: Store, opts: { count:
       for (const c of candidates) taken.add(c.condition);
       for (let i = 0; i < docs.length; i++) {
         const rounds = await refineOffline(ws, store, docs[i]!, opts.refine, taken, opts.onStep);
-        if (rounds) candidates[i] = { ...candidates[i]!, condition: String(docs[i]!.doc['condition']), title: String(docs[i]!.doc['title']), test: docs[i]!.doc['backtest'] as ProposedCandidate['test'], refine: rounds };
+        if (rounds)
+          candidates[i] = {
+            ...candidates[i]!,
+            condition: String(docs[i]!.doc['condition']),
+            title: String(docs[i]!.doc['title']),
+            test: docs[i]!.doc['backtest'] as ProposedCandidate['test'],
+            refine: rounds,
+          };
       }
     }
-    if (!opts.dryRun) for (const d of docs) writeCandidate(candidateFile(ws, String(d.doc['id'])), d.doc, "Proposed by rulegen's offline inducer; review with `rulegen review`, then approve or reject.");
+    if (!opts.dryRun)
+      for (const d of docs)
+        writeCandidate(
+          candidateFile(ws, String(d.doc['id'])),
+          d.doc,
+          "Proposed by rulegen's offline inducer; review with `rulegen review`, then approve or reject.",
+        );
   }
-  return { provider: 'offline', method, candidates, searched: induced.searched, sampleRows: induced.sampleRows, seconds: (performance.now() - t0) / 1000, dryRun: Boolean(opts.dryRun), notes, skipped: induced.skipped, excluded: induced.excluded, ...(power ? { power } : {}) };
+  return {
+    provider: 'offline',
+    method,
+    candidates,
+    searched: induced.searched,
+    sampleRows: induced.sampleRows,
+    seconds: (performance.now() - t0) / 1000,
+    dryRun: Boolean(opts.dryRun),
+    notes,
+    skipped: induced.skipped,
+    excluded: induced.excluded,
+    ...(power ? { power } : {}),
+  };
 }
 
 /** The power sentence when the test window cannot judge the gate (too few labelled humans), else null. */
 export async function testWindowPower(store: Store, ws: Workspace): Promise<string | null> {
   const w = await resolveWindow(store, ws.config, 'test');
-  const r = await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(ws.config.data.table)} WHERE ${w.where} AND ${quoteIdent(ws.config.data.label)} = 0`, w.parameters);
+  const r = await store.one<{ n: number }>(
+    `SELECT count(*) AS n FROM ${quoteIdent(ws.config.data.table)} WHERE ${w.where} AND ${quoteIdent(ws.config.data.label)} = 0`,
+    w.parameters,
+  );
   const p = gatePower(Number(r?.n ?? 0), ws.config.gate.max_fpr);
   return p.reachable ? null : powerMessage(p, ws.config.gate.max_fpr);
 }
@@ -157,7 +208,14 @@ interface OfflineDoc {
  * and make it the candidate; each round goes into `provenance.refine` with the evidence that
  * triggered it. Returns the rounds, or undefined when the candidate passed or nothing was found.
  */
-export async function refineOffline(ws: Workspace, store: Store, d: OfflineDoc, rounds: number, taken: Set<string>, onStep?: (m: string) => void): Promise<RefineRound[] | undefined> {
+export async function refineOffline(
+  ws: Workspace,
+  store: Store,
+  d: OfflineDoc,
+  rounds: number,
+  taken: Set<string>,
+  onStep?: (m: string) => void,
+): Promise<RefineRound[] | undefined> {
   const done: RefineRound[] = [];
   const notes: string[] = [];
   for (let round = 1; round <= rounds; round++) {
@@ -167,11 +225,19 @@ export async function refineOffline(ws: Workspace, store: Store, d: OfflineDoc, 
     const { report, refinements } = await refineAnalysis(store, ws.config, ws.catalog, d.ast);
     const next = refinements.find((x) => !taken.has(x.condition));
     if (!next) {
-      notes.push(`round ${round}: no measured modification keeps 95% of the true positives${report.fp === 0 ? ' (no false positives on the train window)' : ''}; refining stopped`);
+      notes.push(
+        `round ${round}: no measured modification keeps 95% of the true positives${report.fp === 0 ? ' (no false positives on the train window)' : ''}; refining stopped`,
+      );
       break;
     }
     taken.add(next.condition);
-    const run = await backtestTargets(store, ws.config, ws.catalog, [{ id: String(d.doc['id']), title: String(d.doc['title']), status: 'candidate', condition: next.condition, ast: next.ast }], { window: 'test', variations: true });
+    const run = await backtestTargets(
+      store,
+      ws.config,
+      ws.catalog,
+      [{ id: String(d.doc['id']), title: String(d.doc['title']), status: 'candidate', condition: next.condition, ast: next.ast }],
+      { window: 'test', variations: true },
+    );
     const result = run.rules[0]!;
     const from = String(d.doc['condition']);
     done.push({
@@ -187,7 +253,8 @@ export async function refineOffline(ws: Workspace, store: Store, d: OfflineDoc, 
     d.result = result;
     d.doc['condition'] = next.condition;
     d.doc['title'] = titleFor(next.ast, ws.catalog);
-    d.doc['description'] = `${descriptionForTest(next.ast, ws.catalog, result)} Refined from \`${from}\` (${next.change}), which removed ${pctOf(next.window.fp_cut)} of its false positives on the train window and kept ${pctOf(next.window.tp_kept)} of its true positives.`;
+    d.doc['description'] =
+      `${descriptionForTest(next.ast, ws.catalog, result)} Refined from \`${from}\` (${next.change}), which removed ${pctOf(next.window.fp_cut)} of its false positives on the train window and kept ${pctOf(next.window.tp_kept)} of its true positives.`;
     d.doc['falsepositives'] = falsePositivesFor(next.ast, ws.catalog, result);
     d.doc['backtest'] = evidenceBlock(run, result);
   }

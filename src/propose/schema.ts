@@ -22,8 +22,21 @@ export const ProposedRuleSchema = z.strictObject({
   level: z.enum(RULE_LEVELS).describe('Severity, from informational to critical.'),
   description: text(FIELD_LIMITS.description, 'What the rule matches, in plain English for an operations reviewer; no jargon, no feature names.'),
   rationale: text(FIELD_LIMITS.rationale, 'Why these signals indicate automation rather than a person.'),
-  falsepositives: z.array(z.string().trim().min(1).max(FIELD_LIMITS.falsepositive)).min(1).max(8).describe('Concrete human populations (or legitimate automation) that could match; "Unknown" if none is known.'),
-  tags: z.array(z.string().max(FIELD_LIMITS.tag).regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lower-case tag such as scraper or credential-stuffing')).max(8).default([]).describe('Lower-case tags, e.g. scraper, credential-stuffing, headless.'),
+  falsepositives: z
+    .array(z.string().trim().min(1).max(FIELD_LIMITS.falsepositive))
+    .min(1)
+    .max(8)
+    .describe('Concrete human populations (or legitimate automation) that could match; "Unknown" if none is known.'),
+  tags: z
+    .array(
+      z
+        .string()
+        .max(FIELD_LIMITS.tag)
+        .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lower-case tag such as scraper or credential-stuffing'),
+    )
+    .max(8)
+    .default([])
+    .describe('Lower-case tags, e.g. scraper, credential-stuffing, headless.'),
 });
 export type ProposedRule = z.infer<typeof ProposedRuleSchema>;
 

@@ -27,8 +27,13 @@ export function titleFor(ast: Expr, catalog: Catalog): string {
 
 export function descriptionFor(ast: Expr, catalog: Catalog, train: RuleResult, test: RuleResult | undefined): string {
   const lines = [`Flags sessions with ${english(ast, catalog)}.`];
-  lines.push(`On the training window it caught ${pct(train.recall)} of labelled bots with ${pct(train.precision)} precision; ${train.counts.fp} of ${(train.counts.fp + train.counts.tn).toLocaleString('en-US')} people matched (false-positive rate ${pct(train.fpr, 3)}, at most ${pct(train.fpr_upper95, 3)} with 95% confidence).`);
-  if (test) lines.push(`On the later test window: recall ${pct(test.recall)}, precision ${pct(test.precision)}, false-positive rate ${pct(test.fpr, 3)} (at most ${pct(test.fpr_upper95, 3)}).`);
+  lines.push(
+    `On the training window it caught ${pct(train.recall)} of labelled bots with ${pct(train.precision)} precision; ${train.counts.fp} of ${(train.counts.fp + train.counts.tn).toLocaleString('en-US')} people matched (false-positive rate ${pct(train.fpr, 3)}, at most ${pct(train.fpr_upper95, 3)} with 95% confidence).`,
+  );
+  if (test)
+    lines.push(
+      `On the later test window: recall ${pct(test.recall)}, precision ${pct(test.precision)}, false-positive rate ${pct(test.fpr, 3)} (at most ${pct(test.fpr_upper95, 3)}).`,
+    );
   return lines.join(' ');
 }
 
@@ -67,13 +72,15 @@ export function falsePositivesFor(ast: Expr, catalog: Catalog, test: RuleResult 
     const [col, value] = k.split('=');
     out.push(`People in ${col} ${value}: ${s.fp} of ${s.humans.toLocaleString('en-US')} matched in the test window (${pct(s.fpr, 3)})`);
   }
-  const feats = featuresOf(ast).map((n) => catalog.get(n)).filter((f) => f !== undefined);
+  const feats = featuresOf(ast)
+    .map((n) => catalog.get(n))
+    .filter((f) => f !== undefined);
   for (const f of feats) {
-    if (/pointer|mouse|keyboard|telemetry/i.test(f!.name + f!.description)) out.push('People using assistive technology or privacy tools, whose browsers report no pointer or telemetry signals');
+    if (/pointer|mouse|keyboard|telemetry/i.test(f!.name + f!.description))
+      out.push('People using assistive technology or privacy tools, whose browsers report no pointer or telemetry signals');
     if (/per_ip|nat|ip/i.test(f!.name)) out.push('Offices and mobile carriers that put many people behind one IP address');
     if (/request|rate|interarrival/i.test(f!.name)) out.push('Power users and people who open many tabs at once');
   }
   const unique = [...new Set(out)];
   return unique.length ? unique : ['Unknown: no labelled person matched it in the test window'];
 }
-

@@ -51,7 +51,9 @@ const capProblem = (p: Problem): Problem => ({
 
 const zodProblems = (issues: readonly { path: PropertyKey[]; message: string }[], prefix: string): Problem[] =>
   // a rule's issues are few; a path element may be a model-chosen key, so it is cut too
-  issues.slice(0, 20).map((i) => ({ severity: 'error', message: i.message, where: { field: excerpt([prefix, ...i.path.map(String)].filter(Boolean).join('.'), 120) } }));
+  issues
+    .slice(0, 20)
+    .map((i) => ({ severity: 'error', message: i.message, where: { field: excerpt([prefix, ...i.path.map(String)].filter(Boolean).join('.'), 120) } }));
 
 /**
  * Validate one `submit_rules` input. `existing` maps printed conditions already in use (rule
@@ -60,8 +62,24 @@ const zodProblems = (issues: readonly { path: PropertyKey[]; message: string }[]
 export function validateSubmission(input: unknown, catalog: Catalog, existing: ReadonlyMap<string, string>, opts: { max?: number } = {}): Validation {
   const all = (input as { rules?: unknown } | null)?.rules;
   if (!input || typeof input !== 'object' || !Array.isArray(all) || all.length === 0) {
-    const found = Array.isArray(input) ? `an array of ${input.length}` : input && typeof input === 'object' ? `an object with keys ${excerpt(Object.keys(input).slice(0, 10).join(', '), 200)}` : excerpt(String(JSON.stringify(input)), 200);
-    return { valid: [], invalid: [], extra: 0, shape: [{ severity: 'error', message: 'the submit_rules input must be an object with a non-empty "rules" array', expected: '{"rules": [{title, condition, action, level, description, rationale, falsepositives, tags}, ...]}', found }] };
+    const found = Array.isArray(input)
+      ? `an array of ${input.length}`
+      : input && typeof input === 'object'
+        ? `an object with keys ${excerpt(Object.keys(input).slice(0, 10).join(', '), 200)}`
+        : excerpt(String(JSON.stringify(input)), 200);
+    return {
+      valid: [],
+      invalid: [],
+      extra: 0,
+      shape: [
+        {
+          severity: 'error',
+          message: 'the submit_rules input must be an object with a non-empty "rules" array',
+          expected: '{"rules": [{title, condition, action, level, description, rationale, falsepositives, tags}, ...]}',
+          found,
+        },
+      ],
+    };
   }
   // Only as many as were asked for are looked at (never more than the tool's maxItems): an
   // answer of 5,000 rules must not become 5,000 backtests and candidate files.
@@ -83,11 +101,26 @@ export function validateSubmission(input: unknown, catalog: Catalog, existing: R
     const rule = parsed.data;
     const p = parseCondition(rule.condition);
     if (!p.ok) {
-      invalid.push({ index, title, condition: rule.condition, problems: [{ ...capProblem(p.problem), message: `invalid condition: ${excerpt(p.problem.message, PROBLEM_TEXT)}`, where: { ...p.problem.where, field: `rules.${i}.condition` } }] });
+      invalid.push({
+        index,
+        title,
+        condition: rule.condition,
+        problems: [
+          {
+            ...capProblem(p.problem),
+            message: `invalid condition: ${excerpt(p.problem.message, PROBLEM_TEXT)}`,
+            where: { ...p.problem.where, field: `rules.${i}.condition` },
+          },
+        ],
+      });
       return;
     }
     // Warnings count too: a model has no reason to submit a contradiction or a tautology.
-    const findings = checkCondition(p.ast, catalog).map(({ node: _node, ...f }): Problem => ({ ...f, severity: 'error', where: { ...f.where, field: `rules.${i}.condition` } }));
+    const findings = checkCondition(p.ast, catalog).map(({ node: _node, ...f }): Problem => ({
+      ...f,
+      severity: 'error',
+      where: { ...f.where, field: `rules.${i}.condition` },
+    }));
     if (findings.length) {
       invalid.push({ index, title, condition: rule.condition, problems: findings });
       return;
@@ -95,7 +128,20 @@ export function validateSubmission(input: unknown, catalog: Catalog, existing: R
     const condition = print(p.ast);
     const holder = seen.get(condition);
     if (holder !== undefined) {
-      invalid.push({ index, title, condition, problems: [{ severity: 'error', message: `duplicates an existing rule (${holder})`, where: { field: `rules.${i}.condition` }, expected: 'a condition no rule already has', found: condition }] });
+      invalid.push({
+        index,
+        title,
+        condition,
+        problems: [
+          {
+            severity: 'error',
+            message: `duplicates an existing rule (${holder})`,
+            where: { field: `rules.${i}.condition` },
+            expected: 'a condition no rule already has',
+            found: condition,
+          },
+        ],
+      });
       return;
     }
     seen.set(condition, `rule ${index} of this answer`);

@@ -16,7 +16,14 @@ export function fmtNum(x: number | null | undefined): string {
 
 function table(rows: string[][], left: ReadonlySet<number>): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (left.has(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (left.has(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function topValue(r: FeatureRank): string {
@@ -76,12 +83,16 @@ export function formatRanking(ranking: Ranking, top: number): string {
       topValue(r),
     ];
     if (hasImport) {
-      row.push(r.imported ? `${fmtNum(r.imported.importance)}${r.imported.std !== undefined ? ` ±${fmtNum(r.imported.std)}` : ''}` : '-', r.imported ? String(impRank.get(r.feature)) : '-');
+      row.push(
+        r.imported ? `${fmtNum(r.imported.importance)}${r.imported.std !== undefined ? ` ±${fmtNum(r.imported.std)}` : ''}` : '-',
+        r.imported ? String(impRank.get(r.feature)) : '-',
+      );
     }
     rows.push(row);
   });
   out.push('', table(rows, new Set([1, 2, 5, 11])));
-  if (ranking.features.length > shown.length) out.push(`(${ranking.features.length - shown.length} more features: --top ${ranking.features.length} or --json shows all)`);
+  if (ranking.features.length > shown.length)
+    out.push(`(${ranking.features.length - shown.length} more features: --top ${ranking.features.length} or --json shows all)`);
   if (shown.some((r) => r.sensitive)) out.push('* sensitive: ranked here, never shown to a model');
   const leaks = ranking.features.filter((r) => r.leak);
   if (leaks.length) {

@@ -32,7 +32,11 @@ export function loadImport(file: string, catalog: Catalog): ImportResult {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw InputError.single({ message: `cannot read the importance file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, where: { file }, expected: 'a CSV or JSON file with feature, importance[, std]' });
+    throw InputError.single({
+      message: `cannot read the importance file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      where: { file },
+      expected: 'a CSV or JSON file with feature, importance[, std]',
+    });
   }
   return parseImport(text, file, catalog);
 }
@@ -58,7 +62,12 @@ function parseJson(text: string, file: string): { rows: RawEntry[]; problems: Pr
   try {
     doc = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (e) {
-    throw InputError.single({ message: 'the importance file is not valid JSON', where: { file }, expected: '[{"feature": ..., "importance": ...}, ...] or {"<feature>": <importance>}', found: (e as Error).message });
+    throw InputError.single({
+      message: 'the importance file is not valid JSON',
+      where: { file },
+      expected: '[{"feature": ..., "importance": ...}, ...] or {"<feature>": <importance>}',
+      found: (e as Error).message,
+    });
   }
   const rows: RawEntry[] = [];
   const problems: Problem[] = [];
@@ -66,7 +75,13 @@ function parseJson(text: string, file: string): { rows: RawEntry[]; problems: Pr
     doc.forEach((item, i) => {
       const field = (name: string) => ({ file, field: `[${i}]${name ? `.${name}` : ''}` });
       if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-        problems.push({ severity: 'warning', message: 'entry left out: not an object', where: field(''), expected: '{"feature": ..., "importance": ..., "std": ...}', found: JSON.stringify(item)?.slice(0, 80) });
+        problems.push({
+          severity: 'warning',
+          message: 'entry left out: not an object',
+          where: field(''),
+          expected: '{"feature": ..., "importance": ..., "std": ...}',
+          found: JSON.stringify(item)?.slice(0, 80),
+        });
         return;
       }
       const o = item as Record<string, unknown>;
@@ -81,7 +96,12 @@ function parseJson(text: string, file: string): { rows: RawEntry[]; problems: Pr
       } else rows.push({ feature: name, importance: v, std: undefined, where: field(''), field: () => field('') });
     }
   } else {
-    throw InputError.single({ message: 'the importance file holds no list of features', where: { file }, expected: '[{"feature": ..., "importance": ...}, ...] or {"<feature>": <importance>}', found: JSON.stringify(doc) });
+    throw InputError.single({
+      message: 'the importance file holds no list of features',
+      where: { file },
+      expected: '[{"feature": ..., "importance": ...}, ...] or {"<feature>": <importance>}',
+      found: JSON.stringify(doc),
+    });
   }
   return { rows, problems };
 }
@@ -158,31 +178,65 @@ function check(raw: { rows: RawEntry[]; problems: Problem[] }, file: string, cat
   for (const r of raw.rows) {
     const feature = typeof r.feature === 'string' ? r.feature.trim() : '';
     if (!feature) {
-      problems.push({ severity: 'warning', message: 'row left out: no feature name', where: r.field('feature'), expected: 'a feature name', found: r.feature === undefined ? 'nothing' : JSON.stringify(r.feature) });
+      problems.push({
+        severity: 'warning',
+        message: 'row left out: no feature name',
+        where: r.field('feature'),
+        expected: 'a feature name',
+        found: r.feature === undefined ? 'nothing' : JSON.stringify(r.feature),
+      });
       continue;
     }
     if (!catalog.get(feature)) {
-      problems.push({ severity: 'warning', message: `row left out: unknown feature "${feature}"`, where: r.field('feature'), expected: 'a feature of features.yaml', found: feature });
+      problems.push({
+        severity: 'warning',
+        message: `row left out: unknown feature "${feature}"`,
+        where: r.field('feature'),
+        expected: 'a feature of features.yaml',
+        found: feature,
+      });
       continue;
     }
     const importance = number(r.importance);
     if (importance === undefined || importance === null) {
-      problems.push({ severity: 'warning', message: `row left out: the importance of "${feature}" is not a number`, where: r.field('importance'), expected: 'a finite number such as 0.042', found: r.importance === undefined || r.importance === '' ? 'nothing' : String(typeof r.importance === 'string' ? r.importance : JSON.stringify(r.importance)) });
+      problems.push({
+        severity: 'warning',
+        message: `row left out: the importance of "${feature}" is not a number`,
+        where: r.field('importance'),
+        expected: 'a finite number such as 0.042',
+        found:
+          r.importance === undefined || r.importance === ''
+            ? 'nothing'
+            : String(typeof r.importance === 'string' ? r.importance : JSON.stringify(r.importance)),
+      });
       continue;
     }
     const std = number(r.std);
     if (std === null || (std !== undefined && std < 0)) {
-      problems.push({ severity: 'warning', message: `row left out: the std of "${feature}" is not a non-negative number`, where: r.field('std'), expected: 'empty or a number >= 0', found: String(typeof r.std === 'string' ? r.std : JSON.stringify(r.std)) });
+      problems.push({
+        severity: 'warning',
+        message: `row left out: the std of "${feature}" is not a non-negative number`,
+        where: r.field('std'),
+        expected: 'empty or a number >= 0',
+        found: String(typeof r.std === 'string' ? r.std : JSON.stringify(r.std)),
+      });
       continue;
     }
     const first = seen.get(feature);
     if (first) {
-      problems.push({ severity: 'warning', message: `row left out: "${feature}" appears again (the first row counts)`, where: r.where, expected: 'each feature once', found: `a second row for ${feature}` });
+      problems.push({
+        severity: 'warning',
+        message: `row left out: "${feature}" appears again (the first row counts)`,
+        where: r.where,
+        expected: 'each feature once',
+        found: `a second row for ${feature}`,
+      });
       continue;
     }
     seen.set(feature, r.where);
     entries.push(std === undefined ? { feature, importance } : { feature, importance, std });
   }
-  if (entries.length === 0) problems.push({ severity: 'warning', message: 'the importance file gave no usable row; the ranking is shown without it', where: { file } });
+  if (entries.length === 0)
+    problems.push({ severity: 'warning', message: 'the importance file gave no usable row; the ranking is shown without it', where: { file } });
   return { file, entries, problems };
 }

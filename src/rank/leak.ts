@@ -53,14 +53,21 @@ const fmt = (x: number) => String(Number(x.toPrecision(6)));
 const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 /** The leak verdict for one feature, or undefined when it is not suspicious. */
-export function leakEvidence(auc: number | null, regions: LeakRegions | undefined, totals: { bots: number; humans: number }, leakOk: boolean, boolean = false): LeakEvidence | undefined {
+export function leakEvidence(
+  auc: number | null,
+  regions: LeakRegions | undefined,
+  totals: { bots: number; humans: number },
+  leakOk: boolean,
+  boolean = false,
+): LeakEvidence | undefined {
   const { bots, humans } = totals;
   if (bots === 0 || humans === 0) return undefined;
   const options: { bots: number; region: string }[] = [];
   if (regions) {
     if (regions.lo.bots > 0 && regions.lo.edge !== null) options.push({ bots: regions.lo.bots, region: boolean ? '= false' : `<= ${fmt(regions.lo.edge)}` });
     if (regions.hi.bots > 0 && regions.hi.edge !== null) options.push({ bots: regions.hi.bots, region: boolean ? '= true' : `>= ${fmt(regions.hi.edge)}` });
-    if (regions.cats.bots > 0) options.push({ bots: regions.cats.bots, region: `in (${regions.cats.values.map(quote).join(', ')}${regions.cats.values.length >= 3 ? ', ...' : ''})` });
+    if (regions.cats.bots > 0)
+      options.push({ bots: regions.cats.bots, region: `in (${regions.cats.values.map(quote).join(', ')}${regions.cats.values.length >= 3 ? ', ...' : ''})` });
     if (regions.nulls.bots > 0) options.push({ bots: regions.nulls.bots, region: 'is null' });
   }
   options.sort((a, b) => b.bots - a.bots);
@@ -69,7 +76,16 @@ export function leakEvidence(auc: number | null, regions: LeakRegions | undefine
   if (auc !== null && auc >= LEAK_AUC) reasons.push('auc');
   if (best && humans >= LEAK_MIN_HUMANS && best.bots / bots >= LEAK_BOT_SHARE) reasons.push('bots_only');
   if (reasons.length === 0) return undefined;
-  return { reasons, auc, region: best?.region ?? null, bot_share: best ? best.bots / bots : 0, bots_covered: best?.bots ?? 0, humans_covered: 0, humans, leak_ok: leakOk };
+  return {
+    reasons,
+    auc,
+    region: best?.region ?? null,
+    bot_share: best ? best.bots / bots : 0,
+    bots_covered: best?.bots ?? 0,
+    humans_covered: 0,
+    humans,
+    leak_ok: leakOk,
+  };
 }
 
 /**
@@ -93,6 +109,9 @@ export function declaredLeaks(catalog: Catalog): string[] {
 export function describeLeak(feature: string, e: LeakEvidence): string {
   const parts: string[] = [];
   if (e.auc !== null) parts.push(`AUC ${e.auc.toFixed(4)}`);
-  if (e.region) parts.push(`${feature} ${e.region} holds ${(100 * e.bot_share).toFixed(1)}% of bots (${e.bots_covered.toLocaleString('en-US')}) and ${e.humans_covered} of ${e.humans.toLocaleString('en-US')} humans`);
+  if (e.region)
+    parts.push(
+      `${feature} ${e.region} holds ${(100 * e.bot_share).toFixed(1)}% of bots (${e.bots_covered.toLocaleString('en-US')}) and ${e.humans_covered} of ${e.humans.toLocaleString('en-US')} humans`,
+    );
   return `${parts.join('; ')}${e.leak_ok ? ' (leak_ok in the catalog: propose may use it)' : ' — propose leaves it out unless features.yaml marks it leak_ok: true'}`;
 }

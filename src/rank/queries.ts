@@ -47,7 +47,12 @@ export interface Statement {
  * (v for numbers and booleans, c for categories; both null on the row of the feature's nulls),
  * with b bots and h humans. Only rows labelled 0 or 1 in the window enter.
  */
-export function countsStatement(table: string, label: string, window: { where: string; parameters: readonly Param[] }, features: readonly ScanFeature[]): Statement {
+export function countsStatement(
+  table: string,
+  label: string,
+  window: { where: string; parameters: readonly Param[] },
+  features: readonly ScanFeature[],
+): Statement {
   const l = quoteIdent(label);
   // Group on the column as stored and cast the few result rows after: a BOOLEAN key gets
   // DuckDB's perfect-hash aggregate (measured 3-8% faster over all 27 features).
@@ -70,7 +75,13 @@ export function countsStatement(table: string, label: string, window: { where: s
  * then read off the counts by the very statements the embedded engine runs, so the figures
  * are the same whichever engine scanned.
  */
-export function countsQuery(p: SqlPlan, table: string, label: string, window: { where: string; parameters: readonly Param[] }, features: readonly ScanFeature[]): Statement {
+export function countsQuery(
+  p: SqlPlan,
+  table: string,
+  label: string,
+  window: { where: string; parameters: readonly Param[] },
+  features: readonly ScanFeature[],
+): Statement {
   const l = p.ident(label);
   const parts = features.map((x, i) => {
     const col = p.ident(x.column);
@@ -135,7 +146,10 @@ export const cutColumn = (k: number): string => `cut${k}`;
  */
 export function numericStatsSql(): string {
   const lookups: string[] = [];
-  for (const [label, cum, n] of [['b', 'cb', 'nb'], ['h', 'ch', 'nh']] as const) {
+  for (const [label, cum, n] of [
+    ['b', 'cb', 'nb'],
+    ['h', 'ch', 'nh'],
+  ] as const) {
     for (const p of PERCENTILES) {
       const lo = `((${n} - 1) * ${p}) // 100`;
       lookups.push(`min(CASE WHEN ${cum} > ${lo} THEN v END) AS ${quantileColumn(label, p, 'lo')}`);
@@ -219,7 +233,11 @@ export function leakSql(): string {
 }
 
 /** Non-null counts over the whole window, labelled or not: only asked for features that no labelled row has. */
-export function windowCountsStatement(table: string, window: { where: string; parameters: readonly Param[] }, columns: readonly { f: number; column: string }[]): Statement {
+export function windowCountsStatement(
+  table: string,
+  window: { where: string; parameters: readonly Param[] },
+  columns: readonly { f: number; column: string }[],
+): Statement {
   const cols = columns.map((x) => `count(${quoteIdent(x.column)}) AS n${x.f}`).join(', ');
   return { sql: `SELECT ${cols} FROM ${quoteIdent(table)} WHERE ${window.where}`, parameters: window.parameters };
 }

@@ -20,7 +20,24 @@ import { PLANS } from '../engine/plan.js';
 import type { Engine } from '../engine/types.js';
 import { requireColumns, resolveEngineWindow } from '../engine/window.js';
 import type { ImportResult } from './import.js';
-import { categoryStatsSql, COUNTS_STAGE, countsFromStageSql, countsQuery, countsStatement, stageCountsSql, dropSql, ivSql, leakSql, liftsSql, numericStatsSql, NUMSTATS, quantileColumn, summarySql, windowCountsStatement, type ScanFeature } from './queries.js';
+import {
+  categoryStatsSql,
+  COUNTS_STAGE,
+  countsFromStageSql,
+  countsQuery,
+  countsStatement,
+  stageCountsSql,
+  dropSql,
+  ivSql,
+  leakSql,
+  liftsSql,
+  numericStatsSql,
+  NUMSTATS,
+  quantileColumn,
+  summarySql,
+  windowCountsStatement,
+  type ScanFeature,
+} from './queries.js';
 import { combinedImportance, foldAuc, interpolate, num, PERCENTILES, quantilePosition, IV_BINS, IV_CAP, WOE_SMOOTHING } from './stats.js';
 import type { CategoryLift, FeatureRank, QuantileSet, Ranking } from './types.js';
 import { describeLeak, leakEvidence, LEAK_AUC, LEAK_BOT_SHARE, LEAK_MIN_HUMANS, type LeakRegions } from './leak.js';
@@ -47,7 +64,8 @@ export const METHOD: Record<string, string> = {
   iv: `information value over ${IV_BINS} quantile bins of the pooled non-null values plus a null bin (booleans and categories: one bin per value plus a null bin), bin counts smoothed by ${WOE_SMOOTHING}`,
   quantiles: 'exact per label over non-null values, interpolated like quantile_cont (numpy linear)',
   coverage: 'share of labelled rows with a value; nulls gives the null share within bots and within humans',
-  categories: 'booleans and categories: values by lift = bot share / human share (shares over all rows of the label); AUC and KS order the values by bot rate on the same rows, which is optimistic',
+  categories:
+    'booleans and categories: values by lift = bot share / human share (shares over all rows of the label); AUC and KS order the values by bot rate on the same rows, which is optimistic',
   importance: `mean of the defined ones among 2 * (AUC - 0.5), KS and min(IV, ${IV_CAP}); features without a statistic sort last`,
   leak: `possible label leak: AUC >= ${LEAK_AUC}, or a region no labelled human has (a tail beyond every human value, category values no human shows, or the nulls) holding >= ${100 * LEAK_BOT_SHARE}% of bots with >= ${LEAK_MIN_HUMANS} humans present; propose leaves it out unless the catalog marks it leak_ok: true`,
 };
@@ -64,7 +82,19 @@ function typeMismatch(f: Feature, duckType: string): string | null {
 const ratio = (a: number, b: number): number => (b > 0 ? a / b : 0);
 
 function emptyRank(f: Feature, notes: string[]): FeatureRank {
-  return { feature: f.name, type: f.type, auc: null, direction: null, ks: null, iv: null, coverage: 0, nulls: { bot: 0, human: 0 }, importance: 0, notes, ...(f.sensitive ? { sensitive: true } : {}) };
+  return {
+    feature: f.name,
+    type: f.type,
+    auc: null,
+    direction: null,
+    ks: null,
+    iv: null,
+    coverage: 0,
+    nulls: { bot: 0, human: 0 },
+    importance: 0,
+    notes,
+    ...(f.sensitive ? { sensitive: true } : {}),
+  };
 }
 
 function formatValue(v: number | string | null): string {
@@ -83,7 +113,9 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
   const warnings: string[] = [];
 
   // Which catalog features can be read, and how.
-  const columns = new Map((engine ? await requireColumns(engine, config) : await store.describe(`SELECT * FROM ${quoteIdent(table)}`)).map((c) => [c.name, c.type]));
+  const columns = new Map(
+    (engine ? await requireColumns(engine, config) : await store.describe(`SELECT * FROM ${quoteIdent(table)}`)).map((c) => [c.name, c.type]),
+  );
   const scan: (ScanFeature & { feature: Feature })[] = [];
   const ranks = new Map<string, FeatureRank>();
   catalog.features.forEach((feature, f) => {
@@ -147,11 +179,15 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
       humans = num(anySummary['humans']) ?? 0;
     } else {
       const l = quoteIdent(config.data.label);
-      const r = await (engine ?? store).one(`SELECT sum(CASE WHEN ${l} = 1 THEN 1 ELSE 0 END) AS bots, sum(CASE WHEN ${l} = 0 THEN 1 ELSE 0 END) AS humans FROM ${quoteIdent(table)} WHERE ${window.where}`, window.parameters);
+      const r = await (engine ?? store).one(
+        `SELECT sum(CASE WHEN ${l} = 1 THEN 1 ELSE 0 END) AS bots, sum(CASE WHEN ${l} = 0 THEN 1 ELSE 0 END) AS humans FROM ${quoteIdent(table)} WHERE ${window.where}`,
+        window.parameters,
+      );
       bots = num(r?.['bots']) ?? 0;
       humans = num(r?.['humans']) ?? 0;
     }
-    if (bots + humans === 0) warnings.push(`no labelled rows in the train window (${window.rows.toLocaleString('en-US')} rows, all unlabelled): nothing to rank`);
+    if (bots + humans === 0)
+      warnings.push(`no labelled rows in the train window (${window.rows.toLocaleString('en-US')} rows, all unlabelled): nothing to rank`);
     else if (bots === 0) warnings.push('no bots (label 1) in the train window: AUC, KS and IV are undefined; coverage and human quantiles only');
     else if (humans === 0) warnings.push('no humans (label 0) in the train window: AUC, KS and IV are undefined; coverage and bot quantiles only');
 
@@ -166,7 +202,17 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
     }
 
     for (const x of scan) {
-      const r = featureRank(x, { bots, humans }, summary.get(x.f), numStats.get(x.f), catStats.get(x.f), ivs.get(x.f) ?? null, lifts.get(x.f) ?? [], unlabelledOnly.get(x.f), maxCategories);
+      const r = featureRank(
+        x,
+        { bots, humans },
+        summary.get(x.f),
+        numStats.get(x.f),
+        catStats.get(x.f),
+        ivs.get(x.f) ?? null,
+        lifts.get(x.f) ?? [],
+        unlabelledOnly.get(x.f),
+        maxCategories,
+      );
       const leak = leakEvidence(r.auc, leaks.get(x.f), { bots, humans }, Boolean(x.feature.leak_ok), x.feature.type === 'boolean');
       if (leak) {
         r.leak = leak;
@@ -183,7 +229,10 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
       const r = ranks.get(e.feature);
       if (r) r.imported = e.std === undefined ? { importance: e.importance } : { importance: e.importance, std: e.std };
     }
-    for (const p of opts.imported.problems) warnings.push(`${opts.imported.file}${p.where?.line ? `:${p.where.line}` : ''}${p.where?.field && !p.where.line ? ` (${p.where.field})` : ''}: ${p.message}`);
+    for (const p of opts.imported.problems)
+      warnings.push(
+        `${opts.imported.file}${p.where?.line ? `:${p.where.line}` : ''}${p.where?.field && !p.where.line ? ` (${p.where.field})` : ''}: ${p.message}`,
+      );
   }
 
   // Features with a statistic first, by importance; the rest after, in catalog order.
@@ -239,7 +288,11 @@ function featureRank(
     return base;
   }
   if (distinct === 0) {
-    notes.push(unlabelledValues ? `no labelled row has a value (${unlabelledValues.toLocaleString('en-US')} unlabelled rows do): nothing to rank on` : 'all null in the train window: nothing to rank on');
+    notes.push(
+      unlabelledValues
+        ? `no labelled row has a value (${unlabelledValues.toLocaleString('en-US')} unlabelled rows do): nothing to rank on`
+        : 'all null in the train window: nothing to rank on',
+    );
     return base;
   }
   const stats = x.kind === 'num' ? numStats : catStats;
@@ -247,7 +300,9 @@ function featureRank(
   const nh = num(stats?.['nh']) ?? 0;
   if (distinct === 1) {
     const only = x.kind === 'num' ? num(summary?.['vmin']) : ((summary?.['cmin'] as string | null) ?? null);
-    notes.push(`constant: every labelled value is ${f.type === 'boolean' ? String(only === 1) : formatValue(only)}${base.coverage < 1 ? ' (only nulls can separate)' : ''}`);
+    notes.push(
+      `constant: every labelled value is ${f.type === 'boolean' ? String(only === 1) : formatValue(only)}${base.coverage < 1 ? ' (only nulls can separate)' : ''}`,
+    );
   }
   if (bots > 0 && humans > 0) {
     if (nb === 0) notes.push('no bot has a value: AUC and KS undefined');

@@ -60,7 +60,9 @@ export function foldAuc(raw: number | null): { auc: number | null; direction: 'h
  * Null when none is defined: such features sort last.
  */
 export function combinedImportance(auc: number | null, ks: number | null, iv: number | null): number | null {
-  const parts = [auc === null ? null : 2 * (auc - 0.5), ks, iv === null ? null : Math.min(iv, IV_CAP)].filter((x): x is number => x !== null && Number.isFinite(x));
+  const parts = [auc === null ? null : 2 * (auc - 0.5), ks, iv === null ? null : Math.min(iv, IV_CAP)].filter(
+    (x): x is number => x !== null && Number.isFinite(x),
+  );
   if (parts.length === 0) return null;
   return parts.reduce((s, x) => s + x, 0) / parts.length;
 }

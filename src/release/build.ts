@@ -81,7 +81,9 @@ export interface BuildInput {
 /** A sealed bundle: rules sorted by id, `sha256` over the canonical JSON of the rest. */
 export function buildBundle(input: BuildInput): Bundle {
   const prev = new Map((input.previous?.rules ?? []).map((r) => [r.id, r]));
-  const rules = [...input.rules].sort((a, b) => (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0)).map(({ rule, evidence }) => bundleRule(rule, input.catalog, evidence, prev.get(rule.id)));
+  const rules = [...input.rules]
+    .sort((a, b) => (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0))
+    .map(({ rule, evidence }) => bundleRule(rule, input.catalog, evidence, prev.get(rule.id)));
   const unsealed = {
     schema: BUNDLE_SCHEMA,
     version: input.version,

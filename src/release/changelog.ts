@@ -30,7 +30,11 @@ function heading(r: BundleRule): string {
 }
 
 function stageText(r: BundleRule): string {
-  return r.stage === 'block' ? `${r.action} (in full)` : r.stage === 'shadow' ? `${r.action}, in shadow (logged, not acted on)` : `${r.action}, capped at challenge`;
+  return r.stage === 'block'
+    ? `${r.action} (in full)`
+    : r.stage === 'shadow'
+      ? `${r.action}, in shadow (logged, not acted on)`
+      : `${r.action}, capped at challenge`;
 }
 
 /** The Markdown changelog of `next` against `prev` (null: the first release). */
@@ -52,17 +56,36 @@ export function changelog(prev: Bundle | null, next: Bundle): string {
   lines.push(`Built ${next.created} by ${next.generator}; sha256 \`${next.sha256}\`.`);
   lines.push(prev ? `Against the previous release ${prev.version} (sha256 \`${short(prev.sha256)}\`…).` : 'The first release: every rule is new.');
   const acting = next.rules.filter((r) => r.stage !== 'shadow');
-  lines.push(`${next.rules.length} rule${next.rules.length === 1 ? '' : 's'}: ${acting.length} acting, ${next.rules.length - acting.length} in shadow. ${added.length} added, ${removed.length} removed, ${changed.length} changed, ${moved.length} moved stage, ${unchanged.length} unchanged.`, '');
+  lines.push(
+    `${next.rules.length} rule${next.rules.length === 1 ? '' : 's'}: ${acting.length} acting, ${next.rules.length - acting.length} in shadow. ${added.length} added, ${removed.length} removed, ${changed.length} changed, ${moved.length} moved stage, ${unchanged.length} unchanged.`,
+    '',
+  );
 
   lines.push(`## Added (${added.length})`, '');
   if (!added.length) lines.push('None.', '');
   for (const r of added) {
-    lines.push(heading(r), '', `- condition: ${code(r.condition)}`, `- action: ${stageText(r)}`, '', ...evidenceRows(null, r.evidence, [`before (${pv})`, `after (${next.version})`]), '');
+    lines.push(
+      heading(r),
+      '',
+      `- condition: ${code(r.condition)}`,
+      `- action: ${stageText(r)}`,
+      '',
+      ...evidenceRows(null, r.evidence, [`before (${pv})`, `after (${next.version})`]),
+      '',
+    );
   }
   lines.push(`## Removed (${removed.length})`, '');
   if (!removed.length) lines.push('None.', '');
   for (const r of removed) {
-    lines.push(heading(r), '', `- condition: ${code(r.condition)}`, `- action: ${stageText(r)}`, '', ...evidenceRows(r.evidence, null, [`before (${pv})`, `after (${next.version})`]), '');
+    lines.push(
+      heading(r),
+      '',
+      `- condition: ${code(r.condition)}`,
+      `- action: ${stageText(r)}`,
+      '',
+      ...evidenceRows(r.evidence, null, [`before (${pv})`, `after (${next.version})`]),
+      '',
+    );
   }
   lines.push(`## Changed (${changed.length})`, '');
   if (!changed.length) lines.push('None.', '');
@@ -79,12 +102,16 @@ export function changelog(prev: Bundle | null, next: Bundle): string {
   for (const r of moved) {
     const p = before.get(r.id)!;
     const last = r.history.at(-1);
-    const who = last && last.to === r.stage ? ` by ${last.reviewer} on ${last.at.slice(0, 10)}${last.override ? ` (gate overridden: ${last.override})` : ''}` : '';
+    const who =
+      last && last.to === r.stage ? ` by ${last.reviewer} on ${last.at.slice(0, 10)}${last.override ? ` (gate overridden: ${last.override})` : ''}` : '';
     lines.push(`- ${md(r.title)} (\`${r.id.slice(0, 8)}\`): ${p.stage} → ${r.stage}${who}`);
   }
   if (moved.length) lines.push('');
   lines.push(`## Unchanged (${unchanged.length})`, '');
   if (!unchanged.length) lines.push('None.');
-  for (const r of unchanged) lines.push(`- ${md(r.title)} (\`${r.id.slice(0, 8)}\`): ${stageText(r)}; precision ${pct(r.evidence?.precision ?? null, 1)}, FPR upper 95% ${pct(r.evidence?.fpr_upper95 ?? null)}`);
+  for (const r of unchanged)
+    lines.push(
+      `- ${md(r.title)} (\`${r.id.slice(0, 8)}\`): ${stageText(r)}; precision ${pct(r.evidence?.precision ?? null, 1)}, FPR upper 95% ${pct(r.evidence?.fpr_upper95 ?? null)}`,
+    );
   return lines.join('\n').replace(/\n+$/, '') + '\n';
 }

@@ -50,11 +50,33 @@ const iso = (t: string | Date): string => (t instanceof Date ? t.toISOString() :
 function findRule(ws: Workspace, arg: string): { rule: Rule; file: string } {
   const loads = loadRuleDir(ws.paths.rules, ws.catalog);
   const hits = matchRules(arg, loads);
-  if (hits.length > 1) throw InputError.single({ message: `"${arg}" matches several rules`, where: { field: 'ID' }, expected: 'a unique id or prefix', found: hits.map((h) => h.id).join(', ') });
+  if (hits.length > 1)
+    throw InputError.single({
+      message: `"${arg}" matches several rules`,
+      where: { field: 'ID' },
+      expected: 'a unique id or prefix',
+      found: hits.map((h) => h.id).join(', '),
+    });
   const hit = hits[0];
-  if (!hit) throw InputError.single({ message: `unknown rule id "${arg}"`, where: { field: 'ID' }, expected: `the id of an approved rule in ${ws.paths.rules}`, found: arg });
-  if (!hit.rule) throw new InputError(`the rule file ${hit.file} is not valid`, hit.problems.filter((p) => p.severity === 'error'));
-  if (hit.rule.status !== 'approved') throw InputError.single({ message: `rule ${hit.rule.id} is ${hit.rule.status}: only approved rules are rolled out`, where: { file: hit.file, field: 'status', ruleId: hit.rule.id }, expected: 'approved', found: hit.rule.status });
+  if (!hit)
+    throw InputError.single({
+      message: `unknown rule id "${arg}"`,
+      where: { field: 'ID' },
+      expected: `the id of an approved rule in ${ws.paths.rules}`,
+      found: arg,
+    });
+  if (!hit.rule)
+    throw new InputError(
+      `the rule file ${hit.file} is not valid`,
+      hit.problems.filter((p) => p.severity === 'error'),
+    );
+  if (hit.rule.status !== 'approved')
+    throw InputError.single({
+      message: `rule ${hit.rule.id} is ${hit.rule.status}: only approved rules are rolled out`,
+      where: { file: hit.file, field: 'status', ruleId: hit.rule.id },
+      expected: 'approved',
+      found: hit.rule.status,
+    });
   return { rule: hit.rule, file: hit.file };
 }
 
@@ -64,35 +86,73 @@ async function windowSince(store: Store, ws: Workspace, since: Date): Promise<Wi
   const t = quoteIdent(ws.config.data.time);
   const where = `${t} >= ?::TIMESTAMP`;
   const parameters = [sqlTimestamp(since)];
-  const r = await store.one<{ hi: Date | null; n: number }>(`SELECT max(${t}) AS hi, count(*) AS n FROM ${quoteIdent(ws.config.data.table)} WHERE ${where}`, parameters);
+  const r = await store.one<{ hi: Date | null; n: number }>(
+    `SELECT max(${t}) AS hi, count(*) AS n FROM ${quoteIdent(ws.config.data.table)} WHERE ${where}`,
+    parameters,
+  );
   const n = Number(r?.n ?? 0);
-  return { name: 'test', from: since.toISOString(), to: r?.hi ? r.hi.toISOString() : since.toISOString(), cutoff: since.toISOString(), where, parameters, rows: n };
+  return {
+    name: 'test',
+    from: since.toISOString(),
+    to: r?.hi ? r.hi.toISOString() : since.toISOString(),
+    cutoff: since.toISOString(),
+    where,
+    parameters,
+    rows: n,
+  };
 }
 
 export async function promote(ws: Workspace, store: Store, opts: PromoteOptions): Promise<Promotion> {
-  if (opts.to !== 'challenge' && opts.to !== 'block') throw InputError.single({ message: 'unknown stage', where: { field: '--to' }, expected: 'challenge or block', found: opts.to });
-  if (!opts.reviewer.trim()) throw InputError.single({ message: 'a reviewer is required', where: { field: '--reviewer' }, expected: 'a name', found: 'nothing' });
-  if (opts.override !== undefined && !opts.override.trim()) throw InputError.single({ message: 'an override needs a reason', where: { field: '--override' }, expected: 'the reason the gate is overridden', found: 'nothing' });
+  if (opts.to !== 'challenge' && opts.to !== 'block')
+    throw InputError.single({ message: 'unknown stage', where: { field: '--to' }, expected: 'challenge or block', found: opts.to });
+  if (!opts.reviewer.trim())
+    throw InputError.single({ message: 'a reviewer is required', where: { field: '--reviewer' }, expected: 'a name', found: 'nothing' });
+  if (opts.override !== undefined && !opts.override.trim())
+    throw InputError.single({
+      message: 'an override needs a reason',
+      where: { field: '--override' },
+      expected: 'the reason the gate is overridden',
+      found: 'nothing',
+    });
   const to: Stage = opts.to;
   const { rule, file } = findRule(ws, opts.id);
   const where = { file, field: 'rollout', ruleId: rule.id };
   if (!rule.rollout) {
-    throw InputError.single({ message: `rule ${rule.id} has no staged rollout: it acts in full`, where, expected: 'a rule with rollout: {stage: shadow, since: <time>}', found: 'no rollout block' });
+    throw InputError.single({
+      message: `rule ${rule.id} has no staged rollout: it acts in full`,
+      where,
+      expected: 'a rule with rollout: {stage: shadow, since: <time>}',
+      found: 'no rollout block',
+    });
   }
   const from = rule.rollout.stage;
   const step = ROLLOUT_STAGES.indexOf(to) - ROLLOUT_STAGES.indexOf(from);
   if (step !== 1) {
     const next = ROLLOUT_STAGES[ROLLOUT_STAGES.indexOf(from) + 1];
-    throw InputError.single({ message: `cannot promote from ${from} to ${to}: rules move one stage at a time, forward`, where, expected: next ? `--to ${next}` : `nothing: ${from} is the last stage`, found: `--to ${to}` });
+    throw InputError.single({
+      message: `cannot promote from ${from} to ${to}: rules move one stage at a time, forward`,
+      where,
+      expected: next ? `--to ${next}` : `nothing: ${from} is the last stage`,
+      found: `--to ${to}`,
+    });
   }
   const since = new Date(iso(rule.rollout.since));
-  if (Number.isNaN(since.getTime())) throw InputError.single({ message: 'rollout.since is not a time', where, expected: 'an ISO time such as 2026-11-25T12:00:00Z', found: String(rule.rollout.since) });
+  if (Number.isNaN(since.getTime()))
+    throw InputError.single({
+      message: 'rollout.since is not a time',
+      where,
+      expected: 'an ISO time such as 2026-11-25T12:00:00Z',
+      found: String(rule.rollout.since),
+    });
 
   opts.onStep?.(`gate on the data since ${since.toISOString()} (stage ${from})`);
   const window = await windowSince(store, ws, since);
   const result = await runBacktest(store, ws.config, window, [{ id: rule.id, predicate: compilePredicate(rule.ast, ws.catalog), approved: true }]);
   const r = result.rules[0]!;
-  const verdict = window.rows === 0 ? { pass: false, reasons: [`no sessions since ${since.toISOString()}: the rule has not been seen at stage ${from}`] } : applyGate(r, ws.config.gate);
+  const verdict =
+    window.rows === 0
+      ? { pass: false, reasons: [`no sessions since ${since.toISOString()}: the rule has not been seen at stage ${from}`] }
+      : applyGate(r, ws.config.gate);
   const evidence = evidenceOf({ name: `since ${from}`, from: window.from, to: window.to }, window.rows, r);
   if (!verdict.pass && opts.override === undefined) {
     throw new GateError(
@@ -110,7 +170,14 @@ export async function promote(ws: Workspace, store: Store, opts: PromoteOptions)
     override,
     judged_since: since.toISOString(),
     gate: verdict.pass ? 'pass' : verdict.reasons,
-    evidence: { sessions: window.rows, tp: r.counts.tp, fp: r.counts.fp, precision: evidence.precision, recall: evidence.recall, fpr_upper95: evidence.fpr_upper95 },
+    evidence: {
+      sessions: window.rows,
+      tp: r.counts.tp,
+      fp: r.counts.fp,
+      precision: evidence.precision,
+      recall: evidence.recall,
+      fpr_upper95: evidence.fpr_upper95,
+    },
   };
   const history = (rule.rollout.history ?? []).map((h) => ({ ...h, at: iso(h.at) }));
   const text = readFileSync(file, 'utf8');

@@ -83,7 +83,12 @@ export function listReleases(out: string): { dir: string; bundle: Bundle }[] {
       found.push({ dir, bundle: loadRuleset(readFileSync(file, 'utf8')).bundle });
     } catch (e) {
       if (!(e instanceof RulesetError)) throw e;
-      throw InputError.single({ message: `the release ${name} cannot be read: ${e.message}`, where: { file }, expected: 'a release written by rulegen release, unchanged since', found: e.reason });
+      throw InputError.single({
+        message: `the release ${name} cannot be read: ${e.message}`,
+        where: { file },
+        expected: 'a release written by rulegen release, unchanged since',
+        found: e.reason,
+      });
     }
   }
   return found.sort((a, b) => compareVersions(a.bundle.version, b.bundle.version));
@@ -100,23 +105,50 @@ export async function runRelease(ws: Workspace, store: Store, opts: ReleaseOptio
   const previous = releases.at(-1)?.bundle ?? null;
   const version = opts.version ?? nextVersion(previous?.version);
   if (!VERSION.test(version)) {
-    throw InputError.single({ message: 'invalid release version', where: { field: 'VERSION' }, expected: 'letters, digits, dots, dashes (e.g. 1.4.0), starting with a letter or digit', found: version });
+    throw InputError.single({
+      message: 'invalid release version',
+      where: { field: 'VERSION' },
+      expected: 'letters, digits, dots, dashes (e.g. 1.4.0), starting with a letter or digit',
+      found: version,
+    });
   }
   const dir = join(out, version);
-  if (existsSync(dir)) throw InputError.single({ message: `release ${version} already exists: releases are never rewritten`, where: { file: dir, field: 'VERSION' }, expected: 'a new version', found: version });
+  if (existsSync(dir))
+    throw InputError.single({
+      message: `release ${version} already exists: releases are never rewritten`,
+      where: { file: dir, field: 'VERSION' },
+      expected: 'a new version',
+      found: version,
+    });
   if (previous && compareVersions(version, previous.version) <= 0) {
-    throw InputError.single({ message: `release ${version} is not after the latest release ${previous.version}`, where: { field: 'VERSION' }, expected: `a version after ${previous.version}`, found: version });
+    throw InputError.single({
+      message: `release ${version} is not after the latest release ${previous.version}`,
+      where: { field: 'VERSION' },
+      expected: `a version after ${previous.version}`,
+      found: version,
+    });
   }
 
   opts.onStep?.('checking the approved rules');
   const c = await runCheck(ws, store, { candidates: false, onStep: opts.onStep });
-  if (c.invalid.length) throw new InputError(`release refused: ${c.invalid.length} invalid rule file${c.invalid.length === 1 ? '' : 's'}`, c.invalid.flatMap((f) => f.problems));
+  if (c.invalid.length)
+    throw new InputError(
+      `release refused: ${c.invalid.length} invalid rule file${c.invalid.length === 1 ? '' : 's'}`,
+      c.invalid.flatMap((f) => f.problems),
+    );
   if (!c.passed) {
     const failing = c.rules.filter((r) => !r.verdict.pass);
     const setReasons = c.set && !c.set.pass ? c.set.reasons : [];
-    const what = [failing.length ? `${failing.length} rule${failing.length === 1 ? '' : 's'}` : '', setReasons.length ? 'the deployed set' : ''].filter(Boolean).join(' and ') || 'the workspace';
+    const what =
+      [failing.length ? `${failing.length} rule${failing.length === 1 ? '' : 's'}` : '', setReasons.length ? 'the deployed set' : '']
+        .filter(Boolean)
+        .join(' and ') || 'the workspace';
     throw new GateError(`release refused: rulegen check fails for ${what}`, [
-      ...failing.map((r) => ({ severity: 'error' as const, message: `${r.target.title}: ${r.verdict.reasons.join('; ')}`, where: { file: r.target.file, ruleId: r.target.id } })),
+      ...failing.map((r) => ({
+        severity: 'error' as const,
+        message: `${r.target.title}: ${r.verdict.reasons.join('; ')}`,
+        where: { file: r.target.file, ruleId: r.target.id },
+      })),
       ...setReasons.map((m) => ({ severity: 'error' as const, message: m })),
     ]);
   }

@@ -107,7 +107,9 @@ export function xyChart(spec: ChartSpec): Chart {
   };
   const parts: string[] = [];
   const titleId = `${spec.id}-title`;
-  parts.push(`<svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-labelledby="${titleId}" data-chart="${esc(spec.id)}">`);
+  parts.push(
+    `<svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-labelledby="${titleId}" data-chart="${esc(spec.id)}">`,
+  );
   parts.push(`<title id="${titleId}">${esc(spec.title)}</title>`);
   // grid and left ticks
   const leftFmt = spec.series.find((s) => s.axis === 'left')?.format ?? countTick;
@@ -142,7 +144,9 @@ export function xyChart(spec: ChartSpec): Chart {
       if (v === null) return;
       const y = yAt(s.axis, v);
       const x = xAt(i) - (band * 0.7) / 2 + bi * bw;
-      parts.push(`<rect class="${s.cls}" x="${fixed(x, 1)}" y="${fixed(y, 1)}" width="${fixed(Math.max(1, bw), 1)}" height="${fixed(Math.max(0, M.top + ph - y), 1)}"><title>${esc(`${spec.categories[i] ?? ''}: ${s.format(v)} ${s.name}`)}</title></rect>`);
+      parts.push(
+        `<rect class="${s.cls}" x="${fixed(x, 1)}" y="${fixed(y, 1)}" width="${fixed(Math.max(1, bw), 1)}" height="${fixed(Math.max(0, M.top + ph - y), 1)}"><title>${esc(`${spec.categories[i] ?? ''}: ${s.format(v)} ${s.name}`)}</title></rect>`,
+      );
     });
   });
   for (const r of spec.refLines ?? []) {
@@ -159,7 +163,10 @@ export function xyChart(spec: ChartSpec): Chart {
     });
     for (const seg of segs) if (seg.length > 1) parts.push(`<polyline class="${s.cls}" fill="none" points="${seg.join(' ')}"/>`);
     s.values.forEach((v, i) => {
-      if (v !== null) parts.push(`<circle class="${s.cls}-dot" cx="${fixed(xAt(i), 1)}" cy="${fixed(yAt(s.axis, v), 1)}" r="3"><title>${esc(`${spec.categories[i] ?? ''}: ${s.format(v)} ${s.name}`)}</title></circle>`);
+      if (v !== null)
+        parts.push(
+          `<circle class="${s.cls}-dot" cx="${fixed(xAt(i), 1)}" cy="${fixed(yAt(s.axis, v), 1)}" r="3"><title>${esc(`${spec.categories[i] ?? ''}: ${s.format(v)} ${s.name}`)}</title></circle>`,
+        );
     });
   }
   // axes
@@ -176,11 +183,16 @@ export function xyChart(spec: ChartSpec): Chart {
   });
   parts.push(`<text class="axis-label" x="${M.left + pw / 2}" y="${H - 26}" text-anchor="middle">${esc(spec.xLabel)}</text>`);
   parts.push(`<text class="axis-label" transform="translate(16 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(spec.yLabel)}</text>`);
-  if (hasRight && spec.y2Label) parts.push(`<text class="axis-label" transform="translate(${W - 12} ${M.top + ph / 2}) rotate(90)" text-anchor="middle">${esc(spec.y2Label)}</text>`);
+  if (hasRight && spec.y2Label)
+    parts.push(`<text class="axis-label" transform="translate(${W - 12} ${M.top + ph / 2}) rotate(90)" text-anchor="middle">${esc(spec.y2Label)}</text>`);
   // legend
   let lx = M.left;
   for (const s of spec.series) {
-    parts.push(s.kind === 'bar' ? `<rect class="${s.cls}" x="${lx}" y="${H - 14}" width="12" height="10"/>` : `<line class="${s.cls}" x1="${lx}" x2="${lx + 14}" y1="${H - 9}" y2="${H - 9}"/>`);
+    parts.push(
+      s.kind === 'bar'
+        ? `<rect class="${s.cls}" x="${lx}" y="${H - 14}" width="12" height="10"/>`
+        : `<line class="${s.cls}" x1="${lx}" x2="${lx + 14}" y1="${H - 9}" y2="${H - 9}"/>`,
+    );
     parts.push(`<text class="legend" x="${lx + 18}" y="${H - 5}">${esc(s.name)}</text>`);
     lx += 36 + 7 * s.name.length;
   }
@@ -196,7 +208,14 @@ export function xyChart(spec: ChartSpec): Chart {
 }
 
 /** A square heat map of values in [0, 1] (Jaccard similarity), labelled R1..Rn. */
-export function heatMap(spec: { id: string; title: string; labels: readonly string[]; names: readonly string[]; values: readonly (readonly number[])[]; axisLabel: string }): Chart {
+export function heatMap(spec: {
+  id: string;
+  title: string;
+  labels: readonly string[];
+  names: readonly string[];
+  values: readonly (readonly number[])[];
+  axisLabel: string;
+}): Chart {
   const n = spec.labels.length;
   const cell = Math.max(28, Math.min(56, Math.floor(440 / Math.max(1, n))));
   const left = 64;
@@ -204,7 +223,10 @@ export function heatMap(spec: { id: string; title: string; labels: readonly stri
   const w = left + cell * n + 150;
   const h = top + cell * n + 56;
   const titleId = `${spec.id}-title`;
-  const parts: string[] = [`<svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" style="max-width:${w}px" role="img" aria-labelledby="${titleId}" data-chart="${esc(spec.id)}">`, `<title id="${titleId}">${esc(spec.title)}</title>`];
+  const parts: string[] = [
+    `<svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" style="max-width:${w}px" role="img" aria-labelledby="${titleId}" data-chart="${esc(spec.id)}">`,
+    `<title id="${titleId}">${esc(spec.title)}</title>`,
+  ];
   // white -> deep blue; the text flips to white on dark cells
   const shade = (v: number) => {
     const t = Math.max(0, Math.min(1, v));
@@ -218,8 +240,13 @@ export function heatMap(spec: { id: string; title: string; labels: readonly stri
       const v = spec.values[i]?.[j] ?? 0;
       const x = left + cell * j;
       const y = top + cell * i;
-      parts.push(`<rect class="cell" x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${shade(v)}"><title>${esc(`${spec.labels[i]} × ${spec.labels[j]}: Jaccard ${fixed(v, 2)}`)}</title></rect>`);
-      if (cell >= 28) parts.push(`<text class="cell-text${v > 0.5 ? ' dark' : ''}" x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle">${i === j ? '—' : fixed(v, 2)}</text>`);
+      parts.push(
+        `<rect class="cell" x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${shade(v)}"><title>${esc(`${spec.labels[i]} × ${spec.labels[j]}: Jaccard ${fixed(v, 2)}`)}</title></rect>`,
+      );
+      if (cell >= 28)
+        parts.push(
+          `<text class="cell-text${v > 0.5 ? ' dark' : ''}" x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle">${i === j ? '—' : fixed(v, 2)}</text>`,
+        );
     }
   }
   parts.push(`<text class="axis-label" x="${left + (cell * n) / 2}" y="${top + cell * n + 40}" text-anchor="middle">${esc(spec.axisLabel)}</text>`);
@@ -231,6 +258,9 @@ export function heatMap(spec: { id: string; title: string; labels: readonly stri
   parts.push(`<text class="legend" x="${sx}" y="${top + 152}">Jaccard of hit sets</text>`);
   parts.push('</svg>');
   const head = ['rule', ...spec.labels];
-  const rows = spec.labels.map((l, i) => [`${l} ${spec.names[i] ?? ''}`.trim(), ...spec.labels.map((_, j) => (i === j ? '—' : fixed(spec.values[i]?.[j] ?? 0, 3)))]);
+  const rows = spec.labels.map((l, i) => [
+    `${l} ${spec.names[i] ?? ''}`.trim(),
+    ...spec.labels.map((_, j) => (i === j ? '—' : fixed(spec.values[i]?.[j] ?? 0, 3))),
+  ]);
   return { id: spec.id, title: spec.title, svg: parts.join(''), table: { head, rows } };
 }

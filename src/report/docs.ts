@@ -35,7 +35,11 @@ export interface CollectedDocs {
  * session data, one test-window backtest of the approved and candidate rules with threshold
  * variations — the report's charts come from it.
  */
-export async function collectDocs(ws: Workspace, store: Store | null, opts: { now: Date; overlay?: Overlay; onStep?: (m: string) => void }): Promise<CollectedDocs> {
+export async function collectDocs(
+  ws: Workspace,
+  store: Store | null,
+  opts: { now: Date; overlay?: Overlay; onStep?: (m: string) => void },
+): Promise<CollectedDocs> {
   const overlay = opts.overlay ?? new Map<string, string | null>();
   const files = new Set([...ruleFilesIn(ws.paths.rules), ...ruleFilesIn(ws.paths.candidates)]);
   for (const [path, text] of overlay) {
@@ -58,9 +62,19 @@ export async function collectDocs(ws: Workspace, store: Store | null, opts: { no
     // rejected rules come along so that a candidate repeating one is marked in the docs
     const ids = new Set(targets.map((t) => t.id));
     const context: Target[] = valid.filter((d) => d.rule.status === 'rejected' && !ids.has(d.rule.id)).map(({ rule, file }) => targetOf(rule, file));
-    run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', variations: true, onStep: opts.onStep, context, configFile: ws.paths.config });
+    run = await backtestTargets(store, ws.config, ws.catalog, targets, {
+      window: 'test',
+      variations: true,
+      onStep: opts.onStep,
+      context,
+      configFile: ws.paths.config,
+    });
     // the report's impact section: every candidate shipped on top of the approved set
-    const sets = impactSets(targets.filter((t) => t.status === 'approved'), targets.filter((t) => t.status === 'candidate'), ws.catalog);
+    const sets = impactSets(
+      targets.filter((t) => t.status === 'approved'),
+      targets.filter((t) => t.status === 'candidate'),
+      ws.catalog,
+    );
     impact = await simulateImpact(store, ws.config, ws.catalog, sets.baseline, sets.added, { window: 'test', configFile: ws.paths.config });
   }
   const byId = new Map(run ? run.rules.map((r) => [r.id, r]) : []);

@@ -43,7 +43,11 @@ export function compileTemplate(name: TemplateName, text: string, source: string
   const html = name.endsWith('.html');
   // Markdown is not HTML: Handlebars' escaping would turn "a < b" into "a &lt; b" in a code
   // block. Each {{value}} is escaped for where it stands instead (see markdown-escape below).
-  const hb = handlebarsEnv(html ? {} : Object.fromEntries(Object.entries(MD_ESCAPES).map(([helper, esc]) => [helper, (v: unknown) => esc(v === undefined || v === null ? '' : String(v))])));
+  const hb = handlebarsEnv(
+    html
+      ? {}
+      : Object.fromEntries(Object.entries(MD_ESCAPES).map(([helper, esc]) => [helper, (v: unknown) => esc(v === undefined || v === null ? '' : String(v))])),
+  );
   let fn: TemplateDelegate;
   try {
     // parse now: a syntax error must surface before anything is written, not at first render
@@ -90,7 +94,12 @@ export function escapeMarkdownText(s: string, block = false): string {
   // what starts a line starts a block: headings, lists, quotes, setext underlines, indented code
   return t
     .split('\n')
-    .map((line) => line.replace(/^[ \t]+/, '').replace(/^([-+=>])/, '\\$1').replace(/^(\d+)([.)])(?=\s|$)/, '$1\\$2'))
+    .map((line) =>
+      line
+        .replace(/^[ \t]+/, '')
+        .replace(/^([-+=>])/, '\\$1')
+        .replace(/^(\d+)([.)])(?=\s|$)/, '$1\\$2'),
+    )
     .join(block ? '\n' : ' ');
 }
 

@@ -73,7 +73,10 @@ export function setView(run: BacktestRun | null, labels: ReadonlyMap<string, str
     recall: fmtPct(d.recall, 1),
     gate: run.set_gate.pass ? 'pass' : 'fail',
     reasons: run.set_gate.reasons,
-    top: d.counts.fp > 0 ? run.set_gate.top.map((t) => ({ label: labels.get(t.id) ?? t.id.slice(0, 8), id: t.id, share: t.fp_share.toFixed(1), only: String(t.incremental_fp) })) : [],
+    top:
+      d.counts.fp > 0
+        ? run.set_gate.top.map((t) => ({ label: labels.get(t.id) ?? t.id.slice(0, 8), id: t.id, share: t.fp_share.toFixed(1), only: String(t.incremental_fp) }))
+        : [],
   };
 }
 
@@ -85,12 +88,43 @@ export function segmentsView(run: BacktestRun | null, rules: readonly { id: stri
   if (!run) return null;
   const specs = new Map((run.population_specs ?? []).map((p) => [p.name, p]));
   const protectedColumns = new Set(config.segments.flatMap((s) => ('column' in s && s.protected ? [s.column] : [])));
-  const rows: { key: string; kind: string; protected: boolean; rule: string; humans: string; fp: string; fpr: string; lower: string; upper: string; judgement: string; cls: string }[] = [];
+  const rows: {
+    key: string;
+    kind: string;
+    protected: boolean;
+    rule: string;
+    humans: string;
+    fp: string;
+    fpr: string;
+    lower: string;
+    upper: string;
+    judgement: string;
+    cls: string;
+  }[] = [];
   const push = (key: string, kind: 'segment' | 'population', prot: boolean, label: string, humans: number, fp: number) => {
     const j = judgeCell(key, kind, prot, humans, fp, config.gate);
-    const judgement = j.outcome === 'fail' ? (prot ? 'fails the gate' : 'over the limit (not protected)') : j.outcome === 'undetermined' ? 'too few humans to judge' : 'within the limit';
+    const judgement =
+      j.outcome === 'fail'
+        ? prot
+          ? 'fails the gate'
+          : 'over the limit (not protected)'
+        : j.outcome === 'undetermined'
+          ? 'too few humans to judge'
+          : 'within the limit';
     const cls = j.outcome === 'fail' ? (prot ? 'fail' : 'warn') : j.outcome === 'undetermined' ? 'undetermined' : 'pass';
-    rows.push({ key, kind, protected: prot, rule: label, humans: humans.toLocaleString('en-US'), fp: String(fp), fpr: fmtPct(humans ? fp / humans : null), lower: fmtPct(j.fpr_lower95), upper: fmtPct(j.fpr_upper95), judgement, cls });
+    rows.push({
+      key,
+      kind,
+      protected: prot,
+      rule: label,
+      humans: humans.toLocaleString('en-US'),
+      fp: String(fp),
+      fpr: fmtPct(humans ? fp / humans : null),
+      lower: fmtPct(j.fpr_lower95),
+      upper: fmtPct(j.fpr_upper95),
+      judgement,
+      cls,
+    });
   };
   for (const name of Object.keys(run.populations ?? {})) {
     for (const r of rules) {
@@ -105,14 +139,20 @@ export function segmentsView(run: BacktestRun | null, rules: readonly { id: stri
     }
   }
   return {
-    populations: (run.population_specs ?? []).map((p) => ({ name: p.name, where: p.where, protected: p.protected, humans: (run.populations?.[p.name]?.humans ?? 0).toLocaleString('en-US') })),
+    populations: (run.population_specs ?? []).map((p) => ({
+      name: p.name,
+      where: p.where,
+      protected: p.protected,
+      humans: (run.populations?.[p.name]?.humans ?? 0).toLocaleString('en-US'),
+    })),
     limit: fmtPct(resolveGate(config.gate).segment_max_fpr),
     rows,
   };
 }
 
 function impactRowView(r: ImpactRow & { protected?: boolean }) {
-  const affected = (c: ImpactRow['with']) => `${c.humans_affected.toLocaleString('en-US')} (${fmtPct(c.humans_affected_rate)}; 95% ${fmtPct(c.humans_affected_lower95)}–${fmtPct(c.humans_affected_upper95)})`;
+  const affected = (c: ImpactRow['with']) =>
+    `${c.humans_affected.toLocaleString('en-US')} (${fmtPct(c.humans_affected_rate)}; 95% ${fmtPct(c.humans_affected_lower95)}–${fmtPct(c.humans_affected_upper95)})`;
   const signed = (x: number) => (x > 0 ? `+${x.toLocaleString('en-US')}` : x.toLocaleString('en-US'));
   return {
     key: r.key,

@@ -42,19 +42,21 @@ export interface DocsInput {
 
 const num = z.number().nullable().optional();
 
-
 const iso = (t: string | Date | null | undefined): string => (t === null || t === undefined ? '' : t instanceof Date ? t.toISOString() : String(t));
 const day = (t: string | Date | null | undefined): string => iso(t).slice(0, 10);
 const count = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : x.toLocaleString('en-US'));
 /** A Markdown table cell: one line, no column breaks. */
-export const cell = (s: string): string => s.replace(/\r?\n+/g, ' ').replaceAll('|', '\\|').trim();
+export const cell = (s: string): string =>
+  s
+    .replace(/\r?\n+/g, ' ')
+    .replaceAll('|', '\\|')
+    .trim();
 
 const ACTION_TEXT: Record<string, string> = {
   log: 'matching sessions are only recorded; nobody is affected',
   challenge: 'matching sessions must pass a challenge (e.g. a CAPTCHA) to continue',
   block: 'matching sessions are refused',
 };
-
 
 export function recordedEvidence(rule: Rule): Evidence | null {
   return readEvidence(rule.backtest);
@@ -95,7 +97,9 @@ function evidenceView(d: DocRule, input: DocsInput, titles: ReadonlyMap<string, 
       fpr_upper95: r.fpr_upper95,
       hit_rate: r.hit_rate,
       daily: r.daily ? { worst_fpr: r.daily.worst_fpr, worst_day: r.daily.worst_day, days: r.daily.days } : undefined,
-      segments: r.segments ? Object.fromEntries(Object.entries(r.segments).map(([k, s]) => [k, { fpr: s.fpr, fpr_upper95: s.fpr_upper95, hits: s.hits }])) : undefined,
+      segments: r.segments
+        ? Object.fromEntries(Object.entries(r.segments).map(([k, s]) => [k, { fpr: s.fpr, fpr_upper95: s.fpr_upper95, hits: s.hits }]))
+        : undefined,
       incremental_recall: r.incremental_recall ?? null,
       overlap: (r.overlap ?? []).filter((o) => o.jaccard >= 0.05).slice(0, 5),
     };
@@ -141,7 +145,11 @@ interface VariationRow {
 }
 
 /** Group variations per threshold (feature and operator), sorted by value; the current value marked. */
-function groupVariations(rows: readonly VariationRow[], rule: Rule, catalog: Catalog): { key: string; feature: string; op: string; current: number | undefined; rows: VariationRow[] }[] {
+function groupVariations(
+  rows: readonly VariationRow[],
+  rule: Rule,
+  catalog: Catalog,
+): { key: string; feature: string; op: string; current: number | undefined; rows: VariationRow[] }[] {
   const groups = new Map<string, VariationRow[]>();
   for (const v of rows) groups.set(`${v.feature} ${v.op}`, [...(groups.get(`${v.feature} ${v.op}`) ?? []), v]);
   const currents = currentThresholds(rule, catalog);
@@ -170,7 +178,14 @@ function variationsView(d: DocRule, catalog: Catalog) {
   return groupVariations(rows, d.rule, catalog).map((g) => ({
     feature: `${g.feature} ${g.op}`,
     current: g.current === undefined ? 'n/a' : `${g.feature} ${g.op} ${numberLabel(g.current)}`,
-    rows: g.rows.map((v) => ({ threshold: `${g.op} ${numberLabel(v.value)}`, current: v.value === g.current, recall: fmtPct(v.recall, 1), fpr: fmtPct(v.fpr), fprUpper: fmtPct(v.fpr_upper95), precision: fmtPct(v.precision, 1) })),
+    rows: g.rows.map((v) => ({
+      threshold: `${g.op} ${numberLabel(v.value)}`,
+      current: v.value === g.current,
+      recall: fmtPct(v.recall, 1),
+      fpr: fmtPct(v.fpr),
+      fprUpper: fmtPct(v.fpr_upper95),
+      precision: fmtPct(v.precision, 1),
+    })),
   }));
 }
 
@@ -181,7 +196,11 @@ function provenanceView(rule: Rule): { name: string; value: string }[] {
   if (p.prompt) out.push({ name: 'prompt', value: p.prompt });
   if (p.input) out.push({ name: 'input', value: p.input });
   if (p.created) out.push({ name: 'created', value: iso(p.created) });
-  if (p.usage) out.push({ name: 'usage', value: `${p.usage.input_tokens ?? 0} input tokens, ${p.usage.output_tokens ?? 0} output tokens, $${(p.usage.cost_usd ?? 0).toFixed(4)}` });
+  if (p.usage)
+    out.push({
+      name: 'usage',
+      value: `${p.usage.input_tokens ?? 0} input tokens, ${p.usage.output_tokens ?? 0} output tokens, $${(p.usage.cost_usd ?? 0).toFixed(4)}`,
+    });
   return out;
 }
 
@@ -189,7 +208,9 @@ function provenanceView(rule: Rule): { name: string; value: string }[] {
 
 const ScenarioRecordSchema = z.looseObject({ description: z.string(), condition: z.string(), share: num, fp: num, tp: num });
 const FpAnalysisSchema = z.looseObject({
-  window: z.looseObject({ name: z.string().optional(), from: z.union([z.string(), z.date()]).optional(), to: z.union([z.string(), z.date()]).optional() }).optional(),
+  window: z
+    .looseObject({ name: z.string().optional(), from: z.union([z.string(), z.date()]).optional(), to: z.union([z.string(), z.date()]).optional() })
+    .optional(),
   false_positives: num,
   true_positives: num,
   scenarios: z.array(ScenarioRecordSchema).optional(),
@@ -197,11 +218,23 @@ const FpAnalysisSchema = z.looseObject({
   populations: z.array(z.looseObject({ name: z.string(), description: z.string(), automation: z.boolean().optional() })).optional(),
   change: z.string().optional(),
 });
-const RefineRecordSchema = z.looseObject({ round: z.number(), generator: z.string().optional(), from: z.string(), to: z.string(), change: z.string(), evidence: z.looseObject({ scenarios: z.array(ScenarioRecordSchema).optional(), gate_reasons: z.array(z.string()).optional() }).optional() });
-const MeasuredSchema = z.looseObject({ fp_analysis: FpAnalysisSchema.optional(), derived_from: z.looseObject({ id: z.string().optional(), condition: z.string().optional() }).optional(), refine: z.array(RefineRecordSchema).optional() });
+const RefineRecordSchema = z.looseObject({
+  round: z.number(),
+  generator: z.string().optional(),
+  from: z.string(),
+  to: z.string(),
+  change: z.string(),
+  evidence: z.looseObject({ scenarios: z.array(ScenarioRecordSchema).optional(), gate_reasons: z.array(z.string()).optional() }).optional(),
+});
+const MeasuredSchema = z.looseObject({
+  fp_analysis: FpAnalysisSchema.optional(),
+  derived_from: z.looseObject({ id: z.string().optional(), condition: z.string().optional() }).optional(),
+  refine: z.array(RefineRecordSchema).optional(),
+});
 
 /** A scenario's share as "62%" (the description may already start with it). */
-const shareText = (s: z.infer<typeof ScenarioRecordSchema>): string => (typeof s.share === 'number' ? `${Math.round(100 * s.share)}%` : (/^(\d+%)/.exec(s.description)?.[1] ?? 'n/a'));
+const shareText = (s: z.infer<typeof ScenarioRecordSchema>): string =>
+  typeof s.share === 'number' ? `${Math.round(100 * s.share)}%` : (/^(\d+%)/.exec(s.description)?.[1] ?? 'n/a');
 const scenarioText = (s: z.infer<typeof ScenarioRecordSchema>): string => s.description.replace(/^\d+% of false positives: /, '');
 
 /**
@@ -214,14 +247,26 @@ export function measuredFpView(rule: Rule) {
   if (!m.success) return null;
   const fa = m.data.fp_analysis;
   const refine = m.data.refine ?? [];
-  const row = (s: z.infer<typeof ScenarioRecordSchema>, status: string) => ({ share: shareText(s), description: cell(scenarioText(s)), condition: cell(s.condition), status });
+  const row = (s: z.infer<typeof ScenarioRecordSchema>, status: string) => ({
+    share: shareText(s),
+    description: cell(scenarioText(s)),
+    condition: cell(s.condition),
+    status,
+  });
   if (fa && (fa.scenarios?.length || fa.remaining?.length)) {
     const w = fa.window;
-    const of = m.data.derived_from?.id ? `rule ${m.data.derived_from.id}` : m.data.derived_from?.condition ? `the condition "${m.data.derived_from.condition}"` : 'this rule';
+    const of = m.data.derived_from?.id
+      ? `rule ${m.data.derived_from.id}`
+      : m.data.derived_from?.condition
+        ? `the condition "${m.data.derived_from.condition}"`
+        : 'this rule';
     return {
       source: `Measured by rulegen fp on the ${w?.name ?? 'train'} window${w?.from ? ` (${day(w.from)} to ${day(w.to)})` : ''} for ${of}: ${fa.false_positives ?? 'n/a'} false positives, ${fa.true_positives ?? 'n/a'} true positives.${fa.change ? ` This rule's change: ${fa.change}.` : ''}`,
       // offline derivations list the scenarios they exclude and those that remain; a model's, all of the source rule's
-      scenarios: [...(fa.scenarios ?? []).map((s) => row(s, fa.populations ? 'measured on the source rule' : m.data.derived_from ? 'excluded' : 'matched')), ...(fa.remaining ?? []).map((s) => row(s, 'still matched'))],
+      scenarios: [
+        ...(fa.scenarios ?? []).map((s) => row(s, fa.populations ? 'measured on the source rule' : m.data.derived_from ? 'excluded' : 'matched')),
+        ...(fa.remaining ?? []).map((s) => row(s, 'still matched')),
+      ],
       populations: (fa.populations ?? []).map((p) => ({ name: p.name, description: p.description, automation: Boolean(p.automation) })),
     };
   }
@@ -281,14 +326,23 @@ export function ruleView(d: DocRule, input: DocsInput) {
     rationale: rule.rationale.trim(),
     falsepositives: rule.falsepositives.map((f) => f.trim()),
     measuredFp: measuredFpView(rule),
-    deprecated: rule.status === 'deprecated' && last?.decision === 'deprecated' ? { at: iso(last.at), reviewer: last.reviewer, reason: last.note ?? 'no reason recorded' } : null,
+    deprecated:
+      rule.status === 'deprecated' && last?.decision === 'deprecated'
+        ? { at: iso(last.at), reviewer: last.reviewer, reason: last.note ?? 'no reason recorded' }
+        : null,
     gate: gateView(input.config),
     evidence: evidenceView(d, input, titles),
     findings: findingsView(input.run, d.result, validationOf(input.run, d.result, input.config, derivedOf(d))),
     variations: variationsView(d, input.catalog),
     provenance: provenanceView(rule),
     related: rule.related.map((r) => ({ id: r.id, type: r.type, title: titles.get(r.id) ?? '' })),
-    trail: trail.map((t) => ({ at: iso(t.at), decision: t.decision, reviewer: cell(t.reviewer), note: cell(t.note ?? '') || '—', override: cell(t.override ?? '') || '—' })),
+    trail: trail.map((t) => ({
+      at: iso(t.at),
+      decision: t.decision,
+      reviewer: cell(t.reviewer),
+      note: cell(t.note ?? '') || '—',
+      override: cell(t.override ?? '') || '—',
+    })),
   };
 }
 
@@ -301,7 +355,11 @@ const STATUS_ORDER: Record<string, number> = { approved: 0, candidate: 1, deprec
 
 /** Rules in documentation order: by status, then title, then id. */
 export function docOrder(a: DocRule, b: DocRule): number {
-  return (STATUS_ORDER[a.rule.status] ?? 9) - (STATUS_ORDER[b.rule.status] ?? 9) || a.rule.title.localeCompare(b.rule.title, 'en') || (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0);
+  return (
+    (STATUS_ORDER[a.rule.status] ?? 9) - (STATUS_ORDER[b.rule.status] ?? 9) ||
+    a.rule.title.localeCompare(b.rule.title, 'en') ||
+    (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0)
+  );
 }
 
 /** Which rules get a page of their own under docs/rules/. */
@@ -315,7 +373,14 @@ export function readmeView(input: DocsInput) {
     rules: rules.map((d) => {
       const e = recordedEvidence(d.rule);
       const fprUpper = e?.fpr_upper95 !== undefined ? fmtPct(e.fpr_upper95) : d.result ? `${fmtPct(d.result.fpr_upper95)} (current data)` : 'n/a';
-      return { title: cell(d.rule.title), link: documented(d) ? `${d.rule.id}.md` : null, status: d.rule.status, action: d.rule.action, fprUpper, lastBacktest: e?.as_of ? iso(e.as_of) : 'not recorded' };
+      return {
+        title: cell(d.rule.title),
+        link: documented(d) ? `${d.rule.id}.md` : null,
+        status: d.rule.status,
+        action: d.rule.action,
+        fprUpper,
+        lastBacktest: e?.as_of ? iso(e.as_of) : 'not recorded',
+      };
     }),
     // what fails a rule beyond its own numbers (duplicates, recall collapsed, protected harm, the set), on current data
     findings: rules.flatMap((d) => {
@@ -328,7 +393,12 @@ export function readmeView(input: DocsInput) {
       .sort(docOrder)
       .map((d) => {
         const last = reviewTrail(d.rule).at(-1);
-        return { title: cell(d.rule.title), condition: cell(d.rule.condition), reviewer: cell(last?.reviewer ?? 'unknown'), reason: cell(last?.note ?? 'no reason recorded') };
+        return {
+          title: cell(d.rule.title),
+          condition: cell(d.rule.condition),
+          reviewer: cell(last?.reviewer ?? 'unknown'),
+          reason: cell(last?.note ?? 'no reason recorded'),
+        };
       }),
   };
 }
@@ -387,7 +457,14 @@ export function reportView(input: DocsInput) {
   let overlap: Chart | null = null;
   if (rules.length >= 2 && rules.some((d) => d.result?.overlap)) {
     const values = rules.map((a) => rules.map((b) => (a === b ? 1 : (a.result?.overlap?.find((o) => o.id === b.rule.id)?.jaccard ?? 0))));
-    overlap = heatMap({ id: 'overlap', title: 'Overlap between rules (Jaccard similarity of matched sessions)', labels, names: rules.map((d) => d.rule.title), values, axisLabel: 'rule' });
+    overlap = heatMap({
+      id: 'overlap',
+      title: 'Overlap between rules (Jaccard similarity of matched sessions)',
+      labels,
+      names: rules.map((d) => d.rule.title),
+      values,
+      axisLabel: 'rule',
+    });
   }
   const labelOf = new Map(rules.map((d, i) => [d.rule.id, labels[i]!]));
   return {
@@ -396,16 +473,32 @@ export function reportView(input: DocsInput) {
     gate: gateView(input.config),
     power: findingsView(input.run, undefined, null).power,
     set: setView(input.run, labelOf),
-    segments: segmentsView(input.run, rules.map((d, i) => ({ id: d.rule.id, label: labels[i]!, result: d.result! })), input.config),
+    segments: segmentsView(
+      input.run,
+      rules.map((d, i) => ({ id: d.rule.id, label: labels[i]!, result: d.result! })),
+      input.config,
+    ),
     impact: impactView(input.impact),
-    window: w && input.run ? { from: w.from.slice(0, 10), to: w.to.slice(0, 10), rows: count(input.run.rows), bots: count(input.run.bots), humans: count(input.run.humans), unlabeled: count(input.run.unlabeled) } : null,
+    window:
+      w && input.run
+        ? {
+            from: w.from.slice(0, 10),
+            to: w.to.slice(0, 10),
+            rows: count(input.run.rows),
+            bots: count(input.run.bots),
+            humans: count(input.run.humans),
+            unlabeled: count(input.run.unlabeled),
+          }
+        : null,
     overlap,
     rules: rules.map((d, i) => {
       const r = d.result!;
       // the full verdict (set, protected segments, stability, duplicates) when the run carries findings
       const verdict = validationOf(input.run, r, input.config, derivedOf(d)) ?? applyGate(r, input.config.gate);
       const label = labels[i]!;
-      const charts = [dailyChart(label, d, input.config), stabilityChart(label, d.rule.id, r, input.config), ...variationCharts(label, d, input)].filter((c): c is Chart => c !== null);
+      const charts = [dailyChart(label, d, input.config), stabilityChart(label, d.rule.id, r, input.config), ...variationCharts(label, d, input)].filter(
+        (c): c is Chart => c !== null,
+      );
       const override = d.rule.review?.override ?? null;
       return {
         id: d.rule.id,

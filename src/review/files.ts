@@ -18,7 +18,13 @@ export function writeNewFileAtomic(path: string, text: string, opts: { durable?:
   } catch (e) {
     removeQuietly(tmp);
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw InputError.single({ message: 'refusing to overwrite an existing rule file', where: { file: path }, expected: 'a new file (an approved rule is never overwritten)', found: 'the file exists' });
+    if (code === 'EEXIST')
+      throw InputError.single({
+        message: 'refusing to overwrite an existing rule file',
+        where: { file: path },
+        expected: 'a new file (an approved rule is never overwritten)',
+        found: 'the file exists',
+      });
     throw new ExternalError(`cannot write ${path}: ${(e as Error).message}`);
   }
   // the link is the file now; the temp name goes (a crash here leaves a *.tmp that recovery removes)

@@ -46,7 +46,13 @@ export function validate(r: RuleResult, gate: Config['gate'], findings: RuleFind
 
 export function incrementalOf(r: RuleResult): Incremental | null {
   if (!r.set) return null;
-  return { fp: r.set.incremental_fp, tp: r.set.incremental_tp, fpr: r.set.incremental_fpr, recall: r.set.incremental_recall, set_fpr_upper95: r.set.with.fpr_upper95 };
+  return {
+    fp: r.set.incremental_fp,
+    tp: r.set.incremental_tp,
+    fpr: r.set.incremental_fpr,
+    recall: r.set.incremental_recall,
+    set_fpr_upper95: r.set.with.fpr_upper95,
+  };
 }
 
 export function incrementalText(i: Incremental): string {
@@ -63,15 +69,27 @@ export function powerNote(run: BacktestRun | null): string | null {
 export function judgedSetVerdict(run: BacktestRun, gate: Config['gate'], count: number): GateVerdict {
   if (!run.set || count < 2) return { pass: true, reasons: [] };
   const v = applySetGate(run.set.judged, gate);
-  return v.pass ? v : { pass: false, reasons: v.reasons.map((r) => r.replace(/^the deployed set \(\d+ rules?\)/, `the deployed set with these ${count} candidates (${run.set!.judged.ids.length} rules)`)) };
+  return v.pass
+    ? v
+    : {
+        pass: false,
+        reasons: v.reasons.map((r) =>
+          r.replace(/^the deployed set \(\d+ rules?\)/, `the deployed set with these ${count} candidates (${run.set!.judged.ids.length} rules)`),
+        ),
+      };
 }
 
 /** The deployed set's own verdict and the rules that add most of its false positives, as lines. */
 export function setLines(run: BacktestRun | null): string[] {
   if (!run?.set || !run.set_gate) return [];
   const d = run.set.deployed;
-  const out = [`deployed set (${d.ids.length} approved block/challenge rule${d.ids.length === 1 ? '' : 's'}): ${d.counts.fp} of ${d.counts.fp + d.counts.tn} humans hit, FPR ${fmtPct(d.fpr)} (upper 95% ${fmtPct(d.fpr_upper95)}), recall ${fmtPct(d.recall, 1)}: ${run.set_gate.pass ? 'passes' : 'FAILS'} the set gate`];
+  const out = [
+    `deployed set (${d.ids.length} approved block/challenge rule${d.ids.length === 1 ? '' : 's'}): ${d.counts.fp} of ${d.counts.fp + d.counts.tn} humans hit, FPR ${fmtPct(d.fpr)} (upper 95% ${fmtPct(d.fpr_upper95)}), recall ${fmtPct(d.recall, 1)}: ${run.set_gate.pass ? 'passes' : 'FAILS'} the set gate`,
+  ];
   for (const r of run.set_gate.reasons) out.push(`  - ${r}`);
-  if (run.set_gate.top.length && d.counts.fp > 0) out.push(`  most of its false positives come from: ${run.set_gate.top.map((t) => `${t.id.slice(0, 8)} (share ${t.fp_share.toFixed(1)}, ${t.incremental_fp} only by it)`).join(', ')}`);
+  if (run.set_gate.top.length && d.counts.fp > 0)
+    out.push(
+      `  most of its false positives come from: ${run.set_gate.top.map((t) => `${t.id.slice(0, 8)} (share ${t.fp_share.toFixed(1)}, ${t.incremental_fp} only by it)`).join(', ')}`,
+    );
   return out;
 }

@@ -79,7 +79,13 @@ function publish(path: string, j: Journal): void {
     removeQuietly(tmp);
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
       const other = readJournal(path);
-      throw InputError.single({ message: `another rulegen command is changing the rules right now${other.ok ? ` (${other.journal.command}, pid ${other.journal.pid}, started ${other.journal.started})` : ''}; nothing was written`, where: { file: path }, expected: 'no unfinished change in the workspace', found: 'a journal of changes being applied', excerpt: 'retry when it has finished; if no rulegen process is running, the next command completes it' });
+      throw InputError.single({
+        message: `another rulegen command is changing the rules right now${other.ok ? ` (${other.journal.command}, pid ${other.journal.pid}, started ${other.journal.started})` : ''}; nothing was written`,
+        where: { file: path },
+        expected: 'no unfinished change in the workspace',
+        found: 'a journal of changes being applied',
+        excerpt: 'retry when it has finished; if no rulegen process is running, the next command completes it',
+      });
     }
     throw new ExternalError(`cannot write the change journal ${path}: ${(e as Error).message}; nothing was written`);
   }
@@ -98,7 +104,12 @@ export function runJournal(ws: Pick<Workspace, 'dir'>, j: Journal): void {
   const clash = j.ops.find((o) => o.op === 'write' && o.create && existsSync(o.path));
   if (clash) {
     removeQuietly(path);
-    throw InputError.single({ message: 'refusing to overwrite an existing rule file; nothing was written', where: { file: clash.path }, expected: 'a new file (an approved rule is never overwritten)', found: 'the file exists' });
+    throw InputError.single({
+      message: 'refusing to overwrite an existing rule file; nothing was written',
+      where: { file: clash.path },
+      expected: 'a new file (an approved rule is never overwritten)',
+      found: 'the file exists',
+    });
   }
   for (const op of j.ops) applyOp(op, true);
   removeStep(path);
@@ -152,11 +163,16 @@ export function recoverWorkspace(ws: Workspace): Recovery {
       for (const op of r.journal.ops) applyOp(op, false);
       removeStep(path);
       fsyncDir(dirname(path));
-      notes.push(`completed an interrupted ${r.journal.command} (started ${r.journal.started}, pid ${r.journal.pid}): ${r.journal.ops.length} file change${r.journal.ops.length === 1 ? '' : 's'} applied or confirmed, docs included`);
+      notes.push(
+        `completed an interrupted ${r.journal.command} (started ${r.journal.started}, pid ${r.journal.pid}): ${r.journal.ops.length} file change${r.journal.ops.length === 1 ? '' : 's'} applied or confirmed, docs included`,
+      );
     }
   }
   const removed = removeDeadTempFiles([dirname(path), ws.paths.rules, ws.paths.candidates, ws.paths.docs, join(ws.paths.docs, 'rules')]);
-  if (removed.length) notes.push(`removed ${removed.length} leftover temp file${removed.length === 1 ? '' : 's'} of an interrupted write: ${removed.map((f) => relative(ws.dir, f) || f).join(', ')}`);
+  if (removed.length)
+    notes.push(
+      `removed ${removed.length} leftover temp file${removed.length === 1 ? '' : 's'} of an interrupted write: ${removed.map((f) => relative(ws.dir, f) || f).join(', ')}`,
+    );
   const repaired = repairDuplicates(ws);
   if (repaired.length) {
     notes.push(...repaired);
@@ -196,7 +212,13 @@ function light(file: string): Light {
     const y = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown> | null;
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
     const related = Array.isArray(y?.['related']) ? (y['related'] as Record<string, unknown>[]) : [];
-    return { file, id: str(y?.['id']), status: str(y?.['status']), condition: str(y?.['condition'])?.trim(), derivedFrom: related.filter((r) => r?.['type'] === 'derived').map((r) => String(r['id'])) };
+    return {
+      file,
+      id: str(y?.['id']),
+      status: str(y?.['status']),
+      condition: str(y?.['condition'])?.trim(),
+      derivedFrom: related.filter((r) => r?.['type'] === 'derived').map((r) => String(r['id'])),
+    };
   } catch {
     return { file, derivedFrom: [] };
   }
@@ -228,8 +250,13 @@ function repairDuplicates(ws: Workspace): string[] {
     const winner = twins.find((a) => a.status === 'approved' && loadRuleFile(a.file, ws.catalog).rule?.status === 'approved');
     if (winner) {
       removeStep(c.file);
-      notes.push(`rule ${c.id} was in both ${relative(ws.dir, c.file)} and ${relative(ws.dir, winner.file)} (an interrupted approve): kept the approved rule, removed the candidate`);
-    } else notes.push(`rule ${c.id} is in both ${relative(ws.dir, c.file)} and ${relative(ws.dir, twins[0]!.file)}, and the copy in rules/ is not a valid approved rule: left both for you to resolve`);
+      notes.push(
+        `rule ${c.id} was in both ${relative(ws.dir, c.file)} and ${relative(ws.dir, winner.file)} (an interrupted approve): kept the approved rule, removed the candidate`,
+      );
+    } else
+      notes.push(
+        `rule ${c.id} is in both ${relative(ws.dir, c.file)} and ${relative(ws.dir, twins[0]!.file)}, and the copy in rules/ is not a valid approved rule: left both for you to resolve`,
+      );
   }
   return notes;
 }

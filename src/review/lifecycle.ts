@@ -78,7 +78,13 @@ export interface Decided {
 
 function requireText(value: string | undefined, flag: string, what: string): string {
   const v = value?.trim() ?? '';
-  if (!v) throw InputError.single({ message: `${flag} is required: ${what}`, where: { field: flag }, expected: `${flag} followed by a non-empty text`, found: value === undefined ? 'nothing' : 'an empty text' });
+  if (!v)
+    throw InputError.single({
+      message: `${flag} is required: ${what}`,
+      where: { field: flag },
+      expected: `${flag} followed by a non-empty text`,
+      found: value === undefined ? 'nothing' : 'an empty text',
+    });
   return v;
 }
 
@@ -88,14 +94,22 @@ function problem(message: string, arg: string, expected: string, found: string, 
 
 const decidedBy = (rule: Rule) => {
   const last = reviewTrail(rule).at(-1);
-  return last ? ` by ${last.reviewer} on ${String(last.at instanceof Date ? last.at.toISOString() : last.at).slice(0, 10)}${last.note ? ` (${last.note})` : ''}` : '';
+  return last
+    ? ` by ${last.reviewer} on ${String(last.at instanceof Date ? last.at.toISOString() : last.at).slice(0, 10)}${last.note ? ` (${last.note})` : ''}`
+    : '';
 };
 
 /**
  * Find one candidate per argument. Every problem is collected: an unknown id, an ambiguous
  * prefix, an id that is already approved or deprecated, a file edited into an invalid state.
  */
-function resolveCandidates(args: readonly string[], ws: Workspace, verb: string, rulesLoads: readonly RuleLoad[], candLoads: readonly RuleLoad[]): { found: { load: RuleLoad; rule: Rule }[]; problems: Problem[] } {
+function resolveCandidates(
+  args: readonly string[],
+  ws: Workspace,
+  verb: string,
+  rulesLoads: readonly RuleLoad[],
+  candLoads: readonly RuleLoad[],
+): { found: { load: RuleLoad; rule: Rule }[]; problems: Problem[] } {
   const problems: Problem[] = [];
   const found: { load: RuleLoad; rule: Rule }[] = [];
   if (args.length === 0) problems.push(problem(`${verb} needs at least one candidate id`, 'ID', `ids of rules in ${ws.paths.candidates}`, 'none'));
@@ -109,15 +123,55 @@ function resolveCandidates(args: readonly string[], ws: Workspace, verb: string,
     if (!load) {
       const inRules = matching(arg, rulesLoads)[0];
       const status = inRules?.rule?.status;
-      if (inRules && status === 'approved') problems.push(problem(`rule ${inRules.id} is already approved`, arg, `a candidate in ${ws.paths.candidates} (an approved rule is never overwritten; change it by proposing a derived candidate)`, `an approved rule in ${inRules.file}`, inRules.file, inRules.id));
-      else if (inRules && status === 'deprecated') problems.push(problem(`rule ${inRules.id} is deprecated${decidedBy(inRules.rule!)}`, arg, `a candidate in ${ws.paths.candidates}`, `a deprecated rule in ${inRules.file}`, inRules.file, inRules.id));
-      else if (inRules) problems.push(problem(`rule file ${inRules.file} is not a candidate`, arg, `a candidate in ${ws.paths.candidates}`, status ? `status ${status}` : 'an invalid rule file', inRules.file, inRules.id));
-      else problems.push(problem(`unknown candidate id "${arg}"`, arg, `the id (or a unique 8+ character prefix) of a candidate in ${ws.paths.candidates}`, arg));
+      if (inRules && status === 'approved')
+        problems.push(
+          problem(
+            `rule ${inRules.id} is already approved`,
+            arg,
+            `a candidate in ${ws.paths.candidates} (an approved rule is never overwritten; change it by proposing a derived candidate)`,
+            `an approved rule in ${inRules.file}`,
+            inRules.file,
+            inRules.id,
+          ),
+        );
+      else if (inRules && status === 'deprecated')
+        problems.push(
+          problem(
+            `rule ${inRules.id} is deprecated${decidedBy(inRules.rule!)}`,
+            arg,
+            `a candidate in ${ws.paths.candidates}`,
+            `a deprecated rule in ${inRules.file}`,
+            inRules.file,
+            inRules.id,
+          ),
+        );
+      else if (inRules)
+        problems.push(
+          problem(
+            `rule file ${inRules.file} is not a candidate`,
+            arg,
+            `a candidate in ${ws.paths.candidates}`,
+            status ? `status ${status}` : 'an invalid rule file',
+            inRules.file,
+            inRules.id,
+          ),
+        );
+      else
+        problems.push(problem(`unknown candidate id "${arg}"`, arg, `the id (or a unique 8+ character prefix) of a candidate in ${ws.paths.candidates}`, arg));
       continue;
     }
     if (!load.rule) {
       const errors = load.problems.filter((p) => p.severity === 'error');
-      problems.push(problem(`cannot ${verb} ${load.id ?? arg}: its file is not a valid rule (${errors.length} error${errors.length === 1 ? '' : 's'} below); fix the file, or re-propose the rule`, arg, 'a rule file that `rulegen lint` accepts', `${errors.length} error${errors.length === 1 ? '' : 's'}`, load.file, load.id));
+      problems.push(
+        problem(
+          `cannot ${verb} ${load.id ?? arg}: its file is not a valid rule (${errors.length} error${errors.length === 1 ? '' : 's'} below); fix the file, or re-propose the rule`,
+          arg,
+          'a rule file that `rulegen lint` accepts',
+          `${errors.length} error${errors.length === 1 ? '' : 's'}`,
+          load.file,
+          load.id,
+        ),
+      );
       problems.push(...errors);
       continue;
     }
@@ -130,7 +184,10 @@ function resolveCandidates(args: readonly string[], ws: Workspace, verb: string,
 function statusProblem(verb: string, arg: { load: RuleLoad; rule: Rule }): Problem | null {
   const { rule, load } = arg;
   if (rule.status === 'candidate') return null;
-  const msg = rule.status === 'rejected' ? `candidate ${rule.id} was rejected${decidedBy(rule)}; it stays in candidates/ for the record` : `${load.file} has status ${rule.status}`;
+  const msg =
+    rule.status === 'rejected'
+      ? `candidate ${rule.id} was rejected${decidedBy(rule)}; it stays in candidates/ for the record`
+      : `${load.file} has status ${rule.status}`;
   return problem(`cannot ${verb} ${rule.id}: ${msg}`, rule.id, 'a rule with status candidate', `status ${rule.status}`, load.file, rule.id);
 }
 
@@ -182,7 +239,13 @@ export interface Prepared<T> {
  * this one is killed half way (see journal.ts). Rule files come first (a new approved file
  * before its candidate is removed), then the docs.
  */
-async function prepareCommit(ws: Workspace, store: Store | null, command: string, plan: readonly Planned[], opts: DecisionOptions & { now: Date }): Promise<{ journal: Journal; docs: DocsResult | null }> {
+async function prepareCommit(
+  ws: Workspace,
+  store: Store | null,
+  command: string,
+  plan: readonly Planned[],
+  opts: DecisionOptions & { now: Date },
+): Promise<{ journal: Journal; docs: DocsResult | null }> {
   const ops: JournalOp[] = [];
   for (const p of plan) ops.push({ op: 'write', path: p.path, text: p.text, ...(p.mode === 'create' ? { create: true } : {}) });
   for (const p of plan) if (p.remove) ops.push({ op: 'remove', path: p.remove });
@@ -257,43 +320,79 @@ export async function prepareApprove(ws: Workspace, store: Store, opts: ApproveO
     if (same) {
       problems.push(
         same.id === f.rule.id
-          ? problem(`rule ${same.id} is already approved`, f.rule.id, 'a candidate that is not yet approved (an approved rule is never overwritten)', `${join(ws.paths.rules, `${same.id}.yaml`)} with the same condition`, f.load.file, f.rule.id)
-          : problem(`candidate ${f.rule.id} has the same condition as approved rule ${same.id} (${same.title})`, f.rule.id, 'a condition no approved rule has', f.rule.condition, f.load.file, f.rule.id),
+          ? problem(
+              `rule ${same.id} is already approved`,
+              f.rule.id,
+              'a candidate that is not yet approved (an approved rule is never overwritten)',
+              `${join(ws.paths.rules, `${same.id}.yaml`)} with the same condition`,
+              f.load.file,
+              f.rule.id,
+            )
+          : problem(
+              `candidate ${f.rule.id} has the same condition as approved rule ${same.id} (${same.title})`,
+              f.rule.id,
+              'a condition no approved rule has',
+              f.rule.condition,
+              f.load.file,
+              f.rule.id,
+            ),
       );
       continue;
     }
     const declared = f.rule.related.find((r) => r.type === 'derived' && approved.some((a) => a.id === r.id));
     if (takenIds.has(f.rule.id) || items.some((i) => i.id === f.rule.id)) {
       // Same id as a rule in rules/ with another condition: the change becomes a new rule.
-      items.push({ load: f.load, rule: f.rule, id: randomUUID(), derivedFrom: f.rule.id, addRelation: !f.rule.related.some((r) => r.id === f.rule.id && r.type === 'derived') });
+      items.push({
+        load: f.load,
+        rule: f.rule,
+        id: randomUUID(),
+        derivedFrom: f.rule.id,
+        addRelation: !f.rule.related.some((r) => r.id === f.rule.id && r.type === 'derived'),
+      });
     } else items.push({ load: f.load, rule: f.rule, id: f.rule.id, derivedFrom: declared?.id, addRelation: false });
   }
   if (problems.length) fail('approve', problems);
 
   // The gate is judged on current data, next to the approved rules (overlap, incremental recall).
   opts.onStep?.(`backtesting ${items.length} candidate${items.length === 1 ? '' : 's'} on the test window`);
-  const targets: Target[] = [
-    ...items.map((i) => targetOf(i.rule, i.load.file, { id: i.id, status: 'candidate' })),
-    ...approved.map((r) => targetOf(r)),
-  ];
+  const targets: Target[] = [...items.map((i) => targetOf(i.rule, i.load.file, { id: i.id, status: 'candidate' })), ...approved.map((r) => targetOf(r))];
   // The rest of the workspace is measured alongside: other candidates and rejected rules (duplicates
   // by behaviour); the approved block/challenge rules are the deployed set the candidates join.
   const itemFiles = new Set(items.map((i) => i.load.file));
   const context = targetsOf(all, ['approved', 'candidate', 'rejected']).filter((t) => !(t.file && itemFiles.has(t.file)));
-  const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', variations: true, onStep: opts.onStep, context, extra: items.filter((i) => i.rule.action !== 'log').map((i) => i.id), configFile: ws.paths.config });
+  const run = await backtestTargets(store, ws.config, ws.catalog, targets, {
+    window: 'test',
+    variations: true,
+    onStep: opts.onStep,
+    context,
+    extra: items.filter((i) => i.rule.action !== 'log').map((i) => i.id),
+    configFile: ws.paths.config,
+  });
   const verdicts = items.map((it, k) => validate(run.rules[k]!, ws.config.gate, findingsOf(run, it.id, { derivedFrom: it.derivedFrom })));
   // each candidate may keep the set within set_max_fpr on its own and still break it together
   const together = judgedSetVerdict(run, ws.config.gate, items.filter((i) => i.rule.action !== 'log').length);
   const power = powerNote(run);
   const failing = items.map((it, k) => ({ it, v: verdicts[k]! })).filter((x) => !x.v.pass);
   if ((failing.length || !together.pass) && !override) {
-    const what = [failing.length ? `${failing.length} candidate${failing.length === 1 ? ' fails' : 's fail'} the gate on the test window` : '', together.pass ? '' : 'together they break the set gate'].filter(Boolean).join('; ');
-    const problems: Problem[] = failing.flatMap(({ it, v }) => v.reasons.map((r): Problem => ({ severity: 'error', message: r, where: { file: it.load.file, ruleId: it.rule.id } })));
+    const what = [
+      failing.length ? `${failing.length} candidate${failing.length === 1 ? ' fails' : 's fail'} the gate on the test window` : '',
+      together.pass ? '' : 'together they break the set gate',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    const problems: Problem[] = failing.flatMap(({ it, v }) =>
+      v.reasons.map((r): Problem => ({ severity: 'error', message: r, where: { file: it.load.file, ruleId: it.rule.id } })),
+    );
     problems.push(...together.reasons.map((r): Problem => ({ severity: 'error', message: r })));
     // the evidence a reviewer weighs an override against, said once per candidate
     items.forEach((it, k) => {
       const inc = incrementalOf(run.rules[k]!);
-      if (inc) problems.push({ severity: 'warning', message: `${it.rule.id.slice(0, 8)}: ${incrementalText(inc)}`, where: { file: it.load.file, ruleId: it.rule.id } });
+      if (inc)
+        problems.push({
+          severity: 'warning',
+          message: `${it.rule.id.slice(0, 8)}: ${incrementalText(inc)}`,
+          where: { file: it.load.file, ruleId: it.rule.id },
+        });
     });
     if (power) problems.push({ severity: 'warning', message: power });
     throw new GateError(`cannot approve: ${what}; nothing was written (give --override REASON to approve anyway; the reason is recorded)`, problems);
@@ -305,7 +404,10 @@ export async function prepareApprove(ws: Workspace, store: Store, opts: ApproveO
   items.forEach((it, k) => {
     const verdict = verdicts[k]!;
     const path = join(ws.paths.rules, `${it.id}.yaml`);
-    if (existsSync(path)) fail('approve', [problem('refusing to overwrite an existing rule file', it.id, 'a new file (an approved rule is never overwritten)', 'the file exists', path, it.id)]);
+    if (existsSync(path))
+      fail('approve', [
+        problem('refusing to overwrite an existing rule file', it.id, 'a new file (an approved rule is never overwritten)', 'the file exists', path, it.id),
+      ]);
     const doc = edit(it.load.file);
     dropCandidateHeader(doc);
     doc.commentBefore = ` Approved with \`rulegen approve\`. Never edited in place: a changed condition becomes a new rule\n (related: derived); to retire it, \`rulegen deprecate ${it.id} --reason TEXT\`.`;
@@ -318,7 +420,16 @@ export async function prepareApprove(ws: Workspace, store: Store, opts: ApproveO
     if (failures.length) review['gate_failures'] = failures;
     doc.set('review', doc.createNode(review));
     plan.push({ path, text: checked(path, doc.toString({ lineWidth: 100 }), ws), mode: 'create', remove: it.load.file });
-    decisions.push({ id: it.id, title: it.rule.title, from: it.load.file, file: path, derivedFrom: it.derivedFrom, verdict, incremental: incrementalOf(run.rules[k]!), overridden: failures.length > 0 });
+    decisions.push({
+      id: it.id,
+      title: it.rule.title,
+      from: it.load.file,
+      file: path,
+      derivedFrom: it.derivedFrom,
+      verdict,
+      incremental: incrementalOf(run.rules[k]!),
+      overridden: failures.length > 0,
+    });
     if (it.derivedFrom) {
       // the rule it changes may be approved (it stays so) or already deprecated (nothing to retire)
       const parent = rulesLoads.find((l) => l.id === it.derivedFrom)?.rule?.status ?? 'approved';
@@ -357,7 +468,17 @@ export async function prepareReject(ws: Workspace, store: Store | null, opts: Re
   const { rules: rulesLoads, candidates: candLoads } = loadWorkspaceRules(ws);
   const { found, problems } = resolveCandidates(opts.ids, ws, 'reject', rulesLoads, candLoads);
   for (const f of found) {
-    const sp = f.rule.status === 'rejected' ? problem(`candidate ${f.rule.id} is already rejected${decidedBy(f.rule)}`, f.rule.id, 'a rule with status candidate', 'status rejected', f.load.file, f.rule.id) : statusProblem('reject', f);
+    const sp =
+      f.rule.status === 'rejected'
+        ? problem(
+            `candidate ${f.rule.id} is already rejected${decidedBy(f.rule)}`,
+            f.rule.id,
+            'a rule with status candidate',
+            'status rejected',
+            f.load.file,
+            f.rule.id,
+          )
+        : statusProblem('reject', f);
     if (sp) problems.push(sp);
   }
   if (problems.length) fail('reject', problems);
@@ -401,16 +522,54 @@ export async function prepareDeprecate(ws: Workspace, store: Store | null, opts:
   const { rules: rulesLoads, candidates: candLoads } = loadWorkspaceRules(ws);
   const hits = matching(opts.id, rulesLoads);
   const problems: Problem[] = [];
-  if (hits.length > 1) problems.push(problem(`"${opts.id}" matches several rules`, 'ID', 'a unique id or prefix', hits.map((h) => h.id ?? basename(h.file)).join(', ')));
+  if (hits.length > 1)
+    problems.push(problem(`"${opts.id}" matches several rules`, 'ID', 'a unique id or prefix', hits.map((h) => h.id ?? basename(h.file)).join(', ')));
   else if (hits.length === 0) {
     const cand = matching(opts.id, candLoads)[0];
-    if (cand) problems.push(problem(`${cand.id ?? opts.id} is a candidate, not an approved rule`, opts.id, `an approved rule in ${ws.paths.rules} (a candidate is turned down with \`rulegen reject\`)`, `a candidate in ${cand.file}`, cand.file, cand.id));
-    else problems.push(problem(`unknown rule id "${opts.id}"`, opts.id, `the id (or a unique 8+ character prefix) of an approved rule in ${ws.paths.rules}`, opts.id));
+    if (cand)
+      problems.push(
+        problem(
+          `${cand.id ?? opts.id} is a candidate, not an approved rule`,
+          opts.id,
+          `an approved rule in ${ws.paths.rules} (a candidate is turned down with \`rulegen reject\`)`,
+          `a candidate in ${cand.file}`,
+          cand.file,
+          cand.id,
+        ),
+      );
+    else
+      problems.push(
+        problem(`unknown rule id "${opts.id}"`, opts.id, `the id (or a unique 8+ character prefix) of an approved rule in ${ws.paths.rules}`, opts.id),
+      );
   } else {
     const load = hits[0]!;
-    if (!load.rule) problems.push(problem(`cannot deprecate ${load.id ?? opts.id}: its file is not a valid rule`, opts.id, 'a rule file that `rulegen lint` accepts', 'errors below', load.file, load.id), ...load.problems.filter((p) => p.severity === 'error'));
-    else if (load.rule.status === 'deprecated') problems.push(problem(`rule ${load.rule.id} is already deprecated${decidedBy(load.rule)}`, opts.id, 'an approved rule', 'status deprecated', load.file, load.rule.id));
-    else if (load.rule.status !== 'approved') problems.push(problem(`cannot deprecate ${load.rule.id}: status ${load.rule.status}`, opts.id, 'an approved rule', `status ${load.rule.status}`, load.file, load.rule.id));
+    if (!load.rule)
+      problems.push(
+        problem(
+          `cannot deprecate ${load.id ?? opts.id}: its file is not a valid rule`,
+          opts.id,
+          'a rule file that `rulegen lint` accepts',
+          'errors below',
+          load.file,
+          load.id,
+        ),
+        ...load.problems.filter((p) => p.severity === 'error'),
+      );
+    else if (load.rule.status === 'deprecated')
+      problems.push(
+        problem(`rule ${load.rule.id} is already deprecated${decidedBy(load.rule)}`, opts.id, 'an approved rule', 'status deprecated', load.file, load.rule.id),
+      );
+    else if (load.rule.status !== 'approved')
+      problems.push(
+        problem(
+          `cannot deprecate ${load.rule.id}: status ${load.rule.status}`,
+          opts.id,
+          'an approved rule',
+          `status ${load.rule.status}`,
+          load.file,
+          load.rule.id,
+        ),
+      );
   }
   if (problems.length) fail('deprecate', problems);
   const load = hits[0]!;
@@ -440,7 +599,9 @@ export function rejectedExamples(ws: Workspace): RejectedExample[] {
   return loads
     .filter((l) => l.rule?.status === 'rejected')
     .map((l) => {
-      const last = reviewTrail(l.rule!).filter((t) => t.decision === 'rejected').at(-1);
+      const last = reviewTrail(l.rule!)
+        .filter((t) => t.decision === 'rejected')
+        .at(-1);
       return { condition: l.rule!.condition, reason: last?.note?.trim() || 'no reason recorded' };
     });
 }
@@ -466,7 +627,10 @@ export async function recoverBeforeCommand(dir: string, opts: { now?: Date } = {
   const store = await openWorkspaceStore(ws);
   try {
     const docs = await generateDocs(ws, store, { now: opts.now ?? new Date() });
-    return [...r.notes, `regenerated the docs after the repair (${docs.written.length} file${docs.written.length === 1 ? '' : 's'} changed${docs.removed.length ? `, ${docs.removed.length} removed` : ''})`];
+    return [
+      ...r.notes,
+      `regenerated the docs after the repair (${docs.written.length} file${docs.written.length === 1 ? '' : 's'} changed${docs.removed.length ? `, ${docs.removed.length} removed` : ''})`,
+    ];
   } finally {
     store.close();
   }

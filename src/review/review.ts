@@ -80,10 +80,7 @@ export async function reviewCandidates(ws: Workspace, store: Store, opts: { onSt
     seen.add(k);
     return k;
   });
-  const targets: Target[] = [
-    ...cands.map((l, i) => targetOf(l.rule!, l.file, { id: keys[i]! })),
-    ...approved.map((r) => targetOf(r)),
-  ];
+  const targets: Target[] = [...cands.map((l, i) => targetOf(l.rule!, l.file, { id: keys[i]! })), ...approved.map((r) => targetOf(r))];
   // rejected rules come along as context: a candidate that behaves like one is marked
   const context = targetsOf(all.all, ['rejected']).filter((t) => !seen.has(t.id));
   const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', onStep: opts.onStep, context, configFile: ws.paths.config });
@@ -105,11 +102,19 @@ export async function reviewCandidates(ws: Workspace, store: Store, opts: { onSt
       result,
       verdict,
       incremental: incrementalOf(result),
-      overlapsApproved: (result.overlap ?? []).filter((o) => approvedIds.has(o.id) && o.jaccard >= 0.05).map((o) => ({ id: o.id, title: titles.get(o.id) ?? '', jaccard: o.jaccard })),
+      overlapsApproved: (result.overlap ?? [])
+        .filter((o) => approvedIds.has(o.id) && o.jaccard >= 0.05)
+        .map((o) => ({ id: o.id, title: titles.get(o.id) ?? '', jaccard: o.jaccard })),
       changes,
     };
   });
-  return { window: { name: run.window.name, from: run.window.from, to: run.window.to, rows: run.rows }, items: items.sort(bestFirst), power: powerNote(run), problems, invalid };
+  return {
+    window: { name: run.window.name, from: run.window.from, to: run.window.to, rows: run.rows },
+    items: items.sort(bestFirst),
+    power: powerNote(run),
+    problems,
+    invalid,
+  };
 }
 
 /** One line per candidate file that does not load, with its first reason (all of them go to stderr). */
@@ -125,15 +130,21 @@ export function reviewText(l: ReviewListing): string {
   const bad = invalidLines(l);
   if (l.items.length === 0) return [...bad, ...(bad.length ? [''] : []), 'no candidates to review (propose some with `rulegen propose`)'].join('\n') + '\n';
   const pass = l.items.filter((i) => i.verdict.pass).length;
-  const out = [`${pass} of ${l.items.length} candidate${l.items.length === 1 ? '' : 's'} pass the gate on the ${l.window!.name} window (${l.window!.from.slice(0, 10)} .. ${l.window!.to.slice(0, 10)}, ${l.window!.rows.toLocaleString('en-US')} sessions), best first:`, ''];
+  const out = [
+    `${pass} of ${l.items.length} candidate${l.items.length === 1 ? '' : 's'} pass the gate on the ${l.window!.name} window (${l.window!.from.slice(0, 10)} .. ${l.window!.to.slice(0, 10)}, ${l.window!.rows.toLocaleString('en-US')} sessions), best first:`,
+    '',
+  ];
   if (l.power) out.splice(1, 0, `too few humans to judge: ${l.power}; no rule can pass until more labelled traffic is ingested`);
   for (const i of l.items) {
     const r = i.result;
     out.push(`${i.verdict.pass ? 'PASS' : 'FAIL'} ${i.id.slice(0, 8)}  ${i.title}  [${i.action}, ${i.level}]`);
     out.push(`     ${i.condition}`);
     out.push(`     matches sessions with ${i.english}`);
-    out.push(`     precision ${fmtPct(r.precision, 1)}, recall ${fmtPct(r.recall, 1)}, FPR ${fmtPct(r.fpr)} (upper 95% ${fmtPct(r.fpr_upper95)}), ${r.counts.tp} bots and ${r.counts.fp} people matched, worst day ${r.daily?.worst_day ? `${fmtPct(r.daily.worst_fpr)} on ${r.daily.worst_day}` : 'n/a'}, bots no approved rule catches ${fmtPct(r.incremental_recall, 1)}`);
-    if (i.overlapsApproved.length) out.push(`     overlaps approved: ${i.overlapsApproved.map((o) => `${o.id.slice(0, 8)} (Jaccard ${o.jaccard.toFixed(2)})`).join(', ')}`);
+    out.push(
+      `     precision ${fmtPct(r.precision, 1)}, recall ${fmtPct(r.recall, 1)}, FPR ${fmtPct(r.fpr)} (upper 95% ${fmtPct(r.fpr_upper95)}), ${r.counts.tp} bots and ${r.counts.fp} people matched, worst day ${r.daily?.worst_day ? `${fmtPct(r.daily.worst_fpr)} on ${r.daily.worst_day}` : 'n/a'}, bots no approved rule catches ${fmtPct(r.incremental_recall, 1)}`,
+    );
+    if (i.overlapsApproved.length)
+      out.push(`     overlaps approved: ${i.overlapsApproved.map((o) => `${o.id.slice(0, 8)} (Jaccard ${o.jaccard.toFixed(2)})`).join(', ')}`);
     if (i.changes) out.push(`     changes approved rule ${i.changes.slice(0, 8)}: approving it creates a new rule (related: derived)`);
     if (i.incremental) out.push(`     ${incrementalText(i.incremental)}`);
     for (const reason of i.verdict.reasons) out.push(`     - ${reason}`);
@@ -148,7 +159,23 @@ export function reviewJson(l: ReviewListing): unknown {
   return {
     window: l.window,
     power: l.power,
-    candidates: l.items.map((i) => ({ ...i.result, id: i.id, title: i.title, file: i.file, action: i.action, level: i.level, condition: i.condition, english: i.english, pass: i.verdict.pass, reasons: i.verdict.reasons, findings: i.verdict.findings, notes: i.verdict.notes, incremental: i.incremental, overlaps_approved: i.overlapsApproved, changes: i.changes ?? null })),
+    candidates: l.items.map((i) => ({
+      ...i.result,
+      id: i.id,
+      title: i.title,
+      file: i.file,
+      action: i.action,
+      level: i.level,
+      condition: i.condition,
+      english: i.english,
+      pass: i.verdict.pass,
+      reasons: i.verdict.reasons,
+      findings: i.verdict.findings,
+      notes: i.verdict.notes,
+      incremental: i.incremental,
+      overlaps_approved: i.overlapsApproved,
+      changes: i.changes ?? null,
+    })),
     problems: l.problems,
     invalid: l.invalid.map((f) => ({ file: f.file, id: f.id ?? null, problems: f.problems })),
   };
@@ -159,18 +186,33 @@ export function reviewJson(l: ReviewListing): unknown {
  * first) as `reviewer`, then write the docs and the report. What `rulegen demo` calls so that
  * it ends with approved rules, their docs, the report, and a `rulegen check` that passes.
  */
-export async function approveAndDocument(ws: Workspace, store: Store, opts: { ids?: readonly string[]; reviewer: string; note?: string; now?: Date; onStep?: (m: string) => void }): Promise<{ approved: Approval[]; docs: DocsResult; notes: string[]; listing: ReviewListing | null }> {
+export async function approveAndDocument(
+  ws: Workspace,
+  store: Store,
+  opts: { ids?: readonly string[]; reviewer: string; note?: string; now?: Date; onStep?: (m: string) => void },
+): Promise<{ approved: Approval[]; docs: DocsResult; notes: string[]; listing: ReviewListing | null }> {
   const now = opts.now ?? new Date();
   const listing = opts.ids ? null : await reviewCandidates(ws, store, { onStep: opts.onStep });
   const notes: string[] = [];
   let ids = opts.ids ?? listing!.items.filter((i) => i.verdict.pass).map((i) => i.id);
   if (listing && ids.length > 1) {
     // each passes with the deployed set; together they may not: keep the best that fit
-    const fit = await fitTheSet(ws, store, listing.items.filter((i) => i.verdict.pass));
+    const fit = await fitTheSet(
+      ws,
+      store,
+      listing.items.filter((i) => i.verdict.pass),
+    );
     ids = fit.keep;
-    for (const id of fit.left) notes.push(`${id.slice(0, 8)} passes on its own but not in the deployed set with the rules approved before it: left as a candidate`);
+    for (const id of fit.left)
+      notes.push(`${id.slice(0, 8)} passes on its own but not in the deployed set with the rules approved before it: left as a candidate`);
   }
-  if (ids.length === 0) return { approved: [], docs: await generateDocs(ws, store, { now, onStep: opts.onStep }), notes: ['no candidate passes the gate: nothing approved'], listing };
+  if (ids.length === 0)
+    return {
+      approved: [],
+      docs: await generateDocs(ws, store, { now, onStep: opts.onStep }),
+      notes: ['no candidate passes the gate: nothing approved'],
+      listing,
+    };
   const r = await approve(ws, store, { ids, reviewer: opts.reviewer, note: opts.note, now, onStep: opts.onStep });
   return { approved: r.decisions, docs: r.docs!, notes: [...notes, ...r.notes], listing };
 }
@@ -192,7 +234,10 @@ async function fitTheSet(ws: Workspace, store: Store, items: readonly ReviewItem
       keep.push(item);
       continue;
     }
-    const rules = [...base, ...[...keep, item].filter((k) => k.action !== 'log').map((k, n) => ({ id: `fit:${n}`, predicate: compilePredicate(k.ast, ws.catalog), extra: true }))];
+    const rules = [
+      ...base,
+      ...[...keep, item].filter((k) => k.action !== 'log').map((k, n) => ({ id: `fit:${n}`, predicate: compilePredicate(k.ast, ws.catalog), extra: true })),
+    ];
     const run = await runBacktest(store, ws.config, window, rules, { set: true });
     if (applySetGate(run.set!.judged, ws.config.gate).pass) keep.push(item);
     else left.push(item.id);

@@ -15,7 +15,12 @@ export type ReviewEntry = z.infer<typeof ReviewEntrySchema>;
 export function reviewTrail(rule: Rule): ReviewEntry[] {
   if (!rule.review) return [];
   const history = (rule.review as Record<string, unknown>)['history'];
-  const past = Array.isArray(history) ? history.map((h) => ReviewEntrySchema.safeParse(h)).filter((p) => p.success).map((p) => p.data) : [];
+  const past = Array.isArray(history)
+    ? history
+        .map((h) => ReviewEntrySchema.safeParse(h))
+        .filter((p) => p.success)
+        .map((p) => p.data)
+    : [];
   const { history: _h, ...current } = rule.review as Record<string, unknown>;
   const now = ReviewEntrySchema.safeParse(current);
   return [...past, ...(now.success ? [now.data] : [])];

@@ -84,7 +84,10 @@ function excerptOf(e: Node): string {
 }
 
 export function suggestFeature(name: string, catalog: Catalog): string | undefined {
-  return closest(name, catalog.features.map((f) => f.name));
+  return closest(
+    name,
+    catalog.features.map((f) => f.name),
+  );
 }
 
 function atomsOf(root: Expr): Atom[] {
@@ -120,7 +123,13 @@ export function limitFindings(ast: Expr, limits: CheckLimits = {}): Finding[] {
   const m = measure(ast);
   const out: Finding[] = [];
   if (m.depth > maxDepth) {
-    out.push({ severity: 'error', message: `the condition nests deeper than ${maxDepth} levels`, expected: `at most ${maxDepth} levels`, found: `${m.depth} levels`, node: ast });
+    out.push({
+      severity: 'error',
+      message: `the condition nests deeper than ${maxDepth} levels`,
+      expected: `at most ${maxDepth} levels`,
+      found: `${m.depth} levels`,
+      node: ast,
+    });
   }
   if (m.terms > maxTerms) {
     out.push({ severity: 'error', message: `the condition has ${m.terms} terms`, expected: `at most ${maxTerms} terms`, found: `${m.terms} terms`, node: ast });
@@ -166,15 +175,33 @@ export function structuralFindings(ast: Expr, catalog: Catalog, limits: CheckLim
       continue;
     }
     if (a.kind === 'in' && a.values.length === 0) {
-      out.push({ severity: 'error', message: `empty list after ${a.negated ? 'not in' : 'in'} for "${f.name}"`, expected: 'at least one value in the list', found: '()', node: a });
+      out.push({
+        severity: 'error',
+        message: `empty list after ${a.negated ? 'not in' : 'in'} for "${f.name}"`,
+        expected: 'at least one value in the list',
+        found: '()',
+        node: a,
+      });
     }
     if (a.kind === 'in' && a.values.length > maxTerms) {
-      out.push({ severity: 'error', message: `the list for "${f.name}" has ${a.values.length} values`, expected: `at most ${maxTerms} values`, found: String(a.values.length), node: a });
+      out.push({
+        severity: 'error',
+        message: `the list for "${f.name}" has ${a.values.length} values`,
+        expected: `at most ${maxTerms} values`,
+        found: String(a.values.length),
+        node: a,
+      });
     }
     for (const l of literalsOf(a)) {
       const bad = badLiteral(l);
       if (bad) {
-        out.push({ severity: 'error', message: `invalid literal for "${f.name}": ${bad}`, expected: `a ${allowed.literal} literal`, found: String(JSON.stringify(l)).slice(0, 60), node: a });
+        out.push({
+          severity: 'error',
+          message: `invalid literal for "${f.name}": ${bad}`,
+          expected: `a ${allowed.literal} literal`,
+          found: String(JSON.stringify(l)).slice(0, 60),
+          node: a,
+        });
       } else if (l.kind !== allowed.literal) {
         out.push({
           severity: 'error',
@@ -212,7 +239,9 @@ function rangeFindings(ast: Expr, catalog: Catalog): Finding[] {
         out.push({
           severity: 'error',
           message: `${shown(l)} is not one of the values the catalog lists for "${f.name}"`,
-          expected: `one of ${listedValues(f)!.map((v) => `'${v}'`).join(', ')}`,
+          expected: `one of ${listedValues(f)!
+            .map((v) => `'${v}'`)
+            .join(', ')}`,
           found: shown(l),
           node: l,
         });
@@ -281,7 +310,7 @@ export function nextDouble(x: number, dir: 1 | -1): number {
   buf.setFloat64(0, x);
   const bits = buf.getBigUint64(0);
   // Away from zero means one more in the magnitude bits, towards zero one less.
-  buf.setBigUint64(0, (x > 0) === (dir > 0) ? bits + 1n : bits - 1n);
+  buf.setBigUint64(0, x > 0 === dir > 0 ? bits + 1n : bits - 1n);
   return buf.getFloat64(0);
 }
 
@@ -339,7 +368,13 @@ function logicFindings(ast: Expr, catalog: Catalog): Finding[] {
     const v = truth(e, catalog);
     const part = e === ast ? 'the condition' : 'this part of the condition';
     if (v === 'never') {
-      out.push({ severity: 'warning', message: `contradiction: ${part} can never be true`, expected: 'a condition that some session can satisfy', found: excerptOf(e), node: e });
+      out.push({
+        severity: 'warning',
+        message: `contradiction: ${part} can never be true`,
+        expected: 'a condition that some session can satisfy',
+        found: excerptOf(e),
+        node: e,
+      });
       continue;
     }
     if (v === 'always' || v === 'always-when-known') {

@@ -35,7 +35,9 @@ export const EvidenceSchema = z.looseObject({
     })
     .optional(),
   segments: z.record(z.string(), z.looseObject({ fpr: num, fpr_upper95: num, fpr_lower95: num, humans: num, hits: num })).optional(),
-  populations: z.record(z.string(), z.looseObject({ protected: z.boolean().optional(), fpr: num, fpr_upper95: num, fpr_lower95: num, humans: num, fp: num, hits: num })).optional(),
+  populations: z
+    .record(z.string(), z.looseObject({ protected: z.boolean().optional(), fpr: num, fpr_upper95: num, fpr_lower95: num, humans: num, fp: num, hits: num }))
+    .optional(),
   incremental_recall: num,
   /** What the rule adds to the deployed set (approved block/challenge rules). */
   set: z
@@ -52,7 +54,9 @@ export const EvidenceSchema = z.looseObject({
   /** Gate findings beyond the per-rule figures (set, segment, stability, duplicate, warnings, undetermined, power). */
   gate: z.record(z.string(), z.union([z.array(z.string()), z.string()])).optional(),
   overlap: z.array(z.looseObject({ id: z.string(), jaccard: z.number() })).optional(),
-  variations: z.array(z.looseObject({ feature: z.string(), op: z.string(), value: z.number(), recall: num, fpr: num, fpr_upper95: num, precision: num })).optional(),
+  variations: z
+    .array(z.looseObject({ feature: z.string(), op: z.string(), value: z.number(), recall: num, fpr: num, fpr_upper95: num, precision: num }))
+    .optional(),
 });
 
 /** A `backtest:` block as written and as read back. */

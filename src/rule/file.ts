@@ -31,7 +31,12 @@ const text = z
   .min(1, 'must not be empty')
   .superRefine((s, ctx) => {
     const m = CONTROL.exec(s);
-    if (m) ctx.addIssue({ code: 'custom', message: `contains the control character U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at character ${m.index + 1}`, input: s });
+    if (m)
+      ctx.addIssue({
+        code: 'custom',
+        message: `contains the control character U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at character ${m.index + 1}`,
+        input: s,
+      });
   });
 
 export const RelatedSchema = z.strictObject({ id: z.uuid(), type: z.enum(RELATION_TYPES) });
@@ -40,9 +45,7 @@ export const ProvenanceSchema = z.looseObject({
   generator: z.string().min(1),
   prompt: z.string().optional(),
   input: z.string().optional(),
-  usage: z
-    .looseObject({ input_tokens: z.number().optional(), output_tokens: z.number().optional(), cost_usd: z.number().optional() })
-    .optional(),
+  usage: z.looseObject({ input_tokens: z.number().optional(), output_tokens: z.number().optional(), cost_usd: z.number().optional() }).optional(),
   created: isoTime.optional(),
 });
 
@@ -180,7 +183,10 @@ function conditionProblems(src: YamlSource, condition: string, catalog: Catalog)
 
 function sortByPlace(problems: Problem[]): Problem[] {
   const key = (p: Problem) => (p.where?.line ?? Number.MAX_SAFE_INTEGER) * 1e6 + (p.where?.column ?? 0);
-  return problems.map((p, i) => ({ p, i })).sort((a, b) => key(a.p) - key(b.p) || a.i - b.i).map((x) => x.p);
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => key(a.p) - key(b.p) || a.i - b.i)
+    .map((x) => x.p);
 }
 
 function withRuleId(problems: Problem[], id: string | undefined): Problem[] {
@@ -200,7 +206,18 @@ export function parseRuleFile(text: string, file: string, catalog: Catalog): Rul
   const problems: Problem[] = [];
   const raw = src.value;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return { file, problems: [{ severity: 'error', message: 'a rule file must be a YAML mapping', where: { file, line: 1, column: 1 }, expected: 'id, title, status, action, level, condition, …', found: raw === null || raw === undefined ? 'an empty document' : Array.isArray(raw) ? 'a list' : typeof raw }] };
+    return {
+      file,
+      problems: [
+        {
+          severity: 'error',
+          message: 'a rule file must be a YAML mapping',
+          where: { file, line: 1, column: 1 },
+          expected: 'id, title, status, action, level, condition, …',
+          found: raw === null || raw === undefined ? 'an empty document' : Array.isArray(raw) ? 'a list' : typeof raw,
+        },
+      ],
+    };
   }
   const parsed = RuleFileSchema.safeParse(raw);
   if (!parsed.success) problems.push(...zodProblems(src, parsed.error, RuleFileSchema));
@@ -218,7 +235,13 @@ export function parseRuleFile(text: string, file: string, catalog: Catalog): Rul
   if (parsed.success) {
     const stem = basename(file, extname(file));
     if (/\.ya?ml$/i.test(file) && stem !== parsed.data.id) {
-      problems.push({ severity: 'warning', message: 'the file name does not match the rule id', where: src.locate(['id']), expected: `${parsed.data.id}${extname(file)}`, found: basename(file) });
+      problems.push({
+        severity: 'warning',
+        message: 'the file name does not match the rule id',
+        where: src.locate(['id']),
+        expected: `${parsed.data.id}${extname(file)}`,
+        found: basename(file),
+      });
     }
   }
   // Reading order: a reviewer fixes a file top to bottom.

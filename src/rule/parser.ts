@@ -6,23 +6,7 @@
  * an excerpt with a caret.
  */
 import { InputError, type Problem } from '../errors.js';
-import {
-  and,
-  between,
-  bool,
-  comparison,
-  featureRef,
-  inList,
-  isNull,
-  not,
-  num,
-  or,
-  str,
-  type ComparisonOp,
-  type Expr,
-  type Literal,
-  type Node,
-} from './ast.js';
+import { and, between, bool, comparison, featureRef, inList, isNull, not, num, or, str, type ComparisonOp, type Expr, type Literal, type Node } from './ast.js';
 
 /** Nesting of parentheses and `not` allowed in a condition (also the AST depth limit of checks). */
 export const MAX_DEPTH = 64;
@@ -40,8 +24,7 @@ export interface Span {
 export type Spans = WeakMap<Node, Span>;
 
 export type ParseResult =
-  | { readonly ok: true; readonly ast: Expr; readonly spans: Spans }
-  | { readonly ok: false; readonly problem: Problem; readonly span: Span };
+  { readonly ok: true; readonly ast: Expr; readonly spans: Spans } | { readonly ok: false; readonly problem: Problem; readonly span: Span };
 
 export interface ParseLimits {
   maxDepth?: number;
@@ -131,7 +114,8 @@ function lex(text: string): Token[] {
       if (!m) throw new Fail('malformed number', { start, end: start + 1 }, 'a number such as 120, 0.05 or 1e-3', describeChar(c));
       i += m[0].length;
       const value = Number(m[0]);
-      if (!Number.isFinite(value)) throw new Fail('number out of range (overflows to infinity)', { start, end: i }, `a number of magnitude at most ${Number.MAX_VALUE}`, m[0]);
+      if (!Number.isFinite(value))
+        throw new Fail('number out of range (overflows to infinity)', { start, end: i }, `a number of magnitude at most ${Number.MAX_VALUE}`, m[0]);
       // A nonzero literal that rounds to 0 would silently change the rule's meaning.
       if (value === 0 && /[1-9]/.test(m[0].split(/[eE]/)[0]!)) {
         throw new Fail('number out of range (underflows to 0)', { start, end: i }, `0, or a number of magnitude at least ${Number.MIN_VALUE}`, m[0]);
@@ -239,7 +223,12 @@ class Parser {
   }
   private enter(t: Token): void {
     if (++this.depth > this.maxDepth) {
-      throw new Fail(`the condition nests deeper than ${this.maxDepth} levels`, { start: t.start, end: t.end }, `at most ${this.maxDepth} nested parentheses or \`not\``, `more than ${this.maxDepth}`);
+      throw new Fail(
+        `the condition nests deeper than ${this.maxDepth} levels`,
+        { start: t.start, end: t.end },
+        `at most ${this.maxDepth} nested parentheses or \`not\``,
+        `more than ${this.maxDepth}`,
+      );
     }
   }
 
@@ -305,7 +294,12 @@ class Parser {
     }
     this.next();
     if (++this.terms > this.maxTerms) {
-      throw new Fail(`the condition has more than ${this.maxTerms} terms`, { start: t.start, end: t.end }, `at most ${this.maxTerms} terms`, `more than ${this.maxTerms}`);
+      throw new Fail(
+        `the condition has more than ${this.maxTerms} terms`,
+        { start: t.start, end: t.end },
+        `at most ${this.maxTerms} terms`,
+        `more than ${this.maxTerms}`,
+      );
     }
     const feature = t.text;
     const op = this.peek();
@@ -332,7 +326,8 @@ class Parser {
       if (this.peek().type !== 'rparen') {
         for (;;) {
           values.push(this.parseLiteral());
-          if (values.length > this.maxTerms) this.fail(`at most ${this.maxTerms} values in a list`, this.tokens[this.pos - 1], `an \`in\` list has more than ${this.maxTerms} values`);
+          if (values.length > this.maxTerms)
+            this.fail(`at most ${this.maxTerms} values in a list`, this.tokens[this.pos - 1], `an \`in\` list has more than ${this.maxTerms} values`);
           const sep = this.peek();
           if (sep.type === 'comma') {
             this.next();
@@ -381,7 +376,12 @@ export function parseCondition(text: string, limits: ParseLimits = {}): ParseRes
   try {
     if (typeof text !== 'string') throw new Fail('a condition must be text', { start: 0, end: 0 }, 'a string', typeof text);
     if (text.length > maxLength) {
-      throw new Fail(`the condition is longer than ${maxLength} characters`, { start: maxLength, end: maxLength + 1 }, `at most ${maxLength} characters`, `${text.length} characters`);
+      throw new Fail(
+        `the condition is longer than ${maxLength} characters`,
+        { start: maxLength, end: maxLength + 1 },
+        `at most ${maxLength} characters`,
+        `${text.length} characters`,
+      );
     }
     const tokens = lex(text);
     if (tokens.length === 1) throw new Fail('the condition is empty', { start: 0, end: 0 }, 'an expression such as requests_per_minute > 120', 'nothing');

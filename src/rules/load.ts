@@ -56,7 +56,14 @@ export function lintTargets(targets: readonly string[], catalog: Catalog, requir
   const problems: Problem[] = [];
   for (const t of targets) {
     if (!existsSync(t)) {
-      if (required) problems.push({ severity: 'error', message: 'no such file or folder', where: { file: t }, expected: 'a rule file or a folder of rule files', found: 'nothing' });
+      if (required)
+        problems.push({
+          severity: 'error',
+          message: 'no such file or folder',
+          where: { file: t },
+          expected: 'a rule file or a folder of rule files',
+          found: 'nothing',
+        });
       continue;
     }
     if (statSync(t).isDirectory()) files.push(...ruleFilesIn(t));

@@ -13,7 +13,15 @@ import { resolveRuleArg } from './resolve.js';
 
 /** A rule as a target; `status` and `id` may be overridden (a candidate judged under a new id). */
 export function targetOf(rule: Rule, file?: string, over: { id?: string; status?: string } = {}): Target {
-  return { id: over.id ?? rule.id, title: rule.title, status: over.status ?? rule.status, condition: rule.condition, ast: rule.ast, ...(file !== undefined ? { file } : {}), rule };
+  return {
+    id: over.id ?? rule.id,
+    title: rule.title,
+    status: over.status ?? rule.status,
+    condition: rule.condition,
+    ast: rule.ast,
+    ...(file !== undefined ? { file } : {}),
+    rule,
+  };
 }
 
 /** A condition not (yet) in a file: an expression argument or a new candidate. */
@@ -30,7 +38,10 @@ export function targetsOf(loads: readonly RuleLoad[], statuses: readonly string[
  * Every candidate and approved rule of the workspace (or those of `statuses`), with the problems
  * of files that failed to load. `loads` (loadWorkspaceRules(ws).all) saves reading the files again.
  */
-export function workspaceRules(ws: Workspace, opts: { statuses?: readonly string[]; loads?: readonly RuleLoad[] } = {}): { targets: Target[]; loads: RuleLoad[]; problems: Problem[] } {
+export function workspaceRules(
+  ws: Workspace,
+  opts: { statuses?: readonly string[]; loads?: readonly RuleLoad[] } = {},
+): { targets: Target[]; loads: RuleLoad[]; problems: Problem[] } {
   const statuses = opts.statuses ?? ['candidate', 'approved'];
   const loads = [...(opts.loads ?? loadWorkspaceRules(ws).all)];
   const problems = loads.flatMap((l) => l.problems);
@@ -47,7 +58,12 @@ export function workspaceContext(ws: Workspace, loads?: readonly RuleLoad[]): Ta
 }
 
 /** Resolve command-line arguments (rule files, ids or id prefixes, expressions); keeps going past bad ones. */
-export function resolveTargets(ws: Workspace, args: readonly string[], cwd: string, loads: readonly RuleLoad[] = loadWorkspaceRules(ws).all): { targets: Target[]; problems: Problem[] } {
+export function resolveTargets(
+  ws: Workspace,
+  args: readonly string[],
+  cwd: string,
+  loads: readonly RuleLoad[] = loadWorkspaceRules(ws).all,
+): { targets: Target[]; problems: Problem[] } {
   const targets: Target[] = [];
   const problems: Problem[] = [];
   let exprCount = 0;

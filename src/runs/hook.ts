@@ -39,7 +39,16 @@ export class RunLog {
       const p = workspacePaths(workspace);
       dirs = [p.candidates, p.rules];
     }
-    this.begun = { started: new Date(), t0: performance.now(), command, args: action.args.map(String), options: { ...globals, ...action.opts() }, workspace, dirs, before: snapshotRules(dirs) };
+    this.begun = {
+      started: new Date(),
+      t0: performance.now(),
+      command,
+      args: action.args.map(String),
+      options: { ...globals, ...action.opts() },
+      workspace,
+      dirs,
+      before: snapshotRules(dirs),
+    };
   }
 
   /** A command's own details; later notes add to earlier ones. */
@@ -62,7 +71,14 @@ export class RunLog {
       } catch {
         // a broken config is itself worth recording; the defaults locate the rest
       }
-      const message = error === undefined || error === null ? null : error instanceof RulegenError ? error.headline || error.problems.map((p) => p.message).join('; ') || error.message : error instanceof Error ? error.message : String(error);
+      const message =
+        error === undefined || error === null
+          ? null
+          : error instanceof RulegenError
+            ? error.headline || error.problems.map((p) => p.message).join('; ') || error.message
+            : error instanceof Error
+              ? error.message
+              : String(error);
       await appendRun({
         started: b.started,
         command: b.command,

@@ -119,8 +119,16 @@ export async function dataFingerprint(dbFile: string, table: string, cacheFile: 
     store = await Store.open(dbFile, { readOnly: true });
     if (!(await store.tableExists(table))) return { data: null, note: `no ${table} table` };
     const t = quoteIdent(table);
-    const r = await store.one<{ n: number | bigint; h: string | null }>(`SELECT count(*) AS n, CAST(coalesce(sum(hash(s)::HUGEINT), 0) AS VARCHAR) AS h FROM ${t} AS s`);
-    const data = { table, rows: Number(r?.n ?? 0), fingerprint: BigInt(String(r?.h ?? '0')).toString(16).padStart(1, '0') };
+    const r = await store.one<{ n: number | bigint; h: string | null }>(
+      `SELECT count(*) AS n, CAST(coalesce(sum(hash(s)::HUGEINT), 0) AS VARCHAR) AS h FROM ${t} AS s`,
+    );
+    const data = {
+      table,
+      rows: Number(r?.n ?? 0),
+      fingerprint: BigInt(String(r?.h ?? '0'))
+        .toString(16)
+        .padStart(1, '0'),
+    };
     try {
       writeFileAtomic(cacheFile, JSON.stringify({ stamp, data }) + '\n');
     } catch {
@@ -168,7 +176,9 @@ export async function appendRun(input: RecordInput): Promise<RunRecord> {
     provider: n.provider ?? null,
     models: n.models ?? [],
     prompt: n.prompt ?? null,
-    tokens: n.tokens ? { input: n.tokens.input, output: n.tokens.output, cache_read: n.tokens.cache_read ?? null, cache_write: n.tokens.cache_write ?? null } : null,
+    tokens: n.tokens
+      ? { input: n.tokens.input, output: n.tokens.output, cache_read: n.tokens.cache_read ?? null, cache_write: n.tokens.cache_write ?? null }
+      : null,
     cost_usd: n.cost_usd ?? null,
     latency_ms: Math.round(n.latency_ms ?? input.latencyMs),
     retries: n.retries ?? null,
@@ -188,7 +198,9 @@ export function readRuns(runsDir: string, opts: { since?: Date } = {}): { record
   const records: RunRecord[] = [];
   let skipped = 0;
   if (!existsSync(runsDir)) return { records, skipped };
-  for (const f of readdirSync(runsDir).filter((x) => /^runs-\d{4}-\d{2}\.jsonl$/.test(x)).sort()) {
+  for (const f of readdirSync(runsDir)
+    .filter((x) => /^runs-\d{4}-\d{2}\.jsonl$/.test(x))
+    .sort()) {
     for (const line of readFileSync(join(runsDir, f), 'utf8').split('\n')) {
       if (!line.trim()) continue;
       try {
@@ -219,9 +231,18 @@ export function formatRuns(records: readonly RunRecord[]): string {
     r.tokens ? `${r.tokens.input ?? '?'}/${r.tokens.output ?? '?'}` : '-',
     r.cost_usd === null ? '-' : `$${r.cost_usd.toFixed(4)}`,
     `${(r.latency_ms / 1000).toFixed(1)} s`,
-    r.ids.length ? `${r.ids.slice(0, 2).map((i) => i.slice(0, 8)).join(' ')}${r.ids.length > 2 ? ` +${r.ids.length - 2}` : ''}` : '-',
+    r.ids.length
+      ? `${r.ids
+          .slice(0, 2)
+          .map((i) => i.slice(0, 8))
+          .join(' ')}${r.ids.length > 2 ? ` +${r.ids.length - 2}` : ''}`
+      : '-',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cs: string[]) => cs.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cs: string[]) =>
+    cs
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n') + '\n';
 }

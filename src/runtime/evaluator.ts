@@ -69,7 +69,6 @@ export type Session = Readonly<Record<string, unknown>>;
 
 // ------------------------------------------------------------------------------ compiling
 
-
 const RANK: Record<Action, number> = { log: 1, challenge: 2, block: 3 };
 const BY_RANK: readonly (Action | null)[] = [null, 'log', 'challenge', 'block'];
 const STAGE_CAP: Record<Stage, number> = { shadow: 0, challenge: 2, block: 3 };
@@ -140,12 +139,20 @@ function catIn(s: number, values: readonly string[], negated: boolean): Pred {
   };
 }
 
-const boolIs = (s: number, v: number): Pred => (_n, b) => b[s] === v;
-const catEq = (s: number, v: string): Pred => (_n, _b, c) => c[s] === v;
-const catNe = (s: number, v: string): Pred => (_n, _b, c) => {
-  const x = c[s];
-  return x !== null && x !== undefined && x !== v;
-};
+const boolIs =
+  (s: number, v: number): Pred =>
+  (_n, b) =>
+    b[s] === v;
+const catEq =
+  (s: number, v: string): Pred =>
+  (_n, _b, c) =>
+    c[s] === v;
+const catNe =
+  (s: number, v: string): Pred =>
+  (_n, _b, c) => {
+    const x = c[s];
+    return x !== null && x !== undefined && x !== v;
+  };
 
 /** Thrown while compiling one rule; loadRuleset turns it into a detail of a RulesetError. */
 class RuleProblem extends Error {}
@@ -178,7 +185,12 @@ function compileAtom(e: Atom, slots: Slots): Pred {
           return x >= lo && x <= hi;
         };
       }
-      if (e.kind === 'in') return numIn(s, e.values.map((v) => literal(v, 'number', e.feature) as number), e.negated);
+      if (e.kind === 'in')
+        return numIn(
+          s,
+          e.values.map((v) => literal(v, 'number', e.feature) as number),
+          e.negated,
+        );
       throw misfit('a feature alone');
     case 'boolean':
       if (e.kind === 'feature') return boolIs(s, B_TRUE);
@@ -190,7 +202,12 @@ function compileAtom(e: Atom, slots: Slots): Pred {
     case 'category':
       if (e.kind === 'comparison' && e.op === '=') return catEq(s, literal(e.value, 'string', e.feature) as string);
       if (e.kind === 'comparison' && e.op === '!=') return catNe(s, literal(e.value, 'string', e.feature) as string);
-      if (e.kind === 'in') return catIn(s, e.values.map((v) => literal(v, 'string', e.feature) as string), e.negated);
+      if (e.kind === 'in')
+        return catIn(
+          s,
+          e.values.map((v) => literal(v, 'string', e.feature) as string),
+          e.negated,
+        );
       throw misfit(e.kind === 'comparison' ? e.op : e.kind);
   }
 }
@@ -225,7 +242,15 @@ export class Ruleset {
   readonly version: string;
   readonly sha256: string;
   readonly bundle: Bundle;
-  readonly rules: readonly Readonly<{ id: string; version: number; title: string; action: Action; stage: Stage; effective: Action | null; features: readonly string[] }>[];
+  readonly rules: readonly Readonly<{
+    id: string;
+    version: number;
+    title: string;
+    action: Action;
+    stage: Stage;
+    effective: Action | null;
+    features: readonly string[];
+  }>[];
   readonly #plan: Plan;
   readonly #bits: Uint8Array;
   readonly #hits: Int32Array;
@@ -297,7 +322,19 @@ export class Ruleset {
     this.#bits = new Uint8Array(this.#plan.atoms + 1);
     this.#bits[this.#plan.atoms] = 1;
     this.#hits = new Int32Array(bundle.rules.length);
-    this.rules = Object.freeze(bundle.rules.map((r: BundleRule) => Object.freeze({ id: r.id, version: r.version, title: r.title, action: r.action, stage: r.stage, effective: effectiveAction(r.action, r.stage), features: Object.freeze([...atomFeatures(r.ast, new Set())]) })));
+    this.rules = Object.freeze(
+      bundle.rules.map((r: BundleRule) =>
+        Object.freeze({
+          id: r.id,
+          version: r.version,
+          title: r.title,
+          action: r.action,
+          stage: r.stage,
+          effective: effectiveAction(r.action, r.stage),
+          features: Object.freeze([...atomFeatures(r.ast, new Set())]),
+        }),
+      ),
+    );
     // Match objects are made once here: a session that matches allocates only the array.
     this.#matches = this.rules.map((r) => Object.freeze({ id: r.id, version: r.version, action: r.action, stage: r.stage, effective: r.effective }));
     this.#ranks = Uint8Array.from(this.rules.map((r) => (r.effective ? RANK[r.effective] : 0)));
@@ -387,7 +424,15 @@ export class Ruleset {
       const missing = v === undefined || !Object.hasOwn(s, f.name);
       for (const ri of f.rules) {
         skip[ri] = 1;
-        errors.push(Object.freeze({ rule: this.rules[ri]!.id, feature: f.name, problem: missing ? 'missing' : 'type', expected: `${f.type === 'category' ? 'a string' : `a ${f.type}`} or null`, found: missing ? 'nothing' : describe(v) }));
+        errors.push(
+          Object.freeze({
+            rule: this.rules[ri]!.id,
+            feature: f.name,
+            problem: missing ? 'missing' : 'type',
+            expected: `${f.type === 'category' ? 'a string' : `a ${f.type}`} or null`,
+            found: missing ? 'nothing' : describe(v),
+          }),
+        );
       }
     }
     const matches: Match[] = [];
@@ -453,7 +498,8 @@ export function loadRuleset(input: string | unknown): Ruleset {
   } catch (e) {
     throw new RulesetError('invalid', `the ruleset cannot be canonicalised: ${(e as Error).message}`);
   }
-  if (digest !== d['sha256']) throw new RulesetError('sha256', `sha256 mismatch: the ruleset says ${d['sha256']}, its content hashes to ${digest} (changed or truncated after release)`);
+  if (digest !== d['sha256'])
+    throw new RulesetError('sha256', `sha256 mismatch: the ruleset says ${d['sha256']}, its content hashes to ${digest} (changed or truncated after release)`);
   const parsed = BundleSchema.safeParse(d);
   if (!parsed.success) throw new RulesetError('invalid', 'the ruleset does not fit its schema', issuesOf(parsed.error));
   return new Ruleset(parsed.data);
@@ -463,5 +509,3 @@ export function loadRuleset(input: string | unknown): Ruleset {
 export function evaluate(ruleset: Ruleset, session: Session): Decision {
   return ruleset.evaluate(session);
 }
-
-

@@ -6,6 +6,17 @@
  *   const rs = loadRuleset(bundleJsonText);      // refuses a bad bundle (RulesetError.reason)
  *   const d = evaluate(rs, session);             // { action, matches, errors }
  */
-export { effectiveAction, evaluate, loadRuleset, Ruleset, RulesetError, type Decision, type EvalError, type Match, type RulesetErrorReason, type Session } from './evaluator.js';
+export {
+  effectiveAction,
+  evaluate,
+  loadRuleset,
+  Ruleset,
+  RulesetError,
+  type Decision,
+  type EvalError,
+  type Match,
+  type RulesetErrorReason,
+  type Session,
+} from './evaluator.js';
 export { BUNDLE_SCHEMA, STAGES, ACTIONS, type Action, type Bundle, type BundleRule, type Stage } from '../release/schema.js';
 export { bundleDigest, canonicalJson, sha256Hex } from './canonical.js';

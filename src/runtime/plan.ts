@@ -54,7 +54,12 @@ interface StrGroup {
   out: Int32Array;
 }
 
-const numGroup = (g: Group<number>): NumGroup => ({ slot: Int32Array.from(g.slot), k: Float64Array.from(g.k), k2: Float64Array.from(g.k2), out: Int32Array.from(g.out) });
+const numGroup = (g: Group<number>): NumGroup => ({
+  slot: Int32Array.from(g.slot),
+  k: Float64Array.from(g.k),
+  k2: Float64Array.from(g.k2),
+  out: Int32Array.from(g.out),
+});
 const strGroup = (g: Group<string>): StrGroup => ({ slot: Int32Array.from(g.slot), k: [...g.k], out: Int32Array.from(g.out) });
 
 type Nnf = { t: 'lit'; lit: number } | { t: 'and' | 'or'; ops: Nnf[] };
@@ -93,9 +98,11 @@ export class PlanBuilder {
       else if (type === 'boolean') this.#num(a.negated ? 'bne' : 'beq').add(s, out, B_NULL);
       else this.#cat(a.negated ? 'cnotnull' : 'cnull').add(s, out, '');
     } else if (type === 'number' && a.kind === 'comparison' && a.value.kind === 'number') this.#num(a.op).add(s, out, a.value.value);
-    else if (type === 'number' && a.kind === 'between' && a.low.kind === 'number' && a.high.kind === 'number') this.#num('between').add(s, out, a.low.value, a.high.value);
+    else if (type === 'number' && a.kind === 'between' && a.low.kind === 'number' && a.high.kind === 'number')
+      this.#num('between').add(s, out, a.low.value, a.high.value);
     else if (type === 'boolean' && a.kind === 'feature') this.#num('beq').add(s, out, B_TRUE);
-    else if (type === 'boolean' && a.kind === 'comparison' && a.value.kind === 'boolean') this.#num('beq').add(s, out, a.value.value === (a.op === '=') ? B_TRUE : B_FALSE);
+    else if (type === 'boolean' && a.kind === 'comparison' && a.value.kind === 'boolean')
+      this.#num('beq').add(s, out, a.value.value === (a.op === '=') ? B_TRUE : B_FALSE);
     else if (type === 'category' && a.kind === 'comparison' && a.value.kind === 'string') this.#cat(a.op === '=' ? 'ceq' : 'cne').add(s, out, a.value.value);
     else this.#closures.push({ fn, out });
     return out;
@@ -120,7 +127,8 @@ export class PlanBuilder {
   /** Add a rule; rules are numbered in the order they are added. */
   rule(e: ExprJson): void {
     const n = this.#nnf(e, false, 0);
-    const clause = (x: Nnf): number[] | null => (x.t === 'lit' ? [x.lit] : x.t === 'or' && x.ops.every((o) => o.t === 'lit') ? x.ops.map((o) => (o as { lit: number }).lit) : null);
+    const clause = (x: Nnf): number[] | null =>
+      x.t === 'lit' ? [x.lit] : x.t === 'or' && x.ops.every((o) => o.t === 'lit') ? x.ops.map((o) => (o as { lit: number }).lit) : null;
     const single = clause(n);
     if (single) {
       this.#rules.push({ clauses: [single] });

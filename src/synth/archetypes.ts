@@ -91,14 +91,35 @@ export interface Archetype {
 
 /** The country codes a profile may weight, with their UTC offset in hours (for local time). */
 export const COUNTRY_UTC_OFFSET: Readonly<Record<string, number>> = {
-  US: -5, CA: -5, BR: -3, GB: 0, FR: 1, DE: 1, NL: 1, RU: 3, IN: 5.5, SG: 8, CN: 8, JP: 9, AU: 10,
+  US: -5,
+  CA: -5,
+  BR: -3,
+  GB: 0,
+  FR: 1,
+  DE: 1,
+  NL: 1,
+  RU: 3,
+  IN: 5.5,
+  SG: 8,
+  CN: 8,
+  JP: 9,
+  AU: 10,
 };
 
 /** The browser a UA family belongs to decides the TLS fingerprint a genuine client shows. */
 export const UA_NATIVE_TLS: Readonly<Record<string, string>> = {
-  chrome: 'chromium', edge: 'chromium', chrome_mobile: 'chromium', headless_chrome: 'chromium',
-  firefox: 'firefox', safari: 'safari', mobile_safari: 'safari',
-  python_requests: 'python', go_http: 'go', curl: 'curl', crawler: 'other', other: 'other',
+  chrome: 'chromium',
+  edge: 'chromium',
+  chrome_mobile: 'chromium',
+  headless_chrome: 'chromium',
+  firefox: 'firefox',
+  safari: 'safari',
+  mobile_safari: 'safari',
+  python_requests: 'python',
+  go_http: 'go',
+  curl: 'curl',
+  crawler: 'other',
+  other: 'other',
 };
 
 export const UA_FAMILIES = Object.keys(UA_NATIVE_TLS);
@@ -174,7 +195,8 @@ export const ARCHETYPES: readonly Archetype[] = [
     name: 'fast_scraper',
     label: 1,
     share: 0.09,
-    description: 'Scripted HTTP clients copying pages fast; no JavaScript, almost no static assets. Late in the span they slow down and fetch a few assets to look less obvious.',
+    description:
+      'Scripted HTTP clients copying pages fast; no JavaScript, almost no static assets. Late in the span they slow down and fetch a few assets to look less obvious.',
     profile: {
       ...BOT,
       ua: { chrome: 35, python_requests: 25, go_http: 15, curl: 5, firefox: 10, other: 10 },
@@ -233,7 +255,8 @@ export const ARCHETYPES: readonly Archetype[] = [
     name: 'headless_browser',
     label: 1,
     share: 0.06,
-    description: 'Automated real browsers (Puppeteer, Playwright, Selenium): human-like request rates and assets, but automation fingerprints and very regular timing.',
+    description:
+      'Automated real browsers (Puppeteer, Playwright, Selenium): human-like request rates and assets, but automation fingerprints and very regular timing.',
     profile: {
       ...BOT,
       ua: { chrome: 75, headless_chrome: 20, edge: 5 },
@@ -393,7 +416,8 @@ export const ARCHETYPES: readonly Archetype[] = [
     name: 'assistive_tech',
     label: 0,
     share: 0.02,
-    description: 'People using screen readers or keyboard-only navigation: no pointer movement at all and a steady pace, like a headless browser on those two signals.',
+    description:
+      'People using screen readers or keyboard-only navigation: no pointer movement at all and a steady pace, like a headless browser on those two signals.',
     profile: {
       ...PERSON,
       ua: { chrome: 45, firefox: 25, edge: 15, safari: 15 },
@@ -455,7 +479,8 @@ export const ARCHETYPES: readonly Archetype[] = [
     name: 'privacy_browser',
     label: 0,
     share: 0.03,
-    description: 'People with privacy tools (Tor Browser, strict tracking protection, VPNs): no referrer, telemetry blocked, cookies often refused, VPN exit IPs in data centres.',
+    description:
+      'People with privacy tools (Tor Browser, strict tracking protection, VPNs): no referrer, telemetry blocked, cookies often refused, VPN exit IPs in data centres.',
     profile: {
       ...PERSON,
       ua: { firefox: 60, other: 20, chrome: 10, safari: 10 },

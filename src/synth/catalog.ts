@@ -68,7 +68,8 @@ const FEATURES = [
     label: 'irregularity of request timing',
     type: 'number',
     unit: 'ratio',
-    description: 'How irregular the gaps between requests are (standard deviation divided by mean). People are irregular (around 1 or more); timers are not (near 0). A two-request session has one gap and so 0; empty for single-request sessions.',
+    description:
+      'How irregular the gaps between requests are (standard deviation divided by mean). People are irregular (around 1 or more); timers are not (near 0). A two-request session has one gap and so 0; empty for single-request sessions.',
     range: [0, null],
   }),
   feature({
@@ -132,7 +133,8 @@ const FEATURES = [
     label: 'browser plugins',
     type: 'number',
     unit: 'plugins',
-    description: 'Browser plugins reported by the page script. Headless browsers, phones and anti-fingerprinting browsers report none. Empty when telemetry is missing.',
+    description:
+      'Browser plugins reported by the page script. Headless browsers, phones and anti-fingerprinting browsers report none. Empty when telemetry is missing.',
     range: [0, 10],
   }),
   feature({
@@ -140,7 +142,8 @@ const FEATURES = [
     label: 'night-time sessions',
     type: 'number',
     unit: 'share',
-    description: "Share of this client's sessions in the past 7 days that started between midnight and 6 am local time. Empty for clients seen for the first time.",
+    description:
+      "Share of this client's sessions in the past 7 days that started between midnight and 6 am local time. Empty for clients seen for the first time.",
     range: [0, 1],
   }),
   feature({
@@ -148,7 +151,8 @@ const FEATURES = [
     label: 'sessions per day from the same IP address',
     type: 'number',
     unit: 'sessions/day',
-    description: 'Sessions seen from the same IP address over the past 24 hours. High for scrapers, but also for offices and mobile carriers that put many people behind one address.',
+    description:
+      'Sessions seen from the same IP address over the past 24 hours. High for scrapers, but also for offices and mobile carriers that put many people behind one address.',
     range: [1, null],
   }),
   feature({
@@ -156,7 +160,8 @@ const FEATURES = [
     label: 'IP risk score',
     type: 'number',
     unit: 'score 0-100',
-    description: 'Risk score of the client IP from the threat-intelligence feed (0 clean, 100 known abusive). Empty when the lookup failed. Derived from the IP address, so never shown to a model.',
+    description:
+      'Risk score of the client IP from the threat-intelligence feed (0 clean, 100 known abusive). Empty when the lookup failed. Derived from the IP address, so never shown to a model.',
     range: [0, 100],
     sensitive: true,
   }),
@@ -207,14 +212,16 @@ const FEATURES = [
     name: 'tls_fingerprint_class',
     label: 'TLS client family',
     type: 'category',
-    description: 'Client family recognised from the TLS handshake (JA4-style fingerprint). A mismatch with ua_family suggests a script posing as a browser. Empty when not captured.',
+    description:
+      'Client family recognised from the TLS handshake (JA4-style fingerprint). A mismatch with ua_family suggests a script posing as a browser. Empty when not captured.',
     values: [...TLS_CLASSES],
   }),
   feature({
     name: 'asn_type',
     label: 'network type',
     type: 'category',
-    description: 'Kind of network the client connects from: home broadband, mobile carrier, business, education or hosting (data centre, cloud, VPN). Empty when the network is unknown.',
+    description:
+      'Kind of network the client connects from: home broadband, mobile carrier, business, education or hosting (data centre, cloud, VPN). Empty when the network is unknown.',
     values: [...ASN_TYPES],
   }),
 ];

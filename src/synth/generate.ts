@@ -17,7 +17,19 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ExternalError, InputError } from '../errors.js';
 import { quoteString, type Store } from '../db/store.js';
 import type { OnProgress } from '../progress.js';
-import { ARCHETYPES, ASN_TYPES, COUNTRY_UTC_OFFSET, TLS_CLASSES, UA_FAMILIES, UA_NATIVE_TLS, type Archetype, type LogNormal, type Profile, type Share, type Weights } from './archetypes.js';
+import {
+  ARCHETYPES,
+  ASN_TYPES,
+  COUNTRY_UTC_OFFSET,
+  TLS_CLASSES,
+  UA_FAMILIES,
+  UA_NATIVE_TLS,
+  type Archetype,
+  type LogNormal,
+  type Profile,
+  type Share,
+  type Weights,
+} from './archetypes.js';
 import { renderCatalogYaml, synthCatalog, SYNTH_FEATURES, type SynthFeatureName } from './catalog.js';
 
 export interface SynthOptions {
@@ -81,14 +93,27 @@ export const MISSING_AT_RANDOM: Partial<Record<SynthFeatureName, number>> = {
 export const SYNTH_BASE_COLUMNS = ['session_id', 'ts', 'label', 'country', 'device_class', 'archetype', 'client_ip', 'user_agent'] as const;
 
 const DEVICE_OF_UA: Readonly<Record<string, string>> = {
-  chrome: 'desktop', edge: 'desktop', firefox: 'desktop', safari: 'desktop', headless_chrome: 'desktop', other: 'desktop',
-  chrome_mobile: 'mobile', mobile_safari: 'mobile',
-  python_requests: 'bot', go_http: 'bot', curl: 'bot', crawler: 'bot',
+  chrome: 'desktop',
+  edge: 'desktop',
+  firefox: 'desktop',
+  safari: 'desktop',
+  headless_chrome: 'desktop',
+  other: 'desktop',
+  chrome_mobile: 'mobile',
+  mobile_safari: 'mobile',
+  python_requests: 'bot',
+  go_http: 'bot',
+  curl: 'bot',
+  crawler: 'bot',
 };
 
 /** Blocks of 10.x.0.0/16 per network kind: synthetic addresses must never point at a real host. */
 const ASN_SECOND_OCTET: Readonly<Record<string, [base: number, width: number]>> = {
-  hosting: [0, 64], residential: [64, 96], mobile: [160, 40], business: [200, 40], education: [240, 16],
+  hosting: [0, 64],
+  residential: [64, 96],
+  mobile: [160, 40],
+  business: [200, 40],
+  education: [240, 16],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -272,7 +297,15 @@ export function synthSql(opts: SynthSqlOptions, arch: readonly Archetype[] = ARC
   // --- where and when: country, local time of day, weekday preference, campaign bursts
   const countries = Object.keys(COUNTRY_UTC_OFFSET);
   const actCode = { diurnal: 0, night: 1, flat: 2, campaign: 3 } as const;
-  const placed = [`${pa.of(P((p) => actCode[p.activity]))} AS act`, `${choose(pa, P((p) => p.countries), countries, r.u('country'))} AS ci`];
+  const placed = [
+    `${pa.of(P((p) => actCode[p.activity]))} AS act`,
+    `${choose(
+      pa,
+      P((p) => p.countries),
+      countries,
+      r.u('country'),
+    )} AS ci`,
+  ];
   const uDay1 = r.u('day1');
   const uDay2 = r.u('day2');
   const uWeekend = r.u('weekend');
@@ -286,7 +319,10 @@ export function synthSql(opts: SynthSqlOptions, arch: readonly Archetype[] = ARC
   // A weekend day is redrawn (once) with probability 0.45: roughly a third fewer sessions on
   // Saturdays and Sundays for people; automation keeps no weekends.
   const day = `CASE WHEN act = 0 AND ${weekend1} AND ${uWeekend} < 0.45 THEN floor(${uDay2} * ${D}) ELSE ${day1} END`;
-  const tz = lookup(countries.map((c) => COUNTRY_UTC_OFFSET[c]!), 'ci');
+  const tz = lookup(
+    countries.map((c) => COUNTRY_UTC_OFFSET[c]!),
+    'ci',
+  );
   // People: mostly between 8 am and 9 pm local time (peak mid-afternoon), 8% at any hour.
   const diurnalHour = `CASE WHEN ${uBackground} < 0.08 THEN ${uHour} * 24 ELSE 14.5 + 4.2 * ${zHour} END`;
   // Night bots keep to the site's (UTC) small hours, whatever country their proxy is in.
@@ -312,12 +348,42 @@ export function synthSql(opts: SynthSqlOptions, arch: readonly Archetype[] = ARC
   const rpmFactor = prob((p) => p.drift?.rpmFactor ?? 1);
   const zStatic = r.z('static');
   const latent = [
-    `least(14400, greatest(1, ${lognormal(pa, P((p) => p.durationS), r.z('duration'))})) AS dur`,
-    `${lognormal(pa, P((p) => p.rpm), r.z('rpm'))} * CASE WHEN ${drifted} THEN ${rpmFactor} ELSE 1 END AS rpm`,
-    `CASE WHEN ${drifted} THEN ${share(pa, P((p) => p.drift?.staticAssetRatio ?? p.staticAssetRatio), zStatic)} ELSE ${share(pa, P((p) => p.staticAssetRatio), zStatic)} END AS static_share`,
-    `CASE WHEN ${r.u('head')} < ${prob((p) => p.head.p)} THEN ${share(pa, P((p) => p.head.ratio), r.z('head'))} ELSE 0 END AS head_share`,
-    `${choose(pa, P((p) => p.ua), UA_FAMILIES, r.u('ua'))} AS ua`,
-    `${choose(pa, P((p) => p.asn), ASN_TYPES, r.u('asn'))} AS asn`,
+    `least(14400, greatest(1, ${lognormal(
+      pa,
+      P((p) => p.durationS),
+      r.z('duration'),
+    )})) AS dur`,
+    `${lognormal(
+      pa,
+      P((p) => p.rpm),
+      r.z('rpm'),
+    )} * CASE WHEN ${drifted} THEN ${rpmFactor} ELSE 1 END AS rpm`,
+    `CASE WHEN ${drifted} THEN ${share(
+      pa,
+      P((p) => p.drift?.staticAssetRatio ?? p.staticAssetRatio),
+      zStatic,
+    )} ELSE ${share(
+      pa,
+      P((p) => p.staticAssetRatio),
+      zStatic,
+    )} END AS static_share`,
+    `CASE WHEN ${r.u('head')} < ${prob((p) => p.head.p)} THEN ${share(
+      pa,
+      P((p) => p.head.ratio),
+      r.z('head'),
+    )} ELSE 0 END AS head_share`,
+    `${choose(
+      pa,
+      P((p) => p.ua),
+      UA_FAMILIES,
+      r.u('ua'),
+    )} AS ua`,
+    `${choose(
+      pa,
+      P((p) => p.asn),
+      ASN_TYPES,
+      r.u('asn'),
+    )} AS asn`,
     `${r.u('js')} < ${prob((p) => p.jsExecuted)} AS js`,
     `${r.u('blocked')} < ${prob((p) => p.telemetryBlocked)} AS blocked`,
   ];
@@ -326,12 +392,32 @@ export function synthSql(opts: SynthSqlOptions, arch: readonly Archetype[] = ARC
   const counted = [`greatest(1, round(rpm * dur / 60)) AS req`, `js AND NOT blocked AS telemetry`];
   const pages = `greatest(1, round(req * greatest(0, 1 - static_share - head_share)))`;
   const assets = `round((req - pages) * static_share / (static_share + head_share + 1e-9))`;
-  const loginCount = `CASE WHEN ${r.u('login')} < ${prob((p) => p.login.p)} THEN least(pages, greatest(1, round(${lognormal(pa, P((p) => p.login.count), r.z('login'))}))) ELSE 0 END`;
-  const loginFails = `round(login * ${share(pa, P((p) => p.login.failShare), r.z('login_fail'))})`;
-  const otherErrors = `round(pages * ${share(pa, P((p) => p.otherErrorShare), r.z('errors'))})`;
+  const loginCount = `CASE WHEN ${r.u('login')} < ${prob((p) => p.login.p)} THEN least(pages, greatest(1, round(${lognormal(
+    pa,
+    P((p) => p.login.count),
+    r.z('login'),
+  )}))) ELSE 0 END`;
+  const loginFails = `round(login * ${share(
+    pa,
+    P((p) => p.login.failShare),
+    r.z('login_fail'),
+  )})`;
+  const otherErrors = `round(pages * ${share(
+    pa,
+    P((p) => p.otherErrorShare),
+    r.z('errors'),
+  )})`;
 
-  const uaNativeTls = lookup(UA_FAMILIES.map((u) => TLS_CLASSES.indexOf(UA_NATIVE_TLS[u]!)), 'ua');
-  const tlsIndex = `CASE WHEN ${r.u('tls_match')} < ${prob((p) => p.tlsMatchesUa)} THEN ${uaNativeTls} ELSE ${choose(pa, P((p) => p.tls), TLS_CLASSES, r.u('tls'))} END`;
+  const uaNativeTls = lookup(
+    UA_FAMILIES.map((u) => TLS_CLASSES.indexOf(UA_NATIVE_TLS[u]!)),
+    'ua',
+  );
+  const tlsIndex = `CASE WHEN ${r.u('tls_match')} < ${prob((p) => p.tlsMatchesUa)} THEN ${uaNativeTls} ELSE ${choose(
+    pa,
+    P((p) => p.tls),
+    TLS_CLASSES,
+    r.u('tls'),
+  )} END`;
   const mar = (f: SynthFeatureName, expr: string): string => `CASE WHEN ${r.u(`missing_${f}`)} < ${num(MISSING_AT_RANDOM[f] ?? 0)} THEN NULL ELSE ${expr} END`;
   const ifTelemetry = (expr: string): string => `CASE WHEN telemetry THEN ${expr} END`;
 
@@ -344,20 +430,61 @@ export function synthSql(opts: SynthSqlOptions, arch: readonly Archetype[] = ARC
     // One request has no gap; two have one gap and so no variation: short human sessions look
     // perfectly regular, which is what makes a bare interarrival_cv threshold risky.
     mean_interarrival_ms: `CASE WHEN req > 1 THEN round(dur * 1000 / (req - 1)) END`,
-    interarrival_cv: `CASE WHEN req > 2 THEN round(${lognormal(pa, P((p) => p.interarrivalCv), r.z('cv'))}, 3) WHEN req = 2 THEN 0 END`,
-    distinct_paths: `greatest(1, round(pages * ${share(pa, P((p) => p.distinctPathShare), r.z('paths'))}))`,
+    interarrival_cv: `CASE WHEN req > 2 THEN round(${lognormal(
+      pa,
+      P((p) => p.interarrivalCv),
+      r.z('cv'),
+    )}, 3) WHEN req = 2 THEN 0 END`,
+    distinct_paths: `greatest(1, round(pages * ${share(
+      pa,
+      P((p) => p.distinctPathShare),
+      r.z('paths'),
+    )}))`,
     login_post_count: `login`,
     status_401_403_count: `login_fails`,
     error_4xx_ratio: `round(least(1, (login_fails + other_errors) / req), 4)`,
     head_request_ratio: `round((req - pages - assets) / req, 4)`,
-    pointer_events: ifTelemetry(`CASE WHEN ${r.u('pointer_zero')} < ${prob((p) => p.pointer.zero)} THEN 0 ELSE greatest(1, round(${lognormal(pa, P((p) => p.pointer.count), r.z('pointer'))})) END`),
-    keyboard_nav_ratio: ifTelemetry(`round(${share(pa, P((p) => p.keyboardNavRatio), r.z('keyboard'))}, 3)`),
+    pointer_events: ifTelemetry(
+      `CASE WHEN ${r.u('pointer_zero')} < ${prob((p) => p.pointer.zero)} THEN 0 ELSE greatest(1, round(${lognormal(
+        pa,
+        P((p) => p.pointer.count),
+        r.z('pointer'),
+      )})) END`,
+    ),
+    keyboard_nav_ratio: ifTelemetry(
+      `round(${share(
+        pa,
+        P((p) => p.keyboardNavRatio),
+        r.z('keyboard'),
+      )}, 3)`,
+    ),
     // Current browsers report their five built-in PDF viewers; a few older ones fewer.
-    plugins_count: ifTelemetry(`CASE WHEN ${r.u('plugins')} < ${prob((p) => p.noPlugins)} THEN 0 WHEN ${r.u('plugins_n')} < 0.85 THEN 5 ELSE 1 + floor(${r.u('plugins_k')} * 4) END`),
+    plugins_count: ifTelemetry(
+      `CASE WHEN ${r.u('plugins')} < ${prob((p) => p.noPlugins)} THEN 0 WHEN ${r.u('plugins_n')} < 0.85 THEN 5 ELSE 1 + floor(${r.u('plugins_k')} * 4) END`,
+    ),
     // A client active at night now is more likely to be active at night in general.
-    night_activity_ratio: mar('night_activity_ratio', `round(${share(pa, P((p) => p.nightShare), r.z('night'), `CASE WHEN local_hour < 6 THEN 0.8 ELSE 0 END`)}, 3)`),
-    sessions_per_ip: `greatest(1, round(${lognormal(pa, P((p) => p.sessionsPerIp), r.z('per_ip'))}))`,
-    ip_reputation_score: mar('ip_reputation_score', `round(100 * ${share(pa, P((p) => p.ipRisk), r.z('ip_risk'))}, 1)`),
+    night_activity_ratio: mar(
+      'night_activity_ratio',
+      `round(${share(
+        pa,
+        P((p) => p.nightShare),
+        r.z('night'),
+        `CASE WHEN local_hour < 6 THEN 0.8 ELSE 0 END`,
+      )}, 3)`,
+    ),
+    sessions_per_ip: `greatest(1, round(${lognormal(
+      pa,
+      P((p) => p.sessionsPerIp),
+      r.z('per_ip'),
+    )}))`,
+    ip_reputation_score: mar(
+      'ip_reputation_score',
+      `round(100 * ${share(
+        pa,
+        P((p) => p.ipRisk),
+        r.z('ip_risk'),
+      )}, 1)`,
+    ),
     referrer_present: `${r.u('referrer')} < ${prob((p) => p.referrer)}`,
     webdriver_flag: ifTelemetry(`${r.u('webdriver')} < ${prob((p) => p.webdriver)}`),
     js_executed: `js`,
@@ -378,11 +505,23 @@ export function synthSql(opts: SynthSqlOptions, arch: readonly Archetype[] = ARC
       WHEN ${truth} = 1 AND ${uFlip} < ${num(LABEL_NOISE.botAsHuman)} THEN 0
       WHEN ${truth} = 0 AND ${uFlip} < ${num(LABEL_NOISE.humanAsBot)} THEN 1
       ELSE ${truth} END`;
-  const device = `CASE WHEN ${lookup(UA_FAMILIES.map((u) => DEVICE_OF_UA[u]!), 'ua')} = 'mobile' AND ${r.u('tablet')} < 0.12 THEN 'tablet' ELSE ${lookup(UA_FAMILIES.map((u) => DEVICE_OF_UA[u]!), 'ua')} END`;
+  const device = `CASE WHEN ${lookup(
+    UA_FAMILIES.map((u) => DEVICE_OF_UA[u]!),
+    'ua',
+  )} = 'mobile' AND ${r.u('tablet')} < 0.12 THEN 'tablet' ELSE ${lookup(
+    UA_FAMILIES.map((u) => DEVICE_OF_UA[u]!),
+    'ua',
+  )} END`;
   const pool = pa.of(arch.map((a) => a.profile.ipPool ?? 0));
   const uIpNet = r.u('ip_net');
   const uIpHost = r.u('ip_host');
-  const second = `(${lookup(ASN_TYPES.map((t) => ASN_SECOND_OCTET[t]![0]), 'asn')} + CASE WHEN ${pool} > 0 THEN 0 ELSE floor(${uIpNet} * ${lookup(ASN_TYPES.map((t) => ASN_SECOND_OCTET[t]![1]), 'asn')}) END)::BIGINT`;
+  const second = `(${lookup(
+    ASN_TYPES.map((t) => ASN_SECOND_OCTET[t]![0]),
+    'asn',
+  )} + CASE WHEN ${pool} > 0 THEN 0 ELSE floor(${uIpNet} * ${lookup(
+    ASN_TYPES.map((t) => ASN_SECOND_OCTET[t]![1]),
+    'asn',
+  )}) END)::BIGINT`;
   // 254 hosts per /24 (no .0 network or .255 broadcast address), 256 /24s per /16.
   const host = `(CASE WHEN ${pool} > 0 THEN floor(${uIpHost} * ${pool}) ELSE floor(${uIpHost} * 65024) END)::BIGINT`;
   const clientIp = `'10.' || ${second} || '.' || (${host} // 254) || '.' || (1 + ${host} % 254)`;
@@ -529,7 +668,9 @@ export async function synthesize(store: Store, opts: SynthOptions): Promise<Synt
     if (idsTable && onProgress) {
       await store.run(`CREATE OR REPLACE TEMP TABLE ${idsTable} AS SELECT range AS i FROM range(${opts.sessions})`);
       onProgress(0, opts.sessions, 'rows');
-      await store.run(`COPY (${sql}) TO ${quoteString(tmp)} (${options})`, [], { onProgress: (done) => onProgress(Math.min(done, opts.sessions), opts.sessions, 'rows') });
+      await store.run(`COPY (${sql}) TO ${quoteString(tmp)} (${options})`, [], {
+        onProgress: (done) => onProgress(Math.min(done, opts.sessions), opts.sessions, 'rows'),
+      });
       onProgress(opts.sessions, opts.sessions, 'rows');
     } else {
       await store.run(`COPY (${sql}) TO ${quoteString(tmp)} (${options})`);
@@ -552,7 +693,10 @@ export async function synthesize(store: Store, opts: SynthOptions): Promise<Synt
     throw new ExternalError(`cannot write ${catalogPath}: ${(e as Error).message}`);
   }
 
-  const reader = format === 'parquet' ? `read_parquet(${quoteString(out)})` : `read_csv(${quoteString(out)}, header = true, types = {'ts': 'TIMESTAMP', 'label': 'INTEGER'})`;
+  const reader =
+    format === 'parquet'
+      ? `read_parquet(${quoteString(out)})`
+      : `read_csv(${quoteString(out)}, header = true, types = {'ts': 'TIMESTAMP', 'label': 'INTEGER'})`;
   const rows = await store.all<{ archetype: string; n: number; bots: number; humans: number; unlabelled: number; lo: Date | null; hi: Date | null }>(
     `SELECT archetype, count(*) AS n,
        sum(CASE WHEN label = 1 THEN 1 ELSE 0 END) AS bots,

@@ -23,11 +23,23 @@ import { parse } from '../../src/rule/parser.js';
 import { print } from '../../src/rule/printer.js';
 import { TEST_FEATURES, typedExpr, typedRow } from '../rule/arbitrary.js';
 
-const catalog = makeCatalog([...TEST_FEATURES, { name: 'i1', type: 'number', description: 'a BIGINT column', sensitive: false }, { name: 'country', type: 'category', description: 'a segment column', sensitive: false }]);
+const catalog = makeCatalog([
+  ...TEST_FEATURES,
+  { name: 'i1', type: 'number', description: 'a BIGINT column', sensitive: false },
+  { name: 'country', type: 'category', description: 'a segment column', sensitive: false },
+]);
 const config: Config = { ...DEFAULT_CONFIG, data: { ...DEFAULT_CONFIG.data, segments: ['country', 'c1'] }, split: { test_fraction: 0.5 } };
 
 /** Timestamps: the first and last fix the span, so the split falls exactly on 2026-01-03 00:00. */
-const TIMES = ['2026-01-01 00:00:00', '2026-01-01 13:00:00', '2026-01-02 23:59:59.999', '2026-01-03 00:00:00', '2026-01-03 00:00:00.001', '2026-01-04 07:00:00', '2026-01-05 00:00:00'];
+const TIMES = [
+  '2026-01-01 00:00:00',
+  '2026-01-01 13:00:00',
+  '2026-01-02 23:59:59.999',
+  '2026-01-03 00:00:00',
+  '2026-01-03 00:00:00.001',
+  '2026-01-04 07:00:00',
+  '2026-01-05 00:00:00',
+];
 const BIG = [2n ** 53n, 2n ** 53n + 1n, 2n ** 53n + 2n, -(2n ** 53n) - 1n, 2n ** 63n - 1n, -(2n ** 63n), 0n, 1n, -1n, 12345678901234567n];
 const BIG_LITERALS = [2 ** 53, 2 ** 53 + 2, -(2 ** 53), 2 ** 63, -(2 ** 63), 0, 1, 12345678901234568, 1e21, 0.5];
 const COUNTRIES = ['US', 'DE', "O'Brien", '"q"', '', '(none)x', 'ünï', null];
@@ -37,7 +49,11 @@ const bigAtom: fc.Arbitrary<Expr> = fc.oneof(
   fc.tuple(fc.constantFrom(...BIG_LITERALS), fc.constantFrom(...BIG_LITERALS)).map(([a, b]) => between('i1', num(a), num(b))),
   fc.tuple(fc.array(fc.constantFrom(...BIG_LITERALS), { minLength: 1, maxLength: 3 }), fc.boolean()).map(([vs, neg]) => inList('i1', vs.map(num), neg)),
 );
-const ruleExpr: fc.Arbitrary<Expr> = fc.oneof({ weight: 4, arbitrary: typedExpr }, { weight: 1, arbitrary: bigAtom }, { weight: 1, arbitrary: fc.tuple(typedExpr, bigAtom).map(([a, b]) => and(a, b)) });
+const ruleExpr: fc.Arbitrary<Expr> = fc.oneof(
+  { weight: 4, arbitrary: typedExpr },
+  { weight: 1, arbitrary: bigAtom },
+  { weight: 1, arbitrary: fc.tuple(typedExpr, bigAtom).map(([a, b]) => and(a, b)) },
+);
 
 const tableRow = fc.record({
   base: typedRow,
@@ -49,7 +65,8 @@ const tableRow = fc.record({
 });
 type TableRow = typeof tableRow extends fc.Arbitrary<infer T> ? T : never;
 
-const COLS = 'session_id VARCHAR, ts TIMESTAMP, label INTEGER, country VARCHAR, n1 DOUBLE, n2 DOUBLE, n3 DOUBLE, i1 BIGINT, b1 BOOLEAN, b2 BOOLEAN, c1 VARCHAR, c2 VARCHAR';
+const COLS =
+  'session_id VARCHAR, ts TIMESTAMP, label INTEGER, country VARCHAR, n1 DOUBLE, n2 DOUBLE, n3 DOUBLE, i1 BIGINT, b1 BOOLEAN, b2 BOOLEAN, c1 VARCHAR, c2 VARCHAR';
 
 async function load(store: Store, rows: readonly TableRow[]): Promise<void> {
   await store.run('DROP TABLE IF EXISTS sessions');
@@ -59,8 +76,21 @@ async function load(store: Store, rows: readonly TableRow[]): Promise<void> {
   const tuples = rows.map((r, i) => {
     // the first and last rows fix the span: the split is exactly TIMES[3]
     const ts = i === 0 ? TIMES[0]! : i === rows.length - 1 ? TIMES[TIMES.length - 1]! : r.ts;
-    const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? duckNumber(v) : (v as Param) ?? null);
-    params.push(`s${i}`, ts, r.label, r.country, n(r.base['n1']), r.nan ? 'NaN' : n(r.base['n2']), n(r.base['n3']), r.i1, (r.base['b1'] ?? null) as Param, (r.base['b2'] ?? null) as Param, (r.base['c1'] ?? null) as Param, (r.base['c2'] ?? null) as Param);
+    const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? duckNumber(v) : ((v as Param) ?? null));
+    params.push(
+      `s${i}`,
+      ts,
+      r.label,
+      r.country,
+      n(r.base['n1']),
+      r.nan ? 'NaN' : n(r.base['n2']),
+      n(r.base['n3']),
+      r.i1,
+      (r.base['b1'] ?? null) as Param,
+      (r.base['b2'] ?? null) as Param,
+      (r.base['c1'] ?? null) as Param,
+      (r.base['c2'] ?? null) as Param,
+    );
     return '(?, ?::TIMESTAMP, ?::INTEGER, ?, ?::DOUBLE, ?::DOUBLE, ?::DOUBLE, ?::BIGINT, ?::BOOLEAN, ?::BOOLEAN, ?::VARCHAR, ?::VARCHAR)';
   });
   await store.run(`INSERT INTO sessions VALUES ${tuples.join(', ')}`, params);
@@ -69,14 +99,19 @@ async function load(store: Store, rows: readonly TableRow[]): Promise<void> {
 function strip(r: BacktestResult): unknown {
   const { timings: _t, ...rest } = r as BacktestResult & { engine?: string };
   delete (rest as { engine?: string }).engine;
-  return JSON.parse(
-    JSON.stringify(rest, (k, v) => (k === 'fp_share' && typeof v === 'number' ? Number(v.toPrecision(12)) : v)),
-  );
+  return JSON.parse(JSON.stringify(rest, (k, v) => (k === 'fp_share' && typeof v === 'number' ? Number(v.toPrecision(12)) : v)));
 }
 
 const flags = fc.record({ approved: fc.boolean(), deployed: fc.boolean(), extra: fc.boolean() });
 
-async function compare(store: Store, window: Window, exprs: readonly Expr[], fl: readonly { approved: boolean; deployed: boolean; extra: boolean }[], popExprs: readonly Expr[], train?: Window): Promise<number> {
+async function compare(
+  store: Store,
+  window: Window,
+  exprs: readonly Expr[],
+  fl: readonly { approved: boolean; deployed: boolean; extra: boolean }[],
+  popExprs: readonly Expr[],
+  train?: Window,
+): Promise<number> {
   const engineRules: EngineRule[] = exprs.map((e, i) => ({ id: `r${i}`, predicate: compilePredicate(e, catalog), ...fl[i]! }));
   const kernelRules: KernelRule[] = engineRules.map((r, i) => ({ ...r, ast: exprs[i]! }));
   const populations = popExprs.map((ast, i) => ({ name: `p${i}`, ast, predicate: compilePredicate(ast, catalog) }));
@@ -139,9 +174,17 @@ describe('the kernel agrees with the SQL engine', () => {
   it('on empty windows and an empty table', async () => {
     const rows = await fc.sample(tableRow, { numRuns: 20, seed: 7 });
     await load(store, rows);
-    const exprs = ['n1 > 0', 'not c1 = \'a\'', 'b1 or n2 is null', "country in ('US')"].filter((c) => !c.includes('country')).map((c) => parse(c));
+    const exprs = ['n1 > 0', "not c1 = 'a'", 'b1 or n2 is null', "country in ('US')"].filter((c) => !c.includes('country')).map((c) => parse(c));
     const fl = exprs.map(() => ({ approved: true, deployed: true, extra: false }));
-    const empty: Window = { name: 'test', from: '2030-01-01T00:00:00.000Z', to: '2030-01-02T00:00:00.000Z', cutoff: '2030-01-01T00:00:00.000Z', where: '"ts" >= ?::TIMESTAMP', parameters: ['2030-01-01 00:00:00.000'], rows: 0 };
+    const empty: Window = {
+      name: 'test',
+      from: '2030-01-01T00:00:00.000Z',
+      to: '2030-01-02T00:00:00.000Z',
+      cutoff: '2030-01-01T00:00:00.000Z',
+      where: '"ts" >= ?::TIMESTAMP',
+      parameters: ['2030-01-01 00:00:00.000'],
+      rows: 0,
+    };
     const emptyTrain: Window = { ...empty, name: 'train', where: '"ts" < ?::TIMESTAMP', parameters: ['1990-01-01 00:00:00.000'] };
     await compare(store, empty, exprs, fl, [parse('n1 > 1')], emptyTrain);
     await compare(store, empty, [], [], []);
@@ -151,20 +194,48 @@ describe('the kernel agrees with the SQL engine', () => {
   });
 
   it('on thresholds tied with the data, -0, and values around 2^53', async () => {
-    const rows: TableRow[] = [0, -0, 1e-300, -1e-300, 5e-324, 1.7976931348623157e308, -1.7976931348623157e308, Infinity, -Infinity, 0.1 + 0.2, 0.3, null].map((v, i) => ({
-      base: { n1: v, n2: v, n3: v, b1: i % 2 === 0, b2: null, c1: i % 3 ? "O'Brien" : '\'); drop table sessions; --', c2: null },
-      i1: BIG[i % BIG.length]!,
-      ts: TIMES[i % TIMES.length]!,
-      label: [1, 0, null][i % 3]!,
-      country: COUNTRIES[i % COUNTRIES.length]!,
-      nan: i === 5,
-    }));
+    const rows: TableRow[] = [0, -0, 1e-300, -1e-300, 5e-324, 1.7976931348623157e308, -1.7976931348623157e308, Infinity, -Infinity, 0.1 + 0.2, 0.3, null].map(
+      (v, i) => ({
+        base: { n1: v, n2: v, n3: v, b1: i % 2 === 0, b2: null, c1: i % 3 ? "O'Brien" : "'); drop table sessions; --", c2: null },
+        i1: BIG[i % BIG.length]!,
+        ts: TIMES[i % TIMES.length]!,
+        label: [1, 0, null][i % 3]!,
+        country: COUNTRIES[i % COUNTRIES.length]!,
+        nan: i === 5,
+      }),
+    );
     await load(store, rows);
-    const conds = ['n1 >= 0', 'n1 <= 0', 'n1 = 0', 'n1 != 0', 'n1 > 5e-324', 'n1 < 1.7976931348623157e308', 'n1 = 0.30000000000000004', 'n1 between 0 and 0.3', 'n2 > 1e308', 'n2 != 0', 'i1 = 9007199254740992', 'i1 > 9007199254740992', 'i1 >= 9223372036854775807', 'i1 in (9007199254740992, 1)', 'not i1 < 0', "c1 = 'O''Brien'", "c1 not in ('O''Brien')", 'not (b2 or n1 > 0)'];
+    const conds = [
+      'n1 >= 0',
+      'n1 <= 0',
+      'n1 = 0',
+      'n1 != 0',
+      'n1 > 5e-324',
+      'n1 < 1.7976931348623157e308',
+      'n1 = 0.30000000000000004',
+      'n1 between 0 and 0.3',
+      'n2 > 1e308',
+      'n2 != 0',
+      'i1 = 9007199254740992',
+      'i1 > 9007199254740992',
+      'i1 >= 9223372036854775807',
+      'i1 in (9007199254740992, 1)',
+      'not i1 < 0',
+      "c1 = 'O''Brien'",
+      "c1 not in ('O''Brien')",
+      'not (b2 or n1 > 0)',
+    ];
     const exprs = conds.map((c) => parse(c));
     for (const wname of ['all', 'test'] as const) {
       const w = await resolveWindow(store, config, wname);
-      await compare(store, w, exprs, exprs.map((_, i) => ({ approved: i % 2 === 0, deployed: i % 3 === 0, extra: i % 5 === 0 })), [], wname === 'test' ? await resolveWindow(store, config, 'train') : undefined);
+      await compare(
+        store,
+        w,
+        exprs,
+        exprs.map((_, i) => ({ approved: i % 2 === 0, deployed: i % 3 === 0, extra: i % 5 === 0 })),
+        [],
+        wname === 'test' ? await resolveWindow(store, config, 'train') : undefined,
+      );
     }
   });
 
@@ -201,9 +272,27 @@ describe('the kernel on a file store: column cache and worker threads', () => {
   });
 
   it('builds the cache once, reuses it, rebuilds it when the data changes, and agrees with SQL on 2 workers', async () => {
-    const conds = ['n1 > 50', 'n1 > 50 and b1', 'n2 < 10 or c1 = \'A\'', 'not n3 > 0', "country = 'O''Brien' and n2 >= 50", 'i1 > 9007199254740992', 'b2 and not b1', 'n1 between 10 and 20', "c2 != 'x'", 'n3 is null or n1 < 5'];
+    const conds = [
+      'n1 > 50',
+      'n1 > 50 and b1',
+      "n2 < 10 or c1 = 'A'",
+      'not n3 > 0',
+      "country = 'O''Brien' and n2 >= 50",
+      'i1 > 9007199254740992',
+      'b2 and not b1',
+      'n1 between 10 and 20',
+      "c2 != 'x'",
+      'n3 is null or n1 < 5',
+    ];
     const exprs = conds.map((c) => parse(c));
-    const rules: KernelRule[] = exprs.map((ast, i) => ({ id: `r${i}`, ast, predicate: compilePredicate(ast, catalog), approved: i < 3, deployed: i % 2 === 0, extra: i === 9 }));
+    const rules: KernelRule[] = exprs.map((ast, i) => ({
+      id: `r${i}`,
+      ast,
+      predicate: compilePredicate(ast, catalog),
+      approved: i < 3,
+      deployed: i % 2 === 0,
+      extra: i === 9,
+    }));
     const w = await resolveWindow(file, config, 'test');
     const train = await resolveWindow(file, config, 'train');
     const opts = { daily: true, segments: ['country', 'c1'], overlap: true, set: true, train };

@@ -50,7 +50,10 @@ segments:
 describe('dropDuplicates (for propose)', () => {
   it('drops the targets marked duplicate, keeps the others in order', () => {
     const t = (id: string): Target => ({ id, title: id, status: 'candidate', condition: 'x', ast: parse('pointer_events > 1') });
-    const run = { targets: [t('a'), t('b'), t('c')], findings: { a: { duplicate: [] }, b: { duplicate: ['duplicate of z (hit-set Jaccard 0.950)'] }, c: { duplicate: [] } } } as unknown as BacktestRun;
+    const run = {
+      targets: [t('a'), t('b'), t('c')],
+      findings: { a: { duplicate: [] }, b: { duplicate: ['duplicate of z (hit-set Jaccard 0.950)'] }, c: { duplicate: [] } },
+    } as unknown as BacktestRun;
     const { keep, dropped } = dropDuplicates(run);
     expect(keep.map((k) => k.id)).toEqual(['a', 'c']);
     expect(dropped).toEqual([{ target: run.targets[1], reasons: ['duplicate of z (hit-set Jaccard 0.950)'] }]);

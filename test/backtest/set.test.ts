@@ -76,8 +76,12 @@ describe('set metrics, populations and the train series', () => {
     // gates: at set_max_fpr 0.8 the deployed set passes (76.9%), with D it fails (88.2%)
     const g = { ...config.gate, set_max_fpr: 0.8 };
     expect(applySetGate(r.set!.deployed, g).pass).toBe(true);
-    expect(applyCandidateSetGate(D!, g).reasons).toEqual(['with this rule the deployed set hits 3 of 5 humans (1 only by this rule): FPR upper 95% bound 88.2% exceeds set_max_fpr 80.0%']);
-    expect(applySetGate(r.set!.deployed, config.gate).reasons).toEqual(['the deployed set (2 rules) hits 2 of 5 humans: FPR upper 95% bound 76.9% exceeds set_max_fpr 0.100%']);
+    expect(applyCandidateSetGate(D!, g).reasons).toEqual([
+      'with this rule the deployed set hits 3 of 5 humans (1 only by this rule): FPR upper 95% bound 88.2% exceeds set_max_fpr 80.0%',
+    ]);
+    expect(applySetGate(r.set!.deployed, config.gate).reasons).toEqual([
+      'the deployed set (2 rules) hits 2 of 5 humans: FPR upper 95% bound 76.9% exceeds set_max_fpr 0.100%',
+    ]);
     expect(topContributors(r.rules, r.set!.deployed.ids)).toEqual([
       { id: 'B', fp_share: 1.5, incremental_fp: 1 },
       { id: 'A', fp_share: 0.5, incremental_fp: 0 },
@@ -111,7 +115,13 @@ describe('set metrics, populations and the train series', () => {
     const w = await resolveWindow(s, config, 'all');
     const rules: EngineRule[] = Array.from({ length: 120 }, (_, i) => ({ id: `r${i}`, predicate: gt(i * 3), deployed: i % 2 === 0 }));
     const plain = await runBacktest(s, config, w, rules, { daily: true, segments: ['country'] });
-    const masked = await runBacktest(s, config, w, rules, { daily: true, segments: ['country'], overlap: true, set: true, populations: [{ name: 'slow', predicate: lt(10) }] });
+    const masked = await runBacktest(s, config, w, rules, {
+      daily: true,
+      segments: ['country'],
+      overlap: true,
+      set: true,
+      populations: [{ name: 'slow', predicate: lt(10) }],
+    });
     expect(masked.rules.map((r) => r.counts)).toEqual(plain.rules.map((r) => r.counts));
     expect(masked.rules.map((r) => r.segments)).toEqual(plain.rules.map((r) => r.segments));
     expect(masked.rules.map((r) => r.daily)).toEqual(plain.rules.map((r) => r.daily));
@@ -125,4 +135,3 @@ describe('set metrics, populations and the train series', () => {
     s.close();
   });
 });
-

@@ -7,7 +7,11 @@ import { exampleWorkspace } from '../helpers/workspace.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 /** A "billion laughs": 9^6 strings from six lines. */
-const BOMB = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]', ...['b', 'c', 'd', 'e', 'f'].map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcde'[i]}`).join(',')}]`)].join('\n') + '\n';
+const BOMB =
+  [
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+    ...['b', 'c', 'd', 'e', 'f'].map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcde'[i]}`).join(',')}]`),
+  ].join('\n') + '\n';
 const junitOf = (f: string) => new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(f, 'utf8')).testsuites.testsuite;
 
 let ws: string;
@@ -145,14 +149,28 @@ describe('one bad candidate file', () => {
     const suite = junitOf(join(dir, 'ci/junit.xml'));
     expect([suite.tests, suite.errors]).toEqual(['1', '1']);
     expect(suite.testcase.error.message).toMatch(/too many alias expansions/);
-    expect(readFileSync(join(dir, 'ci/summary.md'), 'utf8')).toMatch(/^## rulegen check: FAILED\n\nThe check could not run:\n\n- .*features\.yaml.*too many alias/);
+    expect(readFileSync(join(dir, 'ci/summary.md'), 'utf8')).toMatch(
+      /^## rulegen check: FAILED\n\nThe check could not run:\n\n- .*features\.yaml.*too many alias/,
+    );
   });
 });
 
 describe('rulegen backtest', () => {
   it('backtests an expression, a rule id prefix and a rule file in one run', async () => {
     // approved example rules: 5e2a9f71 by id prefix, 9c4e1b28 by file; the expression is 5e2a9f71's first term
-    const r = await runCli(['-C', ws, '--json', 'backtest', 'night_activity_ratio > 0.8', '5e2a9f71', join(ws, 'rules', '9c4e1b28-6a7d-4f03-8e52-1b9a3c7d5e43.yaml'), '--variations'], ws);
+    const r = await runCli(
+      [
+        '-C',
+        ws,
+        '--json',
+        'backtest',
+        'night_activity_ratio > 0.8',
+        '5e2a9f71',
+        join(ws, 'rules', '9c4e1b28-6a7d-4f03-8e52-1b9a3c7d5e43.yaml'),
+        '--variations',
+      ],
+      ws,
+    );
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.rules.map((x: { id: string }) => x.id)).toEqual(['expr-1', '5e2a9f71-0c3b-4d8e-b6a4-7f1c2e9d0b32', '9c4e1b28-6a7d-4f03-8e52-1b9a3c7d5e43']);

@@ -24,7 +24,10 @@ function holdDatabase(db: string, mode: 'READ_WRITE' | 'READ_ONLY', lock?: strin
     process.stdout.write('ready\\n');
     setTimeout(() => undefined, 20000);`;
   // run from the repository so the child resolves @duckdb/node-api
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, db, mode, ...(lock ? [lock] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, db, mode, ...(lock ? [lock] : [])], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve(child));

@@ -6,7 +6,11 @@ import { runCli } from '../helpers/cli.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 interface ErrorDoc {
-  error: { exit_code: number; message: string; problems: { severity: string; message: string; where: Record<string, unknown>; expected: string | null; found: string | null }[] };
+  error: {
+    exit_code: number;
+    message: string;
+    problems: { severity: string; message: string; where: Record<string, unknown>; expected: string | null; found: string | null }[];
+  };
 }
 
 async function workspace(): Promise<string> {
@@ -23,7 +27,11 @@ describe('--json on failure', () => {
     const doc = JSON.parse(r.stdout) as ErrorDoc;
     expect(doc.error.exit_code).toBe(2);
     expect(doc.error.message).toMatch(/cannot read/);
-    expect(doc.error.problems[0]).toMatchObject({ severity: 'error', where: { file: expect.stringMatching(/missing\.csv$/), line: null, column: null, field: null, ruleId: null }, expected: 'a readable file' });
+    expect(doc.error.problems[0]).toMatchObject({
+      severity: 'error',
+      where: { file: expect.stringMatching(/missing\.csv$/), line: null, column: null, field: null, ruleId: null },
+      expected: 'a readable file',
+    });
     expect(r.stderr).toMatch(/missing\.csv: error: cannot read/);
   });
 

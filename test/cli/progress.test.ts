@@ -34,7 +34,15 @@ describe('progress reporter', () => {
   it('on a terminal: rewrites one line with count, rate and ETA, throttled', () => {
     const clock = fakeClock();
     const lines: string[] = [];
-    const r = progressReporter({ isTTY: true, quiet: false, env: { CI: 'false' }, write: (t) => lines.push(t), now: clock.now, intervalMs: 100, heartbeatMs: 0 });
+    const r = progressReporter({
+      isTTY: true,
+      quiet: false,
+      env: { CI: 'false' },
+      write: (t) => lines.push(t),
+      now: clock.now,
+      intervalMs: 100,
+      heartbeatMs: 0,
+    });
     r.step('generating 100000 sessions');
     clock.advance(1000);
     r.tick(20_000, 100_000, 'rows');
@@ -70,7 +78,10 @@ describe('synth progress', () => {
     await synthesize(s, { sessions: 3000, days: 3, seed: 7, out: join(dir, 'a.parquet') });
     await synthesize(s, { sessions: 3000, days: 3, seed: 7, out: join(dir, 'b.parquet'), onProgress: (d, t, u) => ticks.push([d, t, u]) });
     s.close();
-    const hash = (f: string) => createHash('sha256').update(readFileSync(join(dir, f))).digest('hex');
+    const hash = (f: string) =>
+      createHash('sha256')
+        .update(readFileSync(join(dir, f)))
+        .digest('hex');
     expect(hash('b.parquet')).toBe(hash('a.parquet'));
     expect(ticks.at(-1)).toEqual([3000, 3000, 'rows']);
     for (const [d] of ticks) expect(d).toBeLessThanOrEqual(3000);

@@ -90,7 +90,11 @@ describe('compiled duckdb predicates agree with the reference evaluator', () => 
   });
 
   it('on the classic NULL traps', async () => {
-    const rows: Row[] = [{ n1: null, b1: null, c1: null }, { n1: 1, b1: true, c1: 'a' }, { n1: 2, b1: false, c1: 'b' }];
+    const rows: Row[] = [
+      { n1: null, b1: null, c1: null },
+      { n1: 1, b1: true, c1: 'a' },
+      { n1: 2, b1: false, c1: 'b' },
+    ];
     const { parse } = await import('../../src/rule/parser.js');
     const conditions = [
       'not n1 > 1',

@@ -37,7 +37,10 @@ describe('golden SQL per dialect', () => {
       sql: 'coalesce((("requests_per_minute" > ?::DOUBLE) and ("static_asset_ratio" < ?::DOUBLE)), false)',
       parameters: [120, 0.05],
     });
-    expect(compile(e, catalog, 'postgres')).toEqual({ sql: 'coalesce((("requests_per_minute" > 120) and ("static_asset_ratio" < 0.05)), false)', parameters: [] });
+    expect(compile(e, catalog, 'postgres')).toEqual({
+      sql: 'coalesce((("requests_per_minute" > 120) and ("static_asset_ratio" < 0.05)), false)',
+      parameters: [],
+    });
     expect(compile(e, catalog, 'trino').sql).toBe('coalesce((("requests_per_minute" > 120) and ("static_asset_ratio" < 0.05)), false)');
     expect(compile(e, catalog, 'spark').sql).toBe('coalesce(((`requests_per_minute` > 120) and (`static_asset_ratio` < 0.05)), false)');
     expect(countStatement(compile(e, catalog, 'spark'), 'sessions', 'spark').sql).toBe(
@@ -63,7 +66,7 @@ describe('golden SQL per dialect', () => {
     const cases = [
       comparison('x; drop table sessions', '>', 1),
       comparison('country', '<', 'US'),
-      comparison('requests_per_minute', '>', "1; drop table sessions"),
+      comparison('requests_per_minute', '>', '1; drop table sessions'),
       featureRef('requests_per_minute'),
       featureRef('"requests_per_minute"'),
     ];

@@ -100,7 +100,7 @@ describe('hostile string literals are bound, never pasted', () => {
   });
 
   it('hostile text in a rule file is a problem with its place, never a crash', () => {
-    for (const text of ["x; drop table sessions", "country = '' or 1=1 --", "country = 'a'; drop table sessions; --"]) {
+    for (const text of ['x; drop table sessions', "country = '' or 1=1 --", "country = 'a'; drop table sessions; --"]) {
       const load = parseRuleFile(`id: 1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed\ncondition: "${text}"\n`, 'r.yaml', catalog);
       const errs = load.problems.filter((p) => p.where?.field === 'condition');
       expect(errs.length).toBeGreaterThan(0);

@@ -81,7 +81,10 @@ export async function createDuckTable(store: Store, table: string, shape: TableS
   for (let i = 0; i < rows.length; i += 100) {
     const chunk = rows.slice(i, i + 100);
     const tuple = `(${shape.columns.map(([, t]) => `?::${SQL_TYPES[t].duck}`).join(', ')})`;
-    await store.run(`insert into "${table}" values ${chunk.map(() => tuple).join(', ')}`, chunk.flatMap((r) => values(shape, r)));
+    await store.run(
+      `insert into "${table}" values ${chunk.map(() => tuple).join(', ')}`,
+      chunk.flatMap((r) => values(shape, r)),
+    );
   }
 }
 

@@ -18,9 +18,7 @@ describe('rulegen sql', () => {
   it('compiles an expression for duckdb, with its parameters', async () => {
     const r = await runCli(['sql', 'requests_per_minute > 120 and static_asset_ratio < 0.05'], ws);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(
-      'coalesce((("requests_per_minute" > ?::DOUBLE) and ("static_asset_ratio" < ?::DOUBLE)), false)\n-- parameters: [120,0.05]\n',
-    );
+    expect(r.stdout).toBe('coalesce((("requests_per_minute" > ?::DOUBLE) and ("static_asset_ratio" < ?::DOUBLE)), false)\n-- parameters: [120,0.05]\n');
   });
 
   it('joins the words of an unquoted expression', async () => {

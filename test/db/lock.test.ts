@@ -84,7 +84,9 @@ describe('store access', () => {
   });
 
   it('recognises DuckDB lock conflicts and the holder pid', () => {
-    expect(lockConflictPid('IO Error: Could not set lock on file "/x.db": Conflicting lock is held in /usr/bin/node (PID 9612). See also ...')).toEqual({ pid: 9612 });
+    expect(lockConflictPid('IO Error: Could not set lock on file "/x.db": Conflicting lock is held in /usr/bin/node (PID 9612). See also ...')).toEqual({
+      pid: 9612,
+    });
     expect(lockConflictPid('IO Error: something else')).toBeUndefined();
     expect(new DatabaseBusyError('/x.db', 5, 'd').exitCode).toBe(3);
   });
@@ -93,7 +95,10 @@ describe('store access', () => {
     const s = await Store.open();
     await s.run('create table ids as select range as i from range(1000000)');
     const seen: [number, number | null, string][] = [];
-    await s.run(`copy (select i, md5(i::varchar) as m from ids) to '${join(tmpDir(), 'x.parquet')}' (format parquet)`, [], { onProgress: (d, t, u) => seen.push([d, t, u]), progressMs: 5 });
+    await s.run(`copy (select i, md5(i::varchar) as m from ids) to '${join(tmpDir(), 'x.parquet')}' (format parquet)`, [], {
+      onProgress: (d, t, u) => seen.push([d, t, u]),
+      progressMs: 5,
+    });
     expect(seen.length).toBeGreaterThan(0);
     for (const [d, t, u] of seen) {
       expect(u).toBe('rows');

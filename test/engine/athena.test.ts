@@ -6,7 +6,14 @@
  * shapes: RUNNING then SUCCEEDED (or FAILED / CANCELLED), statistics, paged GetQueryResults
  * with the header row first. So the Trino statements are checked for syntax and for answers.
  */
-import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, StopQueryExecutionCommand, type Datum } from '@aws-sdk/client-athena';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
+  type Datum,
+} from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
 import sqlParser from 'node-sql-parser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -103,7 +110,10 @@ function install(): void {
     const cols = q.columns!;
     const header = start === 0 ? [{ Data: cols.map((c) => ({ VarCharValue: c })) }] : [];
     return {
-      ResultSet: { ResultSetMetadata: { ColumnInfo: cols.map((c) => ({ Name: c, Type: typeOf(rows, c) })) }, Rows: [...header, ...page.map((r) => ({ Data: cols.map((c) => datum(r[c])) }))] },
+      ResultSet: {
+        ResultSetMetadata: { ColumnInfo: cols.map((c) => ({ Name: c, Type: typeOf(rows, c) })) },
+        Rows: [...header, ...page.map((r) => ({ Data: cols.map((c) => datum(r[c])) }))],
+      },
       ...(end < rows.length ? { NextToken: String(end) } : {}),
     };
   });
@@ -133,7 +143,11 @@ beforeEach(() => {
 describe('Athena engine (real SDK client, mocked transport)', () => {
   it('backtest with every breakdown: identical to the embedded engine; paged, polled, cost recorded', async () => {
     const e = await engine();
-    const exprs = ['requests_per_minute > 40 and static_asset_ratio < 0.05', "ua_family in ('headless_chrome', 'firefox') or webdriver_flag", "not asn_type in ('residential', 'mobile') and pointer_events between 0 and 2"];
+    const exprs = [
+      'requests_per_minute > 40 and static_asset_ratio < 0.05',
+      "ua_family in ('headless_chrome', 'firefox') or webdriver_flag",
+      "not asn_type in ('residential', 'mobile') and pointer_events between 0 and 2",
+    ];
     const { targets, problems } = resolveTargets(ws, exprs, dir);
     expect(problems).toEqual([]);
     expect(targets).toHaveLength(3);
@@ -156,7 +170,8 @@ describe('Athena engine (real SDK client, mocked transport)', () => {
     expect(starts.flatMap((s) => s.ExecutionParameters ?? [])).toEqual(expect.arrayContaining(["'headless_chrome'", "'residential'", '40', '0.05']));
     for (const s of starts) expect(s.QueryString).not.toMatch(/headless_chrome|residential|static_asset_ratio" < 0\.05/);
     // a hostile string is data: it comes back as it went
-    for (const h of ["x'; DROP TABLE sessions; --", 'a?b', "\\' or 1=1 --"]) expect((await e.one<{ s: string }>('SELECT CAST(? AS VARCHAR) AS s', [h]))?.s).toBe(h);
+    for (const h of ["x'; DROP TABLE sessions; --", 'a?b', "\\' or 1=1 --"])
+      expect((await e.one<{ s: string }>('SELECT CAST(? AS VARCHAR) AS s', [h]))?.s).toBe(h);
     await e.close();
   });
 
@@ -181,10 +196,13 @@ describe('Athena engine (real SDK client, mocked transport)', () => {
     for (const s of parsed) expect(() => parser.astify(s, { database: 'trino' })).not.toThrow();
   });
 
-  it('a FAILED query is exit 3 with Athena\'s reason; a missing table exit 2', async () => {
+  it("a FAILED query is exit 3 with Athena's reason; a missing table exit 2", async () => {
     script.fail = 'HIVE_BAD_DATA: Error parsing field value';
     const e = await engine();
-    await expect(e.all('SELECT count(*) AS n FROM "sessions"')).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/q-1 failed \(error type 1006\): HIVE_BAD_DATA: Error parsing field value/) });
+    await expect(e.all('SELECT count(*) AS n FROM "sessions"')).rejects.toMatchObject({
+      exitCode: 3,
+      message: expect.stringMatching(/q-1 failed \(error type 1006\): HIVE_BAD_DATA: Error parsing field value/),
+    });
     script.fail = "TABLE_NOT_FOUND: line 1:22: Table 'awsdatacatalog.main.sessions' does not exist";
     await expect(e.all('SELECT count(*) AS n FROM "sessions"')).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/TABLE_NOT_FOUND/) });
   });
@@ -206,7 +224,10 @@ describe('Athena engine (real SDK client, mocked transport)', () => {
   it('a statement past the timeout is stopped, exit 3', async () => {
     script.stuck = true;
     const e = await engine({ timeoutMs: 40 });
-    await expect(e.all('SELECT count(*) AS n FROM "sessions"')).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/still running after 0 s: stopped/) });
+    await expect(e.all('SELECT count(*) AS n FROM "sessions"')).rejects.toMatchObject({
+      exitCode: 3,
+      message: expect.stringMatching(/still running after 0 s: stopped/),
+    });
     expect(athena.commandCalls(StopQueryExecutionCommand)).toHaveLength(1);
   });
 
@@ -214,7 +235,10 @@ describe('Athena engine (real SDK client, mocked transport)', () => {
     script.bytes = 4 * 2 ** 30;
     script.runningPolls = 3;
     const e = await engine({ maxScanBytes: 1 * 2 ** 30 });
-    await expect(e.all('SELECT count(*) AS n FROM "sessions"')).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/stopped after scanning 2\.000 GB: the run would read more than --max-scan-gb 1\.000/) });
+    await expect(e.all('SELECT count(*) AS n FROM "sessions"')).rejects.toMatchObject({
+      exitCode: 3,
+      message: expect.stringMatching(/stopped after scanning 2\.000 GB: the run would read more than --max-scan-gb 1\.000/),
+    });
     expect(athena.commandCalls(StopQueryExecutionCommand)).toHaveLength(1);
     await expect(e.all('SELECT 1 AS x')).rejects.toMatchObject({ message: expect.stringMatching(/not starting another query/) });
     expect(e.info().bytes_scanned).toBe(2 * 2 ** 30);
@@ -226,6 +250,8 @@ describe('Athena engine (real SDK client, mocked transport)', () => {
     expect(athenaLiteral(1e21)).toBe('1e+21');
     expect(athenaLiteral(true)).toBe('true');
     expect(athenaLiteral(null)).toBe('NULL');
-    expect(() => parser.astify(`SELECT CAST(${athenaLiteral(1e21)} AS DOUBLE) AS x, CAST(${athenaLiteral("a'b?")} AS VARCHAR) AS y`, { database: 'trino' })).not.toThrow();
+    expect(() =>
+      parser.astify(`SELECT CAST(${athenaLiteral(1e21)} AS DOUBLE) AS x, CAST(${athenaLiteral("a'b?")} AS VARCHAR) AS y`, { database: 'trino' }),
+    ).not.toThrow();
   });
 });

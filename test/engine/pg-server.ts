@@ -51,7 +51,18 @@ export async function startPostgres(): Promise<PgServer> {
   };
 }
 
-const PG_TYPE: Record<string, string> = { BIGINT: 'bigint', INTEGER: 'integer', SMALLINT: 'smallint', TINYINT: 'smallint', DOUBLE: 'double precision', FLOAT: 'real', BOOLEAN: 'boolean', VARCHAR: 'text', TIMESTAMP: 'timestamp', DATE: 'date' };
+const PG_TYPE: Record<string, string> = {
+  BIGINT: 'bigint',
+  INTEGER: 'integer',
+  SMALLINT: 'smallint',
+  TINYINT: 'smallint',
+  DOUBLE: 'double precision',
+  FLOAT: 'real',
+  BOOLEAN: 'boolean',
+  VARCHAR: 'text',
+  TIMESTAMP: 'timestamp',
+  DATE: 'date',
+};
 
 /** Copy a DuckDB table into PostgreSQL (replacing it there): same columns, same types, same rows. */
 export async function copyTableToPostgres(store: Store, table: string, url: string): Promise<{ rows: number }> {
@@ -69,7 +80,8 @@ export async function copyTableToPostgres(store: Store, table: string, url: stri
       const ddl = cols.map((c) => {
         const t = PG_TYPE[c.type] ?? (c.type.startsWith('DECIMAL') ? 'numeric' : undefined);
         if (!t) throw new Error(`no PostgreSQL type for ${c.name} ${c.type}`);
-        if (duckTypeOfPg(t) !== (c.type === 'TINYINT' ? 'SMALLINT' : c.type) && !c.type.startsWith('DECIMAL')) throw new Error(`type round trip ${c.type} -> ${t}`);
+        if (duckTypeOfPg(t) !== (c.type === 'TINYINT' ? 'SMALLINT' : c.type) && !c.type.startsWith('DECIMAL'))
+          throw new Error(`type round trip ${c.type} -> ${t}`);
         return `"${c.name}" ${t}`;
       });
       await client.query(`DROP TABLE IF EXISTS "${table}"`);

@@ -116,7 +116,9 @@ describe('PostgreSQL engine (a real server)', () => {
   });
 
   it('backtest: 70 rules (two mask blocks), the train window and core-only identical', async () => {
-    const exprs = Array.from({ length: 70 }, (_, i) => (i % 2 ? `requests_per_minute > ${5 + i}` : `static_asset_ratio < ${((i + 1) / 200).toFixed(3)} and pointer_events = 0`));
+    const exprs = Array.from({ length: 70 }, (_, i) =>
+      i % 2 ? `requests_per_minute > ${5 + i}` : `static_asset_ratio < ${((i + 1) / 200).toFixed(3)} and pointer_events = 0`,
+    );
     const { targets, problems } = resolveTargets(ws, exprs, dir);
     expect(problems).toEqual([]);
     expect(targets).toHaveLength(70);
@@ -133,7 +135,9 @@ describe('PostgreSQL engine (a real server)', () => {
 
   it('hostile strings stay data ($n parameters), and the table is intact', async () => {
     for (const h of ["x'; DROP TABLE sessions; --", 'a?b', '$1', "\\' or 1=1 --", "E'\\x00'"]) {
-      expect((await pg.one<{ s: string; n: number }>('SELECT CAST(? AS text) AS s, (SELECT count(*) FROM sessions WHERE "ua_family" = CAST(? AS text)) AS n', [h, h]))).toEqual({ s: h, n: 0 });
+      expect(
+        await pg.one<{ s: string; n: number }>('SELECT CAST(? AS text) AS s, (SELECT count(*) FROM sessions WHERE "ua_family" = CAST(? AS text)) AS n', [h, h]),
+      ).toEqual({ s: h, n: 0 });
     }
     expect((await pg.one<{ n: number }>('SELECT count(*) AS n FROM sessions'))?.n).toBe(SESSIONS);
   });

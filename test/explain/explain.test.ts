@@ -78,7 +78,10 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'sessions.csv'), CSV);
   mkdirSync(join(dir, 'rules'));
   mkdirSync(join(dir, 'candidates'));
-  writeFileSync(join(dir, 'candidates', `${RULE}.yaml`), rule(RULE, "requests_per_minute > 100 and static_asset_ratio < 0.05 and (ua_family in ('python_requests', 'curl') or webdriver_flag)"));
+  writeFileSync(
+    join(dir, 'candidates', `${RULE}.yaml`),
+    rule(RULE, "requests_per_minute > 100 and static_asset_ratio < 0.05 and (ua_family in ('python_requests', 'curl') or webdriver_flag)"),
+  );
   writeFileSync(join(dir, 'candidates', `${RISKY}.yaml`), rule(RISKY, 'ip_reputation_score > 50 and requests_per_minute > 100'));
   const r = await runCli(['-C', dir, '--quiet', 'ingest', 'sessions.csv'], dir);
   if (r.code !== 0) throw new Error(r.stderr);
@@ -128,7 +131,18 @@ describe('explain: JSON, samples, bad input', () => {
     expect(j.sessions.map((s: { id: string }) => s.id)).toEqual(['miss-1', 'hit-1']);
     const miss = j.sessions[0];
     expect(miss).toMatchObject({ outcome: 'fn', hit: false, label: 1, window: 'test', stopped_by: [0] });
-    expect(miss.terms[0]).toEqual({ index: 0, condition: 'requests_per_minute > 100', feature: 'requests_per_minute', type: 'number', value: 95, hidden: false, threshold: '100', margin: -5, held: false, wanted: true });
+    expect(miss.terms[0]).toEqual({
+      index: 0,
+      condition: 'requests_per_minute > 100',
+      feature: 'requests_per_minute',
+      type: 'number',
+      value: 95,
+      hidden: false,
+      threshold: '100',
+      margin: -5,
+      held: false,
+      wanted: true,
+    });
     expect(miss.terms.map((t: { held: boolean }) => t.held)).toEqual([false, true, true, false]);
     expect(j.sessions[1]).toMatchObject({ outcome: 'tp', hit: true, stopped_by: [] });
     expect(j.disagreements).toEqual([]);
@@ -145,7 +159,11 @@ describe('explain: JSON, samples, bad input', () => {
     const c = await runCli(['-C', dir, '--json', 'explain', 'requests_per_minute > 100', '--sample', 'tp', '--window', 'all'], dir);
     expect(JSON.parse(c.stdout).sessions.map((s: { id: string }) => s.id)).toEqual(ids);
     const fn = await runCli(['-C', dir, '--json', 'explain', RULE, '--sample', 'fn'], dir);
-    expect(JSON.parse(fn.stdout).sessions.map((s: { id: string }) => s.id).sort()).toEqual(['miss-1', 'null-1']);
+    expect(
+      JSON.parse(fn.stdout)
+        .sessions.map((s: { id: string }) => s.id)
+        .sort(),
+    ).toEqual(['miss-1', 'null-1']);
   });
 
   it('unknown session ids are listed, exit 2', async () => {

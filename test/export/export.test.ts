@@ -47,7 +47,17 @@ beforeAll(async () => {
   // in id order, as the bundle (and so the runtime) and workspaceExportRules list them
   loaded.sort((a, b) => (a.id < b.id ? -1 : 1));
   rules = loaded.map((r) => ({ id: r.id, title: r.title, action: r.action, stage: stageOf(r), ast: r.ast }));
-  rs = loadRuleset(buildBundle({ version: '1', created: new Date(0), generator: 'test', gate: ws.config.gate, catalog, rules: loaded.map((rule) => ({ rule, evidence: null })), previous: null }));
+  rs = loadRuleset(
+    buildBundle({
+      version: '1',
+      created: new Date(0),
+      generator: 'test',
+      gate: ws.config.gate,
+      catalog,
+      rules: loaded.map((rule) => ({ rule, evidence: null })),
+      previous: null,
+    }),
+  );
   store = await Store.open();
   await store.run(`CREATE TABLE sessions AS SELECT * FROM read_parquet('${join(dir, 'data', 'sessions.parquet').replaceAll("'", "''")}')`);
   sessions = await store.all(`SELECT session_id, ${ws.catalog.features.map((f) => quoteIdent(f.name)).join(', ')} FROM sessions ORDER BY session_id`);
@@ -116,7 +126,14 @@ describe('export --target json-logic', () => {
       const hits = doc.rules.filter((r) => jsonLogic.truthy(jsonLogic.apply(r.logic, s)));
       const acting = hits.filter((r) => r.effective !== null);
       const best = acting.reduce((a, r) => Math.max(a, rank[r.effective as keyof typeof rank]), 0);
-      const got: [string | null, string | null, string | null] = [acting.map((r) => r.id).join(',') || null, hits.filter((r) => r.effective === null).map((r) => r.id).join(',') || null, [null, 'log', 'challenge', 'block'][best]!];
+      const got: [string | null, string | null, string | null] = [
+        acting.map((r) => r.id).join(',') || null,
+        hits
+          .filter((r) => r.effective === null)
+          .map((r) => r.id)
+          .join(',') || null,
+        [null, 'log', 'challenge', 'block'][best]!,
+      ];
       const want = expected(s);
       if (got.join('|') !== want.join('|')) wrong++;
     }

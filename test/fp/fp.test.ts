@@ -139,7 +139,7 @@ describe('tighten', () => {
     if (!r.ok) throw new Error(s);
     return r.ast;
   };
-  it('moves the rule\'s own threshold when the scenario bounds the same feature the other way', () => {
+  it("moves the rule's own threshold when the scenario bounds the same feature the other way", () => {
     const t = tighten(p('a < 0.8 and b > 1'), p('a >= 0.6'));
     expect(t).toEqual(p('a < 0.6 and b > 1'));
     expect(tighten(p('b > 1'), p('b <= 5'))).toEqual(p('b > 5'));

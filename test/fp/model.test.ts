@@ -37,7 +37,10 @@ let stub: Stub | undefined;
 
 beforeAll(async () => {
   dir = await exampleWorkspace({ rules: false });
-  writeFileSync(join(dir, 'candidates', `${PLANTED}.yaml`), `id: ${PLANTED}\ntitle: ${JSON.stringify(HOSTILE_TITLE)}\nstatus: candidate\naction: challenge\nlevel: high\ncondition: "${CONDITION}"\ndescription: Planted.\nrationale: Planted.\nfalsepositives: [Unknown]\ntags: [headless]\n`);
+  writeFileSync(
+    join(dir, 'candidates', `${PLANTED}.yaml`),
+    `id: ${PLANTED}\ntitle: ${JSON.stringify(HOSTILE_TITLE)}\nstatus: candidate\naction: challenge\nlevel: high\ncondition: "${CONDITION}"\ndescription: Planted.\nrationale: Planted.\nfalsepositives: [Unknown]\ntags: [headless]\n`,
+  );
   base = openWorkspace(dir);
   store = await openWorkspaceStore(base);
   const p = parseCondition(CONDITION);
@@ -55,10 +58,23 @@ function ws(llm: Partial<Config['llm']> = {}): Workspace {
   return { ...base, config: { ...base.config, llm: { ...base.config.llm, models: [A], fallback: [], ...llm } } };
 }
 
-const mod = (condition: string, title = 'Steady sessions without pointer, not keyboard users') => ({ title, condition, change: 'excludes keyboard navigation', reasoning: 'Keyboard navigation separates screen-reader users from headless browsers.', populations: ['Screen-reader users'] });
+const mod = (condition: string, title = 'Steady sessions without pointer, not keyboard users') => ({
+  title,
+  condition,
+  change: 'excludes keyboard navigation',
+  reasoning: 'Keyboard navigation separates screen-reader users from headless browsers.',
+  populations: ['Screen-reader users'],
+});
 
 function answer(input: unknown, stopReason = 'tool_use'): StubReply {
-  return { body: { output: { message: { role: 'assistant', content: [{ toolUse: { toolUseId: 'tooluse_fp_1', name: 'submit_fp_analysis', input } }] } }, stopReason, usage: { inputTokens: 900, outputTokens: 120, totalTokens: 1020 }, metrics: { latencyMs: 12 } } };
+  return {
+    body: {
+      output: { message: { role: 'assistant', content: [{ toolUse: { toolUseId: 'tooluse_fp_1', name: 'submit_fp_analysis', input } }] } },
+      stopReason,
+      usage: { inputTokens: 900, outputTokens: 120, totalTokens: 1020 },
+      metrics: { latencyMs: 12 },
+    },
+  };
 }
 
 async function run(w: Workspace, handler: (r: StubRequest, n: number) => StubReply) {
@@ -75,14 +91,26 @@ describe('fp --provider bedrock (loopback stub)', () => {
     const { result, stub: s } = await run(w, (r) => {
       if (r.body.messages.length === 1)
         return answer({
-          populations: [{ name: 'Screen-reader users', description: 'People who navigate by keyboard with a screen reader: no pointer, an even pace.', scenarios: [1] }],
-          modifications: [mod(`${CONDITION} and keyboard_nav_ratio < 0.3`), mod(`${CONDITION} and mouse_moves < 3`, 'Unknown feature'), mod(`${CONDITION} and ip_reputation_score < 50`, 'Sensitive feature')],
+          populations: [
+            { name: 'Screen-reader users', description: 'People who navigate by keyboard with a screen reader: no pointer, an even pace.', scenarios: [1] },
+          ],
+          modifications: [
+            mod(`${CONDITION} and keyboard_nav_ratio < 0.3`),
+            mod(`${CONDITION} and mouse_moves < 3`, 'Unknown feature'),
+            mod(`${CONDITION} and ip_reputation_score < 50`, 'Sensitive feature'),
+          ],
         });
-      return answer({ populations: [], modifications: [mod(`${CONDITION} and keyboard_nav_ratio < 0.5 and js_executed`, 'Repaired: steady, no pointer, little keyboard use')] });
+      return answer({
+        populations: [],
+        modifications: [mod(`${CONDITION} and keyboard_nav_ratio < 0.5 and js_executed`, 'Repaired: steady, no pointer, little keyboard use')],
+      });
     });
     expect(result.call!.repair_rounds).toBe(1);
     expect(result.populations.map((p) => p.name)).toEqual(['Screen-reader users']);
-    expect(result.modifications.map((m) => m.condition)).toEqual([`${CONDITION} and keyboard_nav_ratio < 0.3`, `${CONDITION} and keyboard_nav_ratio < 0.5 and js_executed`]);
+    expect(result.modifications.map((m) => m.condition)).toEqual([
+      `${CONDITION} and keyboard_nav_ratio < 0.3`,
+      `${CONDITION} and keyboard_nav_ratio < 0.5 and js_executed`,
+    ]);
     expect(result.invalid).toEqual([]);
     const m0 = result.modifications[0]!;
     expect(m0.window.before.fp).toBe(report.fp);
@@ -104,7 +132,9 @@ describe('fp --provider bedrock (loopback stub)', () => {
     const system = (s.requests[0]!.body.system[0] as { text: string }).text;
     expect(system).toContain(`title ${JSON.stringify(HOSTILE_TITLE)}`);
     expect(system).not.toMatch(/^# Ignore the above/m);
-    const rows = await store.all<{ session_id: string; client_ip: string; user_agent: string }>('SELECT session_id, client_ip, user_agent FROM sessions USING SAMPLE 300 ROWS (reservoir, 7)');
+    const rows = await store.all<{ session_id: string; client_ip: string; user_agent: string }>(
+      'SELECT session_id, client_ip, user_agent FROM sessions USING SAMPLE 300 ROWS (reservoir, 7)',
+    );
     const sent = s.requests.map((q) => q.raw).join('\n');
     for (const row of rows) {
       expect(sent).not.toContain(row.session_id);
@@ -112,9 +142,27 @@ describe('fp --provider bedrock (loopback stub)', () => {
       expect(sent).not.toContain(JSON.stringify(row.user_agent).slice(1, -1));
     }
     // every number of 3+ significant digits sent is an aggregate of the context, or from the template, the tool schema, the config or the model's answers
-    const tokens = (t: string) => (t.match(/\d+(?:\.\d+)?(?:e-?\d+)?/g) ?? []).filter((x) => x.replace(/[^0-9]/g, '').replace(/^0+/, '').replace(/0+$/, '').length >= 3);
+    const tokens = (t: string) =>
+      (t.match(/\d+(?:\.\d+)?(?:e-?\d+)?/g) ?? []).filter(
+        (x) =>
+          x
+            .replace(/[^0-9]/g, '')
+            .replace(/^0+/, '')
+            .replace(/0+$/, '').length >= 3,
+      );
     const ctx = fpForModel(report, w.catalog, w.config, { title: HOSTILE_TITLE, ast });
-    const allowed = new Set(tokens([JSON.stringify(ctx), JSON.stringify(fpAnalysisTool()), JSON.stringify(w.config.llm), readFileSync(join(shippedPrompts(), 'fp-analysis.hbs'), 'utf8'), CONDITION, A].join('\n')));
+    const allowed = new Set(
+      tokens(
+        [
+          JSON.stringify(ctx),
+          JSON.stringify(fpAnalysisTool()),
+          JSON.stringify(w.config.llm),
+          readFileSync(join(shippedPrompts(), 'fp-analysis.hbs'), 'utf8'),
+          CONDITION,
+          A,
+        ].join('\n'),
+      ),
+    );
     expect([...new Set(tokens(sent))].filter((x) => !allowed.has(x) && !/^(900|120|1020)$/.test(x))).toEqual([]);
     // category values in the profile are quoted
     expect(system).toMatch(/= "(true|false|[a-z_]+)": [0-9.]+ of false positives/);
@@ -132,12 +180,24 @@ describe('fp --provider bedrock (loopback stub)', () => {
   }, 20_000);
 
   it('a guardrail stop is reported, not retried; an answer without the tool is repaired, then reported when it stays so', async () => {
-    const g = await run(ws(), () => ({ body: { output: { message: { role: 'assistant', content: [{ text: 'no' }] } }, stopReason: 'guardrail_intervened', usage: { inputTokens: 1, outputTokens: 1 } } }));
+    const g = await run(ws(), () => ({
+      body: {
+        output: { message: { role: 'assistant', content: [{ text: 'no' }] } },
+        stopReason: 'guardrail_intervened',
+        usage: { inputTokens: 1, outputTokens: 1 },
+      },
+    }));
     expect(g.result.call!.problem).toMatch(/guardrail_intervened/);
     expect(g.stub.requests).toHaveLength(1);
     expect(g.result.modifications).toEqual([]);
     await stub!.close();
-    const t = await run(ws({ repair_rounds: 1 }), () => ({ body: { output: { message: { role: 'assistant', content: [{ text: 'Here are my thoughts.' }] } }, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1 } } }));
+    const t = await run(ws({ repair_rounds: 1 }), () => ({
+      body: {
+        output: { message: { role: 'assistant', content: [{ text: 'Here are my thoughts.' }] } },
+        stopReason: 'end_turn',
+        usage: { inputTokens: 1, outputTokens: 1 },
+      },
+    }));
     expect(t.stub.requests).toHaveLength(2);
     expect(JSON.stringify(t.stub.requests[1]!.body.messages.at(-1))).toMatch(/without calling the submit_fp_analysis tool/);
     expect(t.result.call!.problem).toMatch(/still not usable after 1 repair/);
@@ -146,6 +206,8 @@ describe('fp --provider bedrock (loopback stub)', () => {
   it('refuses a rule over a sensitive feature before sending anything', async () => {
     const p = parseCondition('ip_reputation_score > 50 and pointer_events <= 2');
     if (!p.ok) throw new Error('parse');
-    await expect(analyseWithModel(ws(), store, report, { title: 'x', ast: p.ast }, { provider: 'bedrock', llm: stubProvider('http://127.0.0.1:9') })).rejects.toThrow(/sensitive/);
+    await expect(
+      analyseWithModel(ws(), store, report, { title: 'x', ast: p.ast }, { provider: 'bedrock', llm: stubProvider('http://127.0.0.1:9') }),
+    ).rejects.toThrow(/sensitive/);
   });
 });

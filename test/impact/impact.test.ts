@@ -32,7 +32,19 @@ describe('rulegen impact', () => {
     expect(t.diff.humans_affected_rate).toBeCloseTo(0.4);
     expect(t.diff.bots_stopped_rate).toBeCloseTo(1 / 3);
     // 01-03: e f g h i j; 01-04: k l m n
-    expect(rep.daily.map((d) => [d.key, d.rows, d.without.humans_affected, d.with.humans_affected, d.without.bots_stopped, d.with.bots_stopped, d.with.blocked, d.with.challenged, d.with.logged])).toEqual([
+    expect(
+      rep.daily.map((d) => [
+        d.key,
+        d.rows,
+        d.without.humans_affected,
+        d.with.humans_affected,
+        d.without.bots_stopped,
+        d.with.bots_stopped,
+        d.with.blocked,
+        d.with.challenged,
+        d.with.logged,
+      ]),
+    ).toEqual([
       ['2026-01-03', 6, 1, 2, 1, 1, 3, 1, 1],
       ['2026-01-04', 4, 0, 1, 0, 1, 2, 0, 2],
     ]);
@@ -43,7 +55,16 @@ describe('rulegen impact', () => {
     ]);
     // slow (rpm < 10, protected): h i m n; D challenges h
     expect(rep.populations).toHaveLength(1);
-    expect(rep.populations[0]).toMatchObject({ key: 'slow', protected: true, where: 'rpm < 10', rows: 4, humans: 3, without: { logged: 4, humans_affected: 0 }, with: { challenged: 1, logged: 3, humans_affected: 1 }, diff: { humans_affected: 1 } });
+    expect(rep.populations[0]).toMatchObject({
+      key: 'slow',
+      protected: true,
+      where: 'rpm < 10',
+      rows: 4,
+      humans: 3,
+      without: { logged: 4, humans_affected: 0 },
+      with: { challenged: 1, logged: 3, humans_affected: 1 },
+      diff: { humans_affected: 1 },
+    });
   }, 20_000);
 
   it('prints a table; an expression takes --action; no arguments means every candidate', async () => {

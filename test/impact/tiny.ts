@@ -85,7 +85,16 @@ export async function tinyWorkspace(config = CONFIG): Promise<string> {
   writeFileSync(join(dir, 'candidates', `${IDS.E}.yaml`), rule(IDS.E, 'candidate', 'block', 'rpm > 80'));
   writeFileSync(join(dir, 'candidates', `${IDS.F}.yaml`), rule(IDS.F, 'candidate', 'block', "country != 'XX' and rpm > 100"));
   writeFileSync(join(dir, 'candidates', `${IDS.G}.yaml`), rule(IDS.G, 'candidate', 'block', 'rpm between 100 and 200'));
-  writeFileSync(join(dir, 'candidates', `${IDS.R}.yaml`), rule(IDS.R, 'rejected', 'block', 'rpm > 119', 'review:\n  decision: rejected\n  reviewer: test\n  at: 2026-01-05T00:00:00Z\n  note: hits customers on fast links\n'));
+  writeFileSync(
+    join(dir, 'candidates', `${IDS.R}.yaml`),
+    rule(
+      IDS.R,
+      'rejected',
+      'block',
+      'rpm > 119',
+      'review:\n  decision: rejected\n  reviewer: test\n  at: 2026-01-05T00:00:00Z\n  note: hits customers on fast links\n',
+    ),
+  );
   const r = await runCli(['-C', dir, '--quiet', 'ingest', 'sessions.csv'], dir);
   if (r.code !== 0) throw new Error(r.stderr);
   return dir;

@@ -93,7 +93,10 @@ describe('category values against the catalog', () => {
   });
 
   it('more offending values than shown are counted', async () => {
-    const bad = file('many.csv', Array.from({ length: 8 }, (_, i) => row(`m${i}`, `v${i}`)));
+    const bad = file(
+      'many.csv',
+      Array.from({ length: 8 }, (_, i) => row(`m${i}`, `v${i}`)),
+    );
     const e = await rejects(closed, [bad]);
     expect(e.problems[0]!.found).toMatch(/x1, and 3 other values$/);
   });
@@ -122,7 +125,13 @@ describe('number range against the catalog', () => {
     const bad = file('r.csv', [row('r1', 'chrome', 1.7), row('r2', 'chrome', 1.2), row('r3', 'chrome', 0.9)]);
     const e = await rejects(closed, [bad]);
     expect(e.problems).toEqual([
-      { severity: 'error', message: '2 values of "static_ratio" outside the catalog range', where: { file: bad, field: 'static_ratio' }, expected: 'values in [0, 1] (features.yaml range)', found: '2 rows above 1 (highest 1.7)' },
+      {
+        severity: 'error',
+        message: '2 values of "static_ratio" outside the catalog range',
+        where: { file: bad, field: 'static_ratio' },
+        expected: 'values in [0, 1] (features.yaml range)',
+        found: '2 rows above 1 (highest 1.7)',
+      },
     ]);
     expect(e.describe()).toContain('r.csv');
   });

@@ -123,11 +123,16 @@ describe('ingest', () => {
       await rejects([file('x.xlsx', 'junk')], /unknown file type[\s\S]*expected: .*\.csv/);
     });
     it('a malformed CSV names the line (small file)', async () => {
-      const e = await rejects([file('m.csv', `${HEADER}\nz1,2026-01-01 00:00:00,1,US,1,true,chrome\nz2,2026-01-01 00:00:00,1,US,1,true,chrome,extra\n`)], /wrong number of fields/);
+      const e = await rejects(
+        [file('m.csv', `${HEADER}\nz1,2026-01-01 00:00:00,1,US,1,true,chrome\nz2,2026-01-01 00:00:00,1,US,1,true,chrome,extra\n`)],
+        /wrong number of fields/,
+      );
       expect(e.problems[0]!.where?.line).toBe(3);
     });
     it('a malformed CSV names the line (large file)', async () => {
-      const rows = Array.from({ length: 30_000 }, (_, i) => (i === 25_000 ? `q${i},2026-01-01 00:00:00,1,US,1,true,chrome,oops` : `q${i},2026-01-01 00:00:00,1,US,1,true,chrome`));
+      const rows = Array.from({ length: 30_000 }, (_, i) =>
+        i === 25_000 ? `q${i},2026-01-01 00:00:00,1,US,1,true,chrome,oops` : `q${i},2026-01-01 00:00:00,1,US,1,true,chrome`,
+      );
       const e = await rejects([file('big.csv', `${HEADER}\n${rows.join('\n')}\n`)], /25002/);
       expect(e.problems[0]!.where?.line).toBe(25002);
     });
@@ -149,7 +154,10 @@ describe('ingest', () => {
       await rejects([file('l2.csv', `${HEADER}\nl1,2026-01-01 00:00:00,bot,US,1,true,chrome\n`)], /"bot"/);
     });
     it('duplicate ids within the input', async () => {
-      const e = await rejects([file('d.csv', `${HEADER}\nd1,2026-01-01 00:00:00,1,US,1,true,chrome\nd1,2026-01-01 00:00:00,0,US,1,true,chrome\n`)], /duplicate ids/);
+      const e = await rejects(
+        [file('d.csv', `${HEADER}\nd1,2026-01-01 00:00:00,1,US,1,true,chrome\nd1,2026-01-01 00:00:00,0,US,1,true,chrome\n`)],
+        /duplicate ids/,
+      );
       expect(e.problems[0]!.found).toContain('"d1" x2');
     });
     it('a good file next to a bad one loads nothing', async () => {

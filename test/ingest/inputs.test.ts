@@ -29,7 +29,12 @@ beforeEach(() => {
   writeFileSync(join(ws, 'data', 'qA.csv'), rows('f', 4));
 });
 
-async function ingestJson(...args: string[]): Promise<{ code: number; summary: { rows: number; files: { file: string; rows: number }[]; globs: { pattern: string; files: string[] }[] }; stderr: string; stdout: string }> {
+async function ingestJson(...args: string[]): Promise<{
+  code: number;
+  summary: { rows: number; files: { file: string; rows: number }[]; globs: { pattern: string; files: string[] }[] };
+  stderr: string;
+  stdout: string;
+}> {
   const r = await runCli(['-C', ws, '--json', 'ingest', '--replace', ...args], ws);
   return { code: r.code, summary: r.code === 0 ? JSON.parse(r.stdout) : undefined, stderr: r.stderr, stdout: r.stdout };
 }

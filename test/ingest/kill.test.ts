@@ -74,7 +74,10 @@ describe('ingest killed with SIGKILL', () => {
     const b = join(ws, 'data', 'b.csv');
     const gen = await Store.open();
     try {
-      for (const [p, n, f] of [['a', N_A, a], ['b', N_B, b]] as const) {
+      for (const [p, n, f] of [
+        ['a', N_A, a],
+        ['b', N_B, b],
+      ] as const) {
         await gen.run(
           `copy (select '${p}' || i as session_id, timestamp '2026-01-01' + to_seconds(i) as ts, i % 2 as label, 'US' as country,
              (i % 100)::double as requests_per_minute, i % 3 = 0 as webdriver_flag, 'chrome' as ua_family from range(${n}) t(i)) to '${f}'`,
@@ -91,7 +94,9 @@ describe('ingest killed with SIGKILL', () => {
       try {
         const tables = (await store.all<{ t: string }>(`select table_name as t from information_schema.tables order by 1`)).map((r) => r.t);
         if (!tables.includes('sessions')) return { n: 0, b: 0, tables };
-        const r = (await store.one<{ n: number; b: number }>(`select count(*)::int as n, count(*) filter (where session_id like 'b%')::int as b from sessions`))!;
+        const r = (await store.one<{ n: number; b: number }>(
+          `select count(*)::int as n, count(*) filter (where session_id like 'b%')::int as b from sessions`,
+        ))!;
         return { ...r, tables };
       } finally {
         store.close();
@@ -128,7 +133,12 @@ describe('ingest killed with SIGKILL', () => {
       // Even kills aim anywhere (and may land after the end: the no-op case); odd kills fire as the
       // child announces its first reading step, so at least half of them always cut an ingest
       // short however fast or loaded the machine is (a time-only aim missed on an idle machine).
-      const kill = k % 2 === 0 ? { at: 'ready', ms: Math.floor(random() * whole) } : k % 4 === 1 ? { at: 'step reading', ms: Math.floor(random() * 5) } : { at: 'step checking', ms: Math.floor(random() * Math.min(tail, 5)) };
+      const kill =
+        k % 2 === 0
+          ? { at: 'ready', ms: Math.floor(random() * whole) }
+          : k % 4 === 1
+            ? { at: 'step reading', ms: Math.floor(random() * 5) }
+            : { at: 'step checking', ms: Math.floor(random() * Math.min(tail, 5)) };
       const run = await runChild(ws, append ? 'append' : 'replace', append ? b : a, kill);
       landed.push(`${kill.ms} ms after ${kill.at}: ${run.killed ? `killed after "${run.last}"` : run.last}`);
       const s = await state();

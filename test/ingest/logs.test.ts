@@ -50,7 +50,7 @@ function golden(name: string, value: unknown): void {
   expect(text).toBe(readFileSync(file, 'utf8'));
 }
 
-const REQUEST_COLUMNS = "session_id, ip, CAST(ts AS VARCHAR) AS ts, method, path, query, protocol, status, bytes, referrer, ua, host";
+const REQUEST_COLUMNS = 'session_id, ip, CAST(ts AS VARCHAR) AS ts, method, path, query, protocol, status, bytes, referrer, ua, host';
 
 describe('formats', () => {
   it('are detected from the first lines', () => {
@@ -70,7 +70,11 @@ describe('formats', () => {
     ['nginx.log', '', []],
     ['alb.log', '', []],
     ['cloudfront.log', '', []],
-    ['events.jsonl', 'logs:\n  fields: {ip: remote_addr, ts: time, method: request.method, path: request.uri, bytes: size, referrer: referer, ua: agent}\n', ['--key', 'sid']],
+    [
+      'events.jsonl',
+      'logs:\n  fields: {ip: remote_addr, ts: time, method: request.method, path: request.uri, bytes: size, referrer: referer, ua: agent}\n',
+      ['--key', 'sid'],
+    ],
   ] as const) {
     it(`parses ${file} to canonical requests (golden)`, async () => {
       const dir = await workspace(config);
@@ -93,7 +97,20 @@ describe('session features', () => {
     expect(rows).toHaveLength(4);
     const [browser, curl, googlebot, odd] = rows as Record<string, number | string | boolean | null>[];
     // 203.0.113.7 (Chrome): '/' at 10:00:00, '/blog/2025/post.html' at 11:00:00+0100 (= 10:00:00 UTC), '/static/app.css' at 10:00:30
-    expect(browser).toMatchObject({ label: 0, request_count: 3, duration_s: 30, requests_per_minute: 3, distinct_paths: 3, revisits: 0, path_depth_max: 3, deep_link_start: false, ua_family: 'chrome', status_2xx_share: 1, bytes_total: 13020, bytes_mean: 4340 });
+    expect(browser).toMatchObject({
+      label: 0,
+      request_count: 3,
+      duration_s: 30,
+      requests_per_minute: 3,
+      distinct_paths: 3,
+      revisits: 0,
+      path_depth_max: 3,
+      deep_link_start: false,
+      ua_family: 'chrome',
+      status_2xx_share: 1,
+      bytes_total: 13020,
+      bytes_mean: 4340,
+    });
     expect(browser!['gap_mean_s']).toBeCloseTo(15, 10); // gaps 0 s and 30 s
     expect(browser!['gap_stdev_s']).toBeCloseTo(Math.sqrt(450), 10);
     expect(browser!['gap_cv']).toBeCloseTo(Math.sqrt(450) / 15, 10);
@@ -106,9 +123,31 @@ describe('session features', () => {
     expect(browser!['insite_referrer_share']).toBeCloseTo(2 / 3, 10);
     expect(browser!['empty_referrer_share']).toBeCloseTo(1 / 3, 10);
     // 2001:db8::1 (curl): two POSTs to /login, 302 then 401; one response has no byte count
-    expect(curl).toMatchObject({ label: 1, request_count: 2, login_post_count: 2, post_share: 1, status_3xx_share: 0.5, status_4xx_share: 0.5, bytes_total: 120, bytes_mean: 120, ua_family: 'http_library', revisits: 1, path_entropy: 0 });
+    expect(curl).toMatchObject({
+      label: 1,
+      request_count: 2,
+      login_post_count: 2,
+      post_share: 1,
+      status_3xx_share: 0.5,
+      status_4xx_share: 0.5,
+      bytes_total: 120,
+      bytes_mean: 120,
+      ua_family: 'http_library',
+      revisits: 1,
+      path_entropy: 0,
+    });
     // Googlebot: robots.txt then a HEAD of a PDF over HTTP/1.0
-    expect(googlebot).toMatchObject({ label: 1, robots_txt_fetched: true, head_share: 0.5, document_share: 0.5, http_version: '1.0', ua_family: 'crawler', deep_link_start: false, request_count: 2, duration_s: 5 });
+    expect(googlebot).toMatchObject({
+      label: 1,
+      robots_txt_fetched: true,
+      head_share: 0.5,
+      document_share: 0.5,
+      http_version: '1.0',
+      ua_family: 'crawler',
+      deep_link_start: false,
+      request_count: 2,
+      duration_s: 5,
+    });
     // an agent with escaped quotes is unescaped; not a browser nor malformed, and isbot calls any
     // agent that is not a known client a bot (a weak label, said so in the summary)
     expect(odd).toMatchObject({ label: 1, ua_family: 'other', ua_malformed: false, user_agent: 'Odd "quoted" agent/1.0' });

@@ -36,7 +36,10 @@ describe('rulegen relabel', () => {
     expect(before.code === 0 || before.code === 1, before.stderr).toBe(true);
     expect(JSON.parse(before.stdout).rules[0].counts).toMatchObject({ tp: 1, fp: 0 });
 
-    const r = await runCli(['-C', dir, 'relabel', '--where', "ua_family = 'other'", '--as', 'human', '--reviewer', 'alice', '--reason', 'our partner integration'], dir);
+    const r = await runCli(
+      ['-C', dir, 'relabel', '--where', "ua_family = 'other'", '--as', 'human', '--reviewer', 'alice', '--reason', 'our partner integration'],
+      dir,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('matches 1 sessions, labelled now: 1 bot, 0 human, 0 unknown');
     expect(r.stdout).toContain('labels changed: 1');
@@ -56,7 +59,8 @@ describe('rulegen relabel', () => {
 
   it('the last correction wins; --dry-run records nothing', async () => {
     const dir = await logWorkspace();
-    const add = (as: string, extra: string[] = []) => runCli(['-C', dir, 'relabel', '--where', 'request_count >= 2', '--as', as, '--reviewer', 'bob', '--reason', 'test', ...extra], dir);
+    const add = (as: string, extra: string[] = []) =>
+      runCli(['-C', dir, 'relabel', '--where', 'request_count >= 2', '--as', as, '--reviewer', 'bob', '--reason', 'test', ...extra], dir);
     expect((await add('unknown')).code).toBe(0);
     const dry = await add('bot', ['--dry-run']);
     expect(dry.code).toBe(0);
@@ -78,7 +82,10 @@ describe('rulegen relabel', () => {
     expect(none.stderr).toContain('matches no session');
     const wrongAs = await runCli(['-C', dir, 'relabel', '--where', 'request_count > 1', '--as', 'robot', '--reviewer', 'a', '--reason', 'r'], dir);
     expect(wrongAs.code).toBe(2);
-    writeFileSync(join(dir, 'labels.yaml'), "- where: request_count > 1\n  as: bot\n  reason: r\n  reviewer: a\n  at: now\n- where: 'nope >'\n  as: bot\n  reason: r\n  reviewer: a\n  at: now\n");
+    writeFileSync(
+      join(dir, 'labels.yaml'),
+      "- where: request_count > 1\n  as: bot\n  reason: r\n  reviewer: a\n  at: now\n- where: 'nope >'\n  as: bot\n  reason: r\n  reviewer: a\n  at: now\n",
+    );
     const broken = await runCli(['-C', dir, 'backtest', 'request_count > 1', '--no-write'], dir);
     expect(broken.code).toBe(2);
     expect(broken.stderr).toMatch(/labels\.yaml:6:\d+/);

@@ -9,7 +9,10 @@ const request = (model = MODEL): ConverseRequest => ({
   modelId: model,
   system: [{ text: 'You are a detection engineer.' }, { cachePoint: { type: 'default' } }],
   messages: [{ role: 'user', content: [{ text: 'Propose 1 rule.' }] }],
-  toolConfig: { tools: [{ toolSpec: { name: 'submit_rules', description: 'd', inputSchema: { json: { type: 'object' } } } }], toolChoice: { tool: { name: 'submit_rules' } } },
+  toolConfig: {
+    tools: [{ toolSpec: { name: 'submit_rules', description: 'd', inputSchema: { json: { type: 'object' } } } }],
+    toolChoice: { tool: { name: 'submit_rules' } },
+  },
   inferenceConfig: { temperature: 0.2, maxTokens: 1000 },
 });
 
@@ -37,7 +40,9 @@ describe('bedrock provider (real SDK client, loopback Converse stub)', () => {
     expect(stub.requests).toHaveLength(1);
     const r = stub.requests[0]!;
     expect(r.path).toBe(`/model/${encodeURIComponent(MODEL)}/converse`);
-    expect(r.headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDSTUBEXAMPLE\/\d{8}\/us-east-1\/bedrock\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/);
+    expect(r.headers['authorization']).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDSTUBEXAMPLE\/\d{8}\/us-east-1\/bedrock\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/,
+    );
     expect(r.body.system).toEqual([{ text: 'You are a detection engineer.' }, { cachePoint: { type: 'default' } }]);
     expect(r.body.toolConfig).toEqual(request().toolConfig);
     expect(r.body.inferenceConfig).toEqual({ temperature: 0.2, maxTokens: 1000 });
@@ -52,18 +57,26 @@ describe('bedrock provider (real SDK client, loopback Converse stub)', () => {
 
   it('persistent throttling ends in a fallback-able LlmCallError after max_attempts', async () => {
     stub = await startStub(() => ({ status: 429, error: 'ThrottlingException' }));
-    const e = await stubProvider(stub.url, { maxAttempts: 2 }).converse(request()).catch((x: unknown) => x);
+    const e = await stubProvider(stub.url, { maxAttempts: 2 })
+      .converse(request())
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(LlmCallError);
     expect(e).toMatchObject({ model: MODEL, code: 'ThrottlingException', fallback: true, status: 429 });
     expect(stub.requests).toHaveLength(2);
   });
 
   it('a 500 is retried, then reported as fallback-able; a bad credential is not', async () => {
-    stub = await startStub((r) => (r.model.includes('bad-creds') ? { status: 403, error: 'UnrecognizedClientException' } : { status: 500, error: 'InternalServerException' }));
-    const e = (await stubProvider(stub.url, { maxAttempts: 2 }).converse(request()).catch((x: unknown) => x)) as LlmCallError;
+    stub = await startStub((r) =>
+      r.model.includes('bad-creds') ? { status: 403, error: 'UnrecognizedClientException' } : { status: 500, error: 'InternalServerException' },
+    );
+    const e = (await stubProvider(stub.url, { maxAttempts: 2 })
+      .converse(request())
+      .catch((x: unknown) => x)) as LlmCallError;
     expect(e).toMatchObject({ code: 'InternalServerException', fallback: true, status: 500 });
     expect(stub.requests).toHaveLength(2);
-    const c = (await stubProvider(stub.url, { maxAttempts: 2 }).converse(request('bad-creds')).catch((x: unknown) => x)) as LlmCallError;
+    const c = (await stubProvider(stub.url, { maxAttempts: 2 })
+      .converse(request('bad-creds'))
+      .catch((x: unknown) => x)) as LlmCallError;
     expect(c).toMatchObject({ code: 'UnrecognizedClientException', fallback: false });
     expect(c.message).toMatch(/credentials/);
   });
@@ -71,7 +84,9 @@ describe('bedrock provider (real SDK client, loopback Converse stub)', () => {
   it('timeout_ms bounds the whole call: a slow answer ends at the deadline as a fallback-able TimeoutError', async () => {
     stub = await startStub(() => ({ delayMs: 1500, body: toolAnswer([]) }));
     const t0 = Date.now();
-    const e = (await stubProvider(stub.url, { maxAttempts: 2, timeoutMs: 200 }).converse(request()).catch((x: unknown) => x)) as LlmCallError;
+    const e = (await stubProvider(stub.url, { maxAttempts: 2, timeoutMs: 200 })
+      .converse(request())
+      .catch((x: unknown) => x)) as LlmCallError;
     expect(e).toBeInstanceOf(LlmCallError);
     expect(e.code).toBe('TimeoutError');
     expect(e.fallback).toBe(true);
@@ -82,7 +97,9 @@ describe('bedrock provider (real SDK client, loopback Converse stub)', () => {
     // 1 byte every 100 ms for 2 s: never idle for 300 ms, so only a bound on the whole call stops it
     stub = await startStub(() => ({ body: toolAnswer([rule('requests_per_minute > 50')]), trickle: { bytes: 20, everyMs: 100 } }));
     const t0 = Date.now();
-    const e = (await stubProvider(stub.url, { maxAttempts: 1, timeoutMs: 300 }).converse(request()).catch((x: unknown) => x)) as LlmCallError;
+    const e = (await stubProvider(stub.url, { maxAttempts: 1, timeoutMs: 300 })
+      .converse(request())
+      .catch((x: unknown) => x)) as LlmCallError;
     const took = Date.now() - t0;
     expect(e).toBeInstanceOf(LlmCallError);
     expect(e).toMatchObject({ code: 'TimeoutError', fallback: true });
@@ -95,7 +112,9 @@ describe('bedrock provider (real SDK client, loopback Converse stub)', () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(new Error('propose stopped at llm.run_timeout_ms (200 ms)')), 200);
     const t0 = Date.now();
-    const e = (await stubProvider(stub.url, { maxAttempts: 1, timeoutMs: 5000 }).converse(request(), { signal: ac.signal }).catch((x: unknown) => x)) as LlmCallError;
+    const e = (await stubProvider(stub.url, { maxAttempts: 1, timeoutMs: 5000 })
+      .converse(request(), { signal: ac.signal })
+      .catch((x: unknown) => x)) as LlmCallError;
     expect(e).toMatchObject({ code: 'Stopped', fallback: false });
     expect(e.message).toMatch(/run_timeout_ms/);
     expect(Date.now() - t0).toBeLessThan(1000);
@@ -110,7 +129,14 @@ describe('bedrock provider (real SDK client, loopback Converse stub)', () => {
     const before = process.env['AWS_ENDPOINT_URL_BEDROCK_RUNTIME'];
     process.env['AWS_ENDPOINT_URL_BEDROCK_RUNTIME'] = stub.url;
     try {
-      const p = new BedrockProvider({ region: 'us-east-1', maxAttempts: 1, retryMode: 'standard', timeoutMs: 2000, credentials: { accessKeyId: 'AKIDSTUBEXAMPLE', secretAccessKey: 'x' }, retryStrategy: new ConfiguredRetryStrategy(1, () => 1) });
+      const p = new BedrockProvider({
+        region: 'us-east-1',
+        maxAttempts: 1,
+        retryMode: 'standard',
+        timeoutMs: 2000,
+        credentials: { accessKeyId: 'AKIDSTUBEXAMPLE', secretAccessKey: 'x' },
+        retryStrategy: new ConfiguredRetryStrategy(1, () => 1),
+      });
       await p.converse(request());
     } finally {
       if (before === undefined) delete process.env['AWS_ENDPOINT_URL_BEDROCK_RUNTIME'];

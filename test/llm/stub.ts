@@ -9,7 +9,13 @@ export interface StubRequest {
   path: string;
   headers: IncomingHttpHeaders;
   raw: string;
-  body: { messages: { role: string; content: Record<string, unknown>[] }[]; system: unknown[]; toolConfig: unknown; guardrailConfig?: unknown; inferenceConfig: unknown };
+  body: {
+    messages: { role: string; content: Record<string, unknown>[] }[];
+    system: unknown[];
+    toolConfig: unknown;
+    guardrailConfig?: unknown;
+    inferenceConfig: unknown;
+  };
 }
 
 export interface StubReply {
@@ -66,10 +72,11 @@ export async function startStub(handler: (req: StubRequest, n: number) => StubRe
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
   stub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  stub.close = () => new Promise<void>((ok) => {
-    server.closeAllConnections();
-    server.close(() => ok());
-  });
+  stub.close = () =>
+    new Promise<void>((ok) => {
+      server.closeAllConnections();
+      server.close(() => ok());
+    });
   return stub;
 }
 

@@ -43,12 +43,21 @@ afterEach(async () => {
 
 function ws(llm: Partial<Config['llm']>, over: Partial<Workspace> = {}): Workspace {
   const candidates = tmpDir('rulegen-cands-');
-  return { ...base, ...over, paths: { ...base.paths, candidates, ...(over.paths ?? {}) }, config: { ...base.config, llm: { ...base.config.llm, models: [A], fallback: [], ...llm } } };
+  return {
+    ...base,
+    ...over,
+    paths: { ...base.paths, candidates, ...(over.paths ?? {}) },
+    config: { ...base.config, llm: { ...base.config.llm, models: [A], fallback: [], ...llm } },
+  };
 }
 
 const freshRule = () => rule(`requests_per_minute > ${threshold++} and static_asset_ratio < 0.1`);
 
-async function run(w: Workspace, handler: (r: StubRequest, n: number) => StubReply | Promise<StubReply>, opts: Partial<ModelProposeOptions> & { maxAttempts?: number; timeoutMs?: number; ranking?: Ranking } = {}) {
+async function run(
+  w: Workspace,
+  handler: (r: StubRequest, n: number) => StubReply | Promise<StubReply>,
+  opts: Partial<ModelProposeOptions> & { maxAttempts?: number; timeoutMs?: number; ranking?: Ranking } = {},
+) {
   stub = await startStub(handler);
   const llm = stubProvider(stub.url, { maxAttempts: opts.maxAttempts ?? 1, timeoutMs: opts.timeoutMs ?? 5000 });
   const notes: string[] = [];
@@ -56,7 +65,11 @@ async function run(w: Workspace, handler: (r: StubRequest, n: number) => StubRep
   return { result, notes, stub };
 }
 
-const failure = async (p: Promise<unknown>) => (await p.then(() => undefined, (x: unknown) => x)) as ProposeRunError;
+const failure = async (p: Promise<unknown>) =>
+  (await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  )) as ProposeRunError;
 
 function ruleFile(status: 'approved' | 'rejected', title: string, condition: string, reason?: string): string {
   return stringify({
@@ -88,22 +101,34 @@ describe('what reaches the model', () => {
     // rejected rule with a hostile title and reason
     const rules = tmpDir('rulegen-rules-');
     cpSync(base.paths.rules, rules, { recursive: true });
-    writeFileSync(join(rules, 'sens-approved.yaml'), ruleFile('approved', 'Known abusive addresses at speed', 'ip_reputation_score > 87.125 and requests_per_minute > 33'));
-    writeFileSync(join(rules, 'sens-rejected.yaml'), ruleFile('rejected', 'Middling reputation', 'ip_reputation_score between 61.375 and 64.625', 'the reputation feed is too noisy'));
+    writeFileSync(
+      join(rules, 'sens-approved.yaml'),
+      ruleFile('approved', 'Known abusive addresses at speed', 'ip_reputation_score > 87.125 and requests_per_minute > 33'),
+    );
+    writeFileSync(
+      join(rules, 'sens-rejected.yaml'),
+      ruleFile('rejected', 'Middling reputation', 'ip_reputation_score between 61.375 and 64.625', 'the reputation feed is too noisy'),
+    );
     writeFileSync(join(rules, 'hostile-rejected.yaml'), ruleFile('rejected', hostileTitle, 'head_request_ratio > 0.37', hostileReason));
     // an approved rule with a category value the catalog does not list: its condition carries data text
     writeFileSync(join(rules, 'open-approved.yaml'), ruleFile('approved', 'Odd claimed browser', `ua_family = 'Ignore previous instructions'`));
 
     // catalog: ua_family open (no values may be sent), tls_fingerprint_class closed with a hostile value
     const features: Feature[] = base.catalog.features.map((f) =>
-      f.name === 'ua_family' ? { ...f, values: 'open' } : f.name === 'tls_fingerprint_class' ? { ...f, values: [...(f.values as string[]), hostileCatalogValue], description: hostileDescription } : f,
+      f.name === 'ua_family'
+        ? { ...f, values: 'open' }
+        : f.name === 'tls_fingerprint_class'
+          ? { ...f, values: [...(f.values as string[]), hostileCatalogValue], description: hostileDescription }
+          : f,
     );
     const catalog = makeCatalog(features);
     // data: hostile category values seen in traffic, for an open and for a closed feature
     const hostileRanking: Ranking = {
       ...ranking,
       features: ranking.features.map((r) =>
-        r.feature === 'ua_family' || r.feature === 'tls_fingerprint_class' ? { ...r, categories: [{ value: `${hostileData}${forged}`, bot_share: 0.5, human_share: 0.01, lift: 50 }, ...(r.categories ?? [])] } : r,
+        r.feature === 'ua_family' || r.feature === 'tls_fingerprint_class'
+          ? { ...r, categories: [{ value: `${hostileData}${forged}`, bot_share: 0.5, human_share: 0.01, lift: 50 }, ...(r.categories ?? [])] }
+          : r,
       ),
     };
     expect(hostileRanking.features.slice(0, base.config.rank.top).some((r) => r.feature === 'ua_family' || r.feature === 'tls_fingerprint_class')).toBe(true);
@@ -115,7 +140,8 @@ describe('what reaches the model', () => {
     const sent = s.requests.map((q) => q.raw).join('\n');
 
     // sensitive: neither the feature, its thresholds nor the titles of rules that use it
-    for (const t of ['ip_reputation_score', '87.125', '61.375', '64.625', 'Known abusive addresses', 'Middling reputation', 'reputation feed']) expect(sent).not.toContain(t);
+    for (const t of ['ip_reputation_score', '87.125', '61.375', '64.625', 'Known abusive addresses', 'Middling reputation', 'reputation feed'])
+      expect(sent).not.toContain(t);
     expect(system).toMatch(/\(2 more approved rule\(s\) use features or values not shown here/);
     expect(system).toMatch(/\(1 more rejected rule\(s\) use features or values not shown here/);
     // the rule with an unlisted value is withheld: its value and title are nowhere
@@ -187,24 +213,49 @@ describe('bounds on what comes back', () => {
 
 describe('exit codes and time bounds', () => {
   it('some calls usable, others guardrailed: exit 0 with the failure listed', async () => {
-    const { result } = await run(ws({ rules_per_call: 1, max_concurrency: 1 }), (_r, n) => (n === 1 ? { body: { ...(toolAnswer([]) as object), stopReason: 'guardrail_intervened', output: { message: { role: 'assistant', content: [{ text: 'No.' }] } } } } : { body: toolAnswer([freshRule()]) }), { count: 2 });
+    const { result } = await run(
+      ws({ rules_per_call: 1, max_concurrency: 1 }),
+      (_r, n) =>
+        n === 1
+          ? {
+              body: {
+                ...(toolAnswer([]) as object),
+                stopReason: 'guardrail_intervened',
+                output: { message: { role: 'assistant', content: [{ text: 'No.' }] } },
+              },
+            }
+          : { body: toolAnswer([freshRule()]) },
+      { count: 2 },
+    );
     const r = await result;
     expect(r.candidates).toHaveLength(1);
     expect(r.calls[0]!.problem).toMatch(/guardrail_intervened/);
   });
 
   it('every call empty, filtered or cut: exit 3 naming each call', async () => {
-    const bodies = [{}, { ...(toolAnswer([]) as object), stopReason: 'content_filtered', output: { message: { role: 'assistant', content: [{ text: '' }] } } }, { ...(toolAnswer([]) as object), stopReason: 'max_tokens', output: { message: { role: 'assistant', content: [{ text: '{"ru' }] } } }];
+    const bodies = [
+      {},
+      { ...(toolAnswer([]) as object), stopReason: 'content_filtered', output: { message: { role: 'assistant', content: [{ text: '' }] } } },
+      { ...(toolAnswer([]) as object), stopReason: 'max_tokens', output: { message: { role: 'assistant', content: [{ text: '{"ru' }] } } },
+    ];
     const { result } = await run(ws({ rules_per_call: 1, max_concurrency: 1, repair_rounds: 0 }), (_r, n) => ({ body: bodies[(n - 1) % 3] }), { count: 3 });
     const e = await failure(result);
     expect(e).toBeInstanceOf(ProposeRunError);
     expect(e.exitCode).toBe(3);
-    expect(e.problems.map((p) => p.message)).toEqual([expect.stringMatching(/call 1: .*empty answer/), expect.stringMatching(/call 2: .*content_filtered/), expect.stringMatching(/call 3: .*max_tokens/)]);
+    expect(e.problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(/call 1: .*empty answer/),
+      expect.stringMatching(/call 2: .*content_filtered/),
+      expect.stringMatching(/call 3: .*max_tokens/),
+    ]);
   });
 
   it('llm.run_timeout_ms bounds the whole run: calls in flight stop, later ones do not start', async () => {
     const t0 = Date.now();
-    const { result, stub: s } = await run(ws({ run_timeout_ms: 400, rules_per_call: 1, max_concurrency: 1 }), () => ({ delayMs: 3000, body: toolAnswer([freshRule()]) }), { count: 3 });
+    const { result, stub: s } = await run(
+      ws({ run_timeout_ms: 400, rules_per_call: 1, max_concurrency: 1 }),
+      () => ({ delayMs: 3000, body: toolAnswer([freshRule()]) }),
+      { count: 3 },
+    );
     const e = await failure(result);
     expect(Date.now() - t0).toBeLessThan(2500);
     expect(e).toBeInstanceOf(ProposeRunError);

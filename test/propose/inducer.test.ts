@@ -56,7 +56,10 @@ describe('spikes, rounding, passengers, Jaccard (pure)', () => {
     expect(jaccard(100, 100, 100)).toBe(1);
     expect(jaccard(100, 50, 50)).toBe(0.5);
     expect(jaccard(0, 0, 0)).toBe(0);
-    const existing = [{ hits: 100, id: 'a' }, { hits: 95, id: 'b' }];
+    const existing = [
+      { hits: 100, id: 'a' },
+      { hits: 95, id: 'b' },
+    ];
     expect(duplicateOf(100, existing, [50, 95], 0.9)).toEqual({ rule: existing[1], jaccard: 0.95 });
     expect(duplicateOf(100, existing, [50, 80], 0.9)).toBeUndefined();
   });
@@ -70,7 +73,15 @@ describe('spikes, rounding, passengers, Jaccard (pure)', () => {
   });
 
   it('categories by lift: values no human shows first', () => {
-    const out = categoriesByLift([{ value: 'chrome', b: 50, h: 500 }, { value: 'curl', b: 30, h: 0 }, { value: 'python', b: 40, h: 4 }], 120, 504);
+    const out = categoriesByLift(
+      [
+        { value: 'chrome', b: 50, h: 500 },
+        { value: 'curl', b: 30, h: 0 },
+        { value: 'python', b: 40, h: 4 },
+      ],
+      120,
+      504,
+    );
     expect(out.map((c) => c.value)).toEqual(['curl', 'python', 'chrome']);
   });
 });
@@ -119,7 +130,10 @@ describe('the covering inducer on planted bot families', () => {
     const { compilePredicate } = await import('../../src/compile/compile.js');
     const preds = conditions.map((c) => compilePredicate(parse(c), catalog));
     const any = preds.map((p) => `(${p.sql})`).join(' OR ') || 'FALSE';
-    const rows = await store.all<{ family: string; share: number }>(`SELECT family, avg(CASE WHEN ${any} THEN 1 ELSE 0 END) AS share FROM sessions GROUP BY family ORDER BY family`, preds.flatMap((p) => p.parameters));
+    const rows = await store.all<{ family: string; share: number }>(
+      `SELECT family, avg(CASE WHEN ${any} THEN 1 ELSE 0 END) AS share FROM sessions GROUP BY family ORDER BY family`,
+      preds.flatMap((p) => p.parameters),
+    );
     return Object.fromEntries(rows.map((r) => [r.family, r.share]));
   };
 

@@ -52,7 +52,11 @@ function ws(llm: Partial<Config['llm']>, gate: Partial<Config['gate']> = { max_j
 /** A fresh, valid, not yet used rule for every answer. */
 const freshRule = () => rule(`requests_per_minute > ${threshold++} and static_asset_ratio < 0.1`);
 
-async function run(w: Workspace, handler: (r: StubRequest, n: number) => StubReply | Promise<StubReply>, opts: Partial<ModelProposeOptions> & { maxAttempts?: number; timeoutMs?: number } = {}) {
+async function run(
+  w: Workspace,
+  handler: (r: StubRequest, n: number) => StubReply | Promise<StubReply>,
+  opts: Partial<ModelProposeOptions> & { maxAttempts?: number; timeoutMs?: number } = {},
+) {
   stub = await startStub(handler);
   const llm = stubProvider(stub.url, { maxAttempts: opts.maxAttempts ?? 2, timeoutMs: opts.timeoutMs ?? 5000 });
   const notes: string[] = [];
@@ -64,7 +68,11 @@ describe('propose with bedrock (loopback stub)', () => {
   it('does not write a rule that behaves like an existing one (an approved rule with its terms reordered)', async () => {
     const w = ws({ rules_per_call: 2 }, {});
     // rules/9c4e1b28 (approved): webdriver_flag and interarrival_cv < 0.1 and pointer_events = 0, reordered
-    const { result, notes } = await run(w, () => ({ body: toolAnswer([rule('pointer_events = 0 and interarrival_cv < 0.1 and webdriver_flag'), freshRule()]) }), { count: 2 });
+    const { result, notes } = await run(
+      w,
+      () => ({ body: toolAnswer([rule('pointer_events = 0 and interarrival_cv < 0.1 and webdriver_flag'), freshRule()]) }),
+      { count: 2 },
+    );
     const r = await result;
     expect(r.candidates.map((c) => c.condition)).not.toContain('pointer_events = 0 and interarrival_cv < 0.1 and webdriver_flag');
     expect(r.calls[0]!.duplicates).toBe(1);
@@ -74,20 +82,29 @@ describe('propose with bedrock (loopback stub)', () => {
   it('writes validated, backtested candidates with provenance; no request carries raw data or a sensitive feature', async () => {
     const w = ws({ rules_per_call: 2 });
     const answers: string[] = [];
-    const { result, stub: s } = await run(w, (r) => {
-      // the second call first gets one invalid rule, repaired in the same conversation
-      const repairing = r.body.messages.length > 1;
-      const second = JSON.stringify(r.body.messages[0]).includes('request 2 of 2');
-      const body = second && !repairing ? toolAnswer([freshRule(), rule('mouse_moves > 3')]) : toolAnswer([freshRule(), ...(repairing ? [] : [freshRule()])]);
-      answers.push(JSON.stringify(body));
-      return { body };
-    }, { count: 4 });
+    const { result, stub: s } = await run(
+      w,
+      (r) => {
+        // the second call first gets one invalid rule, repaired in the same conversation
+        const repairing = r.body.messages.length > 1;
+        const second = JSON.stringify(r.body.messages[0]).includes('request 2 of 2');
+        const body = second && !repairing ? toolAnswer([freshRule(), rule('mouse_moves > 3')]) : toolAnswer([freshRule(), ...(repairing ? [] : [freshRule()])]);
+        answers.push(JSON.stringify(body));
+        return { body };
+      },
+      { count: 4 },
+    );
     const r = await result;
     expect(r.candidates).toHaveLength(4);
     expect(r.calls.map((c) => c.repair_rounds)).toEqual([0, 1]);
     const doc = parseYaml(readFileSync(r.candidates[0]!.file, 'utf8')) as Record<string, any>;
     expect(doc['status']).toBe('candidate');
-    expect(doc['provenance']).toMatchObject({ generator: `bedrock:${A}`, prompt: expect.stringMatching(/^propose-rules@2 sha256:[0-9a-f]{64}$/), input: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), usage: { input_tokens: 100, output_tokens: 50, cost_usd: expect.any(Number) } });
+    expect(doc['provenance']).toMatchObject({
+      generator: `bedrock:${A}`,
+      prompt: expect.stringMatching(/^propose-rules@2 sha256:[0-9a-f]{64}$/),
+      input: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      usage: { input_tokens: 100, output_tokens: 50, cost_usd: expect.any(Number) },
+    });
     expect(doc['backtest']['data']['window']).toBe('test');
 
     // every byte sent, against a sample of the fixture's raw values
@@ -95,7 +112,9 @@ describe('propose with bedrock (loopback stub)', () => {
     expect(s.requests.length).toBe(3);
     expect(sent).toContain('pointer_events');
     expect(sent).not.toContain('ip_reputation_score');
-    const rows = await store.all<{ session_id: string; client_ip: string; user_agent: string }>('SELECT session_id, client_ip, user_agent FROM sessions USING SAMPLE 300 ROWS (reservoir, 7)');
+    const rows = await store.all<{ session_id: string; client_ip: string; user_agent: string }>(
+      'SELECT session_id, client_ip, user_agent FROM sessions USING SAMPLE 300 ROWS (reservoir, 7)',
+    );
     expect(rows.length).toBe(300);
     for (const row of rows) {
       expect(sent).not.toContain(row.session_id);
@@ -104,8 +123,25 @@ describe('propose with bedrock (loopback stub)', () => {
     }
     // Numbers: every number of 3+ significant digits sent is an aggregate of the context, or
     // comes from the prompt templates, the tool schema or the model's own answers.
-    const tokens = (t: string) => (t.match(/\d+(?:\.\d+)?(?:e-?\d+)?/g) ?? []).filter((x) => x.replace(/[^0-9]/g, '').replace(/^0+/, '').replace(/0+$/, '').length >= 3);
-    const allowed = new Set(tokens([JSON.stringify(buildContext(w, ranking)), JSON.stringify(submitRulesTool()), JSON.stringify(w.config.llm), ...answers, ...['propose-rules', 'propose-request', 'propose-repair'].map((n) => readFileSync(join(shippedPrompts(), `${n}.hbs`), 'utf8'))].join('\n')));
+    const tokens = (t: string) =>
+      (t.match(/\d+(?:\.\d+)?(?:e-?\d+)?/g) ?? []).filter(
+        (x) =>
+          x
+            .replace(/[^0-9]/g, '')
+            .replace(/^0+/, '')
+            .replace(/0+$/, '').length >= 3,
+      );
+    const allowed = new Set(
+      tokens(
+        [
+          JSON.stringify(buildContext(w, ranking)),
+          JSON.stringify(submitRulesTool()),
+          JSON.stringify(w.config.llm),
+          ...answers,
+          ...['propose-rules', 'propose-request', 'propose-repair'].map((n) => readFileSync(join(shippedPrompts(), `${n}.hbs`), 'utf8')),
+        ].join('\n'),
+      ),
+    );
     const unexplained = [...new Set(tokens(sent))].filter((x) => !allowed.has(x));
     expect(unexplained).toEqual([]);
     // and a sample of row-level values that are not among those aggregates is absent
@@ -119,12 +155,19 @@ describe('propose with bedrock (loopback stub)', () => {
   });
 
   it('a malformed answer and invalid rules are sent back with the exact errors, then repaired', async () => {
-    const { result, stub: s } = await run(ws({}), (r) => {
-      const turn = r.body.messages.length;
-      if (turn === 1) return { body: { ...(toolAnswer([]) as object), stopReason: 'malformed_tool_use', output: { message: { role: 'assistant', content: [{ text: 'oops' }] } } } };
-      if (turn === 3) return { body: toolAnswer([{ ...freshRule(), condition: "ua_family = 'netscape'", action: 'ban' }]) };
-      return { body: toolAnswer([freshRule()]) };
-    }, { count: 1 });
+    const { result, stub: s } = await run(
+      ws({}),
+      (r) => {
+        const turn = r.body.messages.length;
+        if (turn === 1)
+          return {
+            body: { ...(toolAnswer([]) as object), stopReason: 'malformed_tool_use', output: { message: { role: 'assistant', content: [{ text: 'oops' }] } } },
+          };
+        if (turn === 3) return { body: toolAnswer([{ ...freshRule(), condition: "ua_family = 'netscape'", action: 'ban' }]) };
+        return { body: toolAnswer([freshRule()]) };
+      },
+      { count: 1 },
+    );
     const r = await result;
     expect(r.candidates).toHaveLength(1);
     expect(r.calls[0]!.repair_rounds).toBe(2);
@@ -148,7 +191,13 @@ describe('propose with bedrock (loopback stub)', () => {
   });
 
   it('max_tokens ends the call with advice; a guardrail intervention ends it without a retry', async () => {
-    const cut = await run(ws({}), () => ({ body: { ...(toolAnswer([]) as object), stopReason: 'max_tokens', output: { message: { role: 'assistant', content: [{ text: '{"rules": [{"title": "Fa' }] } } } }));
+    const cut = await run(ws({}), () => ({
+      body: {
+        ...(toolAnswer([]) as object),
+        stopReason: 'max_tokens',
+        output: { message: { role: 'assistant', content: [{ text: '{"rules": [{"title": "Fa' }] } },
+      },
+    }));
     const e1 = (await cut.result.catch((x: unknown) => x)) as ProposeRunError;
     expect(e1.exitCode).toBe(3);
     expect(e1.message).toMatch(/no model call produced a usable answer/);
@@ -157,7 +206,9 @@ describe('propose with bedrock (loopback stub)', () => {
     expect(r1.calls[0]!.problem).toMatch(/max_tokens \(8192\).*raise llm.max_tokens/);
     await cut.stub.close();
 
-    const g = await run(ws({ guardrail: { id: 'gr-123', version: '2' } }), () => ({ body: { ...(toolAnswer([]) as object), stopReason: 'guardrail_intervened', output: { message: { role: 'assistant', content: [{ text: 'Sorry.' }] } } } }));
+    const g = await run(ws({ guardrail: { id: 'gr-123', version: '2' } }), () => ({
+      body: { ...(toolAnswer([]) as object), stopReason: 'guardrail_intervened', output: { message: { role: 'assistant', content: [{ text: 'Sorry.' }] } } },
+    }));
     const e2 = (await g.result.catch((x: unknown) => x)) as ProposeRunError;
     expect(e2.exitCode).toBe(3);
     const r2 = e2.result;
@@ -167,7 +218,9 @@ describe('propose with bedrock (loopback stub)', () => {
   });
 
   it('persistent throttling falls back to the next model', async () => {
-    const { result, stub: s } = await run(ws({ fallback: [B] }), (r) => (r.model === A ? { status: 429, error: 'ThrottlingException' } : { body: toolAnswer([freshRule()]) }));
+    const { result, stub: s } = await run(ws({ fallback: [B] }), (r) =>
+      r.model === A ? { status: 429, error: 'ThrottlingException' } : { body: toolAnswer([freshRule()]) },
+    );
     const r = await result;
     expect(s.requests.map((q) => q.model)).toEqual([A, A, B]);
     expect(r.candidates[0]!.generator).toBe(`bedrock:${B}`);
@@ -190,7 +243,9 @@ describe('propose with bedrock (loopback stub)', () => {
   });
 
   it('never has more than llm.max_concurrency calls in flight', async () => {
-    const { result, stub: s } = await run(ws({ max_concurrency: 2, rules_per_call: 1 }), () => ({ delayMs: 60, body: toolAnswer([freshRule()]) }), { count: 6 });
+    const { result, stub: s } = await run(ws({ max_concurrency: 2, rules_per_call: 1 }), () => ({ delayMs: 60, body: toolAnswer([freshRule()]) }), {
+      count: 6,
+    });
     const r = await result;
     expect(r.candidates).toHaveLength(6);
     expect(s.requests).toHaveLength(6);
@@ -198,7 +253,11 @@ describe('propose with bedrock (loopback stub)', () => {
   });
 
   it('a run that fails halfway keeps the candidates of the calls that succeeded', async () => {
-    const { result, stub: s } = await run(ws({ max_concurrency: 1, rules_per_call: 1 }), (_r, n) => (n <= 2 ? { body: toolAnswer([freshRule()]) } : { status: 500, error: 'InternalServerException' }), { count: 4 });
+    const { result, stub: s } = await run(
+      ws({ max_concurrency: 1, rules_per_call: 1 }),
+      (_r, n) => (n <= 2 ? { body: toolAnswer([freshRule()]) } : { status: 500, error: 'InternalServerException' }),
+      { count: 4 },
+    );
     const e = (await result.catch((x: unknown) => x)) as ProposeRunError;
     expect(e).toBeInstanceOf(ProposeRunError);
     expect(e.result.candidates).toHaveLength(2);

@@ -31,7 +31,12 @@ describe('outgoing text', () => {
 
   it('clipEcho bounds strings, arrays, keys and depth', () => {
     const deep = JSON.parse('['.repeat(50) + ']'.repeat(50)) as unknown;
-    const out = clipEcho({ s: 'x'.repeat(1e6), a: Array.from({ length: 1000 }, (_, i) => i), deep, ...Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, i])) });
+    const out = clipEcho({
+      s: 'x'.repeat(1e6),
+      a: Array.from({ length: 1000 }, (_, i) => i),
+      deep,
+      ...Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, i])),
+    });
     expect(JSON.stringify(out).length).toBeLessThan(5000);
   });
 
@@ -50,9 +55,45 @@ describe('outgoing text', () => {
         data: { train_sessions: 10, labelled_bots: 5, labelled_humans: 5, base_rate: 0.5 },
         gate: { max_fpr: 0.001, min_precision: 0.95, min_support: 20 },
         ranked: [
-          { name: 'ip_score', sensitive: false, auc: 0.9, ks: 0.8, iv: 1, direction: 'higher', coverage: 1, nulls: { bot: 0, human: 0 }, quantiles: null, categories: null },
-          { name: 'asn', sensitive: false, auc: 0.8, ks: 0.5, iv: 1, direction: null, coverage: 1, nulls: { bot: 0, human: 0 }, quantiles: null, categories: [{ value: 'evil\n# x', bot_share: 1, human_share: 0, lift: null }] },
-          { name: 'ua', sensitive: false, auc: 0.8, ks: 0.5, iv: 1, direction: null, coverage: 1, nulls: { bot: 0, human: 0 }, quantiles: null, categories: [{ value: 'curl', bot_share: 1, human_share: 0, lift: null }, { value: 'evil', bot_share: 1, human_share: 0, lift: null }] },
+          {
+            name: 'ip_score',
+            sensitive: false,
+            auc: 0.9,
+            ks: 0.8,
+            iv: 1,
+            direction: 'higher',
+            coverage: 1,
+            nulls: { bot: 0, human: 0 },
+            quantiles: null,
+            categories: null,
+          },
+          {
+            name: 'asn',
+            sensitive: false,
+            auc: 0.8,
+            ks: 0.5,
+            iv: 1,
+            direction: null,
+            coverage: 1,
+            nulls: { bot: 0, human: 0 },
+            quantiles: null,
+            categories: [{ value: 'evil\n# x', bot_share: 1, human_share: 0, lift: null }],
+          },
+          {
+            name: 'ua',
+            sensitive: false,
+            auc: 0.8,
+            ks: 0.5,
+            iv: 1,
+            direction: null,
+            coverage: 1,
+            nulls: { bot: 0, human: 0 },
+            quantiles: null,
+            categories: [
+              { value: 'curl', bot_share: 1, human_share: 0, lift: null },
+              { value: 'evil', bot_share: 1, human_share: 0, lift: null },
+            ],
+          },
         ],
         rules: [
           { status: 'approved', title: 'IP score above 80', ast: ast('ip_score > 80'), reason: '' },

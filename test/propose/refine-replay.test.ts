@@ -55,7 +55,10 @@ describe('the demo cassettes of issue 16', () => {
 
   it('fp --provider replay: the populations named and the modifications measured', async () => {
     // the demo's night-time candidate, written by the test above (the request holds its title and condition)
-    const file = readdirSync(join(demo, 'candidates')).filter((f) => f.endsWith('.yaml')).map((f) => join(demo, 'candidates', f)).find((f) => parseYaml(readFileSync(f, 'utf8'))?.condition === FP_RULE.condition)!;
+    const file = readdirSync(join(demo, 'candidates'))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => join(demo, 'candidates', f))
+      .find((f) => parseYaml(readFileSync(f, 'utf8'))?.condition === FP_RULE.condition)!;
     expect(file).toBeDefined();
     const r = await runCli(['-C', demo, 'fp', file, '--provider', 'replay'], demo);
     expect(r.code, r.stderr).toBe(0);

@@ -51,9 +51,19 @@ describe('propose --refine, offline', () => {
   it('replaces a failing candidate by the best measured modification, recording each round and its evidence', async () => {
     const p = parseCondition(FAILING);
     if (!p.ok) throw new Error('parse');
-    const run = await backtestTargets(store, base.config, base.catalog, [{ id: 'x', title: 't', status: 'candidate', condition: FAILING, ast: p.ast }], { window: 'test', variations: true });
+    const run = await backtestTargets(store, base.config, base.catalog, [{ id: 'x', title: 't', status: 'candidate', condition: FAILING, ast: p.ast }], {
+      window: 'test',
+      variations: true,
+    });
     expect(applyGate(run.rules[0]!, base.config.gate).pass).toBe(false);
-    const doc: Record<string, unknown> = { id: 'x', title: 't', condition: FAILING, tags: ['offline'], provenance: { generator: 'offline:greedy-conjunction' }, backtest: evidenceBlock(run, run.rules[0]!) };
+    const doc: Record<string, unknown> = {
+      id: 'x',
+      title: 't',
+      condition: FAILING,
+      tags: ['offline'],
+      provenance: { generator: 'offline:greedy-conjunction' },
+      backtest: evidenceBlock(run, run.rules[0]!),
+    };
     const d = { doc, ast: p.ast, result: run.rules[0]! };
     const rounds = await refineOffline(base, store, d, 2, new Set([FAILING]));
     expect(rounds!.length).toBeGreaterThanOrEqual(1);
@@ -84,14 +94,42 @@ describe('propose --refine, with a model (loopback stub)', () => {
       if (tool.includes('submit_rules')) return { body: toolAnswer([rule(FAILING, 'No pointer at a steady pace')]) };
       refineRequests++;
       const cond = refineRequests === 1 ? `${FAILING} and keyboard_nav_ratio < 0.3` : `${FAILING} and keyboard_nav_ratio < 0.2 and js_executed`;
-      return { body: { output: { message: { role: 'assistant', content: [{ toolUse: { toolUseId: `tooluse_refine_${refineRequests}`, name: 'submit_revisions', input: { revisions: [{ ...rule(cond, 'Steady sessions without pointer, not keyboard users'), rule: 1, change: 'excluded keyboard navigation' }] } } }] } }, stopReason: 'tool_use', usage: { inputTokens: 300, outputTokens: 80 }, metrics: { latencyMs: 9 } } };
+      return {
+        body: {
+          output: {
+            message: {
+              role: 'assistant',
+              content: [
+                {
+                  toolUse: {
+                    toolUseId: `tooluse_refine_${refineRequests}`,
+                    name: 'submit_revisions',
+                    input: {
+                      revisions: [{ ...rule(cond, 'Steady sessions without pointer, not keyboard users'), rule: 1, change: 'excluded keyboard navigation' }],
+                    },
+                  },
+                },
+              ],
+            },
+          },
+          stopReason: 'tool_use',
+          usage: { inputTokens: 300, outputTokens: 80 },
+          metrics: { latencyMs: 9 },
+        },
+      };
     });
     const llm = stubProvider(stub.url, { maxAttempts: 1 });
     const r = await proposeWithProvider(ws(), store, { provider: 'bedrock', count: 1, ranking, llm, refine: 2 });
     expect(r.candidates).toHaveLength(1);
     const c = r.candidates[0]!;
     expect(c.refine!.length).toBeGreaterThanOrEqual(1);
-    expect(c.refine![0]).toMatchObject({ round: 1, from: FAILING, to: `${FAILING} and keyboard_nav_ratio < 0.3`, change: 'excluded keyboard navigation', generator: `bedrock:${A}` });
+    expect(c.refine![0]).toMatchObject({
+      round: 1,
+      from: FAILING,
+      to: `${FAILING} and keyboard_nav_ratio < 0.3`,
+      change: 'excluded keyboard navigation',
+      generator: `bedrock:${A}`,
+    });
     expect(c.condition).toBe(c.refine!.at(-1)!.to);
     expect(r.refine_calls![0]).toMatchObject({ round: 1, rules: 1, revised: 1, repair_rounds: 0 });
 

@@ -77,11 +77,28 @@ describe('propose --provider replay', () => {
   });
 
   it('--provider bedrock without credentials exits 3 naming the credentials, with no empty comparison table', async () => {
-    const keys = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_EC2_METADATA_DISABLED', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME'];
+    const keys = [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+      'AWS_PROFILE',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+      'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+      'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+      'AWS_EC2_METADATA_DISABLED',
+      'AWS_CONFIG_FILE',
+      'AWS_SHARED_CREDENTIALS_FILE',
+      'AWS_ENDPOINT_URL_BEDROCK_RUNTIME',
+    ];
     const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
     for (const k of keys) delete process.env[k];
     // no instance metadata, no profile files, and nothing could leave the machine anyway
-    Object.assign(process.env, { AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: join(demo, 'no-such-config'), AWS_SHARED_CREDENTIALS_FILE: join(demo, 'no-such-credentials'), AWS_ENDPOINT_URL_BEDROCK_RUNTIME: 'http://127.0.0.1:9' });
+    Object.assign(process.env, {
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: join(demo, 'no-such-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(demo, 'no-such-credentials'),
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: 'http://127.0.0.1:9',
+    });
     try {
       const r = await runCli(['-C', demo, 'propose', '--provider', 'bedrock', '--count', '1'], demo);
       expect(r.code, r.stderr).toBe(3);
@@ -106,14 +123,27 @@ describe('propose --provider replay', () => {
 describe('record and replay', () => {
   it('--record writes a cassette that replay answers from', async () => {
     const dir = tmpDir('rulegen-cassettes-');
-    const response = { output: { message: { role: 'assistant' as const, content: [{ text: 'hi' }] } }, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1 }, metrics: { latencyMs: 5 } };
+    const response = {
+      output: { message: { role: 'assistant' as const, content: [{ text: 'hi' }] } },
+      stopReason: 'end_turn',
+      usage: { inputTokens: 1, outputTokens: 1 },
+      metrics: { latencyMs: 5 },
+    };
     const live: LlmProvider = { name: 'bedrock', converse: async () => ({ response, generator: 'bedrock:m', latencyMs: 1, attempts: 1 }) };
-    const req: ConverseRequest = { modelId: 'm', system: [{ text: 's' }], messages: [{ role: 'user', content: [{ text: 'u' }] }], toolConfig: { tools: [] }, inferenceConfig: { temperature: 0, maxTokens: 256 } };
+    const req: ConverseRequest = {
+      modelId: 'm',
+      system: [{ text: 's' }],
+      messages: [{ role: 'user', content: [{ text: 'u' }] }],
+      toolConfig: { tools: [] },
+      inferenceConfig: { temperature: 0, maxTokens: 256 },
+    };
     const rec = new RecordingProvider(live, dir);
     await rec.converse(req);
     expect(rec.written).toEqual([join(dir, `${requestKey(req)}.json`)]);
     // key order does not matter: the key is over canonical JSON
-    const reordered = JSON.parse(JSON.stringify({ inferenceConfig: req.inferenceConfig, toolConfig: req.toolConfig, messages: req.messages, system: req.system, modelId: 'm' })) as ConverseRequest;
+    const reordered = JSON.parse(
+      JSON.stringify({ inferenceConfig: req.inferenceConfig, toolConfig: req.toolConfig, messages: req.messages, system: req.system, modelId: 'm' }),
+    ) as ConverseRequest;
     const out = await new ReplayProvider([dir]).converse(reordered);
     expect(out.response).toEqual(response);
     await expect(new ReplayProvider([dir]).converse({ ...req, modelId: 'other' })).rejects.toThrow(/sha256:[0-9a-f]{64}/);
@@ -141,7 +171,9 @@ describe('prompts and prices', () => {
     expect(ids.some((i) => i.startsWith('meta.llama'))).toBe(true);
     expect(ids.some((i) => /claude-3/.test(i))).toBe(false);
     // 1M input + 1M output + 1M cache read + 1M cache write of Sonnet 4.5
-    expect(costOf('us.anthropic.claude-sonnet-4-5-20250929-v1:0', { inputTokens: 1e6, outputTokens: 1e6, cacheReadInputTokens: 1e6, cacheWriteInputTokens: 1e6 })).toBeCloseTo(3 + 15 + 0.3 + 3.75, 6);
+    expect(
+      costOf('us.anthropic.claude-sonnet-4-5-20250929-v1:0', { inputTokens: 1e6, outputTokens: 1e6, cacheReadInputTokens: 1e6, cacheWriteInputTokens: 1e6 }),
+    ).toBeCloseTo(3 + 15 + 0.3 + 3.75, 6);
     expect(costOf('eu.anthropic.claude-haiku-4-5-20251001-v1:0', { inputTokens: 1e6, outputTokens: 0 }, { batch: true })).toBeCloseTo(0.5, 6);
     expect(costOf('unknown.model', { inputTokens: 1, outputTokens: 1 })).toBeNull();
   });

@@ -26,7 +26,12 @@ describe('rank --import files', () => {
       { feature: 'kind', importance: 0.05, std: 0.01 },
     ]);
     const byLine = Object.fromEntries(r.problems.map((p) => [p.where?.line, p]));
-    expect(byLine[4]).toMatchObject({ severity: 'warning', message: 'row left out: unknown feature "nosuch"', where: { file, line: 4, field: 'feature' }, found: 'nosuch' });
+    expect(byLine[4]).toMatchObject({
+      severity: 'warning',
+      message: 'row left out: unknown feature "nosuch"',
+      where: { file, line: 4, field: 'feature' },
+      found: 'nosuch',
+    });
     expect(byLine[5]).toMatchObject({ message: 'row left out: the importance of "y" is not a number', where: { line: 5, field: 'importance' }, found: 'abc' });
     expect(byLine[6]).toMatchObject({ message: 'row left out: the std of "flag" is not a non-negative number', found: '-1' });
     expect(byLine[8]).toMatchObject({ message: 'row left out: "x" appears again (the first row counts)' });
@@ -76,7 +81,9 @@ describe('rank --import files', () => {
       }
       throw new Error('expected an InputError');
     };
-    expect(fail(() => parseImport('name,score\nx,1\n', 'i.csv', catalog))).toMatch(/i\.csv:1: error: the importance file has no header naming its columns[\s\S]*found: {4}name,score/);
+    expect(fail(() => parseImport('name,score\nx,1\n', 'i.csv', catalog))).toMatch(
+      /i\.csv:1: error: the importance file has no header naming its columns[\s\S]*found: {4}name,score/,
+    );
     expect(fail(() => parseImport('[{"feature": "x",', 'i.json', catalog))).toMatch(/not valid JSON/);
     expect(fail(() => parseImport('42', 'i.json', catalog))).toMatch(/holds no list of features/);
     expect(fail(() => loadImport(join(DIR, 'no-such-file.csv'), catalog))).toMatch(/cannot read the importance file: ENOENT/);

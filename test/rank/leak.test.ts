@@ -91,7 +91,10 @@ describe('rank: possible label leaks', () => {
     expect((await runCli(['init', dir], dir)).code).toBe(0);
     const csv = join(dir, 'sessions.csv');
     await store.run(`COPY sessions TO '${csv.replaceAll("'", "''")}' (HEADER)`);
-    writeFileSync(join(dir, 'features.yaml'), features.map((f) => `- name: ${f.name}\n  type: ${f.type}\n  description: ${JSON.stringify(f.description)}\n`).join('\n'));
+    writeFileSync(
+      join(dir, 'features.yaml'),
+      features.map((f) => `- name: ${f.name}\n  type: ${f.type}\n  description: ${JSON.stringify(f.description)}\n`).join('\n'),
+    );
     const ing = await runCli(['-C', dir, '--quiet', 'ingest', 'sessions.csv'], dir);
     expect(ing.code, ing.stderr).toBe(0);
     const r = await runCli(['-C', dir, '--json', 'rank'], dir);

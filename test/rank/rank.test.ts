@@ -250,7 +250,14 @@ describe('rank against the row-by-row definitions on random data', () => {
           await s.run('CREATE OR REPLACE TABLE sessions (session_id VARCHAR, ts TIMESTAMP, label INTEGER, a DOUBLE, b BOOLEAN, c VARCHAR)');
           await s.appendColumns(
             'sessions',
-            [data.map((_, i) => `s${i}`), data.map(() => '2026-01-01 00:00:00'), data.map((d) => d.label), data.map((d) => d.a), data.map((d) => d.b), data.map((d) => d.c)],
+            [
+              data.map((_, i) => `s${i}`),
+              data.map(() => '2026-01-01 00:00:00'),
+              data.map((d) => d.label),
+              data.map((d) => d.a),
+              data.map((d) => d.b),
+              data.map((d) => d.c),
+            ],
             data.length,
           );
           const r = await rankFeatures(s, cfg, cat);

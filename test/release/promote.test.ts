@@ -48,7 +48,14 @@ describe('rulegen promote', () => {
     const ro = rollout();
     expect(ro.stage).toBe('challenge');
     expect(ro.history).toHaveLength(1);
-    expect(ro.history[0]).toMatchObject({ from: 'shadow', to: 'challenge', reviewer: 'alice', override: null, judged_since: '2026-01-01T00:00:00.000Z', gate: 'pass' });
+    expect(ro.history[0]).toMatchObject({
+      from: 'shadow',
+      to: 'challenge',
+      reviewer: 'alice',
+      override: null,
+      judged_since: '2026-01-01T00:00:00.000Z',
+      gate: 'pass',
+    });
     expect(readFileSync(file, 'utf8')).toMatch(/^# kept across promotions\n/);
     expect(loadRuleFile(file, openWorkspace(dir).catalog).rule?.rollout?.stage).toBe('challenge');
   });
@@ -63,7 +70,10 @@ describe('rulegen promote', () => {
     expect(refused.stderr).toMatch(/fewer than min_support 20/);
     expect(readFileSync(file, 'utf8')).toBe(before);
 
-    const forced = await runCli(['-C', dir, 'promote', ID, '--to', 'block', '--reviewer', 'bob', '--override', 'incident 42: blocking now, reviewed by hand'], dir);
+    const forced = await runCli(
+      ['-C', dir, 'promote', ID, '--to', 'block', '--reviewer', 'bob', '--override', 'incident 42: blocking now, reviewed by hand'],
+      dir,
+    );
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toContain('FAILED, overridden: incident 42: blocking now, reviewed by hand');
     const ro = rollout();

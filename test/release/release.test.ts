@@ -90,7 +90,10 @@ describe('rulegen release', () => {
       { name: 'interarrival_cv', type: 'number', unit: 'ratio' },
       { name: 'pointer_events', type: 'number', unit: 'events' },
     ]);
-    expect(headless.compiled.duckdb).toEqual({ sql: 'coalesce((("webdriver_flag") and ("interarrival_cv" < ?::DOUBLE) and ("pointer_events" = ?::DOUBLE)), false)', parameters: [0.1, 0] });
+    expect(headless.compiled.duckdb).toEqual({
+      sql: 'coalesce((("webdriver_flag") and ("interarrival_cv" < ?::DOUBLE) and ("pointer_events" = ?::DOUBLE)), false)',
+      parameters: [0.1, 0],
+    });
     expect(headless.compiled.spark.sql).toBe('coalesce(((`webdriver_flag`) and (`interarrival_cv` < 0.1) and (`pointer_events` = 0)), false)');
     expect(headless.evidence?.window.name).toBe('test');
     expect(headless.evidence?.counts.tp).toBeGreaterThanOrEqual(20);
@@ -106,7 +109,12 @@ describe('rulegen release', () => {
     edit(NIGHT, (t) => t.replace('action: challenge', 'action: block'));
     edit(HEADLESS, (t) => t.replace('interarrival_cv < 0.1 ', 'interarrival_cv < 0.12 '));
     edit(NIGHT2, (t) => t.replace('status: approved', 'status: deprecated'));
-    addRule(TOOLS, 'HTTP libraries that run no JavaScript and load no assets', "ua_family in ('python_requests', 'go_http', 'curl') and not js_executed and static_asset_ratio < 0.05", 'rollout:\n  stage: shadow\n  since: 2026-12-01T10:00:00Z\n');
+    addRule(
+      TOOLS,
+      'HTTP libraries that run no JavaScript and load no assets',
+      "ua_family in ('python_requests', 'go_http', 'curl') and not js_executed and static_asset_ratio < 0.05",
+      'rollout:\n  stage: shadow\n  since: 2026-12-01T10:00:00Z\n',
+    );
     edit(TOOLS, (t) => t.replace('action: block', 'action: log'));
     const r = await release(undefined, '2026-12-08T10:00:00Z');
     expect(r.bundle.version).toBe('1.1.0');

@@ -72,7 +72,14 @@ function load(text: string) {
   return { rule: l.rule!, file: l.file };
 }
 
-const input = (rules: ReturnType<typeof load>[]): DocsInput => ({ workspace: 'fixtures/review', config, catalog, rules, run: null, now: new Date('2026-02-01T00:00:00Z') });
+const input = (rules: ReturnType<typeof load>[]): DocsInput => ({
+  workspace: 'fixtures/review',
+  config,
+  catalog,
+  rules,
+  run: null,
+  now: new Date('2026-02-01T00:00:00Z'),
+});
 
 function golden(name: string, text: string): void {
   const file = join(GOLDEN, name);
@@ -91,7 +98,9 @@ describe('measured false-positive scenarios in the docs', () => {
     golden('fp-offline.md', md);
     expect(md).toContain('| 84% | at least 0.14 keyboard navigation \\| ratio | `keyboard_nav_ratio >= 0.14` | excluded |');
     expect(md).toContain("| 9% | from a hosting network | `asn_type in ('hosting')` | still matched |");
-    expect(md).toContain('Measured by rulegen fp on the train window (2026-01-01 to 2026-01-10) for rule 9a9a9a9a-0000-4000-8000-000000000001: 412 false positives, 2960 true positives.');
+    expect(md).toContain(
+      'Measured by rulegen fp on the train window (2026-01-01 to 2026-01-10) for rule 9a9a9a9a-0000-4000-8000-000000000001: 412 false positives, 2960 true positives.',
+    );
     expect(md).toMatch(/\*\*Written with the rule\*\*[\s\S]*- People on kiosks that reload a page on a timer/);
   });
 
@@ -118,13 +127,35 @@ describe('measured false-positive scenarios in the docs', () => {
 `;
     const d = load(text);
     const md = renderRuleMarkdown(d, input([d]));
-    expect(md).toContain('for the version before refine round 1 ("pointer_events <= 2 and interarrival_cv < 0.8"), which failed the gate (FPR upper 95% bound 1.2% exceeds max_fpr 0.1%)');
+    expect(md).toContain(
+      'for the version before refine round 1 ("pointer_events <= 2 and interarrival_cv < 0.8"), which failed the gate (FPR upper 95% bound 1.2% exceeds max_fpr 0.1%)',
+    );
     expect(md).toContain('| 84% | at least 0.14 keyboard navigation | `keyboard_nav_ratio >= 0.14` | measured before the change |');
   });
 
   it('the report has a per-rule FP section, escaped', () => {
     const d = load(MODEL);
-    const html = loadTemplates(undefined)['report.html'].render(reportView({ ...input([d]), rules: [{ ...d, result: { id: d.rule.id, counts: { tp: 10, fp: 2, tn: 100, fn: 3, unlabeled_hits: 0 }, precision: 0.8, recall: 0.7, fpr: 0.02, fpr_upper95: 0.05, hit_rate: 0.1, segments: { 'country=US': { rows: 50, humans: 40, hits: 5, fp: 2, fpr: 0.05, fpr_upper95: 0.1 } } } as never }] }), 'the report');
+    const html = loadTemplates(undefined)['report.html'].render(
+      reportView({
+        ...input([d]),
+        rules: [
+          {
+            ...d,
+            result: {
+              id: d.rule.id,
+              counts: { tp: 10, fp: 2, tn: 100, fn: 3, unlabeled_hits: 0 },
+              precision: 0.8,
+              recall: 0.7,
+              fpr: 0.02,
+              fpr_upper95: 0.05,
+              hit_rate: 0.1,
+              segments: { 'country=US': { rows: 50, humans: 40, hits: 5, fp: 2, fpr: 0.05, fpr_upper95: 0.1 } },
+            } as never,
+          },
+        ],
+      }),
+      'the report',
+    );
     expect(html).toContain('<summary>False positives: 2 people matched on the test window</summary>');
     expect(html).toContain('<td class="num">84%</td><td>at least 0.14 keyboard navigation</td><td><code>keyboard_nav_ratio &gt;&#x3D; 0.14</code></td>');
     expect(html).toContain('<strong>Screen-reader users</strong>: People who navigate by keyboard with a &lt;b&gt;screen reader&lt;/b&gt;.');

@@ -50,7 +50,12 @@ describe('golden docs of fixture rules', () => {
 
   it('docs/rules/README.md', () => {
     const files = renderDocs({ paths: { docs: '/docs' } as never }, input, loadTemplates(undefined));
-    expect([...files.keys()].map((f) => basename(f)).sort()).toEqual(['4f7d2c10-5b6e-4a8f-9c31-7e2b8d0a6f15.md', '9e1f3a52-7c4d-4b6e-8a20-5d9c0b1e2f36.md', 'README.md', 'report.html']);
+    expect([...files.keys()].map((f) => basename(f)).sort()).toEqual([
+      '4f7d2c10-5b6e-4a8f-9c31-7e2b8d0a6f15.md',
+      '9e1f3a52-7c4d-4b6e-8a20-5d9c0b1e2f36.md',
+      'README.md',
+      'report.html',
+    ]);
     golden('README.md', files.get('/docs/rules/README.md')!);
   });
 

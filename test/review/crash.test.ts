@@ -209,7 +209,7 @@ describe('recovery through the CLI', () => {
     expect(again.stderr).toContain(`rule ${id} is already approved`);
   });
 
-  it('a rule left in both folders by an older rulegen: the approved copy wins, said on stderr, docs regenerated; stale temp files go, a live writer\'s stay', async () => {
+  it("a rule left in both folders by an older rulegen: the approved copy wins, said on stderr, docs regenerated; stale temp files go, a live writer's stay", async () => {
     const id = IDS[0]!;
     const approvedText = readFileSync(join(ws, 'rules', `${id}.yaml`), 'utf8');
     writeFileSync(join(ws, 'candidates', `${id}.yaml`), candidate(id, CONDITIONS[0]!));
@@ -220,7 +220,9 @@ describe('recovery through the CLI', () => {
     writeFileSync(live, 'being written');
     const r = await runCli(['-C', ws, 'docs'], ws);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`recovered: rule ${id} was in both candidates/${id}.yaml and rules/${id}.yaml (an interrupted approve): kept the approved rule, removed the candidate`);
+    expect(r.stderr).toContain(
+      `recovered: rule ${id} was in both candidates/${id}.yaml and rules/${id}.yaml (an interrupted approve): kept the approved rule, removed the candidate`,
+    );
     expect(ruleFolderOf(id)).toEqual(['rules']);
     expect(readFileSync(join(ws, 'rules', `${id}.yaml`), 'utf8')).toBe(approvedText);
     expect(existsSync(join(ws, 'docs/rules', `${id}.md`))).toBe(true);

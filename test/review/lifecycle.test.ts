@@ -199,7 +199,13 @@ describe('approve', () => {
   });
 
   it('a candidate that declares related: derived keeps its own id and the relation', async () => {
-    put(ID.declared, candidate(ID.declared, PASSES_DERIVED, `provenance:\n  generator: human:test\n`).replace('related: []', `related:\n  - id: ${HEADLESS_RULE}\n    type: derived`));
+    put(
+      ID.declared,
+      candidate(ID.declared, PASSES_DERIVED, `provenance:\n  generator: human:test\n`).replace(
+        'related: []',
+        `related:\n  - id: ${HEADLESS_RULE}\n    type: derived`,
+      ),
+    );
     const r = await approve(ID.declared, '--reviewer', 'ann');
     expect(r.code, r.stderr).toBe(0);
     const y = yamlOf(`rules/${ID.declared}.yaml`);
@@ -310,7 +316,10 @@ describe('bad input: clear messages, exit 2, nothing half written', () => {
   it('a candidate hand-edited into an invalid state: file:line:column of each error; review lists the rest with exit 2', async () => {
     put(ID.bad, candidate(ID.bad, 'requests_per_minute > 50 and static_asset_ratoi < 0.05').replace('action: challenge', 'action: ban'));
     const before = snapshot();
-    for (const verb of [['approve', ID.bad, '--reviewer', 'ann'], ['reject', ID.bad, '--reviewer', 'ann', '--reason', 'x']]) {
+    for (const verb of [
+      ['approve', ID.bad, '--reviewer', 'ann'],
+      ['reject', ID.bad, '--reviewer', 'ann', '--reason', 'x'],
+    ]) {
       const r = await runCli(['-C', ws, ...verb], ws);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`its file is not a valid rule (2 errors below)`);

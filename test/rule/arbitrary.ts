@@ -1,22 +1,7 @@
 /** fast-check arbitraries of ASTs and rows, shared by the round-trip and differential tests. */
 import fc from 'fast-check';
 import { makeCatalog, type Catalog, type Feature } from '../../src/catalog/schema.js';
-import {
-  and,
-  between,
-  bool,
-  COMPARISON_OPS,
-  comparison,
-  featureRef,
-  inList,
-  isNull,
-  not,
-  num,
-  or,
-  str,
-  type Expr,
-  type Literal,
-} from '../../src/rule/ast.js';
+import { and, between, bool, COMPARISON_OPS, comparison, featureRef, inList, isNull, not, num, or, str, type Expr, type Literal } from '../../src/rule/ast.js';
 import type { Row, RowValue } from '../../src/rule/evaluate.js';
 
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'null', 'between', 'true', 'false']);
@@ -48,7 +33,10 @@ const name = fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/).filter((s) => !KEYWORDS.
 const anyLiteral: fc.Arbitrary<Literal> = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }).map(num),
   fc.integer({ min: -1000, max: 1000 }).map(num),
-  fc.oneof(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.constantFrom(...HOSTILE_STRINGS)).filter((s) => !s.includes('\0')).map(str),
+  fc
+    .oneof(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.constantFrom(...HOSTILE_STRINGS))
+    .filter((s) => !s.includes('\0'))
+    .map(str),
   fc.boolean().map(bool),
 );
 
@@ -118,12 +106,9 @@ export const typedExpr: fc.Arbitrary<Expr> = fc.letrec<{ expr: Expr }>((tie) => 
   ),
 })).expr;
 
-const maybe = <T extends RowValue>(a: fc.Arbitrary<T>): fc.Arbitrary<T | null> => fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 3, arbitrary: a });
-const numberValue = fc.oneof(
-  fc.constantFrom(...NUMBER_POOL, Infinity, -Infinity),
-  fc.double({ noNaN: true, min: -1e6, max: 1e6 }),
-  fc.double({ noNaN: true }),
-);
+const maybe = <T extends RowValue>(a: fc.Arbitrary<T>): fc.Arbitrary<T | null> =>
+  fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 3, arbitrary: a });
+const numberValue = fc.oneof(fc.constantFrom(...NUMBER_POOL, Infinity, -Infinity), fc.double({ noNaN: true, min: -1e6, max: 1e6 }), fc.double({ noNaN: true }));
 
 /** A row of TEST_CATALOG's features: NaN-free doubles (infinities included), booleans, categories, nulls. */
 export const typedRow: fc.Arbitrary<Row> = fc.record({
@@ -133,5 +118,10 @@ export const typedRow: fc.Arbitrary<Row> = fc.record({
   b1: maybe(fc.boolean()),
   b2: maybe(fc.boolean()),
   c1: maybe(fc.constantFrom(...CATEGORY_POOL)),
-  c2: maybe(fc.oneof(fc.constantFrom(...CATEGORY_POOL), fc.string({ unit: 'grapheme', maxLength: 6 }).filter((s) => !s.includes('\0')))),
+  c2: maybe(
+    fc.oneof(
+      fc.constantFrom(...CATEGORY_POOL),
+      fc.string({ unit: 'grapheme', maxLength: 6 }).filter((s) => !s.includes('\0')),
+    ),
+  ),
 });

@@ -129,7 +129,12 @@ describe('english: golden readings', () => {
 
   it('every feature of the synthetic catalog has a label, and no reading keeps a snake_case name', () => {
     expect(labelled.features.filter((f) => !f.label).map((f) => f.name)).toEqual([]);
-    for (const c of [labelled, unlabelled]) expect(render(c).split('\n').filter((l) => l.startsWith('  ') && /[a-z]_[a-z]/.test(l))).toEqual([]);
+    for (const c of [labelled, unlabelled])
+      expect(
+        render(c)
+          .split('\n')
+          .filter((l) => l.startsWith('  ') && /[a-z]_[a-z]/.test(l)),
+      ).toEqual([]);
   });
 });
 

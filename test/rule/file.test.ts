@@ -161,7 +161,7 @@ describe('rulegen lint', () => {
         `${bad}:10:9: error: empty list after in for "device_class"`,
         `${bad}:11:9: warning: "asn_org" is marked sensitive in the catalog: a rule that uses it shows it in docs and reviews`,
         `${bad}:14:17: error: name at least one population that could match, or "Unknown"`,
-        'candidates/7ec9dce0-6c84-4fe9-812c-a422d5cb2682.yaml:6:68: error: invalid condition: expected \')\' to close the \'(\', found end of input',
+        "candidates/7ec9dce0-6c84-4fe9-812c-a422d5cb2682.yaml:6:68: error: invalid condition: expected ')' to close the '(', found end of input",
         'candidates/02f52c6a-bb6c-4646-8679-ee76cb24dc62.yaml:6:12: warning: contradiction: the condition can never be true',
       ]),
     );

@@ -15,12 +15,29 @@ import { tmpDir } from '../helpers/cli.js';
 const catalog = loadCatalog('fixtures/rules/features.yaml');
 const ID = '1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed';
 const rule = (extra = '', fields: Record<string, string> = {}) =>
-  Object.entries({ id: ID, title: 'T', status: 'candidate', action: 'log', level: 'low', condition: 'requests_per_minute > 120', description: 'D', rationale: 'R', falsepositives: '[Unknown]', ...fields })
+  Object.entries({
+    id: ID,
+    title: 'T',
+    status: 'candidate',
+    action: 'log',
+    level: 'low',
+    condition: 'requests_per_minute > 120',
+    description: 'D',
+    rationale: 'R',
+    falsepositives: '[Unknown]',
+    ...fields,
+  })
     .map(([k, v]) => `${k}: ${v}`)
-    .join('\n') + '\n' + extra;
+    .join('\n') +
+  '\n' +
+  extra;
 
 /** A "billion laughs": 9^6 strings from six lines. */
-const BOMB = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]', ...['b', 'c', 'd', 'e', 'f'].map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcde'[i]}`).join(',')}]`)].join('\n') + '\n';
+const BOMB =
+  [
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+    ...['b', 'c', 'd', 'e', 'f'].map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcde'[i]}`).join(',')}]`),
+  ].join('\n') + '\n';
 
 function inputError(f: () => unknown): InputError {
   try {
@@ -52,7 +69,10 @@ describe('hostile YAML files', () => {
     const l = loadRuleFile(big, catalog);
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(l.problems[0]).toMatchObject({ message: 'the rule file is too large', expected: 'at most 1 MB', where: { file: big } });
-    expect(inputError(() => readText(big, 'the feature catalog')).problems[0]).toMatchObject({ message: 'the feature catalog is too large', expected: 'at most 10 MB' });
+    expect(inputError(() => readText(big, 'the feature catalog')).problems[0]).toMatchObject({
+      message: 'the feature catalog is too large',
+      expected: 'at most 10 MB',
+    });
   });
 
   it('one bad file in a folder does not stop the others from loading', () => {
@@ -120,7 +140,18 @@ describe('validation messages of hand-written files', () => {
 
 describe('feature names that are keywords', () => {
   it('are refused in the catalog at the name', () => {
-    const text = ['- name: ok', '  type: number', '  description: x', '- name: select', '  type: number', '  description: y', '- name: "null"', '  type: boolean', '  description: z', ''].join('\n');
+    const text = [
+      '- name: ok',
+      '  type: number',
+      '  description: x',
+      '- name: select',
+      '  type: number',
+      '  description: y',
+      '- name: "null"',
+      '  type: boolean',
+      '  description: z',
+      '',
+    ].join('\n');
     const ps = inputError(() => parseCatalog(text, 'features.yaml')).problems;
     expect(ps.map((p) => [p.message, p.where?.line, p.where?.column])).toEqual([
       ['feature name "select" is a reserved SQL keyword: no condition could use it', 4, 9],

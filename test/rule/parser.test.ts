@@ -1,22 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import {
-  and,
-  AstError,
-  between,
-  comparison,
-  featureRef,
-  inList,
-  isNotNull,
-  isNull,
-  measure,
-  not,
-  notInList,
-  num,
-  or,
-  str,
-} from '../../src/rule/ast.js';
+import { and, AstError, between, comparison, featureRef, inList, isNotNull, isNull, measure, not, notInList, num, or, str } from '../../src/rule/ast.js';
 import { MAX_DEPTH, MAX_TERMS, parse, parseCondition } from '../../src/rule/parser.js';
 import { print } from '../../src/rule/printer.js';
 import { anyExpr, HOSTILE_STRINGS } from './arbitrary.js';

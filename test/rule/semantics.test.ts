@@ -55,7 +55,11 @@ describe('checks', () => {
 
   it('report unknown features with a suggestion', () => {
     const [f] = checkCondition(parse('request_per_minute > 1'), catalog);
-    expect(f).toMatchObject({ severity: 'error', message: 'unknown feature "request_per_minute" (did you mean "requests_per_minute"?)', found: 'request_per_minute' });
+    expect(f).toMatchObject({
+      severity: 'error',
+      message: 'unknown feature "request_per_minute" (did you mean "requests_per_minute"?)',
+      found: 'request_per_minute',
+    });
     expect(messages('zzz > 1')).toEqual(['error: unknown feature "zzz"']);
   });
 
@@ -113,9 +117,15 @@ describe('checks', () => {
     let deep = featureRef('js_executed') as ReturnType<typeof not> | ReturnType<typeof featureRef>;
     for (let i = 0; i < 50_000; i++) deep = not(deep);
     expect(checkCondition(deep, catalog).map((f) => f.message)).toEqual(['the condition nests deeper than 65 levels']);
-    expect(checkCondition(inList('country', Array.from({ length: 1001 }, (_, i) => String(i))), catalog).map((f) => f.message)).toEqual([
-      'the list for "country" has 1001 values',
-    ]);
+    expect(
+      checkCondition(
+        inList(
+          'country',
+          Array.from({ length: 1001 }, (_, i) => String(i)),
+        ),
+        catalog,
+      ).map((f) => f.message),
+    ).toEqual(['the list for "country" has 1001 values']);
   });
 });
 
@@ -138,9 +148,7 @@ describe('english', () => {
     expect(en('not js_executed')).toBe('no passed JavaScript challenge');
   });
   it('reads categories and nesting', () => {
-    expect(en("country = 'US' or device_class not in ('bot', 'tablet')")).toBe(
-      "country 'US' or device class none of 'bot' or 'tablet'",
-    );
+    expect(en("country = 'US' or device_class not in ('bot', 'tablet')")).toBe("country 'US' or device class none of 'bot' or 'tablet'");
     expect(en('not (headless_ua or requests_per_minute > 600) and (js_executed or session_seconds < 1)')).toBe(
       '(neither headless user agent nor more than 600 requests per minute) and (passed JavaScript challenge or session length under 1 s)',
     );

@@ -21,7 +21,8 @@ describe('the workspace rules', () => {
     expect(all.rules.map((l) => l.id)).toEqual([IDS.A, IDS.L]);
     expect(all.all.length).toBe(all.rules.length + all.candidates.length);
     // exact id, 8+ prefix, file name and path all name the same rule; a short prefix names none
-    for (const arg of [IDS.D, IDS.D.slice(0, 8), `${IDS.D}.yaml`, join('candidates', `${IDS.D}.yaml`)]) expect(matchRules(arg, all.all).map((l) => l.id)).toEqual([IDS.D]);
+    for (const arg of [IDS.D, IDS.D.slice(0, 8), `${IDS.D}.yaml`, join('candidates', `${IDS.D}.yaml`)])
+      expect(matchRules(arg, all.all).map((l) => l.id)).toEqual([IDS.D]);
     expect(matchRules(IDS.D.slice(0, 7), all.all)).toEqual([]);
     // 'aaaaaaaa' is the prefix of two rules
     expect(matchRules('aaaaaaaa', all.all)).toHaveLength(2);
@@ -31,7 +32,10 @@ describe('the workspace rules', () => {
     expect(resolveRuleArg('rpm > 5', ws, dir).kind).toBe('expression');
     const r = resolveTargets(ws, [IDS.D.slice(0, 8), 'rpm > 5'], dir);
     expect(r.problems).toEqual([]);
-    expect(r.targets.map((t) => [t.id, t.status])).toEqual([[IDS.D, 'candidate'], ['expr-1', 'expression']]);
+    expect(r.targets.map((t) => [t.id, t.status])).toEqual([
+      [IDS.D, 'candidate'],
+      ['expr-1', 'expression'],
+    ]);
     expect(r.targets[0]!.file).toBe(join(ws.paths.candidates, `${IDS.D}.yaml`));
     expect(workspaceContext(ws).map((t) => t.id)).toEqual(targetsOf(all.all, ['approved', 'candidate', 'rejected']).map((t) => t.id));
   }, 30_000);
@@ -42,13 +46,43 @@ describe('the workspace rules', () => {
     const store = await openWorkspaceStore(ws, { mode: 'read' });
     try {
       const { targets } = resolveTargets(ws, [IDS.E], dir);
-      const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', variations: true, context: workspaceContext(ws), configFile: ws.paths.config });
+      const run = await backtestTargets(store, ws.config, ws.catalog, targets, {
+        window: 'test',
+        variations: true,
+        context: workspaceContext(ws),
+        configFile: ws.paths.config,
+      });
       const evidence = evidenceBlock(run, run.rules[0]!);
       expect(EvidenceSchema.safeParse(evidence).success).toBe(true);
       expect(readEvidence(evidence)?.counts).toEqual(run.rules[0]!.counts);
       const rule = targets[0]!.rule!;
-      const doc = candidateDocument({ id: rule.id, title: rule.title, action: rule.action, level: rule.level, condition: rule.condition, description: rule.description, rationale: rule.rationale, falsepositives: rule.falsepositives, provenance: { generator: 'offline:test' }, backtest: evidence });
-      expect(Object.keys(doc)).toEqual(['id', 'title', 'status', 'action', 'level', 'condition', 'description', 'rationale', 'falsepositives', 'tags', 'related', 'provenance', 'backtest']);
+      const doc = candidateDocument({
+        id: rule.id,
+        title: rule.title,
+        action: rule.action,
+        level: rule.level,
+        condition: rule.condition,
+        description: rule.description,
+        rationale: rule.rationale,
+        falsepositives: rule.falsepositives,
+        provenance: { generator: 'offline:test' },
+        backtest: evidence,
+      });
+      expect(Object.keys(doc)).toEqual([
+        'id',
+        'title',
+        'status',
+        'action',
+        'level',
+        'condition',
+        'description',
+        'rationale',
+        'falsepositives',
+        'tags',
+        'related',
+        'provenance',
+        'backtest',
+      ]);
       const { stringify } = await import('yaml');
       const load = parseRuleFile(stringify(doc), join(ws.paths.candidates, `${rule.id}.yaml`), ws.catalog);
       expect(load.problems).toEqual([]);

@@ -44,8 +44,21 @@ beforeAll(async () => {
   store = await openWorkspaceStore(ws, { mode: 'read' });
   const repo = loadRuleDir(ws.paths.rules, ws.catalog).map((l) => l.rule!);
   expect(repo).toHaveLength(3);
-  rules = [...repo, ...EXTRA.map((condition, i) => ruleOf({ id: testId(500 + i), condition, action: i % 2 ? 'challenge' : 'block', stage: i === 0 ? 'shadow' : undefined }, ws.catalog, i))];
-  const bundle = buildBundle({ version: '1.0.0', created: new Date(0), generator: 'test', gate: ws.config.gate, catalog: ws.catalog, rules: rules.map((rule) => ({ rule, evidence: null })), previous: null });
+  rules = [
+    ...repo,
+    ...EXTRA.map((condition, i) =>
+      ruleOf({ id: testId(500 + i), condition, action: i % 2 ? 'challenge' : 'block', stage: i === 0 ? 'shadow' : undefined }, ws.catalog, i),
+    ),
+  ];
+  const bundle = buildBundle({
+    version: '1.0.0',
+    created: new Date(0),
+    generator: 'test',
+    gate: ws.config.gate,
+    catalog: ws.catalog,
+    rules: rules.map((rule) => ({ rule, evidence: null })),
+    previous: null,
+  });
   rs = loadRuleset(JSON.stringify(bundle));
   // session objects as a service would hold them: every catalog feature, NULL as null
   const cols = ws.catalog.features.map((f) => quoteIdent(f.name)).join(', ');
@@ -98,7 +111,12 @@ describe('runtime vs the backtest engine', () => {
 
   it('the confusion counts of runBacktest are the runtime decisions counted by label', async () => {
     const window = await resolveWindow(store, ws.config, 'all');
-    const engine = await runBacktest(store, ws.config, window, rules.map((r) => ({ id: r.id, predicate: compilePredicate(r.ast, ws.catalog) })));
+    const engine = await runBacktest(
+      store,
+      ws.config,
+      window,
+      rules.map((r) => ({ id: r.id, predicate: compilePredicate(r.ast, ws.catalog) })),
+    );
     const counts = rules.map(() => ({ tp: 0, fp: 0, tn: 0, fn: 0, unlabeled_hits: 0 }));
     const index = new Map(rules.map((r, i) => [r.id, i]));
     for (const s of sessions) {

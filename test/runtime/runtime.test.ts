@@ -61,7 +61,7 @@ const VALUES = {
 
 function sessions(n: number): Record<string, unknown>[] {
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const out: Record<string, unknown>[] = [];
   for (let i = 0; i < n; i++) {
     const s: Record<string, unknown> = {};
@@ -105,7 +105,14 @@ describe('evaluate', () => {
   });
 
   it('reports a missing or mistyped feature for each rule that names it, without throwing, and goes on with the rest', () => {
-    const rs = loadRuleset(bundleOf([{ condition: 'rpm > 10' }, { condition: 'not webdriver', action: 'challenge' }, { condition: "ua = 'curl' or rpm > 5", action: 'log' }, { condition: "asn = 'hosting'" }]));
+    const rs = loadRuleset(
+      bundleOf([
+        { condition: 'rpm > 10' },
+        { condition: 'not webdriver', action: 'challenge' },
+        { condition: "ua = 'curl' or rpm > 5", action: 'log' },
+        { condition: "asn = 'hosting'" },
+      ]),
+    );
     const d = evaluate(rs, { rpm: '12', webdriver: false, asn: 'hosting' });
     expect(d.errors).toEqual([
       { rule: rs.rules[0]!.id, feature: 'rpm', problem: 'type', expected: 'a number or null', found: 'string "12"' },
@@ -193,6 +200,12 @@ describe('the package', () => {
       for (const m of src.matchAll(/from '(\.[^']+)\.js'/g)) visit(join(file, '..', `${m[1]}.ts`));
     };
     visit(join(import.meta.dirname, '../../src/runtime/index.ts'));
-    expect([...seen].map((f) => f.replace(/.*\/src\//, 'src/')).sort()).toEqual(['src/release/schema.ts', 'src/runtime/canonical.ts', 'src/runtime/evaluator.ts', 'src/runtime/index.ts', 'src/runtime/plan.ts']);
+    expect([...seen].map((f) => f.replace(/.*\/src\//, 'src/')).sort()).toEqual([
+      'src/release/schema.ts',
+      'src/runtime/canonical.ts',
+      'src/runtime/evaluator.ts',
+      'src/runtime/index.ts',
+      'src/runtime/plan.ts',
+    ]);
   });
 });

@@ -14,7 +14,9 @@ let dir: string;
 let store: Store;
 
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
-const BOTS = `(${ARCHETYPES.filter((a) => a.label === 1).map((a) => quoteString(a.name)).join(', ')})`;
+const BOTS = `(${ARCHETYPES.filter((a) => a.label === 1)
+  .map((a) => quoteString(a.name))
+  .join(', ')})`;
 
 beforeAll(async () => {
   dir = tmpDir('rulegen-synth-');
@@ -122,7 +124,16 @@ describe('synthesize: a 50k-session data set', () => {
     const features = synthCatalog();
     expect(cols.map((c) => c.name)).toEqual([...SYNTH_BASE_COLUMNS, ...features.map((f) => f.name)]);
     const types = Object.fromEntries(cols.map((c) => [c.name, c.type]));
-    expect(types).toMatchObject({ session_id: 'VARCHAR', ts: 'TIMESTAMP', label: 'INTEGER', country: 'VARCHAR', device_class: 'VARCHAR', archetype: 'VARCHAR', client_ip: 'VARCHAR', user_agent: 'VARCHAR' });
+    expect(types).toMatchObject({
+      session_id: 'VARCHAR',
+      ts: 'TIMESTAMP',
+      label: 'INTEGER',
+      country: 'VARCHAR',
+      device_class: 'VARCHAR',
+      archetype: 'VARCHAR',
+      client_ip: 'VARCHAR',
+      user_agent: 'VARCHAR',
+    });
     for (const f of features) expect(types[f.name], f.name).toBe({ number: 'DOUBLE', boolean: 'BOOLEAN', category: 'VARCHAR' }[f.type]);
   });
 
@@ -171,7 +182,9 @@ describe('synthesize: a 50k-session data set', () => {
 
   it('leaves NULLs where telemetry is blocked or a lookup failed, and nowhere else', async () => {
     const features = synthCatalog();
-    const nulls = await q<Record<string, number>>(`SELECT ${features.map((f) => `avg(CASE WHEN ${f.name} IS NULL THEN 1 ELSE 0 END) AS ${f.name}`).join(', ')} FROM $d`);
+    const nulls = await q<Record<string, number>>(
+      `SELECT ${features.map((f) => `avg(CASE WHEN ${f.name} IS NULL THEN 1 ELSE 0 END) AS ${f.name}`).join(', ')} FROM $d`,
+    );
     const telemetry = ['pointer_events', 'keyboard_nav_ratio', 'plugins_count', 'webdriver_flag'];
     for (const f of features) {
       const share = nulls[0]![f.name]!;
@@ -180,7 +193,9 @@ describe('synthesize: a 50k-session data set', () => {
       else if (f.name === 'mean_interarrival_ms' || f.name === 'interarrival_cv') expect(share, f.name).toBeLessThan(0.05);
       else expect(share, f.name).toBe(0);
     }
-    const [privacy] = await q<{ blocked: number }>(`SELECT avg(CASE WHEN pointer_events IS NULL THEN 1 ELSE 0 END) AS blocked FROM $d WHERE archetype = 'privacy_browser'`);
+    const [privacy] = await q<{ blocked: number }>(
+      `SELECT avg(CASE WHEN pointer_events IS NULL THEN 1 ELSE 0 END) AS blocked FROM $d WHERE archetype = 'privacy_browser'`,
+    );
     expect(privacy!.blocked).toBeGreaterThan(0.7);
   });
 

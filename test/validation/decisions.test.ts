@@ -21,7 +21,9 @@ describe('the set gate', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('1 candidate fails the gate');
     expect(r.stderr).toContain('with this rule the deployed set hits 2 of 5 humans (1 only by this rule): FPR upper 95% bound 76.9% exceeds set_max_fpr 70.0%');
-    expect(r.stderr).toContain('dddddddd: incremental FPR 20.000% (1 human only this rule would hit), incremental recall 0.0% (0 bots no deployed rule catches)');
+    expect(r.stderr).toContain(
+      'dddddddd: incremental FPR 20.000% (1 human only this rule would hit), incremental recall 0.0% (0 bots no deployed rule catches)',
+    );
     expect(existsSync(join(dir, 'rules', `${IDS.D}.yaml`))).toBe(false);
     const o = await runCli(['-C', dir, 'approve', IDS.D, '--reviewer', 'ann', '--override', 'incident 7'], dir);
     expect(o.code, o.stderr).toBe(0);
@@ -37,7 +39,9 @@ describe('the set gate', () => {
     const dir = await tinyWorkspace(loose('  set_max_fpr: 0.5\n  segment_max_fpr: 1\n').replace('  max_fpr: 0.8\n', '  max_fpr: 0.9\n'));
     const r = await runCli(['-C', dir, 'check', '--junit', 'c.xml', '--summary', 's.md'], dir);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('deployed set (1 approved block/challenge rule): 1 of 5 humans hit, FPR 20.000% (upper 95% 62.447%), recall 33.3%: FAILS the set gate');
+    expect(r.stdout).toContain(
+      'deployed set (1 approved block/challenge rule): 1 of 5 humans hit, FPR 20.000% (upper 95% 62.447%), recall 33.3%: FAILS the set gate',
+    );
     expect(r.stdout).toContain('most of its false positives come from: aaaaaaaa (share 1.0, 1 only by it)');
     expect(r.stdout).toMatch(/gate: 2 of 2 rules pass; the deployed set FAILS/);
     const suite = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(join(dir, 'c.xml'), 'utf8')).testsuites.testsuite;
@@ -84,7 +88,10 @@ describe('duplicates by behaviour', () => {
     const rv = await runCli(['-C', dir, '--json', 'review'], dir);
     const f = JSON.parse(rv.stdout).candidates.find((x: { id: string }) => x.id === IDS.F);
     expect(f.pass).toBe(false);
-    expect(f.findings.duplicate).toEqual([`duplicate of ${IDS.A} (hit-set Jaccard 1.000)`, `repeats rejected ${IDS.R}: hits customers on fast links (hit-set Jaccard 1.000)`]);
+    expect(f.findings.duplicate).toEqual([
+      `duplicate of ${IDS.A} (hit-set Jaccard 1.000)`,
+      `repeats rejected ${IDS.R}: hits customers on fast links (hit-set Jaccard 1.000)`,
+    ]);
     const text = await runCli(['-C', dir, 'review'], dir);
     expect(text.stdout).toContain(`- duplicate of ${IDS.A} (hit-set Jaccard 1.000)`);
     const c = await runCli(['-C', dir, 'check', '--candidates'], dir);

@@ -63,7 +63,9 @@ describe('on the demo data', () => {
     const harm = byId.get(ID.harm) as { pass: boolean; fpr_upper95: number; findings: { segment: string[] } };
     expect(harm.pass).toBe(false);
     expect(harm.fpr_upper95).toBeLessThanOrEqual(0.001); // within max_fpr overall: only the population shows it
-    expect(harm.findings.segment[0]).toMatch(/^FPR on protected population keyboard_only is [\d.]+% \(\d+ of \d+ humans\): its lower 95% bound [\d.]+% exceeds segment_max_fpr 0\.300%$/);
+    expect(harm.findings.segment[0]).toMatch(
+      /^FPR on protected population keyboard_only is [\d.]+% \(\d+ of \d+ humans\): its lower 95% bound [\d.]+% exceeds segment_max_fpr 0\.300%$/,
+    );
     const drift = byId.get(ID.drift) as { pass: boolean; findings: { stability: string[] } };
     expect(drift.pass).toBe(false);
     expect(drift.findings.stability[0]).toMatch(/^recall collapsed on 2026-01-15: /);
@@ -77,7 +79,9 @@ describe('on the demo data', () => {
     expect(a.stdout).toMatch(/incremental FPR [\d.]+% \(\d+ humans only this rule would hit\), incremental recall [\d.]+%/);
     const b = await runCli(['-C', ws, 'approve', ID.second, '--reviewer', 'ann', '--no-docs'], ws);
     expect(b.code).toBe(1);
-    expect(b.stderr).toMatch(/with this rule the deployed set hits \d+ of \d+ humans \(\d+ only by this rule\): FPR upper 95% bound [\d.]+% exceeds set_max_fpr 0\.100%/);
+    expect(b.stderr).toMatch(
+      /with this rule the deployed set hits \d+ of \d+ humans \(\d+ only by this rule\): FPR upper 95% bound [\d.]+% exceeds set_max_fpr 0\.100%/,
+    );
     put(ID.reordered, 'block', "not accept_language_present and ua_family in ('headless_chrome', 'curl', 'python_requests', 'go_http')");
     const c = await runCli(['-C', ws, 'check', '--candidates'], ws);
     expect(c.code).toBe(1);

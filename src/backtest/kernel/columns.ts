@@ -130,7 +130,8 @@ class BlockBuilder {
           continue;
         }
         const code = d.byHash.get(hashKey(u[2 * r + 1]!, u[2 * r]!));
-        if (code === undefined) throw new KernelUnsupportedError(`a value of ${s.column} is missing from its dictionary (the table changed while it was read?)`);
+        if (code === undefined)
+          throw new KernelUnsupportedError(`a value of ${s.column} is missing from its dictionary (the table changed while it was read?)`);
         dst[at + i] = code;
       }
     } else {
@@ -171,7 +172,15 @@ function allSet(v: Uint32Array, rows: number): boolean {
 }
 
 /** Stream `specs` of `table` (rows matching `where`) as blocks. */
-export async function* streamBlocks(store: Store, table: string, specs: readonly ColumnSpec[], dicts: ReadonlyMap<string, Dictionary>, where = 'TRUE', params: readonly Param[] = [], orderBy = ''): AsyncGenerator<Block> {
+export async function* streamBlocks(
+  store: Store,
+  table: string,
+  specs: readonly ColumnSpec[],
+  dicts: ReadonlyMap<string, Dictionary>,
+  where = 'TRUE',
+  params: readonly Param[] = [],
+  orderBy = '',
+): AsyncGenerator<Block> {
   const sql = `SELECT ${specs.map(selectExpr).join(', ')} FROM ${quoteIdent(table)} WHERE ${where}${orderBy ? ` ORDER BY ${orderBy}` : ''}`;
   const b = new BlockBuilder(specs, dicts);
   for await (const chunk of store.columnChunks(sql, params)) for (const block of b.push(chunk)) yield block;
@@ -303,7 +312,13 @@ export class ColumnCache {
     missing.forEach((s, i) => {
       renameSync(files[i]!.tmp, `${files[i]!.base}.v`);
       renameSync(files[i]!.vtmp, `${files[i]!.base}.n`);
-      this.meta.columns[s.key] = { kind: s.kind, column: s.column, file: fileName(s.key), nulls: nulls[i]!, ...(s.kind === 'category' ? { dict: dicts.get(s.column)!.values } : {}) };
+      this.meta.columns[s.key] = {
+        kind: s.kind,
+        column: s.column,
+        file: fileName(s.key),
+        nulls: nulls[i]!,
+        ...(s.kind === 'category' ? { dict: dicts.get(s.column)!.values } : {}),
+      };
     });
     this.meta.rows = rows;
     this.meta.order = order;

@@ -126,7 +126,14 @@ const byKey = <T>([a]: [string, T], [b]: [string, T]) => (a < b ? -1 : a > b ? 1
  * Backtest `rules` on `window` with the kernel. The result has the shape (and, for every count,
  * the values) of `runBacktest(store, config, window, rules, opts)`, with `engine: 'kernel'`.
  */
-export async function runKernelBacktest(store: Store, config: Config, catalog: Catalog, window: Window, rules: readonly KernelRule[], opts: KernelOptions = {}): Promise<KernelResult> {
+export async function runKernelBacktest(
+  store: Store,
+  config: Config,
+  catalog: Catalog,
+  window: Window,
+  rules: readonly KernelRule[],
+  opts: KernelOptions = {},
+): Promise<KernelResult> {
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   const warnings: string[] = [];
@@ -140,7 +147,8 @@ export async function runKernelBacktest(store: Store, config: Config, catalog: C
   const train = opts.train && K ? opts.train : undefined;
 
   const types = new Map((await store.describe(`SELECT * FROM ${quoteIdent(table)}`)).map((c) => [c.name, c.type]));
-  if (types.get(config.data.time) !== 'TIMESTAMP') throw new KernelUnsupportedError(`the time column ${config.data.time} is ${types.get(config.data.time) ?? 'missing'}, not TIMESTAMP`);
+  if (types.get(config.data.time) !== 'TIMESTAMP')
+    throw new KernelUnsupportedError(`the time column ${config.data.time} is ${types.get(config.data.time) ?? 'missing'}, not TIMESTAMP`);
   const side0 = await sideOf(store, config, window);
   const side1 = train ? await sideOf(store, config, train) : null;
 
@@ -156,7 +164,8 @@ export async function runKernelBacktest(store: Store, config: Config, catalog: C
   const colIndex = new Map(specs.map((s, i) => [s.key, i]));
 
   // the source: the column cache, or DuckDB directly
-  const cacheDir = opts.cache === false || store.path === ':memory:' ? null : (opts.cache ?? join(dirname(store.path), 'cache', 'kernel', table.replace(/[^a-z0-9_]/gi, '_')));
+  const cacheDir =
+    opts.cache === false || store.path === ':memory:' ? null : (opts.cache ?? join(dirname(store.path), 'cache', 'kernel', table.replace(/[^a-z0-9_]/gi, '_')));
   const dicts = new Map<string, readonly string[]>();
   let blocks: AsyncIterable<Block> | Iterable<Block>;
   let tableRows: number;
@@ -247,7 +256,15 @@ interface Shape {
 }
 
 /** The engine's result shape from the summed partial, metric by metric as engine.ts computes it. */
-function assemble(plan: KernelPlan, part: Partial, window: Window, rules: readonly KernelRule[], opts: KernelOptions, sh: Shape, warnings: string[]): Omit<BacktestResult, 'warnings' | 'timings'> {
+function assemble(
+  plan: KernelPlan,
+  part: Partial,
+  window: Window,
+  rules: readonly KernelRule[],
+  opts: KernelOptions,
+  sh: Shape,
+  warnings: string[],
+): Omit<BacktestResult, 'warnings' | 'timings'> {
   const K = rules.length;
   const DS = daySlots(plan);
   const G = (s: number, d: number, l: number) => part.groups[(s * DS + d) * 4 + l]!;
@@ -352,7 +369,11 @@ function assemble(plan: KernelPlan, part: Partial, window: Window, rules: readon
     results.forEach((res, k) => {
       const tp = sum((d) => RG(k, 1, d, 1));
       const fp = sum((d) => RG(k, 1, d, 0));
-      res.train = { counts: { tp, fp, tn: tHumans - fp, fn: tBots - tp, unlabeled_hits: sum((d) => RG(k, 1, d, 2)) }, recall: tBots ? tp / tBots : null, fpr: tHumans ? fp / tHumans : null };
+      res.train = {
+        counts: { tp, fp, tn: tHumans - fp, fn: tBots - tp, unlabeled_hits: sum((d) => RG(k, 1, d, 2)) },
+        recall: tBots ? tp / tBots : null,
+        fpr: tHumans ? fp / tHumans : null,
+      };
       if (res.daily) res.daily.series = [...series(k, 1, sh.train!.name), ...res.daily.series];
     });
   }
@@ -395,8 +416,14 @@ function assemble(plan: KernelPlan, part: Partial, window: Window, rules: readon
     }
     for (const r of results) r.overlap!.sort((x, y) => y.jaccard - x.jaccard);
     set = {
-      deployed: setMetrics(rules.filter((r) => r.deployed).map((r) => r.id), part.base),
-      judged: setMetrics(rules.filter((r) => r.deployed || r.extra).map((r) => r.id), part.all),
+      deployed: setMetrics(
+        rules.filter((r) => r.deployed).map((r) => r.id),
+        part.base,
+      ),
+      judged: setMetrics(
+        rules.filter((r) => r.deployed || r.extra).map((r) => r.id),
+        part.all,
+      ),
     };
     if (!opts.set) {
       set = undefined;

@@ -13,7 +13,20 @@ port.on('message', (m: { type: 'block'; block: Block } | { type: 'finish' }) => 
     port.postMessage({ type: 'done' });
   } else {
     const p = state.finish();
-    const buffers = [p.groups, p.ruleGroups, ...p.segTotals, ...p.segHits, p.popTotals, p.popHits, p.inter, p.incremental, p.outside, p.fpShare, p.base, p.all].map((a) => a.buffer as ArrayBuffer);
+    const buffers = [
+      p.groups,
+      p.ruleGroups,
+      ...p.segTotals,
+      ...p.segHits,
+      p.popTotals,
+      p.popHits,
+      p.inter,
+      p.incremental,
+      p.outside,
+      p.fpShare,
+      p.base,
+      p.all,
+    ].map((a) => a.buffer as ArrayBuffer);
     port.postMessage({ type: 'partial', partial: p }, buffers);
   }
 });

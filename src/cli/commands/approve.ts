@@ -8,7 +8,9 @@ import { withWorkspaceStore } from './with-store.js';
 export const register: Register = (program, { io, globals }) => {
   program
     .command('approve')
-    .description('re-run the backtest, apply the gate (per rule, the deployed set, protected segments, stability, duplicates) and move candidates to rules/ as approved (exit 1 if the gate fails)')
+    .description(
+      're-run the backtest, apply the gate (per rule, the deployed set, protected segments, stability, duplicates) and move candidates to rules/ as approved (exit 1 if the gate fails)',
+    )
     .argument('<ids...>', 'candidate ids (or unique prefixes of 8+ characters)')
     .option('--reviewer <name>', 'who approves (required; recorded in the rule file)')
     .option('--note <text>', 'a note for the review trail')
@@ -22,7 +24,9 @@ export const register: Register = (program, { io, globals }) => {
         if (g.json) io.stdout(JSON.stringify({ approved: r.decisions, docs: r.docs, notes: r.notes }, null, 2) + '\n');
         else {
           for (const d of r.decisions) {
-            io.stdout(`approved ${d.id} ${d.title} -> ${d.file}${d.overridden ? ' (gate overridden)' : ''}${d.derivedFrom ? ` (derived from ${d.derivedFrom})` : ''}\n`);
+            io.stdout(
+              `approved ${d.id} ${d.title} -> ${d.file}${d.overridden ? ' (gate overridden)' : ''}${d.derivedFrom ? ` (derived from ${d.derivedFrom})` : ''}\n`,
+            );
             if (d.incremental) io.stdout(`  ${incrementalText(d.incremental)}\n`);
             for (const reason of d.overridden ? d.verdict.reasons : []) io.stdout(`  overridden: ${reason}\n`);
             for (const n of d.verdict.notes) io.stdout(`  note: ${n}\n`);

@@ -23,32 +23,52 @@ export const register: Register = (program, { io, globals }) => {
     .option('--core-only', 'core counts only (no per-day, segment or overlap breakdowns)', false)
     .option(...ENGINE_OPTION)
     .option(...MAX_SCAN_OPTION)
-    .action(async (args: string[], opts: { window: string; by?: string; variations: boolean; update: boolean; write: boolean; coreOnly: boolean } & EngineFlags) => {
-      const g = globals();
-      if (!['train', 'test', 'all'].includes(opts.window)) throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
-      const ws = openWorkspace(g.workspace);
-      const loads = loadWorkspaceRules(ws).all;
-      const { targets, problems } = args.length ? resolveTargets(ws, args, io.cwd, loads) : workspaceRules(ws, { loads });
-      const errors = problems.filter((p) => p.severity === 'error');
-      if (errors.length) throw new InputError(`cannot backtest: ${errors.length} problem${errors.length > 1 ? 's' : ''}`, problems);
-      if (!g.quiet) for (const p of problems) io.stderr(formatProblem(p) + '\n');
-      if (targets.length === 0) throw InputError.single({ message: 'no rules to backtest', expected: `rule files in ${ws.paths.candidates} or ${ws.paths.rules}, or rules named on the command line`, found: 'none' });
-      const store = await openWorkspaceStore(ws, { mode: 'read' }); // evidence goes into rule files
-      const bar = progress(io, g.quiet);
-      try {
-        const run = await withEngine(io, g.quiet, ws.config, store, opts, (engine) => backtestTargets(store, ws.config, ws.catalog, targets, { window: opts.window as WindowName, by: opts.by, variations: opts.variations, coreOnly: opts.coreOnly, onStep: bar.step, context: workspaceContext(ws, loads), configFile: ws.paths.config, ...(engine ? { engine } : {}) }));
-        bar.done();
-        const written = opts.write ? writeEvidence(run, opts.update) : { written: [], skipped: [] };
-        if (g.json) io.stdout(JSON.stringify({ ...run, evidence: written }, null, 2) + '\n');
-        else {
-          io.stdout(formatBacktest(run));
-          if (!g.quiet && written.written.length) io.stderr(`evidence written to ${written.written.length} rule file(s)\n`);
-          if (!g.quiet && written.skipped.length) io.stderr(`${written.skipped.length} approved rule file(s) left as they are (use --update to rewrite their evidence)\n`);
+    .action(
+      async (args: string[], opts: { window: string; by?: string; variations: boolean; update: boolean; write: boolean; coreOnly: boolean } & EngineFlags) => {
+        const g = globals();
+        if (!['train', 'test', 'all'].includes(opts.window))
+          throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
+        const ws = openWorkspace(g.workspace);
+        const loads = loadWorkspaceRules(ws).all;
+        const { targets, problems } = args.length ? resolveTargets(ws, args, io.cwd, loads) : workspaceRules(ws, { loads });
+        const errors = problems.filter((p) => p.severity === 'error');
+        if (errors.length) throw new InputError(`cannot backtest: ${errors.length} problem${errors.length > 1 ? 's' : ''}`, problems);
+        if (!g.quiet) for (const p of problems) io.stderr(formatProblem(p) + '\n');
+        if (targets.length === 0)
+          throw InputError.single({
+            message: 'no rules to backtest',
+            expected: `rule files in ${ws.paths.candidates} or ${ws.paths.rules}, or rules named on the command line`,
+            found: 'none',
+          });
+        const store = await openWorkspaceStore(ws, { mode: 'read' }); // evidence goes into rule files
+        const bar = progress(io, g.quiet);
+        try {
+          const run = await withEngine(io, g.quiet, ws.config, store, opts, (engine) =>
+            backtestTargets(store, ws.config, ws.catalog, targets, {
+              window: opts.window as WindowName,
+              by: opts.by,
+              variations: opts.variations,
+              coreOnly: opts.coreOnly,
+              onStep: bar.step,
+              context: workspaceContext(ws, loads),
+              configFile: ws.paths.config,
+              ...(engine ? { engine } : {}),
+            }),
+          );
+          bar.done();
+          const written = opts.write ? writeEvidence(run, opts.update) : { written: [], skipped: [] };
+          if (g.json) io.stdout(JSON.stringify({ ...run, evidence: written }, null, 2) + '\n');
+          else {
+            io.stdout(formatBacktest(run));
+            if (!g.quiet && written.written.length) io.stderr(`evidence written to ${written.written.length} rule file(s)\n`);
+            if (!g.quiet && written.skipped.length)
+              io.stderr(`${written.skipped.length} approved rule file(s) left as they are (use --update to rewrite their evidence)\n`);
+          }
+          if (!g.json && !g.quiet) for (const w of run.warnings) io.stderr(`warning: ${w}\n`);
+        } finally {
+          bar.done();
+          store.close();
         }
-        if (!g.json && !g.quiet) for (const w of run.warnings) io.stderr(`warning: ${w}\n`);
-      } finally {
-        bar.done();
-        store.close();
-      }
-    });
+      },
+    );
 };

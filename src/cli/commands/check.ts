@@ -16,7 +16,9 @@ function errorProblems(e: unknown): Problem[] {
 export const register: Register = (program, { io, globals, setExit }) => {
   program
     .command('check')
-    .description('CI gate: lint rule files, backtest approved rules on the test window, apply the gate to each rule and to the deployed set (exit 1 on failure)')
+    .description(
+      'CI gate: lint rule files, backtest approved rules on the test window, apply the gate to each rule and to the deployed set (exit 1 on failure)',
+    )
     .option('--junit <file>', 'write JUnit XML (a testcase per rule)')
     .option('--summary <file>', 'write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)')
     .option('--candidates', 'also gate candidate rules', false)
@@ -36,17 +38,32 @@ export const register: Register = (program, { io, globals, setExit }) => {
       try {
         await withWorkspaceStore(io, g, async (ws, store, bar) => {
           gate = ws.config.gate;
-          const c = await withEngine(io, g.quiet, ws.config, store, opts, (engine) => runCheck(ws, store, { candidates: opts.candidates, onStep: bar.step, ...(engine ? { engine } : {}) }));
+          const c = await withEngine(io, g.quiet, ws.config, store, opts, (engine) =>
+            runCheck(ws, store, { candidates: opts.candidates, onStep: bar.step, ...(engine ? { engine } : {}) }),
+          );
           bar.done();
           report(c);
           if (!g.quiet) for (const w of c.warnings) io.stderr(formatProblem(w) + '\n');
           const invalid = c.invalid.map((f) => ({ file: f.file, id: f.id ?? null, problems: f.problems }));
           const set = c.set && c.run?.set ? { pass: c.set.pass, reasons: c.set.reasons, deployed: c.run.set.deployed, top: c.run.set_gate?.top ?? [] } : null;
-          const rules = c.rules.map((r) => ({ ...r.result, id: r.target.id, title: r.target.title, status: r.target.status, file: r.target.file, pass: r.verdict.pass, reasons: r.verdict.reasons, findings: r.verdict.findings, notes: r.verdict.notes }));
+          const rules = c.rules.map((r) => ({
+            ...r.result,
+            id: r.target.id,
+            title: r.target.title,
+            status: r.target.status,
+            file: r.target.file,
+            pass: r.verdict.pass,
+            reasons: r.verdict.reasons,
+            findings: r.verdict.findings,
+            notes: r.verdict.notes,
+          }));
           io.stdout(g.json ? JSON.stringify({ passed: c.passed, power: c.power, set, rules, invalid }, null, 2) + '\n' : checkText(c));
           if (c.invalid.length) {
             const n = c.invalid.length;
-            throw new InputError(`${n} invalid rule file${n > 1 ? 's' : ''}`, c.invalid.flatMap((f) => f.problems));
+            throw new InputError(
+              `${n} invalid rule file${n > 1 ? 's' : ''}`,
+              c.invalid.flatMap((f) => f.problems),
+            );
           }
           if (!c.passed) setExit(1);
         });

@@ -110,7 +110,12 @@ export const register: Register = (program, { io, globals, setExit }) => {
             formatBacktest(r.backtest, { segments: false }).trimEnd(),
             '',
             `5. review: ${r.review.listing ? `${r.review.listing.items.filter((i) => i.verdict.pass).length} of ${r.review.listing.items.length} candidates pass every gate (per rule, the deployed set, protected populations, stability, duplicates)` : ''}`,
-            ...(r.review.listing?.items ?? []).filter((i) => !i.verdict.pass).map((i) => `  FAIL ${i.id.slice(0, 8)}: ${i.verdict.reasons[0]}${i.verdict.reasons.length > 1 ? ` (and ${i.verdict.reasons.length - 1} more)` : ''}`),
+            ...(r.review.listing?.items ?? [])
+              .filter((i) => !i.verdict.pass)
+              .map(
+                (i) =>
+                  `  FAIL ${i.id.slice(0, 8)}: ${i.verdict.reasons[0]}${i.verdict.reasons.length > 1 ? ` (and ${i.verdict.reasons.length - 1} more)` : ''}`,
+              ),
             '',
             `   approve (what passes, best first, while the deployed set stays within the gate): ${r.review.approved.length} approved into ${r.dir}/rules/`,
             ...r.review.approved.flatMap((a) => (a.incremental ? [`  ${a.id.slice(0, 8)}  ${incrementalText(a.incremental)}`] : [])),

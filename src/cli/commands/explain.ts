@@ -15,9 +15,21 @@ type Kind = (typeof KINDS)[number];
 export function parseSample(words: readonly string[] | undefined): { kind: Kind; n: number } | undefined {
   if (!words || words.length === 0) return undefined;
   const [kind, count, ...rest] = words;
-  if (!KINDS.includes(kind as Kind) || rest.length) throw InputError.single({ message: 'invalid --sample', where: { field: '--sample' }, expected: 'tp, fp or fn, optionally followed by a count (e.g. --sample fp 10)', found: words.join(' ') });
+  if (!KINDS.includes(kind as Kind) || rest.length)
+    throw InputError.single({
+      message: 'invalid --sample',
+      where: { field: '--sample' },
+      expected: 'tp, fp or fn, optionally followed by a count (e.g. --sample fp 10)',
+      found: words.join(' '),
+    });
   const n = count === undefined ? 5 : Number(count);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw InputError.single({ message: 'invalid --sample count', where: { field: '--sample' }, expected: 'a whole number from 1 to 1000', found: String(count) });
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw InputError.single({
+      message: 'invalid --sample count',
+      where: { field: '--sample' },
+      expected: 'a whole number from 1 to 1000',
+      found: String(count),
+    });
   return { kind: kind as Kind, n };
 }
 
@@ -32,22 +44,35 @@ export const register: Register = (program, { io, globals }) => {
     .option('--show-sensitive', 'show the values of features the catalog marks sensitive', false)
     .action(async (arg: string, opts: { session?: string[]; sample?: string[]; window: string; showSensitive: boolean }) => {
       const g = globals();
-      if (!['train', 'test', 'all'].includes(opts.window)) throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
+      if (!['train', 'test', 'all'].includes(opts.window))
+        throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
       const sample = parseSample(opts.sample);
-      if (sample && opts.session?.length) throw InputError.single({ message: '--session and --sample exclude each other', where: { field: '--sample' }, expected: 'one of them', found: 'both' });
-      if (!sample && !opts.session?.length) throw InputError.single({ message: 'which sessions?', where: { field: '--session' }, expected: '--session ID... or --sample tp|fp|fn [N]', found: 'neither' });
+      if (sample && opts.session?.length)
+        throw InputError.single({ message: '--session and --sample exclude each other', where: { field: '--sample' }, expected: 'one of them', found: 'both' });
+      if (!sample && !opts.session?.length)
+        throw InputError.single({
+          message: 'which sessions?',
+          where: { field: '--session' },
+          expected: '--session ID... or --sample tp|fp|fn [N]',
+          found: 'neither',
+        });
       const ws = openWorkspace(g.workspace);
       const r = resolveRuleArg(arg, ws, io.cwd);
       if (r.kind === 'error') throw new InputError('cannot explain: the rule does not resolve', r.problems);
       if (!g.quiet) for (const p of r.warnings) io.stderr(formatProblem(p) + '\n');
       const ast = r.kind === 'rule' ? r.rule.ast : r.ast;
-      await withWorkspaceStore(io, g, async (_ws, store) => {
-        const result = await explainSessions(store, ws.config, ws.catalog, ast, {
-          ...(sample ? { sample: { ...sample, window: opts.window as WindowName } } : { sessions: opts.session }),
-          showSensitive: opts.showSensitive,
-        });
-        if (r.kind === 'rule') result.rule = { id: r.rule.id, title: r.rule.title };
-        io.stdout(g.json ? JSON.stringify(result, null, 2) + '\n' : formatExplain(result, ws.catalog));
-      }, { ws });
+      await withWorkspaceStore(
+        io,
+        g,
+        async (_ws, store) => {
+          const result = await explainSessions(store, ws.config, ws.catalog, ast, {
+            ...(sample ? { sample: { ...sample, window: opts.window as WindowName } } : { sessions: opts.session }),
+            showSensitive: opts.showSensitive,
+          });
+          if (r.kind === 'rule') result.rule = { id: r.rule.id, title: r.rule.title };
+          io.stdout(g.json ? JSON.stringify(result, null, 2) + '\n' : formatExplain(result, ws.catalog));
+        },
+        { ws },
+      );
     });
 };

@@ -20,11 +20,21 @@ export const register: Register = (program, { io, globals }) => {
     .option('--out <file>', 'write to a file instead of stdout')
     .action((opts: { target: string; dialect: string; view: string; out?: string }) => {
       const g = globals();
-      if (!(TARGETS as readonly string[]).includes(opts.target)) throw InputError.single({ message: 'unknown export target', where: { field: '--target' }, expected: TARGETS.join(' or '), found: opts.target });
-      if (opts.target === 'sql-view' && !isDialect(opts.dialect)) throw InputError.single({ message: 'unknown SQL dialect', where: { field: '--dialect' }, expected: 'duckdb, postgres, trino or spark', found: opts.dialect });
+      if (!(TARGETS as readonly string[]).includes(opts.target))
+        throw InputError.single({ message: 'unknown export target', where: { field: '--target' }, expected: TARGETS.join(' or '), found: opts.target });
+      if (opts.target === 'sql-view' && !isDialect(opts.dialect))
+        throw InputError.single({
+          message: 'unknown SQL dialect',
+          where: { field: '--dialect' },
+          expected: 'duckdb, postgres, trino or spark',
+          found: opts.dialect,
+        });
       const ws = openWorkspace(g.workspace);
       const rules = workspaceExportRules(ws);
-      const text = opts.target === 'sql-view' && isDialect(opts.dialect) ? sqlView(rules, ws.catalog, { dialect: opts.dialect, table: ws.config.data.table, view: opts.view }) : JSON.stringify(jsonLogicExport(rules), null, 2) + '\n';
+      const text =
+        opts.target === 'sql-view' && isDialect(opts.dialect)
+          ? sqlView(rules, ws.catalog, { dialect: opts.dialect, table: ws.config.data.table, view: opts.view })
+          : JSON.stringify(jsonLogicExport(rules), null, 2) + '\n';
       if (opts.out) {
         const file = resolve(io.cwd, opts.out);
         writeFileAtomic(file, text);

@@ -17,47 +17,80 @@ export const register: Register = (program, { io, globals }) => {
     .description('false-positive scenarios of a rule from the data, and measured modifications (optionally with a model)')
     .argument('<rule>', 'a rule file, a rule id or a condition expression')
     .option('--window <w>', 'window analysed: train | test | all (train keeps the test window honest)', 'train')
-    .option('--provider <p>', 'offline (the measured analysis only) | bedrock | replay (also ask the model to name the populations and propose modifications)', 'offline')
+    .option(
+      '--provider <p>',
+      'offline (the measured analysis only) | bedrock | replay (also ask the model to name the populations and propose modifications)',
+      'offline',
+    )
     .option('--model <id>', 'Bedrock model or inference-profile id (default: the first of llm.models)')
     .option('--record', 'write the model answer as a cassette for --provider replay', false)
     .option('--dry-run', 'with a model provider: print the request that would be sent; call nothing, write nothing', false)
     .option('--write', 'write the modifications (measured ones keeping 95% of true positives; every valid model one) as derived candidates', false)
     .action(async (arg: string, opts: { window: string; provider: string; model?: string; record: boolean; dryRun: boolean; write: boolean }) => {
       const g = globals();
-      if (!['train', 'test', 'all'].includes(opts.window)) throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
+      if (!['train', 'test', 'all'].includes(opts.window))
+        throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
       const ws = openWorkspace(g.workspace);
       const { provider } = chooseProvider(opts.provider, ws, io.env);
-      if (provider === 'offline' && (opts.model || opts.record || opts.dryRun)) throw InputError.single({ message: '--model, --record and --dry-run apply to model providers', where: { field: opts.model ? '--model' : opts.record ? '--record' : '--dry-run' }, expected: '--provider bedrock or replay', found: 'offline' });
-      if (opts.record && provider !== 'bedrock') throw InputError.single({ message: '--record needs a live provider', where: { field: '--record' }, expected: '--provider bedrock', found: provider });
+      if (provider === 'offline' && (opts.model || opts.record || opts.dryRun))
+        throw InputError.single({
+          message: '--model, --record and --dry-run apply to model providers',
+          where: { field: opts.model ? '--model' : opts.record ? '--record' : '--dry-run' },
+          expected: '--provider bedrock or replay',
+          found: 'offline',
+        });
+      if (opts.record && provider !== 'bedrock')
+        throw InputError.single({ message: '--record needs a live provider', where: { field: '--record' }, expected: '--provider bedrock', found: provider });
       const r = resolveRuleArg(arg, ws, io.cwd);
       if (r.kind === 'error') throw new InputError('cannot analyse: the rule does not resolve', r.problems);
       if (!g.quiet) for (const p of r.warnings) io.stderr(formatProblem(p) + '\n');
       const ast = r.kind === 'rule' ? r.rule.ast : r.ast;
       const source = r.kind === 'rule' ? r.rule : undefined;
-      await withWorkspaceStore(io, g, async (_ws, store, bar) => {
-        const report = await analyseFalsePositives(store, ws.config, ws.catalog, ast, { window: opts.window as WindowName, onStep: bar.step });
-        if (source) report.rule = { id: source.id, title: source.title };
-        let model: FpModelResult | undefined;
-        if (provider !== 'offline' && report.fp > 0) {
-          bar.step(`asking ${provider} about ${report.fp} false positives`);
-          model = await analyseWithModel(ws, store, report, { title: source?.title ?? report.condition, ast }, { provider: provider as 'bedrock' | 'replay', ...(opts.model ? { model: opts.model } : {}), dryRun: opts.dryRun, record: opts.record, onNote: (m) => !g.quiet && io.stderr(`${m}\n`) });
-        }
-        if (model?.request) {
+      await withWorkspaceStore(
+        io,
+        g,
+        async (_ws, store, bar) => {
+          const report = await analyseFalsePositives(store, ws.config, ws.catalog, ast, { window: opts.window as WindowName, onStep: bar.step });
+          if (source) report.rule = { id: source.id, title: source.title };
+          let model: FpModelResult | undefined;
+          if (provider !== 'offline' && report.fp > 0) {
+            bar.step(`asking ${provider} about ${report.fp} false positives`);
+            model = await analyseWithModel(
+              ws,
+              store,
+              report,
+              { title: source?.title ?? report.condition, ast },
+              {
+                provider: provider as 'bedrock' | 'replay',
+                ...(opts.model ? { model: opts.model } : {}),
+                dryRun: opts.dryRun,
+                record: opts.record,
+                onNote: (m) => !g.quiet && io.stderr(`${m}\n`),
+              },
+            );
+          }
+          if (model?.request) {
+            bar.done();
+            io.stdout(
+              g.json
+                ? JSON.stringify(model, null, 2) + '\n'
+                : `${JSON.stringify(model.request, null, 2)}\nprompt: ${model.prompt}\ninput: sha256:${model.input}\ndry run: nothing sent, nothing written\n`,
+            );
+            return;
+          }
+          let written: WrittenCandidate[] = [];
+          let modelWritten: WrittenCandidate[] = [];
+          if (opts.write) {
+            bar.step('backtesting and writing derived candidates');
+            written = await writeModifications(ws, store, report, source);
+            if (model) modelWritten = await writeModelModifications(ws, store, report, model, source);
+          }
           bar.done();
-          io.stdout(g.json ? JSON.stringify(model, null, 2) + '\n' : `${JSON.stringify(model.request, null, 2)}\nprompt: ${model.prompt}\ninput: sha256:${model.input}\ndry run: nothing sent, nothing written\n`);
-          return;
-        }
-        let written: WrittenCandidate[] = [];
-        let modelWritten: WrittenCandidate[] = [];
-        if (opts.write) {
-          bar.step('backtesting and writing derived candidates');
-          written = await writeModifications(ws, store, report, source);
-          if (model) modelWritten = await writeModelModifications(ws, store, report, model, source);
-        }
-        bar.done();
-        const strip = (k: string, v: unknown) => (k === 'ast' ? undefined : v);
-        if (g.json) io.stdout(JSON.stringify({ ...report, written, ...(model ? { model: { ...model, written: modelWritten } } : {}) }, strip, 2) + '\n');
-        else io.stdout(formatFp(report, ws.catalog, written) + (model ? formatFpModel(model, modelWritten) : ''));
-      }, { ws });
+          const strip = (k: string, v: unknown) => (k === 'ast' ? undefined : v);
+          if (g.json) io.stdout(JSON.stringify({ ...report, written, ...(model ? { model: { ...model, written: modelWritten } } : {}) }, strip, 2) + '\n');
+          else io.stdout(formatFp(report, ws.catalog, written) + (model ? formatFpModel(model, modelWritten) : ''));
+        },
+        { ws },
+      );
     });
 };

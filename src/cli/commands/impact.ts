@@ -18,8 +18,10 @@ export const register: Register = (program, { io, globals }) => {
     .option('--action <a>', 'the action of condition expressions: log | challenge | block', 'block')
     .action(async (args: string[], opts: { window: string; action: string }) => {
       const g = globals();
-      if (!['train', 'test', 'all'].includes(opts.window)) throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
-      if (!(RULE_ACTIONS as readonly string[]).includes(opts.action)) throw InputError.single({ message: 'invalid --action', where: { field: '--action' }, expected: RULE_ACTIONS.join(', '), found: opts.action });
+      if (!['train', 'test', 'all'].includes(opts.window))
+        throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
+      if (!(RULE_ACTIONS as readonly string[]).includes(opts.action))
+        throw InputError.single({ message: 'invalid --action', where: { field: '--action' }, expected: RULE_ACTIONS.join(', '), found: opts.action });
       const ws = openWorkspace(g.workspace);
       const approved = workspaceRules(ws, { statuses: ['approved'] });
       const chosen = args.length ? resolveTargets(ws, args, io.cwd, approved.loads) : workspaceRules(ws, { statuses: ['candidate'], loads: approved.loads });
@@ -27,14 +29,27 @@ export const register: Register = (program, { io, globals }) => {
       const errors = problems.filter((p) => p.severity === 'error');
       if (errors.length) throw new InputError(`cannot simulate: ${errors.length} problem${errors.length > 1 ? 's' : ''}`, problems);
       if (!g.quiet) for (const p of problems) io.stderr(formatProblem(p) + '\n');
-      if (chosen.targets.length === 0) throw InputError.single({ message: 'no rules to simulate', expected: `candidate rules in ${ws.paths.candidates}, or rules named on the command line`, found: 'none' });
+      if (chosen.targets.length === 0)
+        throw InputError.single({
+          message: 'no rules to simulate',
+          expected: `candidate rules in ${ws.paths.candidates}, or rules named on the command line`,
+          found: 'none',
+        });
       const sets = impactSets(approved.targets, chosen.targets, ws.catalog, opts.action as RuleAction);
-      await withWorkspaceStore(io, g, async (_ws, store, bar) => {
-        bar.step(`simulating ${sets.added.length} rule(s) on top of ${sets.baseline.length} approved`);
-        const report = await simulateImpact(store, ws.config, ws.catalog, sets.baseline, sets.added, { window: opts.window as WindowName, configFile: ws.paths.config });
-        report.warnings.unshift(...sets.warnings);
-        bar.done();
-        io.stdout(g.json ? JSON.stringify(report, null, 2) + '\n' : formatImpact(report));
-      }, { ws });
+      await withWorkspaceStore(
+        io,
+        g,
+        async (_ws, store, bar) => {
+          bar.step(`simulating ${sets.added.length} rule(s) on top of ${sets.baseline.length} approved`);
+          const report = await simulateImpact(store, ws.config, ws.catalog, sets.baseline, sets.added, {
+            window: opts.window as WindowName,
+            configFile: ws.paths.config,
+          });
+          report.warnings.unshift(...sets.warnings);
+          bar.done();
+          io.stdout(g.json ? JSON.stringify(report, null, 2) + '\n' : formatImpact(report));
+        },
+        { ws },
+      );
     });
 };

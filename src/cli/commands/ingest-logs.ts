@@ -41,23 +41,44 @@ export const register: Register = (program, { io, globals }) => {
     .option('--replace', 'replace the sessions table (sessions are built from whole logs, never appended)', false)
     .action(async (files: string[], opts: { format?: LogFormat; gap?: string; key?: string; tz?: string; glob: boolean; replace: boolean }) => {
       const g = globals();
-      await withWorkspaceStore(io, g, async (ws, store, bar) => {
-        // The merged catalog is computed (and checked) before any data changes, written after.
-        const merge = mergeLogCatalog(ws.paths.catalog);
-        try {
-          parseCatalog(merge.text, ws.paths.catalog);
-        } catch (e) {
-          if (e instanceof InputError) throw new InputError(`${ws.paths.catalog}: the catalog cannot take the log features; fix or remove the entries named`, e.problems);
-          throw e;
-        }
-        const summary = await ingestLogs(store, ws.config, { files: files.map((f) => resolve(io.cwd, f)), format: opts.format, gap: opts.gap, key: opts.key, tz: opts.tz, glob: opts.glob, replace: opts.replace, onStep: bar.step, onProgress: bar.tick });
-        writeLogCatalog(ws.paths.catalog, merge);
-        bar.done();
-        if (!g.quiet) {
-          for (const w of summary.warnings) io.stderr(formatProblem(w) + '\n');
-          for (const c of merge.conflicts) io.stderr(`note: features.yaml declared "${c.name}" as ${c.catalog}; the log makes it a ${c.log}, which now applies\n`);
-        }
-        io.stdout(g.json ? JSON.stringify({ ...summary, catalog: { added: merge.added, kept: merge.kept, removed: merge.removed, backup: merge.backup } }, null, 2) + '\n' : formatLogSummary(summary, merge, ws.config.data.table));
-      }, { access: { mode: 'write', command: 'ingest-logs' } });
+      await withWorkspaceStore(
+        io,
+        g,
+        async (ws, store, bar) => {
+          // The merged catalog is computed (and checked) before any data changes, written after.
+          const merge = mergeLogCatalog(ws.paths.catalog);
+          try {
+            parseCatalog(merge.text, ws.paths.catalog);
+          } catch (e) {
+            if (e instanceof InputError)
+              throw new InputError(`${ws.paths.catalog}: the catalog cannot take the log features; fix or remove the entries named`, e.problems);
+            throw e;
+          }
+          const summary = await ingestLogs(store, ws.config, {
+            files: files.map((f) => resolve(io.cwd, f)),
+            format: opts.format,
+            gap: opts.gap,
+            key: opts.key,
+            tz: opts.tz,
+            glob: opts.glob,
+            replace: opts.replace,
+            onStep: bar.step,
+            onProgress: bar.tick,
+          });
+          writeLogCatalog(ws.paths.catalog, merge);
+          bar.done();
+          if (!g.quiet) {
+            for (const w of summary.warnings) io.stderr(formatProblem(w) + '\n');
+            for (const c of merge.conflicts)
+              io.stderr(`note: features.yaml declared "${c.name}" as ${c.catalog}; the log makes it a ${c.log}, which now applies\n`);
+          }
+          io.stdout(
+            g.json
+              ? JSON.stringify({ ...summary, catalog: { added: merge.added, kept: merge.kept, removed: merge.removed, backup: merge.backup } }, null, 2) + '\n'
+              : formatLogSummary(summary, merge, ws.config.data.table),
+          );
+        },
+        { access: { mode: 'write', command: 'ingest-logs' } },
+      );
     });
 };

@@ -6,17 +6,19 @@ import { formatProblem } from '../../errors.js';
 
 export function formatIngestSummary(s: IngestSummary, table: string): string {
   const pct = (n: number) => (s.rows ? ` (${((100 * n) / s.rows).toFixed(1)}%)` : '');
-  return [
-    `loaded ${s.rows.toLocaleString('en-US')} sessions into ${table}${s.replaced ? ' (replaced)' : ''}; ${s.totalRows.toLocaleString('en-US')} in the table`,
-    // Whenever a pattern was expanded, say which files it read: a glob can match more than meant.
-    ...s.globs.map((g) => `  ${g.pattern} matched ${g.files.length} file${g.files.length === 1 ? '' : 's'}`),
-    ...(s.files.length > 1 || s.globs.length ? s.files.map((f) => `  ${f.file}: ${f.rows.toLocaleString('en-US')}`) : []),
-    `  bots:       ${s.bots.toLocaleString('en-US')}${pct(s.bots)}`,
-    `  humans:     ${s.humans.toLocaleString('en-US')}${pct(s.humans)}`,
-    `  unlabelled: ${s.unlabelled.toLocaleString('en-US')}${pct(s.unlabelled)}`,
-    `  time range: ${s.from} .. ${s.to}`,
-    `  extra columns kept (not features): ${s.extras.length ? s.extras.join(', ') : 'none'}`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `loaded ${s.rows.toLocaleString('en-US')} sessions into ${table}${s.replaced ? ' (replaced)' : ''}; ${s.totalRows.toLocaleString('en-US')} in the table`,
+      // Whenever a pattern was expanded, say which files it read: a glob can match more than meant.
+      ...s.globs.map((g) => `  ${g.pattern} matched ${g.files.length} file${g.files.length === 1 ? '' : 's'}`),
+      ...(s.files.length > 1 || s.globs.length ? s.files.map((f) => `  ${f.file}: ${f.rows.toLocaleString('en-US')}`) : []),
+      `  bots:       ${s.bots.toLocaleString('en-US')}${pct(s.bots)}`,
+      `  humans:     ${s.humans.toLocaleString('en-US')}${pct(s.humans)}`,
+      `  unlabelled: ${s.unlabelled.toLocaleString('en-US')}${pct(s.unlabelled)}`,
+      `  time range: ${s.from} .. ${s.to}`,
+      `  extra columns kept (not features): ${s.extras.length ? s.extras.join(', ') : 'none'}`,
+    ].join('\n') + '\n'
+  );
 }
 
 export const register: Register = (program, { io, globals }) => {
@@ -28,12 +30,22 @@ export const register: Register = (program, { io, globals }) => {
     .option('--glob', 'treat every argument as a glob pattern (matches are listed in the summary)', false)
     .action(async (files: string[], opts: { replace: boolean; glob: boolean }) => {
       const g = globals();
-      await withWorkspaceStore(io, g, async (ws, store, bar) => {
-        const summary = await ingest(store, ws.config, ws.catalog, { files: files.map((f) => resolve(io.cwd, f)), replace: opts.replace, glob: opts.glob, onStep: bar.step });
-        bar.done();
-        if (!g.quiet) for (const w of summary.warnings) io.stderr(formatProblem(w) + '\n');
-        io.stdout(g.json ? JSON.stringify(summary, null, 2) + '\n' : formatIngestSummary(summary, ws.config.data.table));
-        // the one command that changes tables: it takes the workspace lock
-      }, { access: { mode: 'write', command: 'ingest' } });
+      await withWorkspaceStore(
+        io,
+        g,
+        async (ws, store, bar) => {
+          const summary = await ingest(store, ws.config, ws.catalog, {
+            files: files.map((f) => resolve(io.cwd, f)),
+            replace: opts.replace,
+            glob: opts.glob,
+            onStep: bar.step,
+          });
+          bar.done();
+          if (!g.quiet) for (const w of summary.warnings) io.stderr(formatProblem(w) + '\n');
+          io.stdout(g.json ? JSON.stringify(summary, null, 2) + '\n' : formatIngestSummary(summary, ws.config.data.table));
+          // the one command that changes tables: it takes the workspace lock
+        },
+        { access: { mode: 'write', command: 'ingest' } },
+      );
     });
 };

@@ -26,7 +26,12 @@ export const register: Register = (program, { io, globals, setExit }) => {
       const errors = all.filter((p) => p.severity === 'error').length;
       const warnings = all.length - errors;
       if (g.json) {
-        const files = result.loads.map((l) => ({ file: show(l.file), id: l.id ?? null, ok: l.rule !== undefined, problems: l.problems.map((p) => ({ ...p, where: p.where && { ...p.where, file: show(l.file) } })) }));
+        const files = result.loads.map((l) => ({
+          file: show(l.file),
+          id: l.id ?? null,
+          ok: l.rule !== undefined,
+          problems: l.problems.map((p) => ({ ...p, where: p.where && { ...p.where, file: show(l.file) } })),
+        }));
         io.stdout(JSON.stringify({ files, problems: result.problems, errors, warnings }) + '\n');
       } else {
         for (const p of all) {

@@ -6,7 +6,9 @@ import { withWorkspaceStore } from './with-store.js';
 export const register: Register = (program, { io, globals }) => {
   program
     .command('promote')
-    .description('move an approved rule one rollout stage on (shadow -> challenge -> block) after the gate on the data since its last stage (exit 1 when it fails)')
+    .description(
+      'move an approved rule one rollout stage on (shadow -> challenge -> block) after the gate on the data since its last stage (exit 1 when it fails)',
+    )
     .argument('<id>', 'an approved rule id (or a unique prefix of 8+ characters)')
     .requiredOption('--to <stage>', 'challenge or block (one stage after the current one)')
     .option('--reviewer <name>', 'who promotes it (default: $USER)')
@@ -23,7 +25,9 @@ export const register: Register = (program, { io, globals }) => {
         }
         const e = p.evidence;
         io.stdout(`promoted ${p.id} ${p.title}: ${p.from} -> ${p.to}\n`);
-        io.stdout(`  gate on ${e.window.rows.toLocaleString('en-US')} sessions since ${p.since}: precision ${fmtPct(e.precision, 1)}, FPR upper 95% ${fmtPct(e.fpr_upper95)}, ${e.counts.tp} bots caught${p.verdict.pass ? '' : ` — FAILED, overridden: ${p.override}`}\n`);
+        io.stdout(
+          `  gate on ${e.window.rows.toLocaleString('en-US')} sessions since ${p.since}: precision ${fmtPct(e.precision, 1)}, FPR upper 95% ${fmtPct(e.fpr_upper95)}, ${e.counts.tp} bots caught${p.verdict.pass ? '' : ` — FAILED, overridden: ${p.override}`}\n`,
+        );
         for (const r of p.verdict.reasons) io.stdout(`     - ${r}\n`);
         io.stdout(`  recorded in ${p.file}\n`);
       });

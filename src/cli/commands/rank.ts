@@ -23,7 +23,8 @@ export const register: Register = (program, { io, globals }) => {
       let top = ws.config.rank.top;
       if (opts.top !== undefined) {
         top = Number(opts.top);
-        if (!/^\d+$/.test(opts.top.trim()) || !Number.isSafeInteger(top) || top < 1) throw InputError.single({ message: 'invalid --top', where: { field: '--top' }, expected: 'a whole number >= 1', found: opts.top });
+        if (!/^\d+$/.test(opts.top.trim()) || !Number.isSafeInteger(top) || top < 1)
+          throw InputError.single({ message: 'invalid --top', where: { field: '--top' }, expected: 'a whole number >= 1', found: opts.top });
       }
       // Read the import before the scan: a file that cannot be read at all fails fast.
       const imported = opts.import !== undefined ? loadImport(resolve(io.cwd, opts.import), ws.catalog) : undefined;
@@ -31,7 +32,9 @@ export const register: Register = (program, { io, globals }) => {
       const store = await openWorkspaceStore(ws, { mode: 'read' }); // temp tables only
       const bar = progress(io, g.quiet);
       try {
-        const ranking = await withEngine(io, g.quiet, ws.config, store, opts, (engine) => rankFeatures(store, ws.config, ws.catalog, { imported, onStep: bar.step, ...(engine ? { engine } : {}) }));
+        const ranking = await withEngine(io, g.quiet, ws.config, store, opts, (engine) =>
+          rankFeatures(store, ws.config, ws.catalog, { imported, onStep: bar.step, ...(engine ? { engine } : {}) }),
+        );
         bar.done();
         if (g.json) io.stdout(JSON.stringify(ranking, null, 2) + '\n');
         else io.stdout(formatRanking(ranking, top));

@@ -7,7 +7,9 @@ import { withWorkspaceStore } from './with-store.js';
 export const register: Register = (program, { io, globals }) => {
   program
     .command('relabel')
-    .description('record a label correction (labels.yaml): sessions matching a condition are bots, humans or unknown; every command then reads the corrected labels')
+    .description(
+      'record a label correction (labels.yaml): sessions matching a condition are bots, humans or unknown; every command then reads the corrected labels',
+    )
     .requiredOption('--where <condition>', 'the sessions to relabel, in the rule language')
     .addOption(new Option('--as <label>', 'the label they get').choices([...LABEL_VALUES]).makeOptionMandatory())
     .requiredOption('--reason <text>', 'why (kept in labels.yaml and shown by every command that applies it)')

@@ -6,7 +6,9 @@ import { withWorkspaceStore } from './with-store.js';
 export const register: Register = (program, { io, globals }) => {
   program
     .command('release')
-    .description('versioned ruleset bundle of the approved rules (JSON, sha256, JSON Schema) and CHANGELOG.md against the previous release; refused when check fails (exit 1)')
+    .description(
+      'versioned ruleset bundle of the approved rules (JSON, sha256, JSON Schema) and CHANGELOG.md against the previous release; refused when check fails (exit 1)',
+    )
     // `--version` is the program's own flag (commander reads it after the subcommand too), so
     // the release version is a positional argument.
     .argument('[version]', 'release version (default: the previous one with its minor part + 1, or 1.0.0)')
@@ -18,7 +20,20 @@ export const register: Register = (program, { io, globals }) => {
         bar.done();
         const b = r.bundle;
         if (g.json) {
-          io.stdout(JSON.stringify({ version: b.version, sha256: b.sha256, previous: b.previous, dir: r.dir, files: r.files, rules: b.rules.map((x) => ({ id: x.id, version: x.version, action: x.action, stage: x.stage })) }, null, 2) + '\n');
+          io.stdout(
+            JSON.stringify(
+              {
+                version: b.version,
+                sha256: b.sha256,
+                previous: b.previous,
+                dir: r.dir,
+                files: r.files,
+                rules: b.rules.map((x) => ({ id: x.id, version: x.version, action: x.action, stage: x.stage })),
+              },
+              null,
+              2,
+            ) + '\n',
+          );
           return;
         }
         io.stdout(`release ${b.version}: ${b.rules.length} rule${b.rules.length === 1 ? '' : 's'}, sha256 ${b.sha256}\n`);

@@ -9,7 +9,12 @@ export function parseSince(raw: string, now = new Date()): Date {
   if (span) return new Date(now.getTime() - Number(span[1]) * { d: 86400_000, h: 3600_000, m: 60_000 }[span[2] as 'd' | 'h' | 'm']);
   const d = new Date(raw);
   if (/^\d{4}-\d{2}-\d{2}/.test(raw.trim()) && !Number.isNaN(d.getTime())) return d;
-  throw InputError.single({ message: 'invalid --since', where: { field: '--since' }, expected: 'an ISO date or time (2026-01-10, 2026-01-10T12:00Z) or a span such as 7d, 12h, 30m', found: raw });
+  throw InputError.single({
+    message: 'invalid --since',
+    where: { field: '--since' },
+    expected: 'an ISO date or time (2026-01-10, 2026-01-10T12:00Z) or a span such as 7d, 12h, 30m',
+    found: raw,
+  });
 }
 
 export const register: Register = (program, { io, globals }) => {

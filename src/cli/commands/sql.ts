@@ -59,7 +59,11 @@ export const register: Register = (program, { io, globals }) => {
       const docs = targets.map((t) => {
         const predicate = compile(t.ast, ws.catalog, opts.dialect);
         const out = opts.statement ? countStatement(predicate, ws.config.data.table, opts.dialect) : predicate;
-        return { t, out, doc: { dialect: opts.dialect, rule: t.ruleId ?? null, title: t.title ?? null, condition: print(t.ast), sql: out.sql, parameters: out.parameters } };
+        return {
+          t,
+          out,
+          doc: { dialect: opts.dialect, rule: t.ruleId ?? null, title: t.title ?? null, condition: print(t.ast), sql: out.sql, parameters: out.parameters },
+        };
       });
       if (g.json) {
         const single = docs.length === 1 ? (({ title: _t, ...d }) => d)(docs[0]!.doc) : undefined;

@@ -13,7 +13,12 @@ export interface FrameOptions {
   access?: StoreAccess;
 }
 
-export async function withWorkspaceStore<T>(io: Io, g: GlobalOptions, fn: (ws: Workspace, store: Store, bar: Progress) => Promise<T>, opts: FrameOptions = {}): Promise<T> {
+export async function withWorkspaceStore<T>(
+  io: Io,
+  g: GlobalOptions,
+  fn: (ws: Workspace, store: Store, bar: Progress) => Promise<T>,
+  opts: FrameOptions = {},
+): Promise<T> {
   const ws = opts.ws ?? openWorkspace(g.workspace);
   const store = await openWorkspaceStore(ws, opts.access ?? { mode: 'read' });
   const bar = progress(io, g.quiet);

@@ -80,7 +80,9 @@ function requestParts(): Pick<FieldSql, 'method' | 'path' | 'query' | 'protocol'
  */
 export function regexFields(format: 'combined' | 'common' | 'nginx' | 'alb'): { pattern: string; groups: string[]; request: string; fields: FieldSql } {
   if (format === 'alb') {
-    const groups = ['type', 'time', 'elb', 'ip', 'port', 'target', 't1', 't2', 't3', 'status', 'tstatus', 'rbytes', 'bytes', 'request', 'ua'].map((g) => `g_${g}`);
+    const groups = ['type', 'time', 'elb', 'ip', 'port', 'target', 't1', 't2', 't3', 'status', 'tstatus', 'rbytes', 'bytes', 'request', 'ua'].map(
+      (g) => `g_${g}`,
+    );
     // ALB's request target is absolute: "GET https://host:443/path?q HTTP/1.1"
     const req = `regexp_replace(g_request, '^(\\S+) [a-z]+://[^/ ]+', '\\1 ')`;
     const r = requestParts();
@@ -127,7 +129,10 @@ export function cloudfrontFields(cols: Map<string, number>): FieldSql {
   const decode = (e: string) => `url_decode(${e})`;
   return {
     ip: col('c-ip'),
-    ts: cols.has('date') && cols.has('time') ? `try_strptime(parts[${cols.get('date')}] || ' ' || parts[${cols.get('time')}], '%Y-%m-%d %H:%M:%S')` : 'NULL::TIMESTAMP',
+    ts:
+      cols.has('date') && cols.has('time')
+        ? `try_strptime(parts[${cols.get('date')}] || ' ' || parts[${cols.get('time')}], '%Y-%m-%d %H:%M:%S')`
+        : 'NULL::TIMESTAMP',
     method: col('cs-method'),
     path: col('cs-uri-stem'),
     query: col('cs-uri-query'),

@@ -16,7 +16,17 @@ import type { Config } from '../../config/schema.js';
 import { gapSeconds, type LogsConfig } from '../../config/logs.js';
 import { checkReadable, escapeGlob } from '../readers.js';
 import { resolveInputs, type GlobMatch } from '../inputs.js';
-import { cloudfrontColumns, cloudfrontFields, detectFormat, jsonFields, LOG_FORMATS, regexFields, REQUEST_PARTS, type FieldSql, type LogFormat } from './formats.js';
+import {
+  cloudfrontColumns,
+  cloudfrontFields,
+  detectFormat,
+  jsonFields,
+  LOG_FORMATS,
+  regexFields,
+  REQUEST_PARTS,
+  type FieldSql,
+  type LogFormat,
+} from './formats.js';
 import { sessionizeSql, REF_HOST } from './sessionize.js';
 
 export interface IngestLogsOptions {
@@ -79,9 +89,16 @@ async function firstLines(store: Store, file: string): Promise<string[]> {
 
 function readError(e: unknown, file: string): InputError {
   if (e instanceof InputError) return e;
-  const msg = String((e as Error).message ?? e).split('\n')[0]!.replace(/^[A-Za-z ]+Error:\s*/, '');
+  const msg = String((e as Error).message ?? e)
+    .split('\n')[0]!
+    .replace(/^[A-Za-z ]+Error:\s*/, '');
   const gz = /gzip|zlib|inflate|compress/i.test(msg);
-  return InputError.single({ message: `cannot read the log: ${msg}`, where: { file }, expected: gz ? 'a complete gzip file' : 'a readable text log', found: gz ? 'a truncated or corrupt gzip stream' : 'a read error' });
+  return InputError.single({
+    message: `cannot read the log: ${msg}`,
+    where: { file },
+    expected: gz ? 'a complete gzip file' : 'a readable text log',
+    found: gz ? 'a truncated or corrupt gzip stream' : 'a read error',
+  });
 }
 
 /** The projection of the canonical fields for one file of a format. */
@@ -94,7 +111,13 @@ function parsedSelect(format: LogFormat, fileNo: number, file: string, head: str
   let ok: string;
   if (format === 'cloudfront') {
     const cols = cloudfrontColumns(head);
-    if (!cols) throw InputError.single({ message: 'a CloudFront log without a #Fields header', where: { file, line: 1 }, expected: 'a "#Fields: date time ..." line before the records', found: head[0] ?? '' });
+    if (!cols)
+      throw InputError.single({
+        message: 'a CloudFront log without a #Fields header',
+        where: { file, line: 1 },
+        expected: 'a "#Fields: date time ..." line before the records',
+        found: head[0] ?? '',
+      });
     fields = cloudfrontFields(cols);
     from = `(SELECT line_no, line, string_split(line, chr(9)) AS parts FROM ${lines} WHERE line IS NOT NULL AND NOT starts_with(line, '#'))`;
     ok = `len(parts) >= ${Math.max(...cols.values())}`;
@@ -126,15 +149,27 @@ function parsedSelect(format: LogFormat, fileNo: number, file: string, head: str
 function checkKey(key: string, formats: LogFormat[]): void {
   if (key === 'ip+ua' || key === 'ip') return;
   if (!/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/.test(key) || formats.some((f) => f !== 'jsonl')) {
-    throw InputError.single({ message: 'unknown session key', where: { field: '--key' }, expected: 'ip+ua, ip, or (JSON-lines logs only) a field name', found: key });
+    throw InputError.single({
+      message: 'unknown session key',
+      where: { field: '--key' },
+      expected: 'ip+ua, ip, or (JSON-lines logs only) a field name',
+      found: key,
+    });
   }
 }
 
 export async function ingestLogs(store: Store, config: Config, opts: IngestLogsOptions): Promise<IngestLogsSummary> {
   if (opts.files.length === 0) throw InputError.single({ message: 'no log files', expected: 'one or more files', found: 'none' });
-  if (opts.format && !LOG_FORMATS.includes(opts.format)) throw InputError.single({ message: 'unknown log format', where: { field: '--format' }, expected: LOG_FORMATS.join(', '), found: opts.format });
-  const logs: LogsConfig = { ...config.logs, ...(opts.gap ? { gap: opts.gap } : {}), ...(opts.key ? { key: opts.key } : {}), ...(opts.tz ? { tz: opts.tz } : {}) };
-  if (!/^\d+(\.\d+)?\s*(s|m|min|h)$/.test(logs.gap)) throw InputError.single({ message: 'invalid session gap', where: { field: '--gap' }, expected: 'a duration such as 30m, 1h or 90s', found: logs.gap });
+  if (opts.format && !LOG_FORMATS.includes(opts.format))
+    throw InputError.single({ message: 'unknown log format', where: { field: '--format' }, expected: LOG_FORMATS.join(', '), found: opts.format });
+  const logs: LogsConfig = {
+    ...config.logs,
+    ...(opts.gap ? { gap: opts.gap } : {}),
+    ...(opts.key ? { key: opts.key } : {}),
+    ...(opts.tz ? { tz: opts.tz } : {}),
+  };
+  if (!/^\d+(\.\d+)?\s*(s|m|min|h)$/.test(logs.gap))
+    throw InputError.single({ message: 'invalid session gap', where: { field: '--gap' }, expected: 'a duration such as 30m, 1h or 90s', found: logs.gap });
   await checkTimeZone(store, logs.tz);
   const gap = gapSeconds(logs.gap);
   const inputs = await resolveInputs(store, opts.files, opts.glob ?? false);
@@ -156,7 +191,13 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
     const f = detectFormat(head);
     if (!f) {
       const sample = head.find((l) => l.trim() !== '') ?? '';
-      throw InputError.single({ message: 'not a log format rulegen reads', where: { file, line: 1 }, expected: `one of ${LOG_FORMATS.join(', ')} (or say which with --format)`, found: 'lines that match none of them', excerpt: sample.slice(0, 200) });
+      throw InputError.single({
+        message: 'not a log format rulegen reads',
+        where: { file, line: 1 },
+        expected: `one of ${LOG_FORMATS.join(', ')} (or say which with --format)`,
+        found: 'lines that match none of them',
+        excerpt: sample.slice(0, 200),
+      });
     }
     formats.push({ format: f, detected: true });
   }
@@ -164,7 +205,13 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
   if (kinds.length > 1) {
     throw new InputError(
       'the logs are in different formats: ingest them in separate workspaces or convert them',
-      files.map((file, i) => ({ severity: 'error' as const, message: `detected ${formats[i]!.format}`, where: { file }, expected: `one format for every file (${formats[0]!.format}, as the first file)`, found: formats[i]!.format })),
+      files.map((file, i) => ({
+        severity: 'error' as const,
+        message: `detected ${formats[i]!.format}`,
+        where: { file },
+        expected: `one format for every file (${formats[0]!.format}, as the first file)`,
+        found: formats[i]!.format,
+      })),
     );
   }
   checkKey(logs.key, kinds);
@@ -190,27 +237,47 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
       opts.onStep?.(`parsing ${files[i]}`);
       const select = parsedSelect(formats[i]!.format, i, files[i]!, heads[i]!, logs);
       try {
-        await tx.run(`CREATE OR REPLACE TEMP TABLE ${LINES} AS SELECT ${i} AS file_no, line_no, line FROM (${linesSql(files[i]!)})`, [], { onProgress: opts.onProgress });
+        await tx.run(`CREATE OR REPLACE TEMP TABLE ${LINES} AS SELECT ${i} AS file_no, line_no, line FROM (${linesSql(files[i]!)})`, [], {
+          onProgress: opts.onProgress,
+        });
         await tx.run(i === 0 ? `CREATE TABLE ${PARSED} AS ${select}` : `INSERT INTO ${PARSED} ${select}`, [], { onProgress: opts.onProgress });
         await tx.run(`DROP TABLE ${LINES}`);
       } catch (e) {
         throw readError(e, files[i]!);
       }
-      const c = (await tx.one<{ n: number; bad: number }>(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT (${okExpr})) AS bad FROM ${PARSED} WHERE file_no = ?`, [i]))!;
+      const c = (await tx.one<{ n: number; bad: number }>(
+        `SELECT count(*) AS n, count(*) FILTER (WHERE NOT (${okExpr})) AS bad FROM ${PARSED} WHERE file_no = ?`,
+        [i],
+      ))!;
       perFile.push({ file: files[i]!, format: formats[i]!.format, detected: formats[i]!.detected, lines: Number(c.n), bad: Number(c.bad) });
     }
     if (kinds[0] === 'jsonl') await checkJsonMapping(tx, logs, files, customKey);
     const lines = perFile.reduce((a, f) => a + f.lines, 0);
     const badCount = (await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${PARSED} WHERE NOT (${okExpr})`))!.n;
     const bad = Number(badCount);
-    const firstBad = await tx.all<{ file_no: number; line_no: number }>(`SELECT file_no, line_no FROM ${PARSED} WHERE NOT (${okExpr}) ORDER BY file_no, line_no LIMIT 5`);
-    const first = await Promise.all(firstBad.map(async (b) => ({ file: files[Number(b.file_no)]!, line: Number(b.line_no), text: await lineText(tx, files[Number(b.file_no)]!, Number(b.line_no)) })));
+    const firstBad = await tx.all<{ file_no: number; line_no: number }>(
+      `SELECT file_no, line_no FROM ${PARSED} WHERE NOT (${okExpr}) ORDER BY file_no, line_no LIMIT 5`,
+    );
+    const first = await Promise.all(
+      firstBad.map(async (b) => ({
+        file: files[Number(b.file_no)]!,
+        line: Number(b.line_no),
+        text: await lineText(tx, files[Number(b.file_no)]!, Number(b.line_no)),
+      })),
+    );
     const share = lines ? bad / lines : 0;
     if (lines === 0) throw InputError.single({ message: 'the log has no lines', where: { file: files[0] }, expected: 'access-log lines', found: 'none' });
     if (bad === lines || share > logs.max_bad_share) {
       throw new InputError(
         `${bad.toLocaleString('en-US')} of ${lines.toLocaleString('en-US')} lines (${(100 * share).toFixed(1)}%) do not parse as ${kinds[0]}; the limit is logs.max_bad_share = ${(100 * logs.max_bad_share).toFixed(1)}%`,
-        first.map((b) => ({ severity: 'error' as const, message: 'malformed line', where: { file: b.file, line: b.line }, expected: `a ${kinds[0]} log line with a valid time`, found: 'a line that does not parse', excerpt: b.text.slice(0, 300) })),
+        first.map((b) => ({
+          severity: 'error' as const,
+          message: 'malformed line',
+          where: { file: b.file, line: b.line },
+          expected: `a ${kinds[0]} log line with a valid time`,
+          found: 'a line that does not parse',
+          excerpt: b.text.slice(0, 300),
+        })),
       );
     }
 
@@ -226,7 +293,9 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
     if (!hosts.length) {
       const withHost = (await tx.one<{ n: number }>(`SELECT count(host) AS n FROM ${PARSED} WHERE ${okExpr}`))!.n;
       if (Number(withHost) === 0) {
-        const top = await tx.one<{ h: string | null }>(`SELECT ${REF_HOST} AS h FROM ${PARSED} WHERE (${okExpr}) AND ${REF_HOST} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`);
+        const top = await tx.one<{ h: string | null }>(
+          `SELECT ${REF_HOST} AS h FROM ${PARSED} WHERE (${okExpr}) AND ${REF_HOST} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
+        );
         if (top?.h) {
           hosts = [top.h];
           inferred = true;
@@ -257,7 +326,11 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
     const bots = Number(s['bots']);
     const humans = Number(s['humans']);
     const warnings: Problem[] = [];
-    if (bad > 0) warnings.push({ severity: 'warning', message: `${bad} malformed line${bad === 1 ? '' : 's'} (${(100 * share).toFixed(2)}%) skipped, first at ${first.map((b) => `${b.file}:${b.line}`).join(', ')}` });
+    if (bad > 0)
+      warnings.push({
+        severity: 'warning',
+        message: `${bad} malformed line${bad === 1 ? '' : 's'} (${(100 * share).toFixed(2)}%) skipped, first at ${first.map((b) => `${b.file}:${b.line}`).join(', ')}`,
+      });
     return {
       files: perFile,
       globs: inputs.globs,
@@ -295,7 +368,12 @@ async function checkGzip(file: string): Promise<void> {
   try {
     await pipeline(createReadStream(file), createGunzip(), new Writable({ write: (_c, _e, done) => done() }));
   } catch (e) {
-    throw InputError.single({ message: 'cannot read the log: the gzip stream is truncated or corrupt', where: { file }, expected: 'a complete gzip file', found: String((e as Error).message ?? e) });
+    throw InputError.single({
+      message: 'cannot read the log: the gzip stream is truncated or corrupt',
+      where: { file },
+      expected: 'a complete gzip file',
+      found: String((e as Error).message ?? e),
+    });
   }
 }
 
@@ -315,7 +393,9 @@ async function checkTimeZone(store: Store, tz: string): Promise<void> {
 async function checkJsonMapping(tx: Store, logs: LogsConfig, files: readonly string[], customKey: boolean): Promise<void> {
   const needed = new Set<string>(['ts', 'path', customKey ? 'key_field' : 'ip', ...Object.keys(logs.fields)]);
   const cols = [...needed];
-  const r = (await tx.one<Record<string, number>>(`SELECT ${cols.map((c) => `count(${c}) AS ${c}`).join(', ')}, count(*) FILTER (WHERE parsed) AS valid FROM ${PARSED}`))!;
+  const r = (await tx.one<Record<string, number>>(
+    `SELECT ${cols.map((c) => `count(${c}) AS ${c}`).join(', ')}, count(*) FILTER (WHERE parsed) AS valid FROM ${PARSED}`,
+  ))!;
   if (Number(r['valid']) === 0) return; // every line malformed: reported as such
   const missing = cols.filter((c) => Number(r[c]) === 0);
   if (!missing.length) return;
@@ -324,7 +404,13 @@ async function checkJsonMapping(tx: Store, logs: LogsConfig, files: readonly str
     missing.map((c) => {
       const field = c === 'key_field' ? logs.key : c;
       const path = c === 'key_field' ? (logs.fields[logs.key as keyof typeof logs.fields] ?? logs.key) : (logs.fields[c as keyof typeof logs.fields] ?? c);
-      return { severity: 'error' as const, message: `no record has "${path}"`, where: { file: files.join(', '), field: c === 'key_field' ? '--key' : `logs.fields.${field}` }, expected: `the log's name for ${field} (set logs.fields.${field} in rulegen.yaml)`, found: `"${path}" in no record` };
+      return {
+        severity: 'error' as const,
+        message: `no record has "${path}"`,
+        where: { file: files.join(', '), field: c === 'key_field' ? '--key' : `logs.fields.${field}` },
+        expected: `the log's name for ${field} (set logs.fields.${field} in rulegen.yaml)`,
+        found: `"${path}" in no record`,
+      };
     }),
   );
 }

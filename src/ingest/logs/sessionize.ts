@@ -39,7 +39,15 @@ export interface SessionizeSql {
  * @param hosts the site's own hosts (lower-case, no www.), for in-site referrers; empty: compare with the request's host
  * @param labels table (ua VARCHAR, bot BOOLEAN): the weak label of each distinct user agent
  */
-export function sessionizeSql(source: string, target: string, logs: LogsConfig, gapSeconds: number, hosts: readonly string[], data: { id: string; time: string; label: string }, labels: string): SessionizeSql {
+export function sessionizeSql(
+  source: string,
+  target: string,
+  logs: LogsConfig,
+  gapSeconds: number,
+  hosts: readonly string[],
+  data: { id: string; time: string; label: string },
+  labels: string,
+): SessionizeSql {
   const login = logs.login_paths.map((p) => `(?:${p})`).join('|');
   const requests = `CREATE TABLE ${target} AS
     WITH k AS (SELECT *, ${keySql(logs.key)} AS vkey FROM ${source}),
