@@ -65,6 +65,8 @@ export interface IngestLogsSummary {
 }
 
 const LINES = 'rulegen_log_lines';
+/** DuckDB's memory while ingesting a log (it spills beyond): keeps a 10M-line log under 2 GB of RSS. */
+const LOG_MEMORY_LIMIT = '1GB';
 const PARSED = 'rulegen_log_parsed';
 const REQ = 'rulegen_log_requests';
 const SESS = 'rulegen_log_sessions';
@@ -230,127 +232,140 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
     });
   }
 
-  return store.transaction(async (tx) => {
-    for (const t of [LINES, PARSED, REQ, SESS, UA]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
-    const perFile: IngestLogsSummary['files'] = [];
-    for (let i = 0; i < files.length; i++) {
-      opts.onStep?.(`parsing ${files[i]}`);
-      const select = parsedSelect(formats[i]!.format, i, files[i]!, heads[i]!, logs);
-      try {
-        await tx.run(`CREATE OR REPLACE TEMP TABLE ${LINES} AS SELECT ${i} AS file_no, line_no, line FROM (${linesSql(files[i]!)})`, [], {
-          onProgress: opts.onProgress,
-        });
-        await tx.run(i === 0 ? `CREATE TABLE ${PARSED} AS ${select}` : `INSERT INTO ${PARSED} ${select}`, [], { onProgress: opts.onProgress });
-        await tx.run(`DROP TABLE ${LINES}`);
-      } catch (e) {
-        throw readError(e, files[i]!);
+  // A log of millions of lines would let DuckDB take most of the machine's memory (its default
+  // is 80% of RAM); cap it for this run and let the sort and the window functions spill to the
+  // database's temp folder instead. The previous limit is restored after.
+  const previous = (await store.one<{ m: string }>(`SELECT current_setting('memory_limit') AS m`))?.m;
+  await store.run(`SET memory_limit = '${LOG_MEMORY_LIMIT}'`);
+  try {
+    return await transact();
+  } finally {
+    if (previous) await store.run(`SET memory_limit = ${quoteString(previous)}`).catch(() => undefined);
+  }
+
+  function transact(): Promise<IngestLogsSummary> {
+    return store.transaction(async (tx) => {
+      for (const t of [LINES, PARSED, REQ, SESS, UA]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+      const perFile: IngestLogsSummary['files'] = [];
+      for (let i = 0; i < files.length; i++) {
+        opts.onStep?.(`parsing ${files[i]}`);
+        const select = parsedSelect(formats[i]!.format, i, files[i]!, heads[i]!, logs);
+        try {
+          await tx.run(`CREATE OR REPLACE TEMP TABLE ${LINES} AS SELECT ${i} AS file_no, line_no, line FROM (${linesSql(files[i]!)})`, [], {
+            onProgress: opts.onProgress,
+          });
+          await tx.run(i === 0 ? `CREATE TABLE ${PARSED} AS ${select}` : `INSERT INTO ${PARSED} ${select}`, [], { onProgress: opts.onProgress });
+          await tx.run(`DROP TABLE ${LINES}`);
+        } catch (e) {
+          throw readError(e, files[i]!);
+        }
+        const c = (await tx.one<{ n: number; bad: number }>(
+          `SELECT count(*) AS n, count(*) FILTER (WHERE NOT (${okExpr})) AS bad FROM ${PARSED} WHERE file_no = ?`,
+          [i],
+        ))!;
+        perFile.push({ file: files[i]!, format: formats[i]!.format, detected: formats[i]!.detected, lines: Number(c.n), bad: Number(c.bad) });
       }
-      const c = (await tx.one<{ n: number; bad: number }>(
-        `SELECT count(*) AS n, count(*) FILTER (WHERE NOT (${okExpr})) AS bad FROM ${PARSED} WHERE file_no = ?`,
-        [i],
-      ))!;
-      perFile.push({ file: files[i]!, format: formats[i]!.format, detected: formats[i]!.detected, lines: Number(c.n), bad: Number(c.bad) });
-    }
-    if (kinds[0] === 'jsonl') await checkJsonMapping(tx, logs, files, customKey);
-    const lines = perFile.reduce((a, f) => a + f.lines, 0);
-    const badCount = (await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${PARSED} WHERE NOT (${okExpr})`))!.n;
-    const bad = Number(badCount);
-    const firstBad = await tx.all<{ file_no: number; line_no: number }>(
-      `SELECT file_no, line_no FROM ${PARSED} WHERE NOT (${okExpr}) ORDER BY file_no, line_no LIMIT 5`,
-    );
-    const first = await Promise.all(
-      firstBad.map(async (b) => ({
-        file: files[Number(b.file_no)]!,
-        line: Number(b.line_no),
-        text: await lineText(tx, files[Number(b.file_no)]!, Number(b.line_no)),
-      })),
-    );
-    const share = lines ? bad / lines : 0;
-    if (lines === 0) throw InputError.single({ message: 'the log has no lines', where: { file: files[0] }, expected: 'access-log lines', found: 'none' });
-    if (bad === lines || share > logs.max_bad_share) {
-      throw new InputError(
-        `${bad.toLocaleString('en-US')} of ${lines.toLocaleString('en-US')} lines (${(100 * share).toFixed(1)}%) do not parse as ${kinds[0]}; the limit is logs.max_bad_share = ${(100 * logs.max_bad_share).toFixed(1)}%`,
-        first.map((b) => ({
-          severity: 'error' as const,
-          message: 'malformed line',
-          where: { file: b.file, line: b.line },
-          expected: `a ${kinds[0]} log line with a valid time`,
-          found: 'a line that does not parse',
-          excerpt: b.text.slice(0, 300),
+      if (kinds[0] === 'jsonl') await checkJsonMapping(tx, logs, files, customKey);
+      const lines = perFile.reduce((a, f) => a + f.lines, 0);
+      const badCount = (await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${PARSED} WHERE NOT (${okExpr})`))!.n;
+      const bad = Number(badCount);
+      const firstBad = await tx.all<{ file_no: number; line_no: number }>(
+        `SELECT file_no, line_no FROM ${PARSED} WHERE NOT (${okExpr}) ORDER BY file_no, line_no LIMIT 5`,
+      );
+      const first = await Promise.all(
+        firstBad.map(async (b) => ({
+          file: files[Number(b.file_no)]!,
+          line: Number(b.line_no),
+          text: await lineText(tx, files[Number(b.file_no)]!, Number(b.line_no)),
         })),
       );
-    }
-
-    opts.onStep?.('labelling user agents');
-    const uas = await tx.all<{ ua: string }>(`SELECT DISTINCT ua FROM ${PARSED} WHERE (${okExpr}) AND ua IS NOT NULL ORDER BY ua`);
-    const { isbot } = await import('isbot');
-    await tx.run(`CREATE TABLE ${UA} (ua VARCHAR, bot BOOLEAN)`);
-    if (uas.length) await tx.appendColumns(UA, [uas.map((u) => u.ua), uas.map((u) => isbot(u.ua))], uas.length);
-
-    // The site's own hosts: configured, or the request host (ALB, CloudFront, JSON), or the most common referring host.
-    let hosts = (logs.hosts ?? []).map((h) => h.toLowerCase().replace(/^www\./, ''));
-    let inferred = false;
-    if (!hosts.length) {
-      const withHost = (await tx.one<{ n: number }>(`SELECT count(host) AS n FROM ${PARSED} WHERE ${okExpr}`))!.n;
-      if (Number(withHost) === 0) {
-        const top = await tx.one<{ h: string | null }>(
-          `SELECT ${REF_HOST} AS h FROM ${PARSED} WHERE (${okExpr}) AND ${REF_HOST} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
+      const share = lines ? bad / lines : 0;
+      if (lines === 0) throw InputError.single({ message: 'the log has no lines', where: { file: files[0] }, expected: 'access-log lines', found: 'none' });
+      if (bad === lines || share > logs.max_bad_share) {
+        throw new InputError(
+          `${bad.toLocaleString('en-US')} of ${lines.toLocaleString('en-US')} lines (${(100 * share).toFixed(1)}%) do not parse as ${kinds[0]}; the limit is logs.max_bad_share = ${(100 * logs.max_bad_share).toFixed(1)}%`,
+          first.map((b) => ({
+            severity: 'error' as const,
+            message: 'malformed line',
+            where: { file: b.file, line: b.line },
+            expected: `a ${kinds[0]} log line with a valid time`,
+            found: 'a line that does not parse',
+            excerpt: b.text.slice(0, 300),
+          })),
         );
-        if (top?.h) {
-          hosts = [top.h];
-          inferred = true;
+      }
+
+      opts.onStep?.('labelling user agents');
+      const uas = await tx.all<{ ua: string }>(`SELECT DISTINCT ua FROM ${PARSED} WHERE (${okExpr}) AND ua IS NOT NULL ORDER BY ua`);
+      const { isbot } = await import('isbot');
+      await tx.run(`CREATE TABLE ${UA} (ua VARCHAR, bot BOOLEAN)`);
+      if (uas.length) await tx.appendColumns(UA, [uas.map((u) => u.ua), uas.map((u) => isbot(u.ua))], uas.length);
+
+      // The site's own hosts: configured, or the request host (ALB, CloudFront, JSON), or the most common referring host.
+      let hosts = (logs.hosts ?? []).map((h) => h.toLowerCase().replace(/^www\./, ''));
+      let inferred = false;
+      if (!hosts.length) {
+        const withHost = (await tx.one<{ n: number }>(`SELECT count(host) AS n FROM ${PARSED} WHERE ${okExpr}`))!.n;
+        if (Number(withHost) === 0) {
+          const top = await tx.one<{ h: string | null }>(
+            `SELECT ${REF_HOST} AS h FROM ${PARSED} WHERE (${okExpr}) AND ${REF_HOST} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
+          );
+          if (top?.h) {
+            hosts = [top.h];
+            inferred = true;
+          }
         }
       }
-    }
 
-    opts.onStep?.('building sessions');
-    await tx.run(`CREATE TEMP VIEW rulegen_log_ok AS SELECT * FROM ${PARSED} WHERE ${okExpr}`);
-    const q = sessionizeSql('rulegen_log_ok', REQ, logs, gap, hosts, config.data, UA);
-    await tx.run(q.requests.sql, q.requests.params, { onProgress: opts.onProgress });
-    opts.onStep?.('computing session features');
-    await tx.run(`CREATE TABLE ${SESS} AS ${q.sessions.sql}`, q.sessions.params, { onProgress: opts.onProgress });
-    await tx.run('DROP VIEW rulegen_log_ok');
-    const s = (await tx.one<Record<string, number | string | null>>(
-      `SELECT count(*) AS n, count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 1) AS bots, count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 0) AS humans,
+      opts.onStep?.('building sessions');
+      await tx.run(`CREATE TEMP VIEW rulegen_log_ok AS SELECT * FROM ${PARSED} WHERE ${okExpr}`);
+      const q = sessionizeSql('rulegen_log_ok', REQ, logs, gap, hosts, config.data, UA);
+      await tx.run(q.requests.sql, q.requests.params, { onProgress: opts.onProgress });
+      opts.onStep?.('computing session features');
+      await tx.run(`CREATE TABLE ${SESS} AS ${q.sessions.sql}`, q.sessions.params, { onProgress: opts.onProgress });
+      await tx.run('DROP VIEW rulegen_log_ok');
+      const s = (await tx.one<Record<string, number | string | null>>(
+        `SELECT count(*) AS n, count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 1) AS bots, count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 0) AS humans,
          CAST(min(${quoteIdent(config.data.time)}) AS VARCHAR) AS from_ts, CAST(max(${quoteIdent(config.data.time)}) AS VARCHAR) AS to_ts FROM ${SESS}`,
-    ))!;
-    const requests = Number((await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${REQ}`))!.n);
+      ))!;
+      const requests = Number((await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${REQ}`))!.n);
 
-    if (exists) await tx.run(`DROP TABLE ${table}`);
-    await tx.run(`DROP TABLE IF EXISTS ${quoteIdent(REQUESTS_TABLE)}`);
-    await tx.run(`ALTER TABLE ${SESS} RENAME TO ${table}`);
-    await tx.run(`ALTER TABLE ${REQ} RENAME TO ${quoteIdent(REQUESTS_TABLE)}`);
-    for (const t of [PARSED, UA]) await tx.run(`DROP TABLE ${t}`);
+      if (exists) await tx.run(`DROP TABLE ${table}`);
+      await tx.run(`DROP TABLE IF EXISTS ${quoteIdent(REQUESTS_TABLE)}`);
+      await tx.run(`ALTER TABLE ${SESS} RENAME TO ${table}`);
+      await tx.run(`ALTER TABLE ${REQ} RENAME TO ${quoteIdent(REQUESTS_TABLE)}`);
+      for (const t of [PARSED, UA]) await tx.run(`DROP TABLE ${t}`);
 
-    const sessions = Number(s['n']);
-    const bots = Number(s['bots']);
-    const humans = Number(s['humans']);
-    const warnings: Problem[] = [];
-    if (bad > 0)
-      warnings.push({
-        severity: 'warning',
-        message: `${bad} malformed line${bad === 1 ? '' : 's'} (${(100 * share).toFixed(2)}%) skipped, first at ${first.map((b) => `${b.file}:${b.line}`).join(', ')}`,
-      });
-    return {
-      files: perFile,
-      globs: inputs.globs,
-      lines,
-      requests,
-      bad: { count: bad, share, first },
-      sessions,
-      bots,
-      humans,
-      unlabelled: sessions - bots - humans,
-      labels: `weak labels from the user agent: sessions whose agent declares a bot (isbot patterns) are bots; the rest are ${logs.unlabelled === 'human' ? 'labelled human (logs.unlabelled: human) — a bot faking a browser is counted as a human' : 'unlabelled (logs.unlabelled: unknown)'}`,
-      hosts: { names: hosts, inferred },
-      from: (s['from_ts'] as string | null) ?? null,
-      to: (s['to_ts'] as string | null) ?? null,
-      gap_s: gap,
-      key: logs.key,
-      replaced: exists,
-      warnings,
-    };
-  });
+      const sessions = Number(s['n']);
+      const bots = Number(s['bots']);
+      const humans = Number(s['humans']);
+      const warnings: Problem[] = [];
+      if (bad > 0)
+        warnings.push({
+          severity: 'warning',
+          message: `${bad} malformed line${bad === 1 ? '' : 's'} (${(100 * share).toFixed(2)}%) skipped, first at ${first.map((b) => `${b.file}:${b.line}`).join(', ')}`,
+        });
+      return {
+        files: perFile,
+        globs: inputs.globs,
+        lines,
+        requests,
+        bad: { count: bad, share, first },
+        sessions,
+        bots,
+        humans,
+        unlabelled: sessions - bots - humans,
+        labels: `weak labels from the user agent: sessions whose agent declares a bot (isbot patterns) are bots; the rest are ${logs.unlabelled === 'human' ? 'labelled human (logs.unlabelled: human) — a bot faking a browser is counted as a human' : 'unlabelled (logs.unlabelled: unknown)'}`,
+        hosts: { names: hosts, inferred },
+        from: (s['from_ts'] as string | null) ?? null,
+        to: (s['to_ts'] as string | null) ?? null,
+        gap_s: gap,
+        key: logs.key,
+        replaced: exists,
+        warnings,
+      };
+    });
+  }
 }
 
 /** The text of one line, for a malformed-line report. */
