@@ -1,4 +1,5 @@
 /** `rulegen fp` as text: the FP scenarios, the measured modifications, then the profile. */
+import { OUTSIDE_FEATURES } from './automation.js';
 import type { Catalog } from '../catalog/schema.js';
 import { featureLabel, formatNumber } from '../rule/english.js';
 import type { FeatureContrast } from './profile.js';
@@ -48,6 +49,12 @@ export function formatFp(r: FpReport, catalog: Catalog, written: readonly Writte
   r.scenarios.forEach((s, i) => {
     out.push(`  ${i + 1}. ${s.description}`);
     out.push(`     condition: ${s.condition}  (${s.fp_all} false positives, ${s.tp} true positives)`);
+    if (s.automation?.flagged) {
+      out.push(
+        `     looks like automation labelled human: ${Math.round(100 * s.automation.share)}% of these false positives (${s.automation.outside} of ${s.automation.sessions}) lie beyond the labelled humans' 1st/99th percentile on ${OUTSIDE_FEATURES} or more features`,
+        `     if a reviewer agrees: rulegen relabel --where "${s.condition.replaceAll('"', '\\"')}" --as bot --reviewer NAME --reason "..."`,
+      );
+    }
     for (const c of s.features) out.push(contrastLine(c, catalog).replace(/^ {4}/, '     '));
   });
   if (r.modifications.length) {

@@ -8,6 +8,7 @@
  *    all scenarios excluded together; each backtested on the analysis window and on the test
  *    window in one scan per window.
  */
+import { automationEvidence, type AutomationEvidence } from './automation.js';
 import type { Catalog } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
 import { compilePredicate } from '../compile/compile.js';
@@ -54,6 +55,8 @@ export interface ScenarioReport extends Omit<Scenario, 'condition'> {
   description: string;
   /** How this scenario's features differ between all false and true positives of the rule. */
   features: FeatureContrast[];
+  /** Whether its false positives lie far outside what labelled humans do (possible mislabelled automation). */
+  automation?: AutomationEvidence;
 }
 
 export interface FpReport {
@@ -195,6 +198,15 @@ export async function analyseFalsePositives(store: Store, config: Config, catalo
         features: features.filter((f) => used.has(f.feature)),
       };
     });
+    // scenarios whose "people" are far outside every human range: relabelling candidates
+    const evidence = await automationEvidence(
+      store,
+      config,
+      catalog,
+      window,
+      scenarios.map((s) => s.condition),
+    );
+    report.scenarios.forEach((s, i) => (s.automation = evidence[i]));
     if (!scenarios.length) return report;
     const mods: Omit<Modification, 'window' | 'keeps_tp'>[] = scenarios.map((s, i) => {
       const t = tighten(ast, s.condition);
