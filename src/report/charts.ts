@@ -73,6 +73,11 @@ export interface ChartSpec {
   splitIndex?: number;
   /** The first column's header in the data table. */
   tableHeader?: string;
+  /**
+   * A numeric x axis: each category's value, ascending. Points then sit at their value's
+   * position (0.13 and 0.132 nearly together, 0.5 far off) instead of an equal step apart.
+   */
+  xValues?: readonly number[];
 }
 
 export interface Chart {
@@ -93,7 +98,10 @@ export function xyChart(spec: ChartSpec): Chart {
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const band = pw / n;
-  const xAt = (i: number) => M.left + band * (i + 0.5);
+  const xs = spec.xValues && spec.xValues.length === n && n > 1 ? spec.xValues : undefined;
+  const lo = xs ? Math.min(...xs) : 0;
+  const hi = xs ? Math.max(...xs) : 0;
+  const xAt = (i: number) => (xs && hi > lo ? M.left + band / 2 + ((pw - band) * (xs[i]! - lo)) / (hi - lo) : M.left + band * (i + 0.5));
   const axisMax = (axis: 'left' | 'right') => {
     const vals = spec.series.filter((s) => s.axis === axis).flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
     const refs = (spec.refLines ?? []).filter((r) => r.axis === axis).map((r) => r.value);
@@ -175,8 +183,12 @@ export function xyChart(spec: ChartSpec): Chart {
   if (hasRight) parts.push(`<line class="axis" x1="${W - M.right}" x2="${W - M.right}" y1="${M.top}" y2="${M.top + ph}"/>`);
   // category labels: at most ~12, so they never overlap
   const every = Math.max(1, Math.ceil(spec.categories.length / 12));
+  let lastX = -Infinity;
   spec.categories.forEach((c, i) => {
     if (i % every !== 0 && i !== spec.categories.length - 1) return;
+    // on a numeric axis points can crowd: a label too close to the previous one is left to the table
+    if (xs && xAt(i) - lastX < 40) return;
+    lastX = xAt(i);
     // long numbers (quantile thresholds) are shortened on the axis; the data table keeps them whole
     const short = /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(c) ? String(Number(Number(c).toPrecision(4))) : c;
     parts.push(`<text class="tick" x="${fixed(xAt(i), 1)}" y="${M.top + ph + 16}" text-anchor="middle">${esc(short)}</text>`);

@@ -438,6 +438,7 @@ function variationCharts(label: string, d: DocRule, input: DocsInput): Chart[] {
       yLabel: 'FPR, upper 95% bound',
       y2Label: 'recall',
       categories: g.rows.map((v) => numberLabel(v.value)),
+      xValues: g.rows.map((v) => v.value),
       tableHeader: 'threshold',
       markIndex: idx >= 0 ? idx : undefined,
       series: [

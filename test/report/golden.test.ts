@@ -110,3 +110,23 @@ describe('hostile text in a rule renders as text', () => {
     expect(md).toContain('```\nmean_interarrival_ms < 13900 and interarrival_cv < 0.1259 and static_asset_ratio < 0.05\n```');
   });
 });
+
+describe('threshold charts', () => {
+  it('put thresholds on a numeric axis: 0.13 and 0.132 nearly together, 0.5 far off', async () => {
+    const { xyChart } = await import('../../src/report/charts.js');
+    const values = [0.13, 0.132, 0.5];
+    const chart = xyChart({
+      id: 't',
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      categories: values.map(String),
+      xValues: values,
+      series: [{ name: 'recall', values: [0.1, 0.2, 0.3], kind: 'line', axis: 'left', cls: 'line-recall', format: (x) => String(x) }],
+    });
+    const xs = [...chart.svg.matchAll(/<circle class="line-recall-dot" cx="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(xs).toHaveLength(3);
+    expect(xs[1]! - xs[0]!).toBeLessThan(5);
+    expect(xs[2]! - xs[1]!).toBeGreaterThan(300);
+  });
+});
