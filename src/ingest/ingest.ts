@@ -8,6 +8,7 @@
  * transaction, so any failure leaves the table exactly as it was.
  */
 import type { Catalog } from '../catalog/schema.js';
+import type { OnProgress } from '../progress.js';
 import type { Config } from '../config/schema.js';
 import { InputError, type Problem } from '../errors.js';
 import { quoteIdent, type Store, type Value } from '../db/store.js';
@@ -24,6 +25,8 @@ export interface IngestOptions {
   replace: boolean;
   /** Called with a short message before each long step (progress on a TTY). */
   onStep?: (message: string) => void;
+  /** Rows read by the long statement of each file, for a progress line (rows, rate, ETA). */
+  onProgress?: OnProgress;
 }
 
 export interface IngestSummary {
@@ -151,7 +154,7 @@ export async function ingest(store: Store, config: Config, catalog: Catalog, opt
     }
     const select = `SELECT ${plan.select.join(', ')} FROM ${source}`;
     try {
-      await tx.run(create ? `CREATE TABLE ${STAGE} AS ${select}` : `INSERT INTO ${STAGE} BY NAME ${select}`);
+      await tx.run(create ? `CREATE TABLE ${STAGE} AS ${select}` : `INSERT INTO ${STAGE} BY NAME ${select}`, [], { onProgress: opts.onProgress });
     } catch (e) {
       if (format !== 'arrow' && String((e as Error).message).includes(CHECK_PREFIX)) throw new CheckFailed(file, format, plan.checks, e);
       throw await readError(e, file, format);

@@ -39,6 +39,7 @@ export const register: Register = (program, { io, globals }) => {
             replace: opts.replace,
             glob: opts.glob,
             onStep: bar.step,
+            onProgress: bar.tick,
           });
           bar.done();
           if (!g.quiet) for (const w of summary.warnings) io.stderr(formatProblem(w) + '\n');
