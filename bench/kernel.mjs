@@ -36,7 +36,7 @@ async function setup() {
   const { loadCatalog } = await import('../src/catalog/load.ts');
   const { parse } = await import('../src/rule/parser.ts');
   const { compilePredicate } = await import('../src/compile/compile.ts');
-  const { resolveWindow } = await import('../src/backtest/window.ts');
+  const { resolveWindow } = await import('../src/db/window.ts');
   const config = loadConfig(ws);
   const catalog = loadCatalog(join(ws, 'features.yaml'));
   const store = await Store.open(db, { readOnly: true });

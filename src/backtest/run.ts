@@ -34,10 +34,6 @@ import { QUANTILES, thresholdsOf, variantsOf } from './variations.js';
 import { resolveGate } from '../config/schema.js';
 import { resolveWindow, type WindowName } from '../db/window.js';
 
-// Loading and resolving the workspace's rules moved to src/rules/; src/propose still imports them from here.
-/** @deprecated import from src/rules/targets.ts */
-export { resolveTargets, workspaceContext, workspaceRules } from '../rules/targets.js';
-
 /** A rule to backtest: from a file (with its path) or an ad-hoc expression. */
 export interface Target {
   id: string;

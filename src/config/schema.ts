@@ -1,5 +1,6 @@
 /** rulegen.yaml: schema first, type derived. Every field has a default. */
 import { z } from 'zod';
+import { PROVIDERS } from '../llm/types.js';
 import { DEFAULT_LOGS, LogsSchema } from './logs.js';
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a SQL identifier: lower-case letters, digits, _');
@@ -56,7 +57,7 @@ export type SegmentSpec = z.infer<typeof SegmentSchema>;
 
 export const LlmSchema = z
   .object({
-    provider: z.enum(['offline', 'bedrock', 'replay']).optional(),
+    provider: z.enum(PROVIDERS).optional(),
     models: z.array(z.string().min(1)).default(['us.anthropic.claude-sonnet-4-5-20250929-v1:0']),
     fallback: z.array(z.string().min(1)).default(['us.anthropic.claude-haiku-4-5-20251001-v1:0']),
     region: z.string().default('us-east-1'),

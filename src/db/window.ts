@@ -6,7 +6,9 @@ import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import { quoteIdent, type Param, type Store } from './store.js';
 
-export type WindowName = 'train' | 'test' | 'all';
+/** The windows a command can run on; `--window`'s choices. */
+export const WINDOWS = ['train', 'test', 'all'] as const;
+export type WindowName = (typeof WINDOWS)[number];
 
 /** A resolved window: [from, to) in UTC; `where` is a predicate with `?` placeholders. */
 export interface Window {

@@ -9,14 +9,16 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { GateSchema, SplitSchema } from '../config/schema.js';
 import { InputError, type Problem } from '../errors.js';
+import { PROVIDERS, type ProviderName } from '../llm/types.js';
 import { parseYaml, readText, zodProblems, type YamlSource } from '../config/yaml.js';
 import { ARCHETYPES } from '../synth/archetypes.js';
 import { MAX_DAYS } from '../synth/generate.js';
 import { METRICS, type MetricName } from './metrics.js';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'must be lower-case letters, digits, _ . -');
-export const PROVIDERS = ['offline', 'replay', 'bedrock'] as const;
-export type EvalProvider = (typeof PROVIDERS)[number];
+/** A case's providers: the same names as `--provider` (src/llm/types.ts). */
+export { PROVIDERS };
+export type EvalProvider = ProviderName;
 
 /** Synthetic data with the knobs a case varies; generated in DuckDB (src/synth). */
 export const SynthCaseSchema = z.strictObject({

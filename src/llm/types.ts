@@ -107,9 +107,15 @@ export interface ConverseOptions {
   signal?: AbortSignal;
 }
 
+/** Every provider `propose` and `fp` know, spelled once: the config's enum, the types and `--provider`'s choices. */
+export const PROVIDERS = ['offline', 'bedrock', 'replay'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+/** The providers that call a model: all but the offline inducer. */
+export type ModelProviderName = Exclude<ProviderName, 'offline'>;
+
 /** The narrow boundary every model provider implements. */
 export interface LlmProvider {
-  readonly name: 'bedrock' | 'replay';
+  readonly name: ModelProviderName;
   /** One Converse call. Throws LlmCallError on a failure that survived retries. */
   converse(request: ConverseRequest, opts?: ConverseOptions): Promise<ConverseOutcome>;
 }

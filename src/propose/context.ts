@@ -7,7 +7,7 @@
  * Numbers are rounded to 4 significant digits, which keeps the prompt short and makes the
  * request (and so its cassette key) stable across DuckDB's parallel float summation.
  */
-import { workspaceRules } from '../backtest/run.js';
+import { workspaceRules } from '../rules/targets.js';
 import type { QuantileSet, Ranking } from '../rank/types.js';
 import type { Workspace } from '../workspace.js';
 import { forModel, type ProposeContext, type RawContext, type RawRule } from './outgoing.js';

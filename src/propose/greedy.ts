@@ -22,7 +22,7 @@ import { and, comparison, featureRef, inList, num, type Expr } from '../rule/ast
 import { print } from '../rule/printer.js';
 import { runBacktest, type EngineRule, type RuleResult } from '../backtest/engine.js';
 import { applyGate } from '../backtest/gate.js';
-import { resolveWindow, type Window } from '../backtest/window.js';
+import { resolveWindow, type Window } from '../db/window.js';
 import type { Ranking } from '../rank/types.js';
 
 export const SEARCH_ROWS = 1_000_000;

@@ -32,7 +32,7 @@ import { print } from '../rule/printer.js';
 import { runBacktest, type RuleResult } from '../backtest/engine.js';
 import { applyGate } from '../backtest/gate.js';
 import { wilson } from '../backtest/stats.js';
-import { resolveWindow, type Window } from '../backtest/window.js';
+import { resolveWindow, type Window } from '../db/window.js';
 import { leakSuspects } from '../rank/leak.js';
 import type { Ranking } from '../rank/types.js';
 import { buildAtoms, type InduceAtom } from './atoms.js';

@@ -2,14 +2,15 @@
  * `rulegen propose`: candidates from a provider, each validated, backtested on the test window
  * and written to candidates/ with its evidence and provenance.
  */
-import { resolveWindow } from '../backtest/window.js';
 import { createHash, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { resolveWindow } from '../db/window.js';
 import { quoteIdent, type Store } from '../db/store.js';
 import { InputError } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
-import { backtestTargets, evidenceBlock, workspaceRules, type Target } from '../backtest/run.js';
+import { backtestTargets, evidenceBlock, type Target } from '../backtest/run.js';
+import { PROVIDERS, type ProviderName } from '../llm/types.js';
+import type { Evidence } from '../rule/evidence.js';
+import { candidateDocument, candidateFile, writeCandidate, type CandidateDocument } from '../rules/candidate.js';
+import { conditionTarget, workspaceRules } from '../rules/targets.js';
 import { rankFeatures } from '../rank/rank.js';
 import type { Ranking } from '../rank/types.js';
 import type { Workspace } from '../workspace.js';
@@ -21,7 +22,7 @@ import { refineAnalysis, refineEvidence, refineResult, type RefineRound } from '
 import type { Expr } from '../rule/ast.js';
 import { english } from '../rule/english.js';
 
-export type ProviderName = 'offline' | 'bedrock' | 'replay';
+export type { ProviderName } from '../llm/types.js';
 
 /** True when the AWS SDK's default chain has something to work with. */
 export function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
@@ -36,10 +37,10 @@ export function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
 
 /** The flag wins, then the config; otherwise bedrock with credentials and offline without. */
 export function chooseProvider(flag: string | undefined, ws: Workspace, env: NodeJS.ProcessEnv): { provider: ProviderName; why: string } {
-  const valid: ProviderName[] = ['offline', 'bedrock', 'replay'];
   if (flag !== undefined) {
-    if (!valid.includes(flag as ProviderName))
-      throw InputError.single({ message: 'unknown provider', where: { field: '--provider' }, expected: valid.join(', '), found: flag });
+    // the CLI's --provider has these as choices; this guards the other callers
+    if (!(PROVIDERS as readonly string[]).includes(flag))
+      throw InputError.single({ message: 'unknown provider', where: { field: '--provider' }, expected: PROVIDERS.join(', '), found: flag });
     return { provider: flag as ProviderName, why: '--provider' };
   }
   if (ws.config.llm.provider) return { provider: ws.config.llm.provider, why: `llm.provider in ${ws.paths.config}` };
@@ -47,19 +48,24 @@ export function chooseProvider(flag: string | undefined, ws: Workspace, env: Nod
   return { provider: 'offline', why: 'no AWS credentials configured, so using the offline inducer' };
 }
 
-export interface ProposedCandidate {
+/** A candidate as every provider reports it: where it was written and its evidence on the test window. */
+export interface CandidateReport {
   id: string;
   file: string;
   condition: string;
   title: string;
-  train: InducedRule['train'];
-  test: ReturnType<typeof evidenceBlock>;
+  test: Evidence;
   /** `--refine`: the rounds this candidate went through (also in its provenance). */
   refine?: RefineRound[];
 }
 
+/** An offline candidate: also what the inducer measured on the train window. */
+export interface ProposedCandidate extends CandidateReport {
+  train: InducedRule['train'];
+}
+
 export interface ProposeResult {
-  provider: ProviderName;
+  provider: 'offline';
   method: string;
   candidates: ProposedCandidate[];
   searched: number;
@@ -78,16 +84,6 @@ export interface ProposeResult {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** Where a candidate with this id lives. */
-export function candidateFile(ws: Workspace, id: string): string {
-  return join(ws.paths.candidates, `${id}.yaml`);
-}
-
-/** Write one candidate rule file atomically, a comment line first (shared by every provider). */
-export function writeCandidate(file: string, doc: Record<string, unknown>, comment: string): void {
-  writeFileAtomic(file, `# ${comment}\n${stringify(doc, { lineWidth: 100 })}`);
-}
-
 export async function proposeOffline(
   ws: Workspace,
   store: Store,
@@ -105,15 +101,9 @@ export async function proposeOffline(
     notes.push(`not proposed: ${k.condition} behaves like the existing rule ${k.duplicate_of} (hit-set Jaccard ${k.jaccard.toFixed(2)})`);
   const power = await testWindowPower(store, ws);
   if (power && induced.rules.length === 0) notes.unshift(`found nothing that can pass the gate: ${power}`);
-  const targets: Target[] = induced.rules.map((r) => ({
-    id: randomUUID(),
-    title: titleFor(r.ast, ws.catalog),
-    status: 'candidate',
-    condition: r.condition,
-    ast: r.ast,
-  }));
+  const targets: Target[] = induced.rules.map((r) => conditionTarget(randomUUID(), titleFor(r.ast, ws.catalog), 'candidate', r.condition, r.ast));
   const candidates: ProposedCandidate[] = [];
-  const docs: OfflineDoc[] = [];
+  const docs: (OfflineDoc & { doc: CandidateDocument })[] = [];
   const taken = new Set<string>();
   if (targets.length) {
     opts.onStep?.(`backtesting ${targets.length} candidates on the test window`);
@@ -123,10 +113,9 @@ export async function proposeOffline(
       const r = induced.rules[i]!;
       const test = run.rules[i]!;
       const evidence = evidenceBlock(run, test);
-      const doc = {
+      const doc = candidateDocument({
         id: t.id,
         title: t.title,
-        status: 'candidate',
         action: 'challenge',
         level: (test.precision ?? 0) >= 0.99 ? 'high' : 'medium',
         condition: r.condition,
@@ -134,7 +123,6 @@ export async function proposeOffline(
         rationale: rationaleFor(r.ast, ws.catalog, ranking),
         falsepositives: falsePositivesFor(r.ast, ws.catalog, test),
         tags: ['offline', `terms-${r.terms}`],
-        related: [],
         provenance: {
           generator: `offline:${method}`,
           input: `sha256:${input}`,
@@ -142,7 +130,7 @@ export async function proposeOffline(
           created: new Date().toISOString(),
         },
         backtest: evidence,
-      };
+      });
       docs.push({ doc, ast: r.ast, result: test });
       candidates.push({ id: t.id, file: candidateFile(ws, t.id), condition: r.condition, title: t.title, train: r.train, test: evidence });
     });
@@ -156,18 +144,14 @@ export async function proposeOffline(
             ...candidates[i]!,
             condition: String(docs[i]!.doc['condition']),
             title: String(docs[i]!.doc['title']),
-            test: docs[i]!.doc['backtest'] as ProposedCandidate['test'],
+            test: docs[i]!.doc.backtest!,
             refine: rounds,
           };
       }
     }
     if (!opts.dryRun)
       for (const d of docs)
-        writeCandidate(
-          candidateFile(ws, String(d.doc['id'])),
-          d.doc,
-          "Proposed by rulegen's offline inducer; review with `rulegen review`, then approve or reject.",
-        );
+        writeCandidate(candidateFile(ws, d.doc.id), d.doc, "Proposed by rulegen's offline inducer; review with `rulegen review`, then approve or reject.");
   }
   return {
     provider: 'offline',
@@ -235,7 +219,7 @@ export async function refineOffline(
       store,
       ws.config,
       ws.catalog,
-      [{ id: String(d.doc['id']), title: String(d.doc['title']), status: 'candidate', condition: next.condition, ast: next.ast }],
+      [conditionTarget(String(d.doc['id']), String(d.doc['title']), 'candidate', next.condition, next.ast)],
       { window: 'test', variations: true },
     );
     const result = run.rules[0]!;

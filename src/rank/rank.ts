@@ -15,7 +15,7 @@
 import type { Catalog, Feature } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
 import { quoteIdent, type Param, type Row, type Store } from '../db/store.js';
-import { resolveWindow } from '../backtest/window.js';
+import { resolveWindow } from '../db/window.js';
 import { PLANS } from '../engine/plan.js';
 import type { Engine } from '../engine/types.js';
 import { requireColumns, resolveEngineWindow } from '../engine/window.js';

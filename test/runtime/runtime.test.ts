@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluate as reference } from '../../src/rule/evaluate.js';
-import { bundleDigest, canonicalJson, evaluate, loadRuleset, RulesetError, sha256Hex } from '../../src/runtime/index.js';
+import { bundleDigest, canonicalJson, decide, evaluate, loadRuleset, RulesetError, sha256Hex } from '../../src/runtime/index.js';
 import { bundleOf, ruleOf, type RuleSpec } from './helpers.js';
 
 const CONDITIONS = [
@@ -81,6 +81,7 @@ describe('evaluate', () => {
       expect(d.errors).toEqual([]);
       const got = new Set(d.matches.map((m) => m.id));
       for (const r of rules) expect(got.has(r.id), `${r.condition} on ${JSON.stringify(s)}`).toBe(reference(r.ast, s as never));
+      expect(decide(rs, s)).toBe(d.action);
     }
   });
 
@@ -130,6 +131,11 @@ describe('evaluate', () => {
     ]);
     // a feature named like an Object.prototype member is not "present" because of the prototype
     expect(() => evaluate(rs, Object.create(null) as never)).not.toThrow();
+    // decide takes the same slow path: the rules naming a bad feature do not act
+    expect(decide(rs, { rpm: '12', webdriver: false, asn: 'hosting' })).toBe('block');
+    expect(decide(rs, { rpm: 12, webdriver: true, ua: 7, asn: null })).toBe('block');
+    expect(decide(rs, { rpm: 'x', webdriver: true, ua: 7, asn: null })).toBeNull();
+    expect(decide(rs, Object.create(null) as never)).toBeNull();
   });
 });
 
@@ -206,6 +212,7 @@ describe('the package', () => {
       'src/runtime/evaluator.ts',
       'src/runtime/index.ts',
       'src/runtime/plan.ts',
+      'src/runtime/read.ts',
     ]);
   });
 });

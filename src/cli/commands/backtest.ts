@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 import type { Register } from './index.js';
 import { InputError, formatProblem } from '../../errors.js';
 import { backtestTargets } from '../../backtest/run.js';
@@ -5,7 +6,7 @@ import { writeEvidence } from '../../rules/evidence.js';
 import { loadWorkspaceRules } from '../../rules/load.js';
 import { resolveTargets, workspaceContext, workspaceRules } from '../../rules/targets.js';
 import { formatBacktest } from '../../backtest/format.js';
-import type { WindowName } from '../../db/window.js';
+import { WINDOWS, type WindowName } from '../../db/window.js';
 import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
 import { progress } from '../context.js';
 import { ENGINE_OPTION, MAX_SCAN_OPTION, withEngine, type EngineFlags } from '../engine-option.js';
@@ -15,7 +16,7 @@ export const register: Register = (program, { io, globals }) => {
     .command('backtest')
     .description('measure rules on labelled history: counts, precision, recall, FPR with 95% bounds, per day and segment, overlap')
     .argument('[rules...]', 'rule files, rule ids or condition expressions (default: every candidate and approved rule)')
-    .option('--window <w>', 'train | test | all', 'test')
+    .addOption(new Option('--window <w>', 'train | test | all').choices(WINDOWS).default('test'))
     .option('--by <segment>', 'break FPR down by this segment column only')
     .option('--variations', 'move each numeric threshold along its feature quantiles', false)
     .option('--update', 'also rewrite the backtest block of approved rules', false)
@@ -24,10 +25,11 @@ export const register: Register = (program, { io, globals }) => {
     .option(...ENGINE_OPTION)
     .option(...MAX_SCAN_OPTION)
     .action(
-      async (args: string[], opts: { window: string; by?: string; variations: boolean; update: boolean; write: boolean; coreOnly: boolean } & EngineFlags) => {
+      async (
+        args: string[],
+        opts: { window: WindowName; by?: string; variations: boolean; update: boolean; write: boolean; coreOnly: boolean } & EngineFlags,
+      ) => {
         const g = globals();
-        if (!['train', 'test', 'all'].includes(opts.window))
-          throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
         const ws = openWorkspace(g.workspace);
         const loads = loadWorkspaceRules(ws).all;
         const { targets, problems } = args.length ? resolveTargets(ws, args, io.cwd, loads) : workspaceRules(ws, { loads });
@@ -45,7 +47,7 @@ export const register: Register = (program, { io, globals }) => {
         try {
           const run = await withEngine(io, g.quiet, ws.config, store, opts, (engine) =>
             backtestTargets(store, ws.config, ws.catalog, targets, {
-              window: opts.window as WindowName,
+              window: opts.window,
               by: opts.by,
               variations: opts.variations,
               coreOnly: opts.coreOnly,

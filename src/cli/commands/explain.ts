@@ -2,10 +2,11 @@
 import { InputError, formatProblem } from '../../errors.js';
 import { explainSessions } from '../../explain/explain.js';
 import { formatExplain } from '../../explain/format.js';
-import type { WindowName } from '../../db/window.js';
+import { WINDOWS, type WindowName } from '../../db/window.js';
 import { resolveRuleArg } from '../../rules/resolve.js';
 import { openWorkspace } from '../../workspace.js';
 import { withWorkspaceStore } from './with-store.js';
+import { Option } from 'commander';
 import type { Register } from './index.js';
 
 const KINDS = ['tp', 'fp', 'fn'] as const;
@@ -40,12 +41,10 @@ export const register: Register = (program, { io, globals }) => {
     .argument('<rule>', 'a rule file, a rule id or a condition expression')
     .option('--session <ids...>', 'session ids to explain')
     .option('--sample <kind...>', 'a deterministic sample instead: tp, fp or fn, then optionally how many (default 5)')
-    .option('--window <w>', 'window of --sample: train | test | all', 'test')
+    .addOption(new Option('--window <w>', 'window of --sample: train | test | all').choices(WINDOWS).default('test'))
     .option('--show-sensitive', 'show the values of features the catalog marks sensitive', false)
-    .action(async (arg: string, opts: { session?: string[]; sample?: string[]; window: string; showSensitive: boolean }) => {
+    .action(async (arg: string, opts: { session?: string[]; sample?: string[]; window: WindowName; showSensitive: boolean }) => {
       const g = globals();
-      if (!['train', 'test', 'all'].includes(opts.window))
-        throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
       const sample = parseSample(opts.sample);
       if (sample && opts.session?.length)
         throw InputError.single({ message: '--session and --sample exclude each other', where: { field: '--sample' }, expected: 'one of them', found: 'both' });
@@ -66,7 +65,7 @@ export const register: Register = (program, { io, globals }) => {
         g,
         async (_ws, store) => {
           const result = await explainSessions(store, ws.config, ws.catalog, ast, {
-            ...(sample ? { sample: { ...sample, window: opts.window as WindowName } } : { sessions: opts.session }),
+            ...(sample ? { sample: { ...sample, window: opts.window } } : { sessions: opts.session }),
             showSensitive: opts.showSensitive,
           });
           if (r.kind === 'rule') result.rule = { id: r.rule.id, title: r.rule.title };

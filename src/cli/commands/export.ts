@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Register } from './index.js';
-import { isDialect } from '../../compile/compile.js';
+import { Option } from 'commander';
+import { DIALECTS, type Dialect } from '../../compile/compile.js';
 import { InputError } from '../../errors.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { jsonLogicExport } from '../../export/json-logic.js';
@@ -15,24 +16,17 @@ export const register: Register = (program, { io, globals }) => {
     .command('export')
     .description('the approved rules for where they run: a SQL view tagging sessions with rule ids and actions, or JsonLogic')
     .requiredOption('--target <t>', 'sql-view or json-logic')
-    .option('--dialect <d>', 'for sql-view: duckdb, postgres, trino or spark', 'duckdb')
+    .addOption(new Option('--dialect <d>', 'for sql-view: the SQL dialect').choices(DIALECTS).default('duckdb'))
     .option('--view <name>', 'for sql-view: the view name', 'rulegen_decisions')
     .option('--out <file>', 'write to a file instead of stdout')
-    .action((opts: { target: string; dialect: string; view: string; out?: string }) => {
+    .action((opts: { target: string; dialect: Dialect; view: string; out?: string }) => {
       const g = globals();
       if (!(TARGETS as readonly string[]).includes(opts.target))
         throw InputError.single({ message: 'unknown export target', where: { field: '--target' }, expected: TARGETS.join(' or '), found: opts.target });
-      if (opts.target === 'sql-view' && !isDialect(opts.dialect))
-        throw InputError.single({
-          message: 'unknown SQL dialect',
-          where: { field: '--dialect' },
-          expected: 'duckdb, postgres, trino or spark',
-          found: opts.dialect,
-        });
       const ws = openWorkspace(g.workspace);
       const rules = workspaceExportRules(ws);
       const text =
-        opts.target === 'sql-view' && isDialect(opts.dialect)
+        opts.target === 'sql-view'
           ? sqlView(rules, ws.catalog, { dialect: opts.dialect, table: ws.config.data.table, view: opts.view })
           : JSON.stringify(jsonLogicExport(rules), null, 2) + '\n';
       if (opts.out) {

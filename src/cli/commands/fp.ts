@@ -1,6 +1,8 @@
 /** `rulegen fp RULE|ID|EXPR [--window train|test|all] [--provider P] [--write]`: who a rule wrongly hits, and measured fixes. */
 import { InputError, formatProblem } from '../../errors.js';
-import type { WindowName } from '../../db/window.js';
+import { Option } from 'commander';
+import { WINDOWS, type WindowName } from '../../db/window.js';
+import { PROVIDERS, type ProviderName } from '../../llm/types.js';
 import { analyseFalsePositives } from '../../fp/fp.js';
 import { formatFp, formatFpModel } from '../../fp/format.js';
 import { analyseWithModel, type FpModelResult } from '../../fp/model.js';
@@ -16,20 +18,21 @@ export const register: Register = (program, { io, globals }) => {
     .command('fp')
     .description('false-positive scenarios of a rule from the data, and measured modifications (optionally with a model)')
     .argument('<rule>', 'a rule file, a rule id or a condition expression')
-    .option('--window <w>', 'window analysed: train | test | all (train keeps the test window honest)', 'train')
-    .option(
-      '--provider <p>',
-      'offline (the measured analysis only) | bedrock | replay (also ask the model to name the populations and propose modifications)',
-      'offline',
+    .addOption(new Option('--window <w>', 'window analysed: train | test | all (train keeps the test window honest)').choices(WINDOWS).default('train'))
+    .addOption(
+      new Option(
+        '--provider <p>',
+        'offline (the measured analysis only) | bedrock | replay (also ask the model to name the populations and propose modifications)',
+      )
+        .choices(PROVIDERS)
+        .default('offline'),
     )
     .option('--model <id>', 'Bedrock model or inference-profile id (default: the first of llm.models)')
     .option('--record', 'write the model answer as a cassette for --provider replay', false)
     .option('--dry-run', 'with a model provider: print the request that would be sent; call nothing, write nothing', false)
     .option('--write', 'write the modifications (measured ones keeping 95% of true positives; every valid model one) as derived candidates', false)
-    .action(async (arg: string, opts: { window: string; provider: string; model?: string; record: boolean; dryRun: boolean; write: boolean }) => {
+    .action(async (arg: string, opts: { window: WindowName; provider: ProviderName; model?: string; record: boolean; dryRun: boolean; write: boolean }) => {
       const g = globals();
-      if (!['train', 'test', 'all'].includes(opts.window))
-        throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
       const ws = openWorkspace(g.workspace);
       const { provider } = chooseProvider(opts.provider, ws, io.env);
       if (provider === 'offline' && (opts.model || opts.record || opts.dryRun))
@@ -50,7 +53,7 @@ export const register: Register = (program, { io, globals }) => {
         io,
         g,
         async (_ws, store, bar) => {
-          const report = await analyseFalsePositives(store, ws.config, ws.catalog, ast, { window: opts.window as WindowName, onStep: bar.step });
+          const report = await analyseFalsePositives(store, ws.config, ws.catalog, ast, { window: opts.window, onStep: bar.step });
           if (source) report.rule = { id: source.id, title: source.title };
           let model: FpModelResult | undefined;
           if (provider !== 'offline' && report.fp > 0) {
@@ -61,7 +64,7 @@ export const register: Register = (program, { io, globals }) => {
               report,
               { title: source?.title ?? report.condition, ast },
               {
-                provider: provider as 'bedrock' | 'replay',
+                provider,
                 ...(opts.model ? { model: opts.model } : {}),
                 dryRun: opts.dryRun,
                 record: opts.record,

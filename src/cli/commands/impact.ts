@@ -1,6 +1,7 @@
 /** `rulegen impact [ID|EXPR]...`: what changes for customers if these rules ship. */
 import { resolveTargets, workspaceRules } from '../../rules/targets.js';
-import type { WindowName } from '../../db/window.js';
+import { Option } from 'commander';
+import { WINDOWS, type WindowName } from '../../db/window.js';
 import { InputError, formatProblem } from '../../errors.js';
 import { formatImpact } from '../../impact/format.js';
 import { impactSets, simulateImpact, type RuleAction } from '../../impact/impact.js';
@@ -14,18 +15,17 @@ export const register: Register = (program, { io, globals }) => {
     .command('impact')
     .description('what changes if these rules ship: sessions blocked, challenged and logged, humans affected, bots stopped, per day and segment')
     .argument('[rules...]', 'rule ids, rule files or condition expressions to add to the approved set (default: every candidate)')
-    .option('--window <w>', 'train | test | all', 'test')
+    .addOption(new Option('--window <w>', 'train | test | all').choices(WINDOWS).default('test'))
     .option('--action <a>', 'the action of condition expressions: log | challenge | block', 'block')
-    .action(async (args: string[], opts: { window: string; action: string }) => {
+    .action(async (args: string[], opts: { window: WindowName; action: string }) => {
       const g = globals();
-      if (!['train', 'test', 'all'].includes(opts.window))
-        throw InputError.single({ message: 'invalid --window', where: { field: '--window' }, expected: 'train, test or all', found: opts.window });
       if (!(RULE_ACTIONS as readonly string[]).includes(opts.action))
         throw InputError.single({ message: 'invalid --action', where: { field: '--action' }, expected: RULE_ACTIONS.join(', '), found: opts.action });
       const ws = openWorkspace(g.workspace);
       const approved = workspaceRules(ws, { statuses: ['approved'] });
       const chosen = args.length ? resolveTargets(ws, args, io.cwd, approved.loads) : workspaceRules(ws, { statuses: ['candidate'], loads: approved.loads });
-      const problems = [...approved.problems, ...chosen.problems];
+      // without arguments both sets come from the same loads: their problems once, not twice
+      const problems = args.length ? [...approved.problems, ...chosen.problems] : approved.problems;
       const errors = problems.filter((p) => p.severity === 'error');
       if (errors.length) throw new InputError(`cannot simulate: ${errors.length} problem${errors.length > 1 ? 's' : ''}`, problems);
       if (!g.quiet) for (const p of problems) io.stderr(formatProblem(p) + '\n');
@@ -42,7 +42,7 @@ export const register: Register = (program, { io, globals }) => {
         async (_ws, store, bar) => {
           bar.step(`simulating ${sets.added.length} rule(s) on top of ${sets.baseline.length} approved`);
           const report = await simulateImpact(store, ws.config, ws.catalog, sets.baseline, sets.added, {
-            window: opts.window as WindowName,
+            window: opts.window,
             configFile: ws.paths.config,
           });
           report.warnings.unshift(...sets.warnings);

@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 import type { Register } from './index.js';
 import { fmtPct } from '../../format.js';
 import { promote } from '../../release/promote.js';
@@ -10,7 +11,7 @@ export const register: Register = (program, { io, globals }) => {
       'move an approved rule one rollout stage on (shadow -> challenge -> block) after the gate on the data since its last stage (exit 1 when it fails)',
     )
     .argument('<id>', 'an approved rule id (or a unique prefix of 8+ characters)')
-    .requiredOption('--to <stage>', 'challenge or block (one stage after the current one)')
+    .addOption(new Option('--to <stage>', 'challenge | block (one stage after the current one)').choices(['challenge', 'block']).makeOptionMandatory())
     .option('--reviewer <name>', 'who promotes it (default: $USER)')
     .option('--override <reason>', 'promote although the gate fails; the reason is recorded in the rule file')
     .action(async (id: string, opts: { to: string; reviewer?: string; override?: string }) => {

@@ -5,7 +5,8 @@ import { comparisonTable, proposeWithProvider, ProposeRunError, type ModelPropos
 import { fmtPct } from '../../format.js';
 import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
 import { progress, type Io } from '../context.js';
-import type { ContentBlock, ConverseRequest } from '../../llm/types.js';
+import { Option } from 'commander';
+import { PROVIDERS, type ContentBlock, type ConverseRequest, type ProviderName } from '../../llm/types.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -48,7 +49,7 @@ function printModelResult(io: Io, r: ModelProposeResult): void {
     `${r.candidates.length} candidate(s) from ${r.provider} (${r.calls.length} call(s), ${r.seconds.toFixed(1)} s, cost ${r.cost_usd === null ? 'n/a (model not in the price table)' : `$${r.cost_usd.toFixed(4)}`})`,
   ];
   for (const c of r.candidates) {
-    const t = c.test as { recall: number | null; precision: number | null; fpr_upper95: number | null };
+    const t = c.test;
     lines.push(
       `  ${c.id.slice(0, 8)}  ${c.condition}`,
       `            ${c.generator}; test: recall ${fmtPct(t.recall, 1)}, precision ${fmtPct(t.precision, 1)}, FPR upper 95% ${fmtPct(t.fpr_upper95)}, gate ${c.gate.pass ? 'pass' : `fail (${c.gate.reasons.join('; ')})`}  -> ${c.file}`,
@@ -87,7 +88,9 @@ export const register: Register = (program, { io, globals, note }) => {
   program
     .command('propose')
     .description('propose candidate rules (Claude on Bedrock, a recorded replay, or the offline inducer), backtest them, write candidates/')
-    .option('--provider <p>', 'offline | bedrock | replay (default: llm.provider, else bedrock with AWS credentials, else offline)')
+    .addOption(
+      new Option('--provider <p>', 'offline | bedrock | replay (default: llm.provider, else bedrock with AWS credentials, else offline)').choices(PROVIDERS),
+    )
     .option('--model <id>', 'Bedrock model or inference-profile id; repeat to compare models side by side (default: llm.models)', collect, [] as string[])
     .option('--count <n>', 'how many candidates at most (per model)', '5')
     .option('--dry-run', 'show what would be proposed (offline) or sent (bedrock, replay) without calling or writing anything', false)
@@ -98,7 +101,7 @@ export const register: Register = (program, { io, globals, note }) => {
       'send candidates that fail the gate back with their evidence (gate reasons, FPR bound, FP scenarios, recall by day) for up to N rounds; offline: the measured modifications of `rulegen fp`',
       '0',
     )
-    .action(async (opts: { provider?: string; model: string[]; count: string; dryRun: boolean; record: boolean; maxCost?: string; refine: string }) => {
+    .action(async (opts: { provider?: ProviderName; model: string[]; count: string; dryRun: boolean; record: boolean; maxCost?: string; refine: string }) => {
       const g = globals();
       const refine = Number(opts.refine);
       if (!Number.isInteger(refine) || refine < 0 || refine > 5)
@@ -182,7 +185,7 @@ export const register: Register = (program, { io, globals, note }) => {
           `${r.candidates.length} candidate(s) from offline:${r.method} (${r.searched} rules scored on ${r.sampleRows.toLocaleString('en-US')} sampled train sessions, ${r.seconds.toFixed(1)} s)${r.dryRun ? ' — dry run, nothing written' : ''}`,
         ];
         for (const c of r.candidates) {
-          const t = c.test as { recall: number | null; precision: number | null; fpr_upper95: number | null };
+          const t = c.test;
           lines.push(
             `  ${c.id.slice(0, 8)}  ${c.condition}`,
             `            test: recall ${fmtPct(t.recall, 1)}, precision ${fmtPct(t.precision, 1)}, FPR upper 95% ${fmtPct(t.fpr_upper95)}${r.dryRun ? '' : `  -> ${c.file}`}`,
