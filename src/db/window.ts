@@ -46,37 +46,46 @@ export async function resolveWindow(store: Store, config: Config, name: WindowNa
   if (!r || !r.lo || !r.hi || r.n === 0) {
     throw InputError.single({ message: `the ${config.data.table} table is empty`, expected: 'sessions loaded with `rulegen ingest FILE`', found: '0 rows' });
   }
-  const lo = r.lo.getTime();
-  const hi = r.hi.getTime();
+  const bounds = splitWindow(config, name, r.lo.getTime(), r.hi.getTime(), quoteIdent(config.data.time), '?::TIMESTAMP');
+  const n = (await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(config.data.table)} WHERE ${bounds.where}`, bounds.parameters))?.n ?? 0;
+  return windowOf(config, name, bounds, Number(n));
+}
+
+/** A window's predicate and span, before its rows are counted (pure: shared by every engine). */
+export interface WindowBounds {
+  where: string;
+  parameters: Param[];
+  from: Date;
+  to: Date;
+  cutoff: Date;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * The split of [lo, hi] (epoch ms of the table's first and last session): the cut-off at
+ * `split.test_from` or at `1 - test_fraction` of the span, and the window's predicate over
+ * `time` (already quoted) with the cut-off bound through `placeholder` (the dialect's).
+ */
+export function splitWindow(config: Config, name: WindowName, lo: number, hi: number, time: string, placeholder: string): WindowBounds {
   const cutoff =
     config.split.test_from !== undefined
       ? new Date(config.split.test_from as string | Date)
       : new Date(lo + Math.round((hi - lo) * (1 - config.split.test_fraction)));
-  let where: string;
-  let parameters: Param[];
-  let from: Date;
-  let to: Date;
-  if (name === 'train') {
-    where = `${t} < ?::TIMESTAMP`;
-    parameters = [sqlTimestamp(cutoff)];
-    [from, to] = [new Date(lo), cutoff];
-  } else if (name === 'test') {
-    where = `${t} >= ?::TIMESTAMP`;
-    parameters = [sqlTimestamp(cutoff)];
-    [from, to] = [cutoff, new Date(hi)];
-  } else {
-    where = 'TRUE';
-    parameters = [];
-    [from, to] = [new Date(lo), new Date(hi)];
-  }
-  const n = (await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(config.data.table)} WHERE ${where}`, parameters))?.n ?? 0;
-  if (n === 0) {
+  if (name === 'train') return { where: `${time} < ${placeholder}`, parameters: [sqlTimestamp(cutoff)], from: new Date(lo), to: cutoff, cutoff, lo, hi };
+  if (name === 'test') return { where: `${time} >= ${placeholder}`, parameters: [sqlTimestamp(cutoff)], from: cutoff, to: new Date(hi), cutoff, lo, hi };
+  return { where: 'TRUE', parameters: [], from: new Date(lo), to: new Date(hi), cutoff, lo, hi };
+}
+
+/** The resolved window, or the "window is empty" error when it holds no session. */
+export function windowOf(config: Config, name: WindowName, b: WindowBounds, rows: number): Window {
+  if (rows === 0) {
     throw InputError.single({
       message: `the ${name} window is empty`,
       where: { field: config.split.test_from !== undefined ? 'split.test_from' : 'split.test_fraction' },
-      expected: `sessions on both sides of the split at ${sqlTimestamp(cutoff)}`,
-      found: `data from ${sqlTimestamp(new Date(lo))} to ${sqlTimestamp(new Date(hi))}`,
+      expected: `sessions on both sides of the split at ${sqlTimestamp(b.cutoff)}`,
+      found: `data from ${sqlTimestamp(new Date(b.lo))} to ${sqlTimestamp(new Date(b.hi))}`,
     });
   }
-  return { name, from: from.toISOString(), to: to.toISOString(), cutoff: cutoff.toISOString(), where, parameters, rows: n };
+  return { name, from: b.from.toISOString(), to: b.to.toISOString(), cutoff: b.cutoff.toISOString(), where: b.where, parameters: b.parameters, rows };
 }

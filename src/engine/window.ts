@@ -5,8 +5,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
-import { resolveWindow, sqlTimestamp, type Window, type WindowName } from '../db/window.js';
-import type { Param } from '../db/store.js';
+import { resolveWindow, splitWindow, windowOf, type Window, type WindowName } from '../db/window.js';
 import { DuckDbEngine } from './duckdb.js';
 import { PLANS } from './plan.js';
 import type { ColumnInfo, Engine } from './types.js';
@@ -44,32 +43,7 @@ export async function resolveEngineWindow(engine: Engine, config: Config, name: 
   const r = await engine.one<{ lo: Date | null; hi: Date | null; n: number }>(`SELECT min(${t}) AS lo, max(${t}) AS hi, count(*) AS n FROM ${table}`);
   if (!r || !r.lo || !r.hi || Number(r.n) === 0)
     throw InputError.single({ message: `the ${config.data.table} table on the ${engine.kind} engine is empty`, expected: 'sessions', found: '0 rows' });
-  const lo = r.lo.getTime();
-  const hi = r.hi.getTime();
-  const cutoff =
-    config.split.test_from !== undefined
-      ? new Date(config.split.test_from as string | Date)
-      : new Date(lo + Math.round((hi - lo) * (1 - config.split.test_fraction)));
-  let where = 'TRUE';
-  let parameters: Param[] = [];
-  let [from, to] = [new Date(lo), new Date(hi)];
-  if (name === 'train') {
-    where = `${t} < ${p.param('timestamp')}`;
-    parameters = [sqlTimestamp(cutoff)];
-    [from, to] = [new Date(lo), cutoff];
-  } else if (name === 'test') {
-    where = `${t} >= ${p.param('timestamp')}`;
-    parameters = [sqlTimestamp(cutoff)];
-    [from, to] = [cutoff, new Date(hi)];
-  }
-  const n = Number((await engine.one<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, parameters))?.n ?? 0);
-  if (n === 0) {
-    throw InputError.single({
-      message: `the ${name} window is empty`,
-      where: { field: config.split.test_from !== undefined ? 'split.test_from' : 'split.test_fraction' },
-      expected: `sessions on both sides of the split at ${sqlTimestamp(cutoff)}`,
-      found: `data from ${sqlTimestamp(new Date(lo))} to ${sqlTimestamp(new Date(hi))}`,
-    });
-  }
-  return { name, from: from.toISOString(), to: to.toISOString(), cutoff: cutoff.toISOString(), where, parameters, rows: n };
+  const bounds = splitWindow(config, name, r.lo.getTime(), r.hi.getTime(), t, p.param('timestamp'));
+  const n = Number((await engine.one<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${bounds.where}`, bounds.parameters))?.n ?? 0);
+  return windowOf(config, name, bounds, n);
 }
