@@ -6,9 +6,12 @@
 // DuckDB once and copied into 1M distinct plain objects (--distinct rows, repeated), as a
 // service would hold them after parsing its own input.
 //
-// Timed: `evaluate(ruleset, session)` for every session, one pass = 1M calls; one untimed
-// warm-up pass, then --runs passes. Reported: sessions/s per pass (median, min, max), ns per
-// session, and the decisions counted (a checksum, so nothing can be optimised away).
+// Timed, separately: `evaluate(ruleset, session)` (the full Decision: action, matches, errors —
+// the figure issue 19's target is about) and `decide(ruleset, session)` (the action alone,
+// allocation-free), each for every session, one pass = 1M calls; one untimed warm-up pass, then
+// --runs passes. Reported per entry: sessions/s per pass of wall time (median, min, max), ns per
+// session, sessions per CPU-second of this process, and the decisions counted (a checksum, so
+// nothing can be optimised away; decide's action counts must equal evaluate's).
 //
 // Usage: npx tsc -p tsconfig.build.json --outDir /tmp/rulegen-build   (or npm run build)
 //        node bench/runtime.mjs [--build /tmp/rulegen-build] [--sessions 1000000] [--distinct 200000] [--runs 7]
@@ -30,7 +33,7 @@ const DISTINCT = Number(arg('distinct', 200_000));
 const RUNS = Number(arg('runs', 7));
 const mod = (p) => import(pathToFileURL(join(build, p)).href);
 
-const { loadRuleset, evaluate } = await mod('runtime/index.js');
+const { loadRuleset, evaluate, decide } = await mod('runtime/index.js');
 const { buildBundle } = await mod('release/build.js');
 const { parseCondition } = await mod('rule/parser.js');
 const { print } = await mod('rule/printer.js');
@@ -94,7 +97,7 @@ const rs = loadRuleset(JSON.stringify(bundle));
 const loadMs = performance.now() - t0;
 
 // ---------------------------------------------------------------- timing
-function pass() {
+function passEvaluate() {
   let block = 0;
   let challenge = 0;
   let log = 0;
@@ -114,27 +117,58 @@ function pass() {
   const c = process.cpuUsage(c0);
   return { s, cpu: (c.user + c.system) / 1e6, counts: { block, challenge, log, matched, errors } };
 }
-const warm = pass();
-const rates = [];
-const cpuRates = [];
-for (let r = 0; r < RUNS; r++) {
-  const p = pass();
-  if (JSON.stringify(p.counts) !== JSON.stringify(warm.counts)) throw new Error('decisions changed between passes');
-  rates.push(N / p.s);
-  cpuRates.push(N / p.cpu);
+function passDecide() {
+  let block = 0;
+  let challenge = 0;
+  let log = 0;
+  const c0 = process.cpuUsage();
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) {
+    const a = decide(rs, sessions[i]);
+    if (a === 'block') block++;
+    else if (a === 'challenge') challenge++;
+    else if (a === 'log') log++;
+  }
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  const c = process.cpuUsage(c0);
+  return { s, cpu: (c.user + c.system) / 1e6, counts: { block, challenge, log } };
 }
-const sum = summarise(rates);
-const cpuSum = summarise(cpuRates);
+function measure(pass) {
+  const warm = pass();
+  const rates = [];
+  const cpuRates = [];
+  for (let r = 0; r < RUNS; r++) {
+    const p = pass();
+    if (JSON.stringify(p.counts) !== JSON.stringify(warm.counts)) throw new Error('decisions changed between passes');
+    rates.push(N / p.s);
+    cpuRates.push(N / p.cpu);
+  }
+  return { counts: warm.counts, wall: summarise(rates), cpu: summarise(cpuRates) };
+}
+const full = measure(passEvaluate);
+const only = measure(passDecide);
+for (const k of ['block', 'challenge', 'log']) if (only.counts[k] !== full.counts[k]) throw new Error(`decide and evaluate disagree on ${k}`);
+
+const os = await import('node:os');
 const M = (x) => (x / 1e6).toFixed(2);
 console.log(
   `runtime evaluate: ${rules.length} rules (${bundle.rules.filter((r) => r.stage === 'shadow').length} in shadow), ${N.toLocaleString('en-US')} session objects (${DISTINCT.toLocaleString('en-US')} distinct synthetic rows), ${rs.features().length} features read per session, node ${process.version}, single thread`,
 );
 console.log(`  load (verify sha256 + schema + compile): ${loadMs.toFixed(1)} ms`);
+for (const [name, m] of [
+  ['evaluate(rs, session) -> { action, matches, errors }', full],
+  ['decide(rs, session) -> action (allocation-free)', only],
+]) {
+  console.log(`  ${name}`);
+  console.log(
+    `    sessions/s per pass: median ${M(m.wall.median)}M, min ${M(m.wall.min)}M, max ${M(m.wall.max)}M over ${m.wall.runs} passes (spread ${(100 * m.wall.spread).toFixed(1)}%); ${(1e9 / m.wall.median).toFixed(0)} ns per session`,
+  );
+  console.log(
+    `    sessions per CPU-second of this process (what a busy machine leaves of wall time): median ${M(m.cpu.median)}M, min ${M(m.cpu.min)}M, max ${M(m.cpu.max)}M`,
+  );
+  console.log(`    decisions per pass: ${JSON.stringify(m.counts)}`);
+}
+console.log(`  load average at the end ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} cores`);
 console.log(
-  `  sessions/s per pass: median ${M(sum.median)}M, min ${M(sum.min)}M, max ${M(sum.max)}M over ${sum.runs} passes (spread ${(100 * sum.spread).toFixed(1)}%); ${(1e9 / sum.median).toFixed(0)} ns per session`,
+  `  target >= 2M sessions/s for evaluate: ${full.wall.median >= 2e6 ? 'met' : 'NOT met'} (wall median ${M(full.wall.median)}M; per CPU-second ${M(full.cpu.median)}M)`,
 );
-console.log(
-  `  sessions per CPU-second of this process (what a busy machine leaves of wall time): median ${M(cpuSum.median)}M, min ${M(cpuSum.min)}M, max ${M(cpuSum.max)}M; load average at the end ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores`,
-);
-console.log(`  decisions per pass: ${JSON.stringify(warm.counts)}`);
-console.log(`  target >= 2M sessions/s: ${sum.median >= 2e6 ? 'met' : 'NOT met'}`);

@@ -1,6 +1,8 @@
 /**
- * The runtime evaluator: a ruleset bundle compiled once into plain closures, then evaluated
- * per session on the hot path. Pure TypeScript with zod for loading: no DuckDB, no AWS SDK,
+ * The runtime evaluator: a ruleset bundle compiled once into an evaluation plan of typed arrays
+ * (plan.ts; each atom's own closure is used to build it, and for the rare rules the plan's
+ * clause form does not fit), then evaluated per session on the hot path: `evaluate` for the full
+ * Decision, `decide` for the action alone without allocating. Pure TypeScript with zod for loading: no DuckDB, no AWS SDK,
  * no CLI, no node:fs, and no eval/new Function — the bundle is data, never code.
  *
  * NULL semantics are the compiler's (src/compile/compile.ts, DESIGN.md): an atom on a NULL
@@ -16,7 +18,8 @@
  */
 import { BUNDLE_SCHEMA, BundleSchema, type Action, type Bundle, type BundleRule, type ExprJson, type FeatureSpec, type Stage } from '../release/schema.js';
 import { bundleDigest } from './canonical.js';
-import { B_FALSE, B_NULL, B_TRUE, evalAtoms, PlanBuilder, ruleHolds, type Atom, type Plan, type Pred } from './plan.js';
+import { B_FALSE, B_NULL, B_TRUE, PlanBuilder, runPlan, type Atom, type Plan, type Pred } from './plan.js';
+import { readBooleans, readCategories, readNumbers } from './read.js';
 
 export type { Action, Bundle, Stage } from '../release/schema.js';
 
@@ -252,10 +255,14 @@ export class Ruleset {
     features: readonly string[];
   }>[];
   readonly #plan: Plan;
-  readonly #bits: Uint8Array;
-  readonly #hits: Int32Array;
+  readonly #acc: Int32Array;
+  readonly #hit: Int32Array;
   readonly #matches: Match[];
   readonly #ranks: Uint8Array;
+  /** Per word of rule bits: the rules whose effective action is block, challenge, log. */
+  readonly #block: Int32Array;
+  readonly #challenge: Int32Array;
+  readonly #log: Int32Array;
   readonly #nums: Feature[];
   readonly #bools: Feature[];
   readonly #cats: Feature[];
@@ -265,7 +272,6 @@ export class Ruleset {
   readonly #n: Float64Array;
   readonly #b: Uint8Array;
   readonly #c: (string | null)[];
-  readonly #bad: Feature[] = [];
   readonly #skip: Uint8Array;
 
   /** Use loadRuleset: it verifies the bundle first. */
@@ -303,7 +309,8 @@ export class Ruleset {
         return { type: f.type, index: f.index };
       },
     };
-    const builder = new PlanBuilder(slots.slot, (a) => compileAtom(a, slots));
+    const counts = { number: perType.number.length, boolean: perType.boolean.length, category: perType.category.length };
+    const builder = new PlanBuilder(counts, slots.slot, (a) => compileAtom(a, slots));
     bundle.rules.forEach((r) => {
       try {
         builder.rule(r.ast);
@@ -319,9 +326,8 @@ export class Ruleset {
     }
     if (problems.length) throw new RulesetError('invalid', `the ruleset ${bundle.version} is not valid`, problems);
     this.#plan = builder.build();
-    this.#bits = new Uint8Array(this.#plan.atoms + 1);
-    this.#bits[this.#plan.atoms] = 1;
-    this.#hits = new Int32Array(bundle.rules.length);
+    this.#acc = new Int32Array(this.#plan.width);
+    this.#hit = new Int32Array(this.#plan.words);
     this.rules = Object.freeze(
       bundle.rules.map((r: BundleRule) =>
         Object.freeze({
@@ -338,6 +344,14 @@ export class Ruleset {
     // Match objects are made once here: a session that matches allocates only the array.
     this.#matches = this.rules.map((r) => Object.freeze({ id: r.id, version: r.version, action: r.action, stage: r.stage, effective: r.effective }));
     this.#ranks = Uint8Array.from(this.rules.map((r) => (r.effective ? RANK[r.effective] : 0)));
+    const mask = (a: Action) => {
+      const m = new Int32Array(this.#plan.words);
+      this.rules.forEach((r, i) => r.effective === a && (m[i >>> 5]! |= 1 << (i & 31)));
+      return m;
+    };
+    this.#block = mask('block');
+    this.#challenge = mask('challenge');
+    this.#log = mask('log');
     this.#nums = perType.number;
     this.#bools = perType.boolean;
     this.#cats = perType.category;
@@ -355,63 +369,67 @@ export class Ruleset {
     return [...this.#nums, ...this.#bools, ...this.#cats].map((f) => ({ name: f.name, type: f.type }));
   }
 
-  /** Evaluate one session. Never throws on a bad session: see `Decision.errors`. */
+  /** Read the session into the slots; false when some feature is missing or of the wrong type. */
+  #read(s: Record<string, unknown>): boolean {
+    return readNumbers(s, this.#numNames, this.#n) + readBooleans(s, this.#boolNames, this.#b) + readCategories(s, this.#catNames, this.#c) === 0;
+  }
+
+  /** The strongest effective action among the rules whose bits are set in `hit`. */
+  #action(hit: Int32Array): Action | null {
+    const block = this.#block;
+    const challenge = this.#challenge;
+    const log = this.#log;
+    let bl = 0;
+    let ch = 0;
+    let lg = 0;
+    for (let w = 0; w < hit.length; w++) {
+      const h = hit[w]!;
+      bl |= h & block[w]!;
+      ch |= h & challenge[w]!;
+      lg |= h & log[w]!;
+    }
+    return bl !== 0 ? 'block' : ch !== 0 ? 'challenge' : lg !== 0 ? 'log' : null;
+  }
+
+  /**
+   * Evaluate one session. Never throws on a bad session: see `Decision.errors`. A session that
+   * matches nothing gets one shared, frozen Decision; otherwise the Decision and its matches
+   * array are new (the Match objects in it are shared and frozen). No later call changes a
+   * Decision already returned.
+   */
   evaluate(session: Session): Decision {
     const s = session as Record<string, unknown>;
-    const n = this.#n;
-    const b = this.#b;
-    const c = this.#c;
-    const bad = this.#bad;
-    bad.length = 0;
-    const numNames = this.#numNames;
-    for (let i = 0; i < numNames.length; i++) {
-      const v = s[numNames[i]!];
-      if (typeof v === 'number' && v === v) n[i] = v;
-      else {
-        n[i] = NaN;
-        if (v !== null) bad.push(this.#nums[i]!);
-      }
-    }
-    const boolNames = this.#boolNames;
-    for (let i = 0; i < boolNames.length; i++) {
-      const v = s[boolNames[i]!];
-      if (v === true) b[i] = B_TRUE;
-      else if (v === false) b[i] = B_FALSE;
-      else {
-        b[i] = B_NULL;
-        if (v !== null) bad.push(this.#bools[i]!);
-      }
-    }
-    const catNames = this.#catNames;
-    for (let i = 0; i < catNames.length; i++) {
-      const v = s[catNames[i]!];
-      if (typeof v === 'string') c[i] = v;
-      else {
-        c[i] = null;
-        if (v !== null) bad.push(this.#cats[i]!);
-      }
-    }
-    if (bad.length) return this.#evaluateWithErrors(s);
-    const plan = this.#plan;
-    const bits = this.#bits;
-    evalAtoms(plan, n, b, c, bits);
-    const ranks = this.#ranks;
-    const count = ranks.length;
-    // indices first, into a reused buffer: the matches array is then allocated once, at its size
-    const hits = this.#hits;
+    if (!this.#read(s)) return this.#evaluateWithErrors(s);
+    const hit = this.#hit;
+    runPlan(this.#plan, this.#n, this.#b, this.#c, this.#acc, hit);
+    const W = hit.length;
     let k = 0;
-    let best = 0;
-    for (let i = 0; i < count; i++) {
-      if (ruleHolds(plan, i, bits)) {
-        hits[k++] = i;
-        if (ranks[i]! > best) best = ranks[i]!;
-      }
-    }
+    for (let w = 0; w < W; w++) k += popcount(hit[w]!);
     if (k === 0) return NO_MATCH;
     const all = this.#matches;
     const matched = new Array<Match>(k);
-    for (let j = 0; j < k; j++) matched[j] = all[hits[j]!]!;
-    return { action: BY_RANK[best]!, matches: matched, errors: NONE };
+    let j = 0;
+    for (let w = 0; w < W; w++) {
+      let u = hit[w]!;
+      while (u !== 0) {
+        const low = u & -u;
+        matched[j++] = all[w * 32 + 31 - Math.clz32(low)]!;
+        u ^= low;
+      }
+    }
+    return { action: this.#action(hit), matches: matched, errors: NONE };
+  }
+
+  /**
+   * Only the action of one session: `evaluate(session).action`, without building the Decision —
+   * no allocation at all unless some feature is bad (then it takes evaluate's slow path, and
+   * rules naming a bad feature neither match nor act, as there).
+   */
+  decide(session: Session): Action | null {
+    const s = session as Record<string, unknown>;
+    if (!this.#read(s)) return this.#evaluateWithErrors(s).action;
+    runPlan(this.#plan, this.#n, this.#b, this.#c, this.#acc, this.#hit);
+    return this.#action(this.#hit);
   }
 
   /** The slow path: some feature is bad; rules that name one report it and are skipped. */
@@ -419,7 +437,12 @@ export class Ruleset {
     const skip = this.#skip;
     skip.fill(0);
     const errors: EvalError[] = [];
-    for (const f of this.#bad) {
+    const bad: Feature[] = [
+      ...this.#nums.filter((f) => !isNumber(s[f.name])),
+      ...this.#bools.filter((f) => !isBoolean(s[f.name])),
+      ...this.#cats.filter((f) => !isCategory(s[f.name])),
+    ];
+    for (const f of bad) {
       const v = s[f.name];
       const missing = v === undefined || !Object.hasOwn(s, f.name);
       for (const ri of f.rules) {
@@ -437,14 +460,24 @@ export class Ruleset {
     }
     const matches: Match[] = [];
     let best = 0;
-    evalAtoms(this.#plan, this.#n, this.#b, this.#c, this.#bits);
+    const preds = this.#plan.preds;
     for (let i = 0; i < this.#ranks.length; i++) {
-      if (skip[i] || !ruleHolds(this.#plan, i, this.#bits)) continue;
+      if (skip[i] || !preds[i]!(this.#n, this.#b, this.#c)) continue;
       matches.push(this.#matches[i]!);
       if (this.#ranks[i]! > best) best = this.#ranks[i]!;
     }
     return { action: BY_RANK[best]!, matches, errors };
   }
+}
+
+const isNumber = (v: unknown) => v === null || (typeof v === 'number' && v === v);
+const isBoolean = (v: unknown) => v === null || typeof v === 'boolean';
+const isCategory = (v: unknown) => v === null || typeof v === 'string';
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) as number;
 }
 
 /**
@@ -508,4 +541,12 @@ export function loadRuleset(input: string | unknown): Ruleset {
 /** Evaluate one session against a loaded ruleset (the same as `ruleset.evaluate(session)`). */
 export function evaluate(ruleset: Ruleset, session: Session): Decision {
   return ruleset.evaluate(session);
+}
+
+/**
+ * The action alone for one session (the same as `ruleset.decide(session)`): always equal to
+ * `evaluate(ruleset, session).action`, allocation-free for a session without bad features.
+ */
+export function decide(ruleset: Ruleset, session: Session): Action | null {
+  return ruleset.decide(session);
 }

@@ -1,17 +1,25 @@
 /**
- * The evaluation plan of a ruleset: how a session's slots become rule hits with as few
- * function calls as possible (bench/runtime.mjs: one closure call per AST node measured about
- * 2 µs per session for 100 rules; this plan is several times faster).
+ * The evaluation plan of a ruleset: how a session's slots become rule hits with no function
+ * call per atom or per rule and no allocation (bench/runtime.mjs).
  *
- * 1. Atoms. Every distinct atom of every rule is evaluated once per session into a byte
- *    (`bits`). The common atoms (numeric comparisons and ranges, boolean values, category
- *    equality, NULL checks) sit in typed arrays per operator and run in tight loops with no
- *    call at all; the rest (`in` lists) are closures made by the atom compiler.
+ * 1. Cells. Every atom reads one feature, and on a given feature it only depends on where the
+ *    value falls among the constants the ruleset compares that feature with. A number feature
+ *    whose atoms name the points p0 < p1 < … < pm-1 has 2m+2 cells: below p0, = p0, between p0
+ *    and p1, = p1, …, above pm-1, and NULL; a boolean has three (false, true, NULL); a category
+ *    has one per string literal, one for any other string and one for NULL. Every atom on the
+ *    feature is constant over a cell, so the plan evaluates each atom once per cell when it is
+ *    built — with the atom compiler's own closure on a representative value of the cell, which
+ *    keeps the NULL semantics identical — and a session only has to find its cell per feature:
+ *    a short scan of sorted thresholds, a boolean code, or a few string comparisons.
  * 2. Rules. Negation is pushed down to the atoms (valid because every atom is already two-valued:
- *    false on NULL, which is the compiler's `not coalesce(p, false)`), then a rule that is a
- *    conjunction of clauses, each a disjunction of (possibly negated) atoms — `a and b`,
- *    `a or b`, `a and (b or c)`, `not a and b` — is a run of atom indices in one flat array.
- *    Any other shape becomes a closure over `bits`.
+ *    false on NULL, which is the compiler's `not coalesce(p, false)`), then the condition is put
+ *    in conjunctive normal form (and of clauses, each an or of literals) when that stays small.
+ *    A rule holds unless one of its clauses is false. A clause whose literals all read one
+ *    feature is false on a fixed set of that feature's cells, so each cell carries a bitset of
+ *    the rules it "kills"; a clause over several features gets a bit of its own, set by every
+ *    cell where one of its literals holds, and kills its rule when still unset at the end.
+ *    Per session: one OR of a (rules + clauses)/32-word row per feature, then a few bit scans.
+ *    A rule too large for that form is a closure over the slots (the fallback).
  */
 import type { ExprJson } from '../release/schema.js';
 
@@ -28,84 +36,51 @@ export const B_NULL = 2;
 export type Atom = Exclude<ExprJson, { kind: 'and' | 'or' | 'not' }>;
 export type FeatureType = 'number' | 'boolean' | 'category';
 
-/** One operator's atoms: the slot each reads, its constant(s), the bit it writes. */
-class Group<K> {
-  slot: number[] = [];
-  k: K[] = [];
-  k2: K[] = [];
-  out: number[] = [];
-  add(slot: number, out: number, k: K, k2?: K): void {
-    this.slot.push(slot);
-    this.k.push(k);
-    this.k2.push(k2 ?? k);
-    this.out.push(out);
-  }
+/** A literal: an atom (its closure and the feature it reads), possibly negated. */
+interface Lit {
+  fn: Pred;
+  /** The feature's index in the plan: numbers first, then booleans, then categories. */
+  feature: number;
+  neg: boolean;
 }
+type Nnf = { t: 'lit'; lit: Lit } | { t: 'and' | 'or'; ops: Nnf[] };
 
-interface NumGroup {
-  slot: Int32Array;
-  k: Float64Array;
-  k2: Float64Array;
-  out: Int32Array;
-}
-interface StrGroup {
-  slot: Int32Array;
-  k: string[];
-  out: Int32Array;
-}
-
-const numGroup = (g: Group<number>): NumGroup => ({
-  slot: Int32Array.from(g.slot),
-  k: Float64Array.from(g.k),
-  k2: Float64Array.from(g.k2),
-  out: Int32Array.from(g.out),
-});
-const strGroup = (g: Group<string>): StrGroup => ({ slot: Int32Array.from(g.slot), k: [...g.k], out: Int32Array.from(g.out) });
-
-type Nnf = { t: 'lit'; lit: number } | { t: 'and' | 'or'; ops: Nnf[] };
+/** CNF larger than this (clauses, or literals in one clause) makes the rule a fallback closure. */
+const MAX_CLAUSES = 64;
+const MAX_CLAUSE_LITS = 64;
+/** Category features with more string literals than this find their cell through a Map. */
+const CAT_SCAN = 8;
 
 /** Builds the plan; `slotOf` names the slot of a feature, `closure` compiles any atom. */
 export class PlanBuilder {
-  readonly #keys = new Map<string, number>();
-  readonly #ops: Record<string, Group<number>> = {};
-  readonly #str: Record<string, Group<string>> = {};
-  readonly #closures: { fn: Pred; out: number }[] = [];
-  readonly #rules: ({ clauses: number[][] } | { fallback: (bits: Uint8Array) => boolean })[] = [];
+  readonly #keys = new Map<string, { fn: Pred; atom: Atom; feature: number }>();
+  readonly #rules: { clauses: Lit[][] | null; pred: Pred }[] = [];
+  /** The atoms seen on each feature (index as in Lit.feature). */
+  readonly #atoms: Atom[][];
 
   constructor(
+    private readonly counts: { number: number; boolean: number; category: number },
     private readonly slotOf: (feature: string) => { type: FeatureType; index: number },
     private readonly closure: (a: Atom) => Pred,
-  ) {}
-
-  #num(op: string): Group<number> {
-    return (this.#ops[op] ??= new Group<number>());
-  }
-  #cat(op: string): Group<string> {
-    return (this.#str[op] ??= new Group<string>());
+  ) {
+    this.#atoms = Array.from({ length: counts.number + counts.boolean + counts.category }, () => []);
   }
 
-  /** The bit index of an atom, adding it on first sight (identical atoms share a bit). */
-  atom(a: Atom): number {
+  #featureIndex(type: FeatureType, slot: number): number {
+    return type === 'number' ? slot : type === 'boolean' ? this.counts.number + slot : this.counts.number + this.counts.boolean + slot;
+  }
+
+  /** The atom's closure and feature, compiled on first sight (identical atoms share them). */
+  #atom(a: Atom): { fn: Pred; feature: number } {
     const key = JSON.stringify(a);
     const known = this.#keys.get(key);
-    if (known !== undefined) return known;
+    if (known) return known;
     const fn = this.closure(a); // also checks the atom fits its feature (throws otherwise)
-    const out = this.#keys.size;
-    this.#keys.set(key, out);
-    const { type, index: s } = this.slotOf(a.feature);
-    if (a.kind === 'isNull') {
-      if (type === 'number') this.#num(a.negated ? 'notnull' : 'null').add(s, out, 0);
-      else if (type === 'boolean') this.#num(a.negated ? 'bne' : 'beq').add(s, out, B_NULL);
-      else this.#cat(a.negated ? 'cnotnull' : 'cnull').add(s, out, '');
-    } else if (type === 'number' && a.kind === 'comparison' && a.value.kind === 'number') this.#num(a.op).add(s, out, a.value.value);
-    else if (type === 'number' && a.kind === 'between' && a.low.kind === 'number' && a.high.kind === 'number')
-      this.#num('between').add(s, out, a.low.value, a.high.value);
-    else if (type === 'boolean' && a.kind === 'feature') this.#num('beq').add(s, out, B_TRUE);
-    else if (type === 'boolean' && a.kind === 'comparison' && a.value.kind === 'boolean')
-      this.#num('beq').add(s, out, a.value.value === (a.op === '=') ? B_TRUE : B_FALSE);
-    else if (type === 'category' && a.kind === 'comparison' && a.value.kind === 'string') this.#cat(a.op === '=' ? 'ceq' : 'cne').add(s, out, a.value.value);
-    else this.#closures.push({ fn, out });
-    return out;
+    const { type, index } = this.slotOf(a.feature);
+    const x = { fn, atom: a, feature: this.#featureIndex(type, index) };
+    this.#keys.set(key, x);
+    this.#atoms[x.feature]!.push(a);
+    return x;
   }
 
   #nnf(e: ExprJson, neg: boolean, depth: number): Nnf {
@@ -119,212 +94,359 @@ export class PlanBuilder {
         const ops = e.operands.map((o) => this.#nnf(o, neg, depth + 1)).flatMap((o) => (o.t === t ? (o as { ops: Nnf[] }).ops : [o]));
         return { t, ops };
       }
-      default:
-        return { t: 'lit', lit: this.atom(e) * 2 + (neg ? 1 : 0) };
+      default: {
+        const { fn, feature } = this.#atom(e);
+        return { t: 'lit', lit: { fn, feature, neg } };
+      }
     }
   }
 
   /** Add a rule; rules are numbered in the order they are added. */
   rule(e: ExprJson): void {
     const n = this.#nnf(e, false, 0);
-    const clause = (x: Nnf): number[] | null =>
-      x.t === 'lit' ? [x.lit] : x.t === 'or' && x.ops.every((o) => o.t === 'lit') ? x.ops.map((o) => (o as { lit: number }).lit) : null;
-    const single = clause(n);
-    if (single) {
-      this.#rules.push({ clauses: [single] });
-      return;
-    }
-    if (n.t === 'and') {
-      const cs = n.ops.map(clause);
-      if (cs.every((c) => c !== null)) {
-        this.#rules.push({ clauses: cs as number[][] });
-        return;
-      }
-    }
-    this.#rules.push({ fallback: bitsClosure(n) });
+    this.#rules.push({ clauses: cnf(n), pred: predOf(n) });
   }
 
   build(): Plan {
-    const e = new Group<number>();
-    const es = new Group<string>();
-    const g = (op: string) => numGroup(this.#ops[op] ?? e);
-    const c = (op: string) => strGroup(this.#str[op] ?? es);
-    const clauseStart: number[] = [0];
-    const litStart: number[] = [0];
-    const lits: number[] = [];
-    const fallbacks: (((bits: Uint8Array) => boolean) | null)[] = [];
-    for (const r of this.#rules) {
-      if ('fallback' in r) fallbacks.push(r.fallback);
-      else {
-        fallbacks.push(null);
-        for (const cl of r.clauses) {
-          lits.push(...cl);
-          litStart.push(lits.length);
+    const R = this.#rules.length;
+    const W = (R + 31) >>> 5;
+    // clauses over several features: one bit each
+    const orRule: number[] = [];
+    for (const [r, x] of this.#rules.entries()) {
+      if (x.clauses) for (const cl of x.clauses) if (!cl.every((l) => l.feature === cl[0]!.feature)) orRule.push(r);
+    }
+    // rule bits first, then one bit per such clause; a row is padded to 4 or 8 words, the
+    // widths runPlan has unrolled loops for
+    const bitsUsed = (R + orRule.length + 31) >>> 5;
+    const V = bitsUsed <= 4 ? 4 : bitsUsed <= 8 ? 8 : bitsUsed;
+    const nNum = this.counts.number;
+    const nBool = this.counts.boolean;
+    const nCat = this.counts.category;
+    const F = nNum + nBool + nCat;
+
+    // cells and a representative value of each
+    const ptStart = new Int32Array(nNum + 1);
+    const pts: number[] = [];
+    const reps: (number | string | null)[][] = [];
+    for (let f = 0; f < nNum; f++) {
+      const p = [...new Set(this.#atoms[f]!.flatMap(numbersOf))].sort((a, b) => a - b);
+      ptStart[f] = pts.length;
+      pts.push(...p);
+      const r: number[] = [];
+      for (let i = 0; i <= p.length; i++) {
+        // the open interval below p[i] (above p[i-1]), then p[i] itself
+        r.push(i === 0 ? (p.length ? -Infinity : 0) : nextUp(p[i - 1]!));
+        if (i < p.length) r.push(p[i]!);
+      }
+      r.push(NaN);
+      reps.push(r);
+    }
+    ptStart[nNum] = pts.length;
+    for (let f = 0; f < nBool; f++) reps.push([B_FALSE, B_TRUE, B_NULL]);
+    const catLits: string[][] = [];
+    for (let f = 0; f < nCat; f++) {
+      const lits = [...new Set(this.#atoms[nNum + nBool + f]!.flatMap(stringsOf))];
+      catLits.push(lits);
+      let other = '\u0000other';
+      while (lits.includes(other)) other += '\u0000';
+      reps.push([...lits, other, null]);
+    }
+    const cellBase = new Int32Array(F);
+    let cells = 0;
+    for (let f = 0; f < F; f++) {
+      cellBase[f] = cells * V;
+      cells += reps[f]!.length;
+    }
+    const table = new Int32Array(cells * V);
+
+    // the truth of a literal in every cell of its feature, through the atom's own closure
+    const n = new Float64Array(nNum).fill(NaN);
+    const b = new Uint8Array(nBool).fill(B_NULL);
+    const c: Cat = new Array<string | null>(nCat).fill(null);
+    const truth = (l: Lit): boolean[] =>
+      reps[l.feature]!.map((v) => {
+        const f = l.feature;
+        if (f < nNum) n[f] = v as number;
+        else if (f < nNum + nBool) b[f - nNum] = v as number;
+        else c[f - nNum - nBool] = v as string | null;
+        const t = l.fn(n, b, c) !== l.neg;
+        if (f < nNum) n[f] = NaN;
+        else if (f < nNum + nBool) b[f - nNum] = B_NULL;
+        else c[f - nNum - nBool] = null;
+        return t;
+      });
+    const set = (f: number, cell: number, bit: number) => (table[cellBase[f]! + cell * V + (bit >>> 5)]! |= 1 << (bit & 31));
+
+    const cnfMask = new Int32Array(W);
+    const fallbackRule: number[] = [];
+    const fallbacks: Pred[] = [];
+    let q = 0;
+    for (const [r, x] of this.#rules.entries()) {
+      if (!x.clauses) {
+        fallbackRule.push(r);
+        fallbacks.push(x.pred);
+        continue;
+      }
+      cnfMask[r >>> 5]! |= 1 << (r & 31);
+      for (const cl of x.clauses) {
+        const f = cl[0]!.feature;
+        if (cl.every((l) => l.feature === f)) {
+          const ts = cl.map(truth);
+          for (let cell = 0; cell < reps[f]!.length; cell++) if (!ts.some((t) => t[cell])) set(f, cell, r);
+        } else {
+          for (const l of cl) truth(l).forEach((t, cell) => t && set(l.feature, cell, R + q));
+          q++;
         }
       }
-      clauseStart.push(litStart.length - 1);
     }
-    // Conjunctions of at most four literals — most rules — are checked branch-free: four
-    // literals per rule, padded with the always-true bit at index `atoms`.
-    const T = this.#keys.size * 2;
-    const quad = new Int32Array(this.#rules.length * 4).fill(T);
-    const isQuad = new Uint8Array(this.#rules.length);
-    this.#rules.forEach((r, i) => {
-      if ('fallback' in r || r.clauses.length > 4 || !r.clauses.every((c) => c.length === 1)) return;
-      isQuad[i] = 1;
-      r.clauses.forEach((c, k) => (quad[i * 4 + k] = c[0]!));
-    });
+    const orValid = new Int32Array(V);
+    for (let i = R; i < R + orRule.length; i++) orValid[i >>> 5]! |= 1 << (i & 31);
     return {
-      atoms: this.#keys.size,
-      quad,
-      isQuad,
-      lt: g('<'),
-      le: g('<='),
-      gt: g('>'),
-      ge: g('>='),
-      eq: g('='),
-      ne: g('!='),
-      between: g('between'),
-      isnull: g('null'),
-      notnull: g('notnull'),
-      beq: g('beq'),
-      bne: g('bne'),
-      ceq: c('ceq'),
-      cne: c('cne'),
-      cnull: c('cnull'),
-      cnotnull: c('cnotnull'),
-      closures: this.#closures.map((x) => x.fn),
-      closureOut: Int32Array.from(this.#closures.map((x) => x.out)),
-      clauseStart: Int32Array.from(clauseStart),
-      litStart: Int32Array.from(litStart),
-      lits: Int32Array.from(lits),
+      rules: R,
+      words: W,
+      width: V,
+      nNum,
+      nBool,
+      nCat,
+      ptStart,
+      pts: Float64Array.from(pts),
+      cellBase,
+      table,
+      catLits,
+      catMaps: catLits.map((ls) => (ls.length > CAT_SCAN ? new Map(ls.map((s, i) => [s, i])) : null)),
+      orValid,
+      orRule: Int32Array.from(orRule),
+      rows: new Int32Array(F),
+      cnfMask,
+      fallbackRule: Int32Array.from(fallbackRule),
       fallbacks,
-      anyFallback: fallbacks.some((f) => f !== null),
+      preds: this.#rules.map((x) => x.pred),
     };
   }
 }
 
-function bitsClosure(n: Nnf): (bits: Uint8Array) => boolean {
-  if (n.t === 'lit') {
-    const a = n.lit >> 1;
-    const want = (n.lit & 1) ^ 1;
-    return (bits) => bits[a] === want;
+/** The numeric constants an atom compares its feature with. */
+function numbersOf(a: Atom): number[] {
+  const out: number[] = [];
+  const add = (l: { kind: string; value: unknown }) => typeof l.value === 'number' && out.push(l.value);
+  if (a.kind === 'comparison') add(a.value);
+  else if (a.kind === 'between') {
+    add(a.low);
+    add(a.high);
+  } else if (a.kind === 'in') a.values.forEach(add);
+  return out;
+}
+
+/** The string constants an atom compares its feature with. */
+function stringsOf(a: Atom): string[] {
+  const out: string[] = [];
+  const add = (l: { kind: string; value: unknown }) => typeof l.value === 'string' && out.push(l.value);
+  if (a.kind === 'comparison') add(a.value);
+  else if (a.kind === 'in') a.values.forEach(add);
+  return out;
+}
+
+const f64 = new Float64Array(1);
+const u64 = new BigUint64Array(f64.buffer);
+/** The next double above x (x finite). */
+function nextUp(x: number): number {
+  if (x === 0) return Number.MIN_VALUE;
+  f64[0] = x;
+  u64[0] = x > 0 ? u64[0]! + 1n : u64[0]! - 1n;
+  return f64[0]!;
+}
+
+/** The condition as clauses of literals, or null when that would be too large. */
+function cnf(n: Nnf): Lit[][] | null {
+  if (n.t === 'lit') return [[n.lit]];
+  const parts: Lit[][][] = [];
+  for (const o of n.ops) {
+    const p = cnf(o);
+    if (!p) return null;
+    parts.push(p);
   }
-  const ops = n.ops.map(bitsClosure);
-  return n.t === 'and' ? (bits) => ops.every((p) => p(bits)) : (bits) => ops.some((p) => p(bits));
+  if (n.t === 'and') {
+    const out = parts.flat();
+    return out.length > MAX_CLAUSES ? null : out;
+  }
+  // or: one clause per choice of a clause from each operand
+  let out: Lit[][] = [[]];
+  for (const p of parts) {
+    const next: Lit[][] = [];
+    for (const a of out) for (const cl of p) next.push([...a, ...cl]);
+    if (next.length > MAX_CLAUSES || next.some((cl) => cl.length > MAX_CLAUSE_LITS)) return null;
+    out = next;
+  }
+  return out;
+}
+
+/** A condition as one closure over the slots (fallback rules, and the evaluator's slow path). */
+function predOf(n: Nnf): Pred {
+  if (n.t === 'lit') {
+    const { fn, neg } = n.lit;
+    return neg ? (x, y, z) => !fn(x, y, z) : fn;
+  }
+  const ops = n.ops.map(predOf);
+  return n.t === 'and' ? (x, y, z) => ops.every((p) => p(x, y, z)) : (x, y, z) => ops.some((p) => p(x, y, z));
 }
 
 /** The plan's arrays; see the module comment. */
 export interface Plan {
-  /** Atom bits; `bits` has one more byte, at index `atoms`, always 1. */
-  atoms: number;
-  /** Rule r, when isQuad[r]: the conjunction of the literals quad[4r .. 4r+3]. */
-  quad: Int32Array;
-  isQuad: Uint8Array;
-  lt: NumGroup;
-  le: NumGroup;
-  gt: NumGroup;
-  ge: NumGroup;
-  eq: NumGroup;
-  ne: NumGroup;
-  between: NumGroup;
-  isnull: NumGroup;
-  notnull: NumGroup;
-  beq: NumGroup;
-  bne: NumGroup;
-  ceq: StrGroup;
-  cne: StrGroup;
-  cnull: StrGroup;
-  cnotnull: StrGroup;
-  closures: Pred[];
-  closureOut: Int32Array;
-  /** Rule r's clauses are clauseStart[r] .. clauseStart[r+1]; clause k's literals litStart[k] .. litStart[k+1]. */
-  clauseStart: Int32Array;
-  litStart: Int32Array;
-  /** atom * 2 + (1 when negated). */
-  lits: Int32Array;
-  fallbacks: (((bits: Uint8Array) => boolean) | null)[];
-  anyFallback: boolean;
+  rules: number;
+  /** Words of rule bits: rule r is bit r & 31 of word r >>> 5. */
+  words: number;
+  /**
+   * Words per cell row (4, 8 or more): bits 0 .. rules-1 are the rules the cell kills, the
+   * next ones the clauses over several features it satisfies, the rest padding.
+   */
+  width: number;
+  nNum: number;
+  nBool: number;
+  nCat: number;
+  /** Number feature f's sorted points are pts[ptStart[f] .. ptStart[f+1]]. */
+  ptStart: Int32Array;
+  pts: Float64Array;
+  /** Feature f's cell k has its row at table[cellBase[f] + k * width]. */
+  cellBase: Int32Array;
+  table: Int32Array;
+  /** Category feature j's literals: cell i is catLits[j][i], then any other string, then NULL. */
+  catLits: string[][];
+  catMaps: (Map<string, number> | null)[];
+  /** Which bits of a row are clause bits (width words), and the rule of clause bit rules + i. */
+  orValid: Int32Array;
+  orRule: Int32Array;
+  /** Scratch: each feature's row offset in table for the session at hand. */
+  rows: Int32Array;
+  /** The rules in clause form; the others are fallbacks (closures). */
+  cnfMask: Int32Array;
+  fallbackRule: Int32Array;
+  fallbacks: Pred[];
+  /** Every rule's condition as one closure over the slots (the evaluator's slow path). */
+  preds: Pred[];
 }
 
-/** Evaluate every atom of the plan on the slots into `bits` (1 true, 0 false; NULL gives 0). */
-export function evalAtoms(p: Plan, n: Num, b: Bool, c: Cat, bits: Uint8Array): void {
-  let g = p.lt;
-  for (let j = 0; j < g.out.length; j++) bits[g.out[j]!] = n[g.slot[j]!]! < g.k[j]! ? 1 : 0;
-  g = p.le;
-  for (let j = 0; j < g.out.length; j++) bits[g.out[j]!] = n[g.slot[j]!]! <= g.k[j]! ? 1 : 0;
-  g = p.gt;
-  for (let j = 0; j < g.out.length; j++) bits[g.out[j]!] = n[g.slot[j]!]! > g.k[j]! ? 1 : 0;
-  g = p.ge;
-  for (let j = 0; j < g.out.length; j++) bits[g.out[j]!] = n[g.slot[j]!]! >= g.k[j]! ? 1 : 0;
-  g = p.eq;
-  for (let j = 0; j < g.out.length; j++) bits[g.out[j]!] = n[g.slot[j]!]! === g.k[j]! ? 1 : 0;
-  g = p.ne;
-  for (let j = 0; j < g.out.length; j++) {
-    const x = n[g.slot[j]!]!;
-    // NaN is NULL: NaN !== k would be true, SQL says NULL (false)
-    bits[g.out[j]!] = x === x && x !== g.k[j]! ? 1 : 0;
-  }
-  g = p.between;
-  for (let j = 0; j < g.out.length; j++) {
-    const x = n[g.slot[j]!]!;
-    bits[g.out[j]!] = x >= g.k[j]! && x <= g.k2[j]! ? 1 : 0;
-  }
-  g = p.isnull;
-  for (let j = 0; j < g.out.length; j++) {
-    const x = n[g.slot[j]!]!;
-    bits[g.out[j]!] = x !== x ? 1 : 0;
-  }
-  g = p.notnull;
-  for (let j = 0; j < g.out.length; j++) {
-    const x = n[g.slot[j]!]!;
-    bits[g.out[j]!] = x === x ? 1 : 0;
-  }
-  g = p.beq;
-  for (let j = 0; j < g.out.length; j++) bits[g.out[j]!] = b[g.slot[j]!] === g.k[j] ? 1 : 0;
-  g = p.bne;
-  for (let j = 0; j < g.out.length; j++) bits[g.out[j]!] = b[g.slot[j]!] !== g.k[j] ? 1 : 0;
-  let s = p.ceq;
-  for (let j = 0; j < s.out.length; j++) bits[s.out[j]!] = c[s.slot[j]!] === s.k[j] ? 1 : 0;
-  s = p.cne;
-  for (let j = 0; j < s.out.length; j++) {
-    const x = c[s.slot[j]!];
-    bits[s.out[j]!] = x !== null && x !== s.k[j] ? 1 : 0;
-  }
-  s = p.cnull;
-  for (let j = 0; j < s.out.length; j++) bits[s.out[j]!] = c[s.slot[j]!] === null ? 1 : 0;
-  s = p.cnotnull;
-  for (let j = 0; j < s.out.length; j++) bits[s.out[j]!] = c[s.slot[j]!] !== null ? 1 : 0;
-  const fs = p.closures;
-  for (let j = 0; j < fs.length; j++) bits[p.closureOut[j]!] = fs[j]!(n, b, c) ? 1 : 0;
-}
-
-/** Whether rule r holds, from the atom bits. */
-export function ruleHolds(p: Plan, r: number, bits: Uint8Array): boolean {
-  if (p.isQuad[r] === 1) {
-    const q = p.quad;
-    const o = r * 4;
-    const a = q[o]!;
-    const b = q[o + 1]!;
-    const c = q[o + 2]!;
-    const d = q[o + 3]!;
-    return ((bits[a >> 1]! ^ (a & 1)) & (bits[b >> 1]! ^ (b & 1)) & (bits[c >> 1]! ^ (c & 1)) & (bits[d >> 1]! ^ (d & 1))) === 1;
-  }
-  const fb = p.anyFallback ? p.fallbacks[r] : null;
-  if (fb) return fb(bits);
-  const cs = p.clauseStart;
-  const ls = p.litStart;
-  const lits = p.lits;
-  for (let k = cs[r]!; k < cs[r + 1]!; k++) {
-    let any = false;
-    for (let l = ls[k]!; l < ls[k + 1]!; l++) {
-      const code = lits[l]!;
-      if ((bits[code >> 1]! ^ (code & 1)) === 1) {
-        any = true;
-        break;
+/**
+ * Evaluate the plan on the slots: `hit` (plan.words long) gets the bits of the rules that hold.
+ * `acc` is scratch, plan.width long.
+ */
+export function runPlan(p: Plan, n: Num, b: Bool, c: Cat, acc: Int32Array, hit: Int32Array): void {
+  const V = p.width;
+  const base = p.cellBase;
+  const rows = p.rows;
+  // 1. each feature's cell, as the offset of its row
+  const pts = p.pts;
+  const ps = p.ptStart;
+  const nNum = p.nNum;
+  for (let f = 0; f < nNum; f++) {
+    const x = n[f]!;
+    const lo = ps[f]!;
+    const hi = ps[f + 1]!;
+    let cell: number;
+    if (x !== x) cell = 2 * (hi - lo) + 1;
+    else {
+      // 2 * (points below x) + (1 if x is a point), without a data-dependent branch
+      cell = 0;
+      for (let i = lo; i < hi; i++) {
+        const q = pts[i]!;
+        cell += (+(q < x) | 0) + (+(q <= x) | 0);
       }
     }
-    if (!any) return false;
+    rows[f] = base[f]! + cell * V;
   }
-  return true;
+  const nBool = p.nBool;
+  for (let j = 0; j < nBool; j++) rows[nNum + j] = base[nNum + j]! + b[j]! * V;
+  const nCat = p.nCat;
+  const fc = nNum + nBool;
+  for (let j = 0; j < nCat; j++) {
+    const x = c[j];
+    const lits = p.catLits[j]!;
+    const m = lits.length;
+    let cell: number;
+    if (x === null || x === undefined) cell = m + 1;
+    else {
+      const map = p.catMaps[j];
+      if (map) cell = map.get(x) ?? m;
+      else {
+        cell = 0;
+        while (cell < m && lits[cell] !== x) cell++;
+      }
+    }
+    rows[fc + j] = base[fc + j]! + cell * V;
+  }
+  // 2. the OR of the rows, in registers for the common widths
+  const table = p.table;
+  const F = rows.length;
+  if (V === 4) {
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (let f = 0; f < F; f++) {
+      const o = rows[f]!;
+      a0 |= table[o]!;
+      a1 |= table[o + 1]!;
+      a2 |= table[o + 2]!;
+      a3 |= table[o + 3]!;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+  } else if (V === 8) {
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    let a4 = 0;
+    let a5 = 0;
+    let a6 = 0;
+    let a7 = 0;
+    for (let f = 0; f < F; f++) {
+      const o = rows[f]!;
+      a0 |= table[o]!;
+      a1 |= table[o + 1]!;
+      a2 |= table[o + 2]!;
+      a3 |= table[o + 3]!;
+      a4 |= table[o + 4]!;
+      a5 |= table[o + 5]!;
+      a6 |= table[o + 6]!;
+      a7 |= table[o + 7]!;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    acc[4] = a4;
+    acc[5] = a5;
+    acc[6] = a6;
+    acc[7] = a7;
+  } else {
+    for (let w = 0; w < V; w++) acc[w] = 0;
+    for (let f = 0; f < F; f++) {
+      const o = rows[f]!;
+      for (let w = 0; w < V; w++) acc[w]! |= table[o + w]!;
+    }
+  }
+  // 3. clauses over several features that no literal satisfied kill their rule
+  const valid = p.orValid;
+  const R = p.rules;
+  for (let w = R >>> 5; w < V; w++) {
+    let u = ~acc[w]! & valid[w]!;
+    while (u !== 0) {
+      const low = u & -u;
+      const r = p.orRule[w * 32 + 31 - Math.clz32(low) - R]!;
+      acc[r >>> 5]! |= 1 << (r & 31);
+      u ^= low;
+    }
+  }
+  const W = p.words;
+  const cm = p.cnfMask;
+  for (let w = 0; w < W; w++) hit[w] = ~acc[w]! & cm[w]!;
+  const fr = p.fallbackRule;
+  for (let k = 0; k < fr.length; k++) {
+    if (p.fallbacks[k]!(n, b, c)) {
+      const r = fr[k]!;
+      hit[r >>> 5]! |= 1 << (r & 31);
+    }
+  }
 }
