@@ -397,6 +397,7 @@ footer { color: var(--muted); font-size: 13px; margin-top: 40px; }
 <section class="card" id="rule-{{id}}">
 <h3>{{label}} · {{title}}</h3>
 <div class="meta"><span class="chip {{status}}">{{status}}</span><span class="chip action">{{action}}</span><span class="chip {{gateClass}}">gate: {{gate}}</span>{{#if override}}<span class="chip fail">gate overridden: {{override}}</span>{{/if}}<code>{{id}}</code></div>
+{{#if stage}}<p class="muted">Rollout stage: <strong>{{stage.name}}</strong> since {{stage.since}}{{#if stageHistory.length}}; history: {{#each stageHistory}}{{from}} → {{to}} on {{at}} by {{reviewer}}{{#if override}} (gate overridden: {{override}}){{/if}}{{#unless @last}}; {{/unless}}{{/each}}{{/if}}.</p>{{/if}}
 <pre class="condition">{{condition}}</pre>
 <p>Matches sessions with {{english}}.</p>
 {{#if incremental}}<p class="muted">Against the deployed set: {{incremental}}.</p>{{/if}}

@@ -501,9 +501,13 @@ export function reportView(input: DocsInput) {
         (c): c is Chart => c !== null,
       );
       const override = d.rule.review?.override ?? null;
+      const rollout = d.rule.rollout;
       return {
         id: d.rule.id,
         label,
+        // staged rollout (rulegen promote): the stage caps the action; shadow is logged, never acted on
+        stage: rollout ? { name: rollout.stage, since: iso(rollout.since) } : null,
+        stageHistory: (rollout?.history ?? []).map((h) => ({ from: h.from, to: h.to, at: iso(h.at), reviewer: h.reviewer, override: h.override ?? null })),
         title: d.rule.title,
         status: d.rule.status,
         action: d.rule.action,

@@ -100,4 +100,14 @@ describe('rulegen promote', () => {
       ['block', 'incident 42: blocking now, reviewed by hand'],
     ]);
   });
+
+  it("the report shows each rule's stage and its history", async () => {
+    const r = await runCli(['-C', dir, 'docs'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(join(dir, 'docs', 'report.html'), 'utf8');
+    expect(html).toContain('Rollout stage: <strong>block</strong>');
+    expect(html).toContain('shadow → challenge on');
+    expect(html).toContain('challenge → block on');
+    expect(html).toContain('gate overridden: incident 42: blocking now, reviewed by hand');
+  });
 });
