@@ -18,7 +18,7 @@ import { backtestTargets, type BacktestRun } from './backtest/run.js';
 import { workspaceRules } from './rules/targets.js';
 import { approveAndDocument } from './review/review.js';
 import { runCheck, type CheckResult } from './check/check.js';
-import { packageRoot } from './llm/package.js';
+import { packageRoot } from './package.js';
 import { clearEarlierDemo, writeMarker } from './demo.js';
 
 export interface LogsDemoResult {

@@ -11,7 +11,7 @@ import { handlebarsEnv } from '../handlebars.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import { packageRoot } from './package.js';
+import { packageRoot } from '../package.js';
 
 const FrontMatterSchema = z.looseObject({
   version: z.union([z.number().int().positive(), z.string().regex(/^[0-9A-Za-z.-]+$/)]),

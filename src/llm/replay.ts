@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
-import { packageRoot } from './package.js';
+import { packageRoot } from '../package.js';
 import type { ConverseOptions, ConverseOutcome, ConverseRequest, ConverseResponse, LlmProvider } from './types.js';
 
 /** JSON with object keys sorted at every level: equal requests give equal text. */

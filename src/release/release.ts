@@ -10,7 +10,7 @@ import { runCheck } from '../check/check.js';
 import type { Store } from '../db/store.js';
 import { ExternalError, GateError, InputError } from '../errors.js';
 import { mkdirStep, renameStep, writeFileStep } from '../fsutil.js';
-import { packageRoot } from '../llm/package.js';
+import { packageRoot } from '../package.js';
 import { loadRuleset, RulesetError } from '../runtime/evaluator.js';
 import type { Workspace } from '../workspace.js';
 import { buildBundle, evidenceOf } from './build.js';

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { handlebarsEnv, type TemplateDelegate } from '../handlebars.js';
 import { InputError } from '../errors.js';
-import { TEMPLATES, type TemplateName } from './templates.js';
+import { builtInTemplate, builtInTemplatePath, TEMPLATE_NAMES, type TemplateName } from './templates.js';
 
 /** A compiled template: `render` throws InputError with the template's name on failure. */
 export interface Template {
@@ -76,10 +76,10 @@ export function compileTemplate(name: TemplateName, text: string, source: string
 /** The shipped templates, each replaced by the workspace's override when it has one. */
 export function loadTemplates(dir: string | undefined): Templates {
   const out = {} as Record<TemplateName, Template>;
-  for (const name of Object.keys(TEMPLATES) as TemplateName[]) {
+  for (const name of TEMPLATE_NAMES) {
     const path = dir ? templateOverridePath(dir, name) : undefined;
     if (path && existsSync(path)) out[name] = compileTemplate(name, readFileSync(path, 'utf8'), path);
-    else out[name] = compileTemplate(name, TEMPLATES[name], `built-in template ${name}`);
+    else out[name] = compileTemplate(name, builtInTemplate(name), builtInTemplatePath(name));
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statS
 import { join } from 'node:path';
 import { quoteIdent, Store } from '../db/store.js';
 import { writeFileAtomic } from '../fsutil.js';
-import { packageRoot } from '../llm/package.js';
+import { packageRoot } from '../package.js';
 
 /** Commands that append a record (issue 17). */
 export const RECORDED: ReadonlySet<string> = new Set(['propose', 'fp', 'eval', 'backtest', 'check', 'approve', 'reject']);

@@ -1,4 +1,4 @@
-/** Where the installed package lives: shipped prompts and cassettes are found relative to it. */
+/** Where the installed package lives: shipped prompts, templates, cassettes and logs are found relative to it. */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ let root: string | undefined;
 
 /**
  * The folder holding rulegen's package.json. Walks up from this module, so it works from
- * src/llm/ (tsx, vitest) and from dist/llm/ (after a build) alike.
+ * src/ (tsx, vitest) and from dist/ (after a build) alike.
  */
 export function packageRoot(): string {
   if (root) return root;
