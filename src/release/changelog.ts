@@ -61,32 +61,25 @@ export function changelog(prev: Bundle | null, next: Bundle): string {
     '',
   );
 
-  lines.push(`## Added (${added.length})`, '');
-  if (!added.length) lines.push('None.', '');
-  for (const r of added) {
-    lines.push(
-      heading(r),
-      '',
-      `- condition: ${code(r.condition)}`,
-      `- action: ${stageText(r)}`,
-      '',
-      ...evidenceRows(null, r.evidence, [`before (${pv})`, `after (${next.version})`]),
-      '',
-    );
-  }
-  lines.push(`## Removed (${removed.length})`, '');
-  if (!removed.length) lines.push('None.', '');
-  for (const r of removed) {
-    lines.push(
-      heading(r),
-      '',
-      `- condition: ${code(r.condition)}`,
-      `- action: ${stageText(r)}`,
-      '',
-      ...evidenceRows(r.evidence, null, [`before (${pv})`, `after (${next.version})`]),
-      '',
-    );
-  }
+  // added and removed rules read alike: the rule, then its evidence on one side only
+  const section = (title: string, rules: typeof added, side: 'before' | 'after') => {
+    lines.push(`## ${title} (${rules.length})`, '');
+    if (!rules.length) lines.push('None.', '');
+    for (const r of rules) {
+      const [before, after] = side === 'after' ? [null, r.evidence] : [r.evidence, null];
+      lines.push(
+        heading(r),
+        '',
+        `- condition: ${code(r.condition)}`,
+        `- action: ${stageText(r)}`,
+        '',
+        ...evidenceRows(before, after, [`before (${pv})`, `after (${next.version})`]),
+        '',
+      );
+    }
+  };
+  section('Added', added, 'after');
+  section('Removed', removed, 'before');
   lines.push(`## Changed (${changed.length})`, '');
   if (!changed.length) lines.push('None.', '');
   for (const r of changed) {
