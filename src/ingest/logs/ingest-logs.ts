@@ -76,13 +76,18 @@ export const REQUESTS_TABLE = 'requests';
 
 /** Read one file's lines with their 1-based line numbers; an empty line is kept (as NULL). */
 function linesSql(file: string): string {
-  // One VARCHAR column, no quoting, a delimiter no log line holds: each line read whole.
-  return `SELECT row_number() OVER () AS line_no, column0 AS line FROM read_csv(${quoteString(escapeGlob(file))}, columns = {'column0': 'VARCHAR'}, header = false, delim = '\\x01', quote = '', escape = '', auto_detect = false, strict_mode = false)`;
+  return `SELECT row_number() OVER () AS line_no, column0 AS line FROM ${lineReader(file)}`;
+}
+
+/** One VARCHAR column, no quoting, a delimiter no log line holds: each line read whole. */
+function lineReader(file: string): string {
+  return `read_csv(${quoteString(escapeGlob(file))}, columns = {'column0': 'VARCHAR'}, header = false, delim = '\\x01', quote = '', escape = '', auto_detect = false, strict_mode = false)`;
 }
 
 async function firstLines(store: Store, file: string): Promise<string[]> {
   try {
-    const rows = await store.all<{ line: string | null }>(`SELECT line FROM (${linesSql(file)}) ORDER BY line_no LIMIT 50`);
+    // no line numbers here: numbering needs the whole file, the head needs 50 lines (read in order)
+    const rows = await store.all<{ line: string | null }>(`SELECT column0 AS line FROM ${lineReader(file)} LIMIT 50`);
     return rows.map((r) => r.line ?? '');
   } catch (e) {
     throw readError(e, file);
@@ -251,34 +256,45 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
         opts.onStep?.(`parsing ${files[i]}`);
         const select = parsedSelect(formats[i]!.format, i, files[i]!, heads[i]!, logs);
         try {
-          await tx.run(`CREATE OR REPLACE TEMP TABLE ${LINES} AS SELECT ${i} AS file_no, line_no, line FROM (${linesSql(files[i]!)})`, [], {
-            onProgress: opts.onProgress,
-          });
+          // every file's numbered lines stay until the bad ones are quoted (one table, no re-read)
+          await tx.run(
+            `${i === 0 ? `CREATE TEMP TABLE ${LINES} AS` : `INSERT INTO ${LINES}`} SELECT ${i} AS file_no, line_no, line FROM (${linesSql(files[i]!)})`,
+            [],
+            {
+              onProgress: opts.onProgress,
+            },
+          );
           await tx.run(i === 0 ? `CREATE TABLE ${PARSED} AS ${select}` : `INSERT INTO ${PARSED} ${select}`, [], { onProgress: opts.onProgress });
-          await tx.run(`DROP TABLE ${LINES}`);
         } catch (e) {
           throw readError(e, files[i]!);
         }
-        const c = (await tx.one<{ n: number; bad: number }>(
-          `SELECT count(*) AS n, count(*) FILTER (WHERE NOT (${okExpr})) AS bad FROM ${PARSED} WHERE file_no = ?`,
-          [i],
-        ))!;
-        perFile.push({ file: files[i]!, format: formats[i]!.format, detected: formats[i]!.detected, lines: Number(c.n), bad: Number(c.bad) });
+      }
+      // one scan of the parsed lines for every count the run needs: lines and bad lines per
+      // file, and whether any usable line carries a request host
+      const counts = await tx.all<{ file_no: number; n: number; bad: number; hosts: number }>(
+        `SELECT file_no, count(*) AS n, count(*) FILTER (WHERE NOT (${okExpr})) AS bad, count(host) FILTER (WHERE ${okExpr}) AS hosts FROM ${PARSED} GROUP BY file_no`,
+      );
+      const countOf = (i: number) => counts.find((c) => Number(c.file_no) === i);
+      for (let i = 0; i < files.length; i++) {
+        perFile.push({
+          file: files[i]!,
+          format: formats[i]!.format,
+          detected: formats[i]!.detected,
+          lines: Number(countOf(i)?.n ?? 0),
+          bad: Number(countOf(i)?.bad ?? 0),
+        });
       }
       if (kinds[0] === 'jsonl') await checkJsonMapping(tx, logs, files, customKey);
       const lines = perFile.reduce((a, f) => a + f.lines, 0);
-      const badCount = (await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${PARSED} WHERE NOT (${okExpr})`))!.n;
-      const bad = Number(badCount);
-      const firstBad = await tx.all<{ file_no: number; line_no: number }>(
-        `SELECT file_no, line_no FROM ${PARSED} WHERE NOT (${okExpr}) ORDER BY file_no, line_no LIMIT 5`,
-      );
-      const first = await Promise.all(
-        firstBad.map(async (b) => ({
-          file: files[Number(b.file_no)]!,
-          line: Number(b.line_no),
-          text: await lineText(tx, files[Number(b.file_no)]!, Number(b.line_no)),
-        })),
-      );
+      const bad = perFile.reduce((a, f) => a + f.bad, 0);
+      const firstBad = bad
+        ? await tx.all<{ file_no: number; line_no: number; line: string | null }>(
+            `SELECT b.file_no, b.line_no, l.line FROM (SELECT file_no, line_no FROM ${PARSED} WHERE NOT (${okExpr}) ORDER BY file_no, line_no LIMIT 5) b
+             JOIN ${LINES} l USING (file_no, line_no) ORDER BY b.file_no, b.line_no`,
+          )
+        : [];
+      await tx.run(`DROP TABLE ${LINES}`);
+      const first = firstBad.map((b) => ({ file: files[Number(b.file_no)]!, line: Number(b.line_no), text: b.line ?? '' }));
       const share = lines ? bad / lines : 0;
       if (lines === 0) throw InputError.single({ message: 'the log has no lines', where: { file: files[0] }, expected: 'access-log lines', found: 'none' });
       if (bad === lines || share > logs.max_bad_share) {
@@ -305,8 +321,7 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
       let hosts = (logs.hosts ?? []).map((h) => h.toLowerCase().replace(/^www\./, ''));
       let inferred = false;
       if (!hosts.length) {
-        const withHost = (await tx.one<{ n: number }>(`SELECT count(host) AS n FROM ${PARSED} WHERE ${okExpr}`))!.n;
-        if (Number(withHost) === 0) {
+        if (counts.every((c) => Number(c.hosts) === 0)) {
           const top = await tx.one<{ h: string | null }>(
             `SELECT ${REF_HOST} AS h FROM ${PARSED} WHERE (${okExpr}) AND ${REF_HOST} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
           );
@@ -366,12 +381,6 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
       };
     });
   }
-}
-
-/** The text of one line, for a malformed-line report. */
-async function lineText(store: Store, file: string, line: number): Promise<string> {
-  const r = await store.one<{ line: string | null }>(`SELECT line FROM (${linesSql(file)}) WHERE line_no = ?`, [line]);
-  return r?.line ?? '';
 }
 
 /** Inflate the whole stream (output discarded) so a truncated or corrupt gzip is caught before anything is loaded. */
