@@ -32,9 +32,9 @@ export async function applyLabelOverlay(store: Store, config: Config, correction
     params.push(...c.predicate.parameters);
     return `WHEN ${c.predicate.sql} THEN ${labelValue(c.as as 'bot' | 'human' | 'unknown') ?? 'NULL'}`;
   });
-  const matches = corrections.map((c) => {
+  const matches = corrections.map((c, i) => {
     params.push(...c.predicate.parameters);
-    return `(${c.predicate.sql}) AS m${corrections.indexOf(c)}`;
+    return `(${c.predicate.sql}) AS m${i}`;
   });
   const any = corrections.map((c) => {
     params.push(...c.predicate.parameters);
