@@ -1,0 +1,139 @@
+/**
+ * Counting every atom at once. Every number's value is replaced, once, by its place among
+ * the feature's atom thresholds T (sorted): code = 2 * #{t in T : t < v} + (v in T ? 1 : 0),
+ * so that
+ *   v <= T[j]  <=>  code <= 2j + 1,   v >= T[j]  <=>  code >= 2j + 1,   v = T[j]  <=>  code = 2j + 1,
+ *   v <  T[j]  <=>  code <= 2j,       v >  T[j]  <=>  code >= 2j + 2.
+ * Booleans become 0/1, categories stay text, nulls stay null. A histogram of codes then
+ * counts every atom of a feature exactly, and has at most 2|T| + 1 rows per feature.
+ */
+import type { Feature } from '../../catalog/schema.js';
+import { quoteIdent, type Param, type Store } from '../../db/store.js';
+import type { SliceCounts } from '../covering.js';
+import { COV, LBL, SAMPLE, VAL, conjSql, n } from './sql.js';
+import type { Term } from './types.js';
+
+export interface AtomCounter {
+  /**
+   * Counts of every atom on the fit slice within each parent's hits, or over the rows
+   * `where` selects when there are no parents: counts[parent][atom].
+   */
+  score(parents: readonly Term[][] | null, where?: string): Promise<SliceCounts[][]>;
+  /** Candidate rules scored so far. */
+  readonly searched: number;
+}
+
+/** The code by a balanced CASE tree: log2 |T| comparisons a row find #{t in T : t < v}, and one more at the leaf asks whether v is that next threshold itself. */
+function code(c: string, T: readonly number[], lo: number, hi: number, params: Param[]): string {
+  if (lo >= hi) {
+    if (lo >= T.length) return String(2 * lo);
+    params.push(T[lo]!);
+    return `CASE WHEN ${c} = ? THEN ${2 * lo + 1} ELSE ${2 * lo} END`;
+  }
+  const mid = (lo + hi) >> 1;
+  params.push(T[mid]!);
+  const above = code(c, T, mid + 1, hi, params);
+  return `CASE WHEN ${c} > ? THEN ${above} ELSE ${code(c, T, lo, mid, params)} END`;
+}
+
+/** Whether an atom holds for a histogram bin (the bin's code or text; null for nulls). */
+function holdsFor(t: Term, T: readonly number[]): (b: string | null) => boolean {
+  const spec = t.atom.spec;
+  const j = spec.value !== undefined ? T.indexOf(spec.value) : -1;
+  const values = new Set(spec.values ?? []);
+  return (b: string | null): boolean => {
+    if (b === null) return spec.op === 'null';
+    switch (spec.op) {
+      case 'null':
+        return false;
+      case 'notnull':
+        return true;
+      case 'le':
+        return Number(b) <= 2 * j + 1;
+      case 'ge':
+        return Number(b) >= 2 * j + 1;
+      case 'eq':
+        return Number(b) === 2 * j + 1;
+      case 'lt':
+        return Number(b) <= 2 * j;
+      case 'gt':
+        return Number(b) >= 2 * j + 2;
+      case 'true':
+        return Number(b) !== 0;
+      case 'false':
+        return Number(b) === 0;
+      case 'in':
+        return values.has(b);
+    }
+  };
+}
+
+/** Adds a bin column per feature to the sample table and returns the counter that reads them. */
+export async function atomCounter(store: Store, use: readonly Feature[], terms: readonly Term[]): Promise<AtomCounter> {
+  const thresholds = use.map((f) =>
+    f.type === 'number'
+      ? [...new Set(terms.filter((t) => t.atom.feature === f.name && t.atom.spec.value !== undefined).map((t) => t.atom.spec.value!))].sort((x, y) => x - y)
+      : [],
+  );
+  const binCols: string[] = [];
+  const binParams: Param[] = [];
+  use.forEach((f, i) => {
+    const c = quoteIdent(f.name);
+    const T = thresholds[i]!;
+    if (f.type === 'number') {
+      if (T.length === 0) binCols.push(`NULL::INTEGER AS "_rg_b${i}"`);
+      else binCols.push(`CASE WHEN ${c} IS NULL THEN NULL ELSE ${code(c, T, 0, T.length, binParams)} END AS "_rg_b${i}"`);
+    } else if (f.type === 'boolean') binCols.push(`CAST(${c} AS INTEGER) AS "_rg_b${i}"`);
+    else binCols.push(`CAST(${c} AS VARCHAR) AS "_rg_b${i}"`);
+  });
+  await store.run(`CREATE OR REPLACE TEMP TABLE ${SAMPLE} AS SELECT *, ${binCols.join(', ')} FROM ${SAMPLE}`, binParams);
+  const histogram = use
+    .map((_, i) => `SELECT _rg_k, ${i}::INTEGER AS f, CAST("_rg_b${i}" AS VARCHAR) AS b, ${LBL} AS lbl, ${COV} AS cov, count(*) AS n FROM p GROUP BY ALL`)
+    .join(' UNION ALL ');
+  const featureOf = terms.map((t) => use.findIndex((f) => f.name === t.atom.feature));
+  const holds = terms.map((t, i) => holdsFor(t, thresholds[featureOf[i]!]!));
+  let searched = 0;
+
+  // One statement: the parents' rows stacked (UNION ALL), then a histogram of every feature's
+  // bin by label and coverage; JS reads each atom's counts off its feature's bins (a few dozen
+  // rows each), so the work in SQL grows with rows times features, not rows times atoms.
+  const score = async (parents: readonly Term[][] | null, where = 'TRUE'): Promise<SliceCounts[][]> => {
+    const ps = parents ?? [[]];
+    const from = ps
+      .map(
+        (p, k) =>
+          `SELECT ${k}::INTEGER AS _rg_k, ${LBL}, ${COV}, ${use.map((_, i) => `"_rg_b${i}"`).join(', ')} FROM ${SAMPLE} WHERE NOT ${VAL} AND (${where}) AND (${p.length ? conjSql(p).sql : 'TRUE'})`,
+      )
+      .join(' UNION ALL ');
+    const rows = await store.all(
+      `WITH p AS MATERIALIZED (${from}) ${histogram}`,
+      ps.flatMap((p) => (p.length ? conjSql(p).parameters : [])),
+    );
+    searched += terms.length * ps.length;
+    // bins[k][f] = [{b, lbl, cov, n}]
+    const bins = ps.map(() => use.map((): { b: string | null; bot: boolean; cov: boolean; n: number }[] => []));
+    for (const r of rows)
+      bins[n(r['_rg_k'])]![n(r['f'])]!.push({ b: (r['b'] as string | null) ?? null, bot: n(r['lbl']) === 1, cov: r['cov'] === true, n: n(r['n']) });
+    return ps.map((_, k) =>
+      terms.map((_, i): SliceCounts => {
+        const c = { tpAll: 0, tpNew: 0, fp: 0 };
+        const test = holds[i]!;
+        for (const x of bins[k]![featureOf[i]!]!) {
+          if (!test(x.b)) continue;
+          if (!x.bot) c.fp += x.n;
+          else {
+            c.tpAll += x.n;
+            if (!x.cov) c.tpNew += x.n;
+          }
+        }
+        return c;
+      }),
+    );
+  };
+  return {
+    score,
+    get searched() {
+      return searched;
+    },
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * Step 4 of the inducer: the best few rules of one covering step, judged on the validation
+ * slice. Passenger terms are dropped (a term must remove false positives there); thresholds
+ * are rounded to the fewest significant digits that keep the rule's hits on the sample within
+ * 1% (rounding.ts); a rule must pass the per-rule gate, keep the union of the chosen set under
+ * the set FPR bound (Wilson upper 95%), add bots, and not repeat an existing rule (hit-set
+ * Jaccard >= max_jaccard on the sample). The best of those that hold is kept.
+ */
+import type { CompiledQuery } from '../../compile/compile.js';
+import type { Param } from '../../db/store.js';
+import { wilson } from '../../backtest/stats.js';
+import { print } from '../../rule/printer.js';
+import { duplicateOf, pct, prunePassengers, sliceGateReasons, type SliceCounts } from '../covering.js';
+import { roundingCandidates, withinTolerance } from '../rounding.js';
+import { COV, LBL, SAMPLE, VAL, astOf, conjSql, hit, n, withValue } from './sql.js';
+import type { Chosen, ExistingRule, InduceResult, SearchContext, Term } from './types.js';
+
+/** The objective: bots caught, less `lambda` bots per false positive. */
+export const worth = (tp: number, fp: number, lambda: number) => tp - lambda * fp;
+
+export type Verdict = { kind: 'chosen'; rule: Chosen; overlapFp: number } | { kind: 'duplicates'; of: ExistingRule[] } | { kind: 'failed'; reason: string };
+
+/** The covering run's state the judgement reads: false positives of the set so far, the price of one, and where duplicates are reported. */
+export interface RunState {
+  unionFp: number;
+  lambdaVal: number;
+  skipped: InduceResult['skipped'];
+}
+
+/** Prune, round and judge candidates on the validation slice; keep the best that holds. */
+export async function validateCandidates(ctx: SearchContext, run: RunState, cands: Term[][]): Promise<Verdict> {
+  const { store, catalog, existing, val } = ctx;
+  // a. every sub-rule of every candidate on the validation slice (passenger terms)
+  const subsets: { ci: number; kept: number[] }[] = [];
+  cands.forEach((c, ci) => {
+    const k = c.length;
+    for (let mask = 1; mask < 1 << k; mask++) subsets.push({ ci, kept: Array.from({ length: k }, (_, i) => i).filter((i) => mask & (1 << i)) });
+  });
+  const subPreds = subsets.map((s) => conjSql(s.kept.map((i) => cands[s.ci]![i]!)));
+  const vrows = await store.all(
+    `SELECT ${LBL} AS lbl${subPreds.map((p, i) => `, sum${hit(p)} AS h${i}`).join('')} FROM ${SAMPLE} WHERE ${VAL} GROUP BY ALL`,
+    subPreds.flatMap((p) => p.parameters),
+  );
+  const vcount = (i: number) => {
+    let tp = 0;
+    let fp = 0;
+    for (const r of vrows) n(r['lbl']) === 1 ? (tp += n(r[`h${i}`])) : (fp += n(r[`h${i}`]));
+    return { tp, fp };
+  };
+  const subCounts = new Map(subsets.map((s, i) => [`${s.ci}:${s.kept.join(',')}`, vcount(i)]));
+  const pruned = cands.map((c, ci) => {
+    const kept = prunePassengers(c.length, (k) => subCounts.get(`${ci}:${k.join(',')}`));
+    const ts = kept.map((i) => c[i]!);
+    const full = subCounts.get(`${ci}:${kept.join(',')}`)!;
+    const termNotes = kept.map((i) => {
+      const t = c[i]!;
+      const rest = kept.filter((j) => j !== i);
+      if (rest.length === 0) return `${t.atom.key}: catches ${full.tp} of ${val.bots} bots on the validation slice (${full.fp} of ${val.humans} humans)`;
+      const without = subCounts.get(`${ci}:${rest.join(',')}`)!;
+      return `${t.atom.key}: removes ${without.fp - full.fp} of ${without.fp} false positives (and ${without.tp - full.tp} of ${without.tp} bots) on the validation slice`;
+    });
+    return { terms: ts, termNotes };
+  });
+
+  // b. rounding variants of every numeric threshold, hits on the whole sample
+  const variants: { ci: number; ti: number; value: number; pred: CompiledQuery }[] = [];
+  const originals = pruned.map((p) => conjSql(p.terms));
+  pruned.forEach((p, ci) => {
+    p.terms.forEach((t, ti) => {
+      const a = t.atom.ast;
+      // '=' names a value the data holds (a spike): a rounded one would match nothing. '<' and
+      // '>' at a spike (> 1/6) round like any threshold: the hits measured below decide.
+      if (a.kind !== 'comparison' || a.op === '=' || a.op === '!=' || a.value.kind !== 'number') return;
+      for (const v of roundingCandidates(a.value.value, ctx.integer.has(a.feature))) {
+        const rt = withValue(t, a, v, catalog);
+        variants.push({ ci, ti, value: v, pred: conjSql(p.terms.map((x, j) => (j === ti ? rt : x))) });
+      }
+    });
+  });
+  const all = [...originals, ...variants.map((v) => v.pred)];
+  const hrow = (await store.one(
+    `SELECT 1 AS one${all.map((p, i) => `, sum${hit(p)} AS h${i}`).join('')} FROM ${SAMPLE}`,
+    all.flatMap((p) => p.parameters),
+  ))!;
+  const rounded = pruned.map((p, ci) => {
+    const orig = n(hrow[`h${ci}`]);
+    const ts = p.terms.map((t, ti) => {
+      const a = t.atom.ast;
+      const mine = variants.map((v, vi) => ({ v, hits: n(hrow[`h${originals.length + vi}`]) })).filter((x) => x.v.ci === ci && x.v.ti === ti);
+      const ok = mine.find((x) => withinTolerance(orig, x.hits, 0.005));
+      return ok && a.kind === 'comparison' ? withValue(t, a, ok.v.value, catalog) : t;
+    });
+    return { terms: ts, orig };
+  });
+
+  // c. the final rules (rounded; the unrounded as fall-back) on validation, the sample, and against existing rules
+  const finals = rounded.flatMap((r, ci) => [conjSql(r.terms), originals[ci]!]);
+  const cols: string[] = [];
+  const params: Param[] = [];
+  const count = (alias: string, where: string, p: CompiledQuery) => {
+    cols.push(`sum(CASE WHEN ${where} AND (${p.sql}) THEN 1 ELSE 0 END) AS ${alias}`);
+    params.push(...p.parameters);
+  };
+  finals.forEach((p, i) => {
+    count(`vt${i}`, `${VAL} AND ${LBL} = 1`, p);
+    count(`vn${i}`, `${VAL} AND ${LBL} = 1 AND NOT ${COV}`, p);
+    count(`vf${i}`, `${VAL} AND ${LBL} = 0`, p);
+    count(`vo${i}`, `${VAL} AND ${LBL} = 0 AND ${COV}`, p);
+    cols.push(`sum${hit(p)} AS s${i}`);
+    params.push(...p.parameters);
+    existing.forEach((_, e) => count(`x${i}_${e}`, `"_rg_e${e}"`, p));
+  });
+  const row = (await store.one(`SELECT ${cols.join(', ')} FROM ${SAMPLE}`, params))!;
+  const failures: string[] = [];
+  const dups: ExistingRule[] = [];
+  let best: { kind: 'chosen'; rule: Chosen; overlapFp: number } | undefined;
+  for (let ci = 0; ci < cands.length; ci++) {
+    const useRounded = withinTolerance(rounded[ci]!.orig, n(row[`s${2 * ci}`]));
+    const i = useRounded ? 2 * ci : 2 * ci + 1;
+    const ts = useRounded ? rounded[ci]!.terms : pruned[ci]!.terms;
+    const ast = astOf(ts);
+    const condition = print(ast);
+    const hits = n(row[`s${i}`]);
+    const dup = duplicateOf(
+      hits,
+      existing,
+      existing.map((_, e) => n(row[`x${i}_${e}`])),
+      ctx.maxJaccard,
+    );
+    if (dup) {
+      run.skipped.push({ condition, duplicate_of: dup.rule.condition, jaccard: dup.jaccard });
+      dups.push(dup.rule);
+      continue;
+    }
+    const c: SliceCounts = { tpAll: n(row[`vt${i}`]), tpNew: n(row[`vn${i}`]), fp: n(row[`vf${i}`]) };
+    const reasons = sliceGateReasons(c, val.humans, ctx.valGate);
+    const overlapFp = n(row[`vo${i}`]);
+    const union = wilson(run.unionFp + c.fp - overlapFp, val.humans).upper;
+    if (union > ctx.setMax) reasons.push(`the set's FPR bound would be ${pct(union)} > ${pct(ctx.setMax)}`);
+    if (reasons.length) {
+      failures.push(`${condition}: ${reasons.join('; ')}`);
+      continue;
+    }
+    const termNotes = pruned[ci]!.termNotes.map((t, k) =>
+      useRounded && print(ts[k]!.atom.ast) !== pruned[ci]!.terms[k]!.atom.key ? `${print(ts[k]!.atom.ast)} (rounded from ${t})` : t,
+    );
+    // the objective on the validation slice: the most bots added to the set
+    if (
+      !best ||
+      worth(c.tpNew, c.fp - overlapFp, run.lambdaVal) > worth(best.rule.validation.tp_new, best.rule.validation.fp - best.overlapFp, run.lambdaVal)
+    ) {
+      best = {
+        kind: 'chosen',
+        overlapFp,
+        rule: {
+          terms: ts,
+          ast,
+          pred: conjSql(ts),
+          notes: termNotes,
+          validation: { tp_new: c.tpNew, tp: c.tpAll, fp: c.fp, humans: val.humans, union_fpr_upper95: union },
+        },
+      };
+    }
+  }
+  if (best) return best;
+  if (dups.length) return { kind: 'duplicates', of: dups };
+  return {
+    kind: 'failed',
+    reason: failures.length ? `the next best fails on the validation slice: ${failures[0]}` : 'the best candidates repeat rules already chosen',
+  };
+}
