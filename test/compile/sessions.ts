@@ -9,6 +9,7 @@ import { duckNumber } from '../../src/compile/dialects.js';
 import type { Param, Store } from '../../src/db/store.js';
 import type { Row } from '../../src/rule/evaluate.js';
 import { HOSTILE_STRINGS } from '../rule/arbitrary.js';
+import { mulberry32 as random } from '../helpers/rng.js'; // seeded, so the fixture is the same on every machine
 
 export const catalog = loadCatalog('fixtures/rules/features.yaml');
 
@@ -30,18 +31,6 @@ export function shapeOf(features: readonly { name: string; type: Exclude<Type, '
 }
 
 export const SESSIONS: TableShape = shapeOf(catalog.features);
-
-/** mulberry32: a small seeded generator, so the fixture is the same on every machine. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const COUNTRIES = ['US', 'DE', 'FR', 'BR', '日本', "it's", ...HOSTILE_STRINGS];
 

@@ -3,10 +3,11 @@
  * a null value, a category and a boolean (fixtures/golden/explain/*; regenerate with
  * UPDATE_GOLDEN=1 and review the diff), plus JSON, sensitive values, samples and bad input.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tmpDir } from '../helpers/cli.js';
+import { goldenIn } from '../helpers/golden.js';
 import { loadCatalog } from '../../src/catalog/load.js';
 import { parseCondition } from '../../src/rule/parser.js';
 import { explainRow, marginOf } from '../../src/explain/explain.js';
@@ -87,15 +88,7 @@ beforeAll(async () => {
   if (r.code !== 0) throw new Error(r.stderr);
 }, 20_000);
 
-function golden(name: string, text: string): void {
-  const file = join(GOLDEN, name);
-  if (process.env['UPDATE_GOLDEN'] === '1') {
-    mkdirSync(GOLDEN, { recursive: true });
-    writeFileSync(file, text);
-  }
-  expect(existsSync(file), `${file} is missing: run with UPDATE_GOLDEN=1 and review it`).toBe(true);
-  expect(text).toBe(readFileSync(file, 'utf8'));
-}
+const golden = goldenIn(GOLDEN);
 
 describe('explain: golden text', () => {
   for (const [name, id] of [

@@ -21,6 +21,7 @@ import type { Expr } from '../../src/rule/ast.js';
 import { openWorkspace, openWorkspaceStore, type Workspace } from '../../src/workspace.js';
 import type { Config } from '../../src/config/schema.js';
 import { exampleWorkspace } from '../helpers/workspace.js';
+import { significantNumbers } from '../helpers/numbers.js';
 import { startStub, stubProvider, type Stub, type StubReply, type StubRequest } from '../llm/stub.js';
 
 const A = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
@@ -142,14 +143,7 @@ describe('fp --provider bedrock (loopback stub)', () => {
       expect(sent).not.toContain(JSON.stringify(row.user_agent).slice(1, -1));
     }
     // every number of 3+ significant digits sent is an aggregate of the context, or from the template, the tool schema, the config or the model's answers
-    const tokens = (t: string) =>
-      (t.match(/\d+(?:\.\d+)?(?:e-?\d+)?/g) ?? []).filter(
-        (x) =>
-          x
-            .replace(/[^0-9]/g, '')
-            .replace(/^0+/, '')
-            .replace(/0+$/, '').length >= 3,
-      );
+    const tokens = significantNumbers;
     const ctx = fpForModel(report, w.catalog, w.config, { title: HOSTILE_TITLE, ast });
     const allowed = new Set(
       tokens(

@@ -2,6 +2,9 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../../src/db/store.js';
 import { synthesize } from '../../src/synth/generate.js';
+import { rankFeatures } from '../../src/rank/rank.js';
+import type { Ranking } from '../../src/rank/types.js';
+import { openWorkspace, openWorkspaceStore, type Workspace } from '../../src/workspace.js';
 import { runCli } from './cli.js';
 import { tmpDir } from './tmp.js';
 
@@ -31,4 +34,16 @@ export async function exampleWorkspace(opts: { rules?: boolean } = {}): Promise<
   const r = await runCli(['-C', dir, '--quiet', 'ingest', 'data/sessions.parquet'], dir);
   if (r.code !== 0) throw new Error(r.stderr);
   return dir;
+}
+
+/**
+ * exampleWorkspace, opened: the workspace, a store on it (the caller closes it) and the
+ * feature ranking the propose tests hand to the model path.
+ */
+export async function rankedExampleWorkspace(opts: { rules?: boolean } = {}): Promise<{ dir: string; base: Workspace; store: Store; ranking: Ranking }> {
+  const dir = await exampleWorkspace(opts);
+  const base = openWorkspace(dir);
+  const store = await openWorkspaceStore(base);
+  const ranking = await rankFeatures(store, base.config, base.catalog);
+  return { dir, base, store, ranking };
 }

@@ -11,24 +11,13 @@ import { Store } from '../../src/db/store.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { openWorkspace } from '../../src/workspace.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { mulberry32 as rng } from '../helpers/rng.js'; // seeded, so a failing kill point can be replayed
 
 const ROOT = join(import.meta.dirname, '../..');
 const FIX = join(ROOT, 'fixtures/ingest');
 const CHILD = join(import.meta.dirname, 'kill-child.ts');
 const N_A = 30_000;
 const N_B = 20_000;
-
-/** mulberry32: a small seeded PRNG, so a failing kill point can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface ChildRun {
   /** The last line the child printed before it ended ("done ..." when it finished). */

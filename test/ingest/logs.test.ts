@@ -3,13 +3,14 @@
  * session features checked against values computed by hand, weak labels, bad input (exit 2,
  * store unchanged), and the real Apache log end to end.
  */
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/db/store.js';
 import { detectFormat } from '../../src/ingest/logs/formats.js';
 import { runCli, tmpDir } from '../helpers/cli.js';
+import { goldenIn } from '../helpers/golden.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const FORMATS = join(ROOT, 'fixtures/logs/formats');
@@ -39,15 +40,10 @@ async function query<T extends Record<string, unknown>>(dir: string, sql: string
   }
 }
 
-/** Compare with a golden JSON file; UPDATE_GOLDEN=1 rewrites it. */
+/** Compare with a golden JSON file; UPDATE_GOLDEN=1 rewrites it, a missing one is written. */
+const goldenText = goldenIn(GOLDEN, { writeMissing: true });
 function golden(name: string, value: unknown): void {
-  const file = join(GOLDEN, name);
-  const text = JSON.stringify(value, null, 2) + '\n';
-  if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(file)) {
-    mkdirSync(GOLDEN, { recursive: true });
-    writeFileSync(file, text);
-  }
-  expect(text).toBe(readFileSync(file, 'utf8'));
+  goldenText(name, JSON.stringify(value, null, 2) + '\n');
 }
 
 const REQUEST_COLUMNS = 'session_id, ip, CAST(ts AS VARCHAR) AS ts, method, path, query, protocol, status, bytes, referrer, ua, host';

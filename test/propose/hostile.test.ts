@@ -13,16 +13,14 @@ import { makeCatalog, type Feature } from '../../src/catalog/schema.js';
 import type { Config } from '../../src/config/schema.js';
 import type { Store } from '../../src/db/store.js';
 import { proposeWithProvider, ProposeRunError, type ModelProposeOptions } from '../../src/propose/model.js';
-import { rankFeatures } from '../../src/rank/rank.js';
 import type { Ranking } from '../../src/rank/types.js';
-import { openWorkspace, openWorkspaceStore, type Workspace } from '../../src/workspace.js';
-import { exampleWorkspace } from '../helpers/workspace.js';
+import type { Workspace } from '../../src/workspace.js';
+import { rankedExampleWorkspace } from '../helpers/workspace.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { rule, startStub, stubProvider, toolAnswer, type Stub, type StubReply, type StubRequest } from '../llm/stub.js';
 
 const A = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 
-let dir: string;
 let base: Workspace;
 let store: Store;
 let ranking: Ranking;
@@ -30,10 +28,7 @@ let stub: Stub | undefined;
 let threshold = 1000;
 
 beforeAll(async () => {
-  dir = await exampleWorkspace({ rules: true });
-  base = openWorkspace(dir);
-  store = await openWorkspaceStore(base);
-  ranking = await rankFeatures(store, base.config, base.catalog);
+  ({ base, store, ranking } = await rankedExampleWorkspace({ rules: true }));
 });
 afterAll(() => store?.close());
 afterEach(async () => {

@@ -11,17 +11,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { Store } from '../../src/db/store.js';
 import { comparisonTable, proposeWithProvider, ProposeRunError, type ModelProposeOptions } from '../../src/propose/model.js';
-import { rankFeatures } from '../../src/rank/rank.js';
 import type { Ranking } from '../../src/rank/types.js';
-import { openWorkspace, openWorkspaceStore, type Workspace } from '../../src/workspace.js';
+import type { Workspace } from '../../src/workspace.js';
 import { rule, startStub, stubProvider, toolAnswer, type Stub, type StubReply, type StubRequest } from '../llm/stub.js';
-import { exampleWorkspace } from '../helpers/workspace.js';
+import { rankedExampleWorkspace } from '../helpers/workspace.js';
+import { significantNumbers } from '../helpers/numbers.js';
 import type { Config } from '../../src/config/schema.js';
 
 const A = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const B = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
 
-let dir: string;
 let base: Workspace;
 let store: Store;
 let ranking: Ranking;
@@ -29,10 +28,7 @@ let stub: Stub | undefined;
 let threshold = 40;
 
 beforeAll(async () => {
-  dir = await exampleWorkspace({ rules: true });
-  base = openWorkspace(dir);
-  store = await openWorkspaceStore(base);
-  ranking = await rankFeatures(store, base.config, base.catalog);
+  ({ base, store, ranking } = await rankedExampleWorkspace({ rules: true }));
 });
 afterAll(() => store?.close());
 afterEach(async () => {
@@ -123,14 +119,7 @@ describe('propose with bedrock (loopback stub)', () => {
     }
     // Numbers: every number of 3+ significant digits sent is an aggregate of the context, or
     // comes from the prompt templates, the tool schema or the model's own answers.
-    const tokens = (t: string) =>
-      (t.match(/\d+(?:\.\d+)?(?:e-?\d+)?/g) ?? []).filter(
-        (x) =>
-          x
-            .replace(/[^0-9]/g, '')
-            .replace(/^0+/, '')
-            .replace(/0+$/, '').length >= 3,
-      );
+    const tokens = significantNumbers;
     const allowed = new Set(
       tokens(
         [

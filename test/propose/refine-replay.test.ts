@@ -8,32 +8,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initWorkspace } from '../../src/init.js';
-import { Store } from '../../src/db/store.js';
-import { ingest } from '../../src/ingest/ingest.js';
-import { synthesize } from '../../src/synth/generate.js';
-import { openWorkspace, openWorkspaceStore } from '../../src/workspace.js';
-import { runCli, tmpDir } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { demoWorkspace } from '../helpers/demo.js';
 import { FP_RULE } from '../../fixtures/llm/fp-cassette.mjs';
 
 let demo: string;
 beforeAll(async () => {
-  demo = tmpDir('rulegen-demo-refine-');
-  initWorkspace(demo, { cwd: demo });
-  const data = join(demo, 'data', 'sessions.parquet');
-  const mem = await Store.open();
-  try {
-    await synthesize(mem, { sessions: 100_000, days: 21, seed: 1, out: data, catalogOut: join(demo, 'data', 'features.yaml') });
-  } finally {
-    mem.close();
-  }
-  const ws = openWorkspace(demo);
-  const store = await openWorkspaceStore(ws);
-  try {
-    await ingest(store, ws.config, ws.catalog, { files: [data], replace: true });
-  } finally {
-    store.close();
-  }
+  // the demo's data, built as src/demo.ts builds it: init, 100,000 sessions over 21 days, seed 1
+  demo = await demoWorkspace('rulegen-demo-refine-');
 }, 60_000);
 
 describe('the demo cassettes of issue 16', () => {

@@ -13,29 +13,24 @@ import { backtestTargets, evidenceBlock } from '../../src/backtest/run.js';
 import { applyGate } from '../../src/backtest/gate.js';
 import { refineOffline } from '../../src/propose/propose.js';
 import { proposeWithProvider } from '../../src/propose/model.js';
-import { rankFeatures } from '../../src/rank/rank.js';
 import type { Ranking } from '../../src/rank/types.js';
 import { parseCondition } from '../../src/rule/parser.js';
 import { loadRuleFile } from '../../src/rules/load.js';
-import { openWorkspace, openWorkspaceStore, type Workspace } from '../../src/workspace.js';
+import type { Workspace } from '../../src/workspace.js';
 import type { Config } from '../../src/config/schema.js';
-import { exampleWorkspace } from '../helpers/workspace.js';
+import { rankedExampleWorkspace } from '../helpers/workspace.js';
 import { rule, startStub, stubProvider, toolAnswer, type Stub } from '../llm/stub.js';
 
 const A = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const FAILING = 'pointer_events <= 2 and interarrival_cv < 0.8';
 
-let dir: string;
 let base: Workspace;
 let store: Store;
 let ranking: Ranking;
 let stub: Stub | undefined;
 
 beforeAll(async () => {
-  dir = await exampleWorkspace({ rules: false });
-  base = openWorkspace(dir);
-  store = await openWorkspaceStore(base);
-  ranking = await rankFeatures(store, base.config, base.catalog);
+  ({ base, store, ranking } = await rankedExampleWorkspace({ rules: false }));
 }, 60_000);
 afterAll(() => store?.close());
 afterEach(async () => {

@@ -2,37 +2,18 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initWorkspace } from '../../src/init.js';
-import { Store } from '../../src/db/store.js';
-import { ingest } from '../../src/ingest/ingest.js';
-import { synthesize } from '../../src/synth/generate.js';
-import { openWorkspace, openWorkspaceStore } from '../../src/workspace.js';
 import { DEFAULT_CONFIG } from '../../src/config/schema.js';
 import { costOf, PRICES, priceOf } from '../../src/llm/cost.js';
 import { loadPrompt } from '../../src/llm/prompts.js';
 import { RecordingProvider, ReplayProvider, requestKey, shippedCassettes } from '../../src/llm/replay.js';
 import type { ConverseRequest, LlmProvider } from '../../src/llm/types.js';
 import { runCli, tmpDir } from '../helpers/cli.js';
+import { demoWorkspace } from '../helpers/demo.js';
 
 let demo: string;
 beforeAll(async () => {
   // the demo's data, built as src/demo.ts builds it: init, 100,000 sessions over 21 days, seed 1
-  demo = tmpDir('rulegen-demo-replay-');
-  initWorkspace(demo, { cwd: demo });
-  const data = join(demo, 'data', 'sessions.parquet');
-  const mem = await Store.open();
-  try {
-    await synthesize(mem, { sessions: 100_000, days: 21, seed: 1, out: data, catalogOut: join(demo, 'data', 'features.yaml') });
-  } finally {
-    mem.close();
-  }
-  const ws = openWorkspace(demo);
-  const store = await openWorkspaceStore(ws);
-  try {
-    await ingest(store, ws.config, ws.catalog, { files: [data], replace: true });
-  } finally {
-    store.close();
-  }
+  demo = await demoWorkspace('rulegen-demo-replay-');
 });
 
 describe('propose --provider replay', () => {

@@ -4,7 +4,7 @@
  * (fixtures/golden/release/CHANGELOG.md; regenerate with UPDATE_GOLDEN=1 and review it).
  * A failing check refuses the release (exit 1) and writes nothing.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRelease, type ReleaseResult } from '../../src/release/release.js';
@@ -13,6 +13,7 @@ import { loadRuleset } from '../../src/runtime/index.js';
 import { openWorkspace, openWorkspaceStore } from '../../src/workspace.js';
 import { runCli } from '../helpers/cli.js';
 import { exampleWorkspace } from '../helpers/workspace.js';
+import { goldenIn } from '../helpers/golden.js';
 
 const GOLDEN = join(import.meta.dirname, '../../fixtures/golden/release');
 const NIGHT = '5e2a9f71-0c3b-4d8e-b6a4-7f1c2e9d0b32';
@@ -35,15 +36,7 @@ function addRule(id: string, title: string, condition: string, extra = ''): void
 
 let dir: string;
 
-function golden(name: string, actual: string): void {
-  const file = join(GOLDEN, name);
-  if (process.env['UPDATE_GOLDEN'] === '1') {
-    mkdirSync(GOLDEN, { recursive: true });
-    writeFileSync(file, actual);
-  }
-  expect(existsSync(file), `${file} is missing: run with UPDATE_GOLDEN=1 and review it`).toBe(true);
-  expect(actual).toBe(readFileSync(file, 'utf8'));
-}
+const golden = goldenIn(GOLDEN);
 
 async function release(version: string | undefined, now: string): Promise<ReleaseResult> {
   const ws = openWorkspace(dir);

@@ -4,8 +4,6 @@
  * the authored ones, and the report has a per-rule FP section. Golden Markdown in
  * fixtures/golden/docs/fp-*.md (UPDATE_GOLDEN=1 regenerates; review the diff).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/catalog/load.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -13,6 +11,7 @@ import { parseRuleFile } from '../../src/rule/file.js';
 import { renderRuleMarkdown } from '../../src/report/docs.js';
 import { loadTemplates } from '../../src/report/templating.js';
 import { reportView, type DocsInput } from '../../src/report/view.js';
+import { goldenIn } from '../helpers/golden.js';
 
 const GOLDEN = 'fixtures/golden/docs';
 const catalog = loadCatalog('fixtures/workspace/features.yaml');
@@ -81,15 +80,7 @@ const input = (rules: ReturnType<typeof load>[]): DocsInput => ({
   now: new Date('2026-02-01T00:00:00Z'),
 });
 
-function golden(name: string, text: string): void {
-  const file = join(GOLDEN, name);
-  if (process.env['UPDATE_GOLDEN'] === '1') {
-    mkdirSync(GOLDEN, { recursive: true });
-    writeFileSync(file, text);
-  }
-  expect(existsSync(file), `${file} is missing: run with UPDATE_GOLDEN=1 and review it`).toBe(true);
-  expect(text).toBe(readFileSync(file, 'utf8'));
-}
+const golden = goldenIn(GOLDEN);
 
 describe('measured false-positive scenarios in the docs', () => {
   it('an fp-derived rule: scenarios with shares and conditions beside the authored ones (golden)', () => {

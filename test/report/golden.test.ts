@@ -3,7 +3,7 @@
  * pinned) must equal fixtures/golden/docs/* byte for byte. Regenerate with UPDATE_GOLDEN=1
  * and review the diff. No data is needed: a page is rendered from its rule file alone.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/catalog/load.js';
@@ -12,6 +12,7 @@ import { loadRuleDir } from '../../src/rules/load.js';
 import { renderDocs, renderRuleMarkdown } from '../../src/report/docs.js';
 import { loadTemplates } from '../../src/report/templating.js';
 import { docOrder, type DocsInput } from '../../src/report/view.js';
+import { goldenIn } from '../helpers/golden.js';
 
 const FIXTURES = 'fixtures/review';
 const GOLDEN = 'fixtures/golden/docs';
@@ -27,15 +28,7 @@ const input: DocsInput = {
   now: new Date('2026-02-01T00:00:00Z'),
 };
 
-function golden(name: string, text: string): void {
-  const file = join(GOLDEN, name);
-  if (process.env['UPDATE_GOLDEN'] === '1') {
-    mkdirSync(GOLDEN, { recursive: true });
-    writeFileSync(file, text);
-  }
-  expect(existsSync(file), `${file} is missing: run with UPDATE_GOLDEN=1 and review it`).toBe(true);
-  expect(text).toBe(readFileSync(file, 'utf8'));
-}
+const golden = goldenIn(GOLDEN);
 
 describe('golden docs of fixture rules', () => {
   it('loads the fixtures without problems', () => {

@@ -4,14 +4,13 @@
  * reviewer would), once with the catalog's labels and once without them (names only). The
  * inline cases pin the readings the issue named as wrong.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/catalog/load.js';
 import { makeCatalog, type Catalog } from '../../src/catalog/schema.js';
 import { english, featureLabel, formatNumber, valueText } from '../../src/rule/english.js';
 import { parse } from '../../src/rule/parser.js';
 import { synthCatalog } from '../../src/synth/catalog.js';
+import { goldenIn } from '../helpers/golden.js';
 
 const GOLDEN = 'fixtures/golden/english';
 const labelled = loadCatalog('fixtures/workspace/features.yaml');
@@ -113,15 +112,7 @@ function render(c: Catalog): string {
     .trimStart();
 }
 
-function golden(name: string, text: string): void {
-  const file = join(GOLDEN, name);
-  if (process.env['UPDATE_GOLDEN'] === '1') {
-    mkdirSync(GOLDEN, { recursive: true });
-    writeFileSync(file, text);
-  }
-  expect(existsSync(file), `${file} is missing: run with UPDATE_GOLDEN=1 and review it`).toBe(true);
-  expect(text).toBe(readFileSync(file, 'utf8'));
-}
+const golden = goldenIn(GOLDEN);
 
 describe('english: golden readings', () => {
   it('with the catalog labels', () => golden('labelled.txt', render(labelled)));
