@@ -1,7 +1,7 @@
 /**
  * The runtime evaluator: a ruleset bundle compiled once into an evaluation plan of typed arrays
- * (plan.ts; each atom's own closure is used to build it, and for the rare rules the plan's
- * clause form does not fit), then evaluated per session on the hot path: `evaluate` for the full
+ * (plan.ts; built by plan-build.ts from each atom's own closure, atoms.ts, which also serves the
+ * rare rules the plan's clause form does not fit), then evaluated per session on the hot path: `evaluate` for the full
  * Decision, `decide` for the action alone without allocating. Pure TypeScript with zod for loading: no DuckDB, no AWS SDK,
  * no CLI, no node:fs, and no eval/new Function — the bundle is data, never code.
  *
@@ -16,9 +16,11 @@
  * reported for every rule that names it (`Decision.errors`), and those rules neither match nor
  * act for that session.
  */
-import { BUNDLE_SCHEMA, BundleSchema, type Action, type Bundle, type BundleRule, type ExprJson, type FeatureSpec, type Stage } from '../release/schema.js';
+import { BUNDLE_SCHEMA, BundleSchema, type Action, type Bundle, type BundleRule, type FeatureSpec, type Stage } from '../release/schema.js';
 import { bundleDigest } from './canonical.js';
-import { B_FALSE, B_NULL, B_TRUE, PlanBuilder, runPlan, type Atom, type Plan, type Pred } from './plan.js';
+import { atomFeatures, compileAtom, RuleProblem, type Slots } from './atoms.js';
+import { runPlan, type Plan } from './plan.js';
+import { PlanBuilder } from './plan-build.js';
 import { readBooleans, readCategories, readNumbers } from './read.js';
 
 export type { Action, Bundle, Stage } from '../release/schema.js';
@@ -70,7 +72,7 @@ export interface Decision {
 /** A session: feature name -> value; null means unknown (SQL NULL). */
 export type Session = Readonly<Record<string, unknown>>;
 
-// ------------------------------------------------------------------------------ compiling
+// ------------------------------------------------------------------------------ actions
 
 const RANK: Record<Action, number> = { log: 1, challenge: 2, block: 3 };
 const BY_RANK: readonly (Action | null)[] = [null, 'log', 'challenge', 'block'];
@@ -79,151 +81,6 @@ const STAGE_CAP: Record<Stage, number> = { shadow: 0, challenge: 2, block: 3 };
 /** The action a rule takes at a stage: the stage caps the action; shadow takes none. */
 export function effectiveAction(action: Action, stage: Stage): Action | null {
   return BY_RANK[Math.min(RANK[action], STAGE_CAP[stage])]!;
-}
-
-interface Slots {
-  slot(feature: string): { type: FeatureSpec['type']; index: number };
-}
-
-type Lit = { kind: 'number'; value: number } | { kind: 'string'; value: string } | { kind: 'boolean'; value: boolean };
-
-// One factory per (type, operator): every closure a factory makes shares its code, so each
-// call site stays small and predictable for the JIT.
-const NUM_CMP: Record<string, (s: number, k: number) => Pred> = {
-  '<': (s, k) => (n) => n[s]! < k,
-  '<=': (s, k) => (n) => n[s]! <= k,
-  '>': (s, k) => (n) => n[s]! > k,
-  '>=': (s, k) => (n) => n[s]! >= k,
-  '=': (s, k) => (n) => n[s]! === k,
-  // NaN (NULL) !== k is true in JS: the `x === x` guard keeps it false, as in SQL
-  '!=': (s, k) => (n) => {
-    const x = n[s]!;
-    return x === x && x !== k;
-  },
-};
-
-function numIn(s: number, values: readonly number[], negated: boolean): Pred {
-  const vs = Float64Array.from(values);
-  const m = vs.length;
-  if (!negated) {
-    return (n) => {
-      const x = n[s]!;
-      for (let i = 0; i < m; i++) if (vs[i] === x) return true;
-      return false;
-    };
-  }
-  return (n) => {
-    const x = n[s]!;
-    if (x !== x) return false;
-    for (let i = 0; i < m; i++) if (vs[i] === x) return false;
-    return true;
-  };
-}
-
-function catIn(s: number, values: readonly string[], negated: boolean): Pred {
-  if (values.length > 8) {
-    const set = new Set(values);
-    return negated ? (_n, _b, c) => c[s] != null && !set.has(c[s]!) : (_n, _b, c) => c[s] != null && set.has(c[s]!);
-  }
-  const vs = [...values];
-  const m = vs.length;
-  if (!negated) {
-    return (_n, _b, c) => {
-      const x = c[s];
-      for (let i = 0; i < m; i++) if (vs[i] === x) return true;
-      return false;
-    };
-  }
-  return (_n, _b, c) => {
-    const x = c[s];
-    if (x === null || x === undefined) return false;
-    for (let i = 0; i < m; i++) if (vs[i] === x) return false;
-    return true;
-  };
-}
-
-const boolIs =
-  (s: number, v: number): Pred =>
-  (_n, b) =>
-    b[s] === v;
-const catEq =
-  (s: number, v: string): Pred =>
-  (_n, _b, c) =>
-    c[s] === v;
-const catNe =
-  (s: number, v: string): Pred =>
-  (_n, _b, c) => {
-    const x = c[s];
-    return x !== null && x !== undefined && x !== v;
-  };
-
-/** Thrown while compiling one rule; loadRuleset turns it into a detail of a RulesetError. */
-class RuleProblem extends Error {}
-
-function literal(l: Lit, kind: Lit['kind'], feature: string): Lit['value'] {
-  if (l.kind !== kind) throw new RuleProblem(`feature ${feature} is a ${kind === 'string' ? 'category' : kind} but is compared with a ${l.kind} literal`);
-  return l.value;
-}
-
-/** One atom as a closure: the plan's fallback for atoms without a typed group, and the check that it fits its feature. */
-function compileAtom(e: Atom, slots: Slots): Pred {
-  const { type, index: s } = slots.slot(e.feature);
-  const misfit = (what: string) => new RuleProblem(`\`${what}\` does not apply to the ${type} feature ${e.feature}`);
-  if (e.kind === 'isNull') {
-    const pick = {
-      number: (): Pred => (e.negated ? (n) => n[s] === n[s] : (n) => n[s] !== n[s]),
-      boolean: (): Pred => (e.negated ? (_n, b) => b[s] !== B_NULL : boolIs(s, B_NULL)),
-      category: (): Pred => (e.negated ? (_n, _b, c) => c[s] !== null : (_n, _b, c) => c[s] === null),
-    };
-    return pick[type]();
-  }
-  switch (type) {
-    case 'number':
-      if (e.kind === 'comparison') return NUM_CMP[e.op]!(s, literal(e.value, 'number', e.feature) as number);
-      if (e.kind === 'between') {
-        const lo = literal(e.low, 'number', e.feature) as number;
-        const hi = literal(e.high, 'number', e.feature) as number;
-        return (n) => {
-          const x = n[s]!;
-          return x >= lo && x <= hi;
-        };
-      }
-      if (e.kind === 'in')
-        return numIn(
-          s,
-          e.values.map((v) => literal(v, 'number', e.feature) as number),
-          e.negated,
-        );
-      throw misfit('a feature alone');
-    case 'boolean':
-      if (e.kind === 'feature') return boolIs(s, B_TRUE);
-      if (e.kind === 'comparison' && (e.op === '=' || e.op === '!=')) {
-        const v = literal(e.value, 'boolean', e.feature) as boolean;
-        return boolIs(s, v === (e.op === '=') ? B_TRUE : B_FALSE);
-      }
-      throw misfit(e.kind === 'comparison' ? e.op : e.kind);
-    case 'category':
-      if (e.kind === 'comparison' && e.op === '=') return catEq(s, literal(e.value, 'string', e.feature) as string);
-      if (e.kind === 'comparison' && e.op === '!=') return catNe(s, literal(e.value, 'string', e.feature) as string);
-      if (e.kind === 'in')
-        return catIn(
-          s,
-          e.values.map((v) => literal(v, 'string', e.feature) as string),
-          e.negated,
-        );
-      throw misfit(e.kind === 'comparison' ? e.op : e.kind);
-  }
-}
-
-function atomFeatures(e: ExprJson, out: Set<string>): Set<string> {
-  const stack: ExprJson[] = [e];
-  while (stack.length) {
-    const x = stack.pop()!;
-    if (x.kind === 'and' || x.kind === 'or') stack.push(...x.operands);
-    else if (x.kind === 'not') stack.push(x.operand);
-    else out.add(x.feature);
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------------------ the ruleset

@@ -9,17 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate as reference } from '../../src/rule/evaluate.js';
 import { decide, evaluate, loadRuleset, type Decision } from '../../src/runtime/index.js';
 import { bundleOf, ruleOf, type RuleSpec } from './helpers.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../helpers/rng.js'; // seeded, so a failing case can be replayed
 
 const TINY = 1 + Number.EPSILON; // the double right after 1
 const NUMS = [-5, -0, 0.5, 1, TINY, 2, 10, 100, 1e6];

@@ -208,9 +208,11 @@ describe('the package', () => {
     visit(join(import.meta.dirname, '../../src/runtime/index.ts'));
     expect([...seen].map((f) => f.replace(/.*\/src\//, 'src/')).sort()).toEqual([
       'src/release/schema.ts',
+      'src/runtime/atoms.ts',
       'src/runtime/canonical.ts',
       'src/runtime/evaluator.ts',
       'src/runtime/index.ts',
+      'src/runtime/plan-build.ts',
       'src/runtime/plan.ts',
       'src/runtime/read.ts',
     ]);
