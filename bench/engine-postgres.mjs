@@ -82,13 +82,15 @@ try {
   store.close();
   console.log(`\n# backtest of 100 rules on ${SESSIONS.toLocaleString('en-US')} sessions (test window), median of ${RUNS} runs`);
   console.log(
-    `machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GB RAM; PostgreSQL ${server.url.replace(/\/\/.*@/, '//')} (default settings, fsync off), loaded in ${loadS.toFixed(1)} s`,
+    `machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GB RAM; PostgreSQL ${server.url.replace(/\/\/.*@/, '//')} (default ` +
+      `settings, fsync off), loaded in ${loadS.toFixed(1)} s`,
   );
   console.log('| backtest | DuckDB (embedded) | PostgreSQL | ratio | identical figures |');
   console.log('|---|---:|---:|---:|---|');
   for (const r of rows)
     console.log(
-      `| ${r.shape === 'core' ? 'core counts (1 scan)' : 'full: day, segment, population, overlap, set, train'} | ${fmt(r.duckdb.median)} s | ${fmt(r.postgres.median)} s | ${(r.postgres.median / r.duckdb.median).toFixed(1)}x | ${r.same ? 'yes' : 'NO'} |`,
+      `| ${r.shape === 'core' ? 'core counts (1 scan)' : 'full: day, segment, population, overlap, set, train'} | ${fmt(r.duckdb.median)} s ` +
+        `| ${fmt(r.postgres.median)} s | ${(r.postgres.median / r.duckdb.median).toFixed(1)}x | ${r.same ? 'yes' : 'NO'} |`,
     );
 } finally {
   server.stop();

@@ -86,7 +86,8 @@ ensurePython();
 ensureWorkspace();
 const rankArgs = [cli, '-C', ws, '--quiet', 'rank', '--json'];
 console.log(
-  `rulegen bench: rank vs scikit-learn roc_auc_score on ${ws.replace(root + '/', '')} (${parquet.replace(root + '/', '')}), ${runs} interleaved runs each after a warm-up`,
+  `rulegen bench: rank vs scikit-learn roc_auc_score on ${ws.replace(root + '/', '')} (${parquet.replace(root + '/', '')}), ${runs} interleaved ` +
+    `runs each after a warm-up`,
 );
 const warm = time('node', rankArgs, { maxBuffer: 1 << 26 });
 const ranking = JSON.parse(warm.stdout);
@@ -112,7 +113,8 @@ for (let i = 0; i < runs; i++) {
   pyLoad.push(sk.load_seconds);
   pyLoop.push(sk.auc_seconds);
   console.log(
-    `  run ${i + 1}: rulegen rank ${fmt(r.seconds)} s; sklearn: load ${fmt(sk.load_seconds)} s + roc_auc_score loop ${fmt(sk.auc_seconds)} s (process ${fmt(p.seconds)} s)`,
+    `  run ${i + 1}: rulegen rank ${fmt(r.seconds)} s; sklearn: load ${fmt(sk.load_seconds)} s + roc_auc_score loop ${fmt(sk.auc_seconds)} s ` +
+      `(process ${fmt(p.seconds)} s)`,
   );
 }
 
@@ -139,10 +141,12 @@ const W = summarise(pyWall);
 const stats = last.features.length;
 console.log('');
 console.log(
-  `train window: ${last.window.rows.toLocaleString('en-US')} sessions, ${(last.bots + last.humans).toLocaleString('en-US')} labelled (rank) vs ${sk.rows.toLocaleString('en-US')} (pandas): ${sameRows ? 'same' : 'DIFFERENT'} bots/humans`,
+  `train window: ${last.window.rows.toLocaleString('en-US')} sessions, ${(last.bots + last.humans).toLocaleString('en-US')} labelled (rank) ` +
+    `vs ${sk.rows.toLocaleString('en-US')} (pandas): ${sameRows ? 'same' : 'DIFFERENT'} bots/humans`,
 );
 console.log(
-  `rulegen rank (${stats} features: AUC, KS, IV, coverage, null split, 7 quantiles per label, lifts): median ${fmt(R.median)} s (min ${fmt(R.min)}, max ${fmt(R.max)})`,
+  `rulegen rank (${stats} features: AUC, KS, IV, coverage, null split, 7 quantiles per label, lifts): median ${fmt(R.median)} s ` +
+    `(min ${fmt(R.min)}, max ${fmt(R.max)})`,
 );
 console.log(
   `sklearn roc_auc_score loop (${numeric.length} numeric/boolean features, AUC only): median ${fmt(L.median)} s (min ${fmt(L.min)}, max ${fmt(L.max)})`,
@@ -152,9 +156,12 @@ console.log(
   `speed-up: AUC loop / rank = ${(L.median / R.median).toFixed(1)}x (target >= 5x); whole python process / rank = ${(W.median / R.median).toFixed(1)}x`,
 );
 console.log(
-  `AUC agreement over ${numeric.length} features: max |rank - sklearn| = ${worst.diff.toExponential(2)}${worst.feature ? ` (${worst.feature})` : ''}; ${bad.length ? `${bad.length} beyond 1e-3:\n    ${bad.join('\n    ')}` : 'all within 1e-3'}`,
+  `AUC agreement over ${numeric.length} features: max |rank - sklearn| ` +
+    `= ${worst.diff.toExponential(2)}${worst.feature ? ` (${worst.feature})` : ''}; ` +
+    (bad.length ? `${bad.length} beyond 1e-3:\n    ${bad.join('\n    ')}` : 'all within 1e-3'),
 );
 console.log(
-  `command: node bin/rulegen.js -C ${ws.replace(root + '/', '')} --quiet rank --json   vs   ${PY} bench/rank_sklearn.py ${csv.replace(root + '/', '')} <${numeric.length} features>`,
+  `command: node bin/rulegen.js -C ${ws.replace(root + '/', '')} --quiet rank --json   vs   ${PY} ` +
+    `bench/rank_sklearn.py ${csv.replace(root + '/', '')} <${numeric.length} features>`,
 );
 if (bad.length || !sameRows) process.exitCode = 1;

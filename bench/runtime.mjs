@@ -152,7 +152,9 @@ for (const k of ['block', 'challenge', 'log']) if (only.counts[k] !== full.count
 const os = await import('node:os');
 const M = (x) => (x / 1e6).toFixed(2);
 console.log(
-  `runtime evaluate: ${rules.length} rules (${bundle.rules.filter((r) => r.stage === 'shadow').length} in shadow), ${N.toLocaleString('en-US')} session objects (${DISTINCT.toLocaleString('en-US')} distinct synthetic rows), ${rs.features().length} features read per session, node ${process.version}, single thread`,
+  `runtime evaluate: ${rules.length} rules (${bundle.rules.filter((r) => r.stage === 'shadow').length} in shadow), ${N.toLocaleString('en-US')} ` +
+    `session objects (${DISTINCT.toLocaleString('en-US')} distinct synthetic rows), ${rs.features().length} features read per session, ` +
+    `node ${process.version}, single thread`,
 );
 console.log(`  load (verify sha256 + schema + compile): ${loadMs.toFixed(1)} ms`);
 for (const [name, m] of [
@@ -161,14 +163,17 @@ for (const [name, m] of [
 ]) {
   console.log(`  ${name}`);
   console.log(
-    `    sessions/s per pass: median ${M(m.wall.median)}M, min ${M(m.wall.min)}M, max ${M(m.wall.max)}M over ${m.wall.runs} passes (spread ${(100 * m.wall.spread).toFixed(1)}%); ${(1e9 / m.wall.median).toFixed(0)} ns per session`,
+    `    sessions/s per pass: median ${M(m.wall.median)}M, min ${M(m.wall.min)}M, max ${M(m.wall.max)}M over ${m.wall.runs} passes ` +
+      `(spread ${(100 * m.wall.spread).toFixed(1)}%); ${(1e9 / m.wall.median).toFixed(0)} ns per session`,
   );
   console.log(
-    `    sessions per CPU-second of this process (what a busy machine leaves of wall time): median ${M(m.cpu.median)}M, min ${M(m.cpu.min)}M, max ${M(m.cpu.max)}M`,
+    `    sessions per CPU-second of this process (what a busy machine leaves of wall time): median ${M(m.cpu.median)}M, min ${M(m.cpu.min)}M, ` +
+      `max ${M(m.cpu.max)}M`,
   );
   console.log(`    decisions per pass: ${JSON.stringify(m.counts)}`);
 }
 console.log(`  load average at the end ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} cores`);
 console.log(
-  `  target >= 2M sessions/s for evaluate: ${full.wall.median >= 2e6 ? 'met' : 'NOT met'} (wall median ${M(full.wall.median)}M; per CPU-second ${M(full.cpu.median)}M)`,
+  `  target >= 2M sessions/s for evaluate: ${full.wall.median >= 2e6 ? 'met' : 'NOT met'} (wall median ${M(full.wall.median)}M; per ` +
+    `CPU-second ${M(full.cpu.median)}M)`,
 );

@@ -51,5 +51,6 @@ console.log(`synth  ${sessions.toLocaleString('en-US')} sessions: median ${fmt(s
 console.log(`ingest (rulegen):        median ${fmt(g.median)} s (min ${fmt(g.min)}, max ${fmt(g.max)})`);
 console.log(`CTAS   (raw DuckDB):     median ${fmt(r.median)} s (min ${fmt(r.min)}, max ${fmt(r.max)})`);
 console.log(
-  `ingest / raw: ${(g.median / r.median).toFixed(3)}x (target <= 1.2x); spread between runs: ingest ${(100 * g.spread).toFixed(0)}%, raw ${(100 * r.spread).toFixed(0)}%`,
+  `ingest / raw: ${(g.median / r.median).toFixed(3)}x (target <= 1.2x); spread between runs: ingest ${(100 * g.spread).toFixed(0)}%, ` +
+    `raw ${(100 * r.spread).toFixed(0)}%`,
 );

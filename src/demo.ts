@@ -96,7 +96,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         opts.onStep?.('proposing through the replay provider');
         replayed = await proposeWithProvider(ws, store, { provider: 'replay', count: 5, ranking });
       } else {
-        replaySkipped = `Claude's recorded answer is for the default demo data (${DEMO_DATA.sessions.toLocaleString('en-US')} sessions, ${DEMO_DATA.days} days, seed ${DEMO_DATA.seed}); this run has ${sessions.toLocaleString('en-US')} sessions, ${days} days, seed ${seed}`;
+        replaySkipped =
+          `Claude's recorded answer is for the default demo data (${DEMO_DATA.sessions.toLocaleString('en-US')} sessions, ${DEMO_DATA.days} days, ` +
+          `seed ${DEMO_DATA.seed}); this run has ${sessions.toLocaleString('en-US')} sessions, ${days} days, seed ${seed}`;
       }
       // every candidate, measured on the later test window, evidence written into its file
       const { targets } = workspaceRules(ws);

@@ -77,3 +77,19 @@ export class GateError extends RulegenError {
 export class ExternalError extends RulegenError {
   override readonly exitCode = 3;
 }
+
+/**
+ * The command ran and has printed its whole report (stdout, the --json document included); its
+ * verdict is a failure: a gate failed (exit 1) or a file in the batch did not load (exit 2).
+ * The CLI adds no JSON error object after the report, and on stderr only the reason, if the
+ * command gave one (an empty headline and no problems: nothing more is printed).
+ */
+export class ReportedFailure extends RulegenError {
+  constructor(
+    override readonly exitCode: 1 | 2,
+    headline = '',
+    problems: readonly Problem[] = [],
+  ) {
+    super(headline, problems);
+  }
+}

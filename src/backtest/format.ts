@@ -14,7 +14,9 @@ function table(rows: string[][]): string {
 export function formatBacktest(run: BacktestRun, opts: { segments?: boolean } = {}): string {
   const out: string[] = [];
   out.push(
-    `window ${run.window.name}: ${run.window.from} .. ${run.window.to}, ${run.rows.toLocaleString('en-US')} sessions (${run.bots.toLocaleString('en-US')} bots, ${run.humans.toLocaleString('en-US')} humans, ${run.unlabeled.toLocaleString('en-US')} unlabelled)`,
+    `window ${run.window.name}: ${run.window.from} .. ${run.window.to}, ${run.rows.toLocaleString('en-US')} sessions ` +
+      `(${run.bots.toLocaleString('en-US')} bots, ${run.humans.toLocaleString('en-US')} humans, ${run.unlabeled.toLocaleString('en-US')} ` +
+      `unlabelled)`,
   );
   const rows = [['rule', 'title', 'tp', 'fp', 'precision', 'recall', 'fpr', 'fpr_up95', 'hit_rate', 'worst_day_fpr', 'incr_recall']];
   run.rules.forEach((r, i) => {
@@ -73,12 +75,15 @@ export function formatBacktest(run: BacktestRun, opts: { segments?: boolean } = 
     const d = run.set.deployed;
     out.push(
       '',
-      `deployed set (approved block/challenge rules: ${d.ids.length}): ${d.counts.fp} of ${d.counts.fp + d.counts.tn} humans hit, FPR ${fmtPct(d.fpr)} (upper 95% ${fmtPct(d.fpr_upper95)}), recall ${fmtPct(d.recall, 1)}: ${run.set_gate.pass ? 'passes' : 'FAILS'} the set gate`,
+      `deployed set (approved block/challenge rules: ${d.ids.length}): ${d.counts.fp} of ${d.counts.fp + d.counts.tn} humans hit, ` +
+        `FPR ${fmtPct(d.fpr)} (upper 95% ${fmtPct(d.fpr_upper95)}), recall ${fmtPct(d.recall, 1)}: ${run.set_gate.pass ? 'passes' : 'FAILS'} ` +
+        `the set gate`,
     );
     for (const r of run.set_gate.reasons) out.push(`  ${r}`);
     if (run.set_gate.top.length && d.counts.fp > 0)
       out.push(
-        `  most of its false positives: ${run.set_gate.top.map((t) => `${t.id.slice(0, 8)} ${t.fp_share.toFixed(1)} (${t.incremental_fp} only by it)`).join(', ')}`,
+        `  most of its false ` +
+          `positives: ${run.set_gate.top.map((t) => `${t.id.slice(0, 8)} ${t.fp_share.toFixed(1)} (${t.incremental_fp} only by it)`).join(', ')}`,
       );
   }
   if (run.findings) {

@@ -94,7 +94,8 @@ export function junitXml(c: CheckResult): string {
   const cases = c.rules.map((r) => {
     const name = `${r.target.id} ${r.target.title}`;
     const props = [
-      `fpr_upper95=${fmtPct(r.result.fpr_upper95)} precision=${fmtPct(r.result.precision, 1)} recall=${fmtPct(r.result.recall, 1)} tp=${r.result.counts.tp} fp=${r.result.counts.fp}`,
+      `fpr_upper95=${fmtPct(r.result.fpr_upper95)} precision=${fmtPct(r.result.precision, 1)} recall=${fmtPct(r.result.recall, 1)} ` +
+        `tp=${r.result.counts.tp} fp=${r.result.counts.fp}`,
       ...r.verdict.notes.map((n) => `note: ${n}`),
     ].join('\n');
     const body = r.verdict.pass
@@ -112,17 +113,24 @@ export function junitXml(c: CheckResult): string {
     const first = f.problems[0]?.message ?? 'invalid rule file';
     const n = f.problems.length;
     cases.push(
-      `    <testcase classname="rulegen.invalid" name="${xml(`${f.id ?? basename(f.file)} (invalid rule file)`)}" file="${xml(f.file)}" time="0"><failure message="${xml(n > 1 ? `${first} (and ${n - 1} more)` : first)}" type="lint">${xml(plain(f.problems))}</failure></testcase>`,
+      `    <testcase classname="rulegen.invalid" name="${xml(`${f.id ?? basename(f.file)} (invalid rule file)`)}" file="${xml(f.file)}" ` +
+        `time="0"><failure message="${xml(n > 1 ? `${first} (and ${n - 1} more)` : first)}" ` +
+        `type="lint">${xml(plain(f.problems))}</failure></testcase>`,
     );
   }
   if (c.errors.length) {
     cases.push(
-      `    <testcase classname="rulegen.check" name="rulegen check" time="0"><error message="${xml(c.errors[0]!.message)}" type="input">${xml(plain(c.errors))}</error></testcase>`,
+      `    <testcase classname="rulegen.check" name="rulegen check" time="0"><error message="${xml(c.errors[0]!.message)}" ` +
+        `type="input">${xml(plain(c.errors))}</error></testcase>`,
     );
   }
   const tests = cases.length;
   const errors = c.errors.length ? 1 : 0;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="rulegen check" tests="${tests}" failures="${failures}" errors="${errors}" time="${c.seconds.toFixed(3)}">\n  <testsuite name="rulegen check" tests="${tests}" failures="${failures}" errors="${errors}" skipped="0" time="${c.seconds.toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>\n</testsuites>\n`;
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="rulegen check" tests="${tests}" failures="${failures}" errors="${errors}" ` +
+    `time="${c.seconds.toFixed(3)}">\n  <testsuite name="rulegen check" tests="${tests}" failures="${failures}" errors="${errors}" skipped="0" ` +
+    `time="${c.seconds.toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>\n</testsuites>\n`
+  );
 }
 
 const md = (s: string) => s.replaceAll('|', '\\|');
@@ -134,7 +142,9 @@ export function summaryMarkdown(c: CheckResult, gate?: Workspace['config']['gate
   if (c.errors.length) lines.push('The check could not run:', '', ...c.errors.map(mdLine), '');
   if (c.run && gate)
     lines.push(
-      `Test window ${c.run.window.from.slice(0, 10)} .. ${c.run.window.to.slice(0, 10)}: ${c.run.rows.toLocaleString('en-US')} sessions. Gate: FPR upper 95% bound ≤ ${fmtPct(gate.max_fpr)}, precision ≥ ${fmtPct(gate.min_precision, 1)}, at least ${gate.min_support} bots caught; the deployed set, protected segments and populations, recall across the split and duplicates are judged too.`,
+      `Test window ${c.run.window.from.slice(0, 10)} .. ${c.run.window.to.slice(0, 10)}: ${c.run.rows.toLocaleString('en-US')} sessions. Gate: ` +
+        `FPR upper 95% bound ≤ ${fmtPct(gate.max_fpr)}, precision ≥ ${fmtPct(gate.min_precision, 1)}, at least ${gate.min_support} bots caught; ` +
+        `the deployed set, protected segments and populations, recall across the split and duplicates are judged too.`,
       '',
     );
   if (c.power) lines.push(`> **Too few humans to judge:** ${md(c.power)}.`, '');
@@ -144,7 +154,9 @@ export function summaryMarkdown(c: CheckResult, gate?: Workspace['config']['gate
     lines.push('| | rule | title | precision | recall | FPR | FPR upper 95% | bots caught | reasons |', '|---|---|---|---:|---:|---:|---:|---:|---|');
     for (const r of c.rules) {
       lines.push(
-        `| ${r.verdict.pass ? '✅' : '❌'} | \`${r.target.id.slice(0, 8)}\` | ${md(r.target.title)} | ${fmtPct(r.result.precision, 1)} | ${fmtPct(r.result.recall, 1)} | ${fmtPct(r.result.fpr)} | ${fmtPct(r.result.fpr_upper95)} | ${r.result.counts.tp} | ${md(r.verdict.reasons.join('; '))} |`,
+        `| ${r.verdict.pass ? '✅' : '❌'} | \`${r.target.id.slice(0, 8)}\` | ${md(r.target.title)} | ${fmtPct(r.result.precision, 1)} ` +
+          `| ${fmtPct(r.result.recall, 1)} | ${fmtPct(r.result.fpr)} | ${fmtPct(r.result.fpr_upper95)} | ${r.result.counts.tp} ` +
+          `| ${md(r.verdict.reasons.join('; '))} |`,
       );
     }
     const notes = c.rules.flatMap((r) => r.verdict.notes.map((n) => `- \`${r.target.id.slice(0, 8)}\`: ${md(n)}`));
@@ -173,7 +185,8 @@ export function checkText(c: CheckResult): string {
   if (c.power) lines.push(`too few humans to judge: ${c.power}`);
   for (const r of c.rules) {
     lines.push(
-      `${r.verdict.pass ? 'PASS' : 'FAIL'} ${r.target.id.slice(0, 8)} ${r.target.title}: precision ${fmtPct(r.result.precision, 1)}, recall ${fmtPct(r.result.recall, 1)}, FPR ${fmtPct(r.result.fpr)} (upper 95% ${fmtPct(r.result.fpr_upper95)})`,
+      `${r.verdict.pass ? 'PASS' : 'FAIL'} ${r.target.id.slice(0, 8)} ${r.target.title}: precision ${fmtPct(r.result.precision, 1)}, ` +
+        `recall ${fmtPct(r.result.recall, 1)}, FPR ${fmtPct(r.result.fpr)} (upper 95% ${fmtPct(r.result.fpr_upper95)})`,
     );
     lines.push(...r.verdict.reasons.map((x) => `     - ${x}`), ...r.verdict.notes.map((x) => `     ~ ${x}`));
   }
@@ -181,7 +194,9 @@ export function checkText(c: CheckResult): string {
   const failed = c.rules.filter((r) => !r.verdict.pass).length;
   const setText = c.set ? `; the deployed set ${c.set.pass ? 'passes' : 'FAILS'}` : '';
   lines.push(
-    `gate: ${c.rules.length - failed} of ${c.rules.length} rules pass${failed ? `, ${failed} fail` : ''}${setText}${c.invalid.length ? `; ${c.invalid.length} invalid rule file${c.invalid.length === 1 ? '' : 's'}` : ''}`,
+    `gate: ${c.rules.length - failed} of ${c.rules.length} rules ` +
+      `pass${failed ? `, ${failed} fail` : ''}${setText}` +
+      (c.invalid.length ? `; ${c.invalid.length} invalid rule file${c.invalid.length === 1 ? '' : 's'}` : ''),
   );
   return lines.join('\n') + '\n';
 }

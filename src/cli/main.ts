@@ -4,7 +4,7 @@
  * 0 ok, 1 a gate or check failed, 2 bad usage or input, 3 an external failure.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { RulegenError, type Problem } from '../errors.js';
+import { ReportedFailure, RulegenError, type Problem } from '../errors.js';
 import { resolveWorkspaceDir } from '../workspace.js';
 import { processIo, type GlobalOptions, type Io } from './context.js';
 import { registerCommands, WORKSPACE_FREE } from './commands/index.js';
@@ -13,7 +13,7 @@ import { setNoteSink } from '../notes.js';
 import { recoverBeforeCommand } from '../review/lifecycle.js';
 import { RunLog } from '../runs/hook.js';
 
-export function buildProgram(io: Io, setExit: (code: number) => void, runLog: RunLog = new RunLog()): Command {
+export function buildProgram(io: Io, runLog: RunLog = new RunLog()): Command {
   const program = new Command('rulegen')
     .description('A workbench for bot-detection rules: rank features, propose rules, backtest, approve.')
     .version('0.1.0')
@@ -46,21 +46,20 @@ export function buildProgram(io: Io, setExit: (code: number) => void, runLog: Ru
     const g = globals();
     for (const n of await recoverBeforeCommand(g.workspace)) if (!g.quiet) io.stderr(`rulegen: recovered: ${n}\n`);
   });
-  registerCommands(program, { io, globals, setExit, note: (n) => runLog.note(n) });
+  registerCommands(program, { io, globals, note: (n) => runLog.note(n) });
   addHelp(program);
   return program;
 }
 
 /** Run the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  let code = 0;
   const runLog = new RunLog();
-  const program = buildProgram(io, (c) => (code = Math.max(code, c)), runLog);
+  const program = buildProgram(io, runLog);
   try {
     await program.parseAsync(argv, { from: 'user' });
     setNoteSink(null);
-    await runLog.finish(io, code, undefined);
-    return code;
+    await runLog.finish(io, 0, undefined);
+    return 0;
   } catch (e) {
     setNoteSink(null);
     const failed = reportError(e, io, wantsJson(argv));
@@ -117,6 +116,11 @@ export function errorJson(e: unknown, exitCode: number): { error: { exit_code: n
 export function reportError(e: unknown, io: Io, json = false): number {
   const code = exitCodeOf(e);
   if (code === null) return 0;
+  // the command printed its report (the --json document too): at most the reason follows, on stderr
+  if (e instanceof ReportedFailure) {
+    if (e.message) io.stderr(`rulegen: ${e.describe()}\n`);
+    return code;
+  }
   // commander has already written its own message to stderr
   if (e instanceof RulegenError) io.stderr(`rulegen: ${e.describe()}\n`);
   else if (!(e instanceof CommanderError)) io.stderr(`rulegen: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

@@ -53,7 +53,8 @@ export function formatTick(done: number, total: number | null, unit: string, sec
   const parts = [total !== null ? `${fmtCount(done)}/${fmtCount(total)} ${unit}` : `${fmtCount(done)} ${unit}`];
   if (seconds > 0 && done > 0) {
     const rate = done / seconds;
-    parts.push(`${fmtCount(rate)} ${unit}/s`);
+    // a slow count (eval's cases, a few a minute) keeps a decimal: "0.4 cases/s", not "0 cases/s"
+    parts.push(`${rate < 10 ? rate.toFixed(1) : fmtCount(rate)} ${unit}/s`);
     if (total !== null && total > done) parts.push(`ETA ${fmtDuration((total - done) / rate)}`);
   }
   return parts.join(', ');
@@ -67,6 +68,9 @@ export function progressReporter(o: ReporterOptions): ProgressReporter {
   let message = '';
   let stageStart = started;
   let counter = '';
+  // A count may run across stages (eval's runs, one stage per case): its rate and ETA are timed
+  // from the stage it began in, until it restarts (a smaller count, another unit or total).
+  let series: { unit: string; total: number | null; start: number; last: number } | undefined;
   let lastDraw = -Infinity;
   let shown = false;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -91,9 +95,14 @@ export function progressReporter(o: ReporterOptions): ProgressReporter {
     },
     tick(done, total, unit) {
       const t = now();
-      counter = formatTick(done, total, unit, (t - stageStart) / 1000);
-      // the last tick of a stage is always drawn, so the line ends on the true count
-      if (t - lastDraw >= interval || (total !== null && done >= total)) draw();
+      const ended = series !== undefined && series.total !== null && series.last >= series.total;
+      if (!series || ended || series.unit !== unit || series.total !== total || done < series.last) series = { unit, total, start: stageStart, last: done };
+      series.last = done;
+      // the first and the last tick of a stage are always drawn: the count shows at once, and the
+      // line ends on the true count
+      const first = counter === '';
+      counter = formatTick(done, total, unit, (t - series.start) / 1000);
+      if (first || t - lastDraw >= interval || (total !== null && done >= total)) draw();
     },
     done() {
       if (heartbeat) clearInterval(heartbeat);

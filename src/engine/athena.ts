@@ -214,7 +214,8 @@ export class AthenaEngine implements Engine {
           );
         if (state === 'CANCELLED')
           throw new ExternalError(
-            `athena ${this.target}: query ${id} was cancelled${this.cancelled ? ' (Ctrl-C)' : ''}${q?.Status?.StateChangeReason ? `: ${q.Status.StateChangeReason}` : ''}`,
+            `athena ${this.target}: query ${id} was ` +
+              `cancelled${this.cancelled ? ' (Ctrl-C)' : ''}${q?.Status?.StateChangeReason ? `: ${q.Status.StateChangeReason}` : ''}`,
           );
       }
     } finally {

@@ -16,7 +16,10 @@ export type EngineDialect = (typeof ENGINE_DIALECTS)[number];
 
 /** What one dialect can do, and what the plan does where it cannot. */
 export interface Capabilities {
-  /** `GROUP BY GROUPING SETS` with `grouping()`; else every row is replicated once per set with `CROSS JOIN UNNEST(ARRAY[0..n])` and grouped by the set's number (one scan either way). */
+  /**
+   * `GROUP BY GROUPING SETS` with `grouping()`; else every row is replicated once per set with
+   * `CROSS JOIN UNNEST(ARRAY[0..n])` and grouped by the set's number (one scan either way).
+   */
   groupingSets: 'native' | 'unnest';
   /** A session-local table for the per-row hit bitmasks (one scan for breakdowns and overlap); else the overlap is one more scan. */
   tempTables: boolean;

@@ -39,7 +39,16 @@ export function toBaseline(r: EvalResult): Baseline {
   return {
     suite: r.suite,
     version: r.version,
-    rows: r.rows.map((x) => ({ case: x.case, provider: x.provider, model: x.model, metrics: Object.fromEntries(Object.entries(x.metrics).filter(([k]) => METRICS[k as MetricName].direction !== 'info').map(([k, v]) => [k, v === null ? null : Number(v.toPrecision(6))])) })),
+    rows: r.rows.map((x) => ({
+      case: x.case,
+      provider: x.provider,
+      model: x.model,
+      metrics: Object.fromEntries(
+        Object.entries(x.metrics)
+          .filter(([k]) => METRICS[k as MetricName].direction !== 'info')
+          .map(([k, v]) => [k, v === null ? null : Number(v.toPrecision(6))]),
+      ),
+    })),
   };
 }
 
@@ -48,7 +57,13 @@ export function writeBaseline(file: string, r: EvalResult): void {
 }
 
 export function readBaseline(file: string, suite: Pick<Suite, 'suite' | 'version'>): Baseline {
-  if (!existsSync(file)) throw InputError.single({ message: 'no such baseline file', where: { file }, expected: 'a baseline written by `rulegen eval SUITE --baseline FILE --update-baseline`', found: 'nothing' });
+  if (!existsSync(file))
+    throw InputError.single({
+      message: 'no such baseline file',
+      where: { file },
+      expected: 'a baseline written by `rulegen eval SUITE --baseline FILE --update-baseline`',
+      found: 'nothing',
+    });
   let b: Partial<Baseline>;
   try {
     b = JSON.parse(readFileSync(file, 'utf8')) as Partial<Baseline>;
@@ -56,11 +71,18 @@ export function readBaseline(file: string, suite: Pick<Suite, 'suite' | 'version
     throw InputError.single({ message: `baseline is not valid JSON: ${(e as Error).message}`, where: { file } });
   }
   if (!b || typeof b !== 'object' || typeof b.suite !== 'string' || typeof b.version !== 'number' || !Array.isArray(b.rows)) {
-    throw InputError.single({ message: 'not an eval baseline', where: { file }, expected: '{suite, version, rows: [{case, provider, model, metrics}]}', found: b && typeof b === 'object' ? Object.keys(b).join(', ') : typeof b });
+    throw InputError.single({
+      message: 'not an eval baseline',
+      where: { file },
+      expected: '{suite, version, rows: [{case, provider, model, metrics}]}',
+      found: b && typeof b === 'object' ? Object.keys(b).join(', ') : typeof b,
+    });
   }
   if (b.suite !== suite.suite || b.version !== suite.version) {
     throw InputError.single({
-      message: `baseline refused: it was made by suite "${b.suite}" version ${b.version}, this is suite "${suite.suite}" version ${suite.version}; its cases may differ, so its numbers do not compare`,
+      message:
+        `baseline refused: it was made by suite "${b.suite}" version ${b.version}, this is suite "${suite.suite}" version ${suite.version}; its ` +
+        `cases may differ, so its numbers do not compare`,
       where: { file },
       expected: `a baseline of suite "${suite.suite}" version ${suite.version}`,
       found: `suite "${b.suite}" version ${b.version}`,
@@ -121,7 +143,11 @@ const COLUMNS: { metric: MetricName; fmt: (x: number | null) => string }[] = [
 
 function cells(rows: readonly EvalRow[]): { head: string[]; body: string[][] } {
   const head = ['case', 'provider', ...COLUMNS.map((c) => METRICS[c.metric].label)];
-  const body = rows.map((r) => [r.case, `${r.provider}${r.model ? ` ${r.model.replace(/^(us|eu|apac|global)\.anthropic\./, '')}` : ''}${r.error ? ' (FAILED)' : ''}`, ...COLUMNS.map((c) => c.fmt(r.metrics[c.metric]))]);
+  const body = rows.map((r) => [
+    r.case,
+    `${r.provider}${r.model ? ` ${r.model.replace(/^(us|eu|apac|global)\.anthropic\./, '')}` : ''}${r.error ? ' (FAILED)' : ''}`,
+    ...COLUMNS.map((c) => c.fmt(r.metrics[c.metric])),
+  ]);
   return { head, body };
 }
 
@@ -129,14 +155,28 @@ function cells(rows: readonly EvalRow[]): { head: string[]; body: string[][] } {
 function populationLine(r: EvalRow): string {
   const bots = r.populations.filter((p) => p.truth === 'bot').map((p) => `${p.population} ${pct(p.rate, 0)}`);
   const humans = r.populations.filter((p) => p.truth === 'human' && (p.rate ?? 0) > 0).map((p) => `${p.population} ${pct(p.rate, 2)}`);
-  return `recall by ${r.judged_on === 'truth' ? 'ground-truth population' : 'label'}: ${bots.join(', ') || '-'}; FPR where not 0: ${humans.join(', ') || 'none'}`;
+  return (
+    `recall by ${r.judged_on === 'truth' ? 'ground-truth population' : 'label'}: ${bots.join(', ') || '-'}; FPR where not ` +
+    `0: ${humans.join(', ') || 'none'}`
+  );
 }
 
 export function textReport(r: EvalResult, cmp?: Comparison): string {
   const { head, body } = cells(r.rows);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cs: string[]) => cs.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
-  const out = [`suite ${r.suite} v${r.version}: ${r.rows.length} run(s) over ${r.cases.length} case(s) in ${r.seconds.toFixed(1)} s`, '', line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ''];
+  const line = (cs: string[]) =>
+    cs
+      .map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const out = [
+    `suite ${r.suite} v${r.version}: ${r.rows.length} run(s) over ${r.cases.length} case(s) in ${r.seconds.toFixed(1)} s`,
+    '',
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...body.map(line),
+    '',
+  ];
   for (const row of r.rows) {
     out.push(`${row.case} / ${row.provider}${row.model ? ` ${row.model}` : ''}: ${populationLine(row)}`);
     if (row.error) out.push(`  FAILED: ${row.error.split('\n').join('\n  ')}`);
@@ -148,7 +188,8 @@ export function textReport(r: EvalResult, cmp?: Comparison): string {
 
 function comparisonLines(cmp: Comparison): string[] {
   const out = cmp.regressions.length ? [`${cmp.regressions.length} regression(s) against the baseline:`] : ['no regression against the baseline'];
-  for (const g of cmp.regressions) out.push(`  ${rowKey(g)}: ${g.metric} ${fmtValue(g.metric, g.baseline)} -> ${fmtValue(g.metric, g.current)} (tolerance ${g.tolerance})`);
+  for (const g of cmp.regressions)
+    out.push(`  ${rowKey(g)}: ${g.metric} ${fmtValue(g.metric, g.baseline)} -> ${fmtValue(g.metric, g.current)} (tolerance ${g.tolerance})`);
   for (const u of cmp.unmatched) out.push(`  note: ${u}`);
   return out;
 }
@@ -164,7 +205,8 @@ export function markdownReport(r: EvalResult, command: string, cmp?: Comparison)
   const out = [
     `### rulegen eval: suite \`${r.suite}\` v${r.version}`,
     '',
-    `\`${command}\` — ${r.rows.length} run(s), ${r.cases.length} case(s), ${r.seconds.toFixed(1)} s. Set recall and FPR are judged on ground truth; best recall and the gate on labels (test window).`,
+    `\`${command}\` — ${r.rows.length} run(s), ${r.cases.length} case(s), ${r.seconds.toFixed(1)} s. Set recall and FPR are judged on ground ` +
+      `truth; best recall and the gate on labels (test window).`,
     '',
     `| ${head.map(esc).join(' | ')} |`,
     `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`,

@@ -49,7 +49,11 @@ export async function writeSynthCase(store: Store, s: SynthCase, out: string): P
   // Extra label noise: a labelled row's label flips when a hash of (seed, id) falls under the
   // rate; a pure function of the row, so the same case writes the same bytes.
   const noise = Math.round(s.label_noise * 1_000_000);
-  const select = noise > 0 ? `SELECT * REPLACE (CASE WHEN label IS NOT NULL AND hash(${s.seed}, 'eval-noise', session_id) % 1000000 < ${noise} THEN 1 - label ELSE label END AS label) FROM (${sql})` : sql;
+  const select =
+    noise > 0
+      ? `SELECT * REPLACE (CASE WHEN label IS NOT NULL AND hash(${s.seed}, 'eval-noise', session_id) % 1000000 < ${noise} THEN 1 - label ELSE ` +
+        `label END AS label) FROM (${sql})`
+      : sql;
   try {
     await store.run(`SET preserve_insertion_order = true`);
     await store.run(`COPY (${select}) TO ${quoteString(out)} (FORMAT parquet)`);
@@ -59,13 +63,23 @@ export async function writeSynthCase(store: Store, s: SynthCase, out: string): P
 }
 
 export function synthTruth(): Truth {
-  return { column: 'archetype', bots: ARCHETYPES.filter((a) => a.label === 1).map((a) => a.name), humans: ARCHETYPES.filter((a) => a.label === 0).map((a) => a.name) };
+  return {
+    column: 'archetype',
+    bots: ARCHETYPES.filter((a) => a.label === 1).map((a) => a.name),
+    humans: ARCHETYPES.filter((a) => a.label === 0).map((a) => a.name),
+  };
 }
 
 /** Copy a case's feature file into the scratch workspace (never read in place: nothing touches the user's files). */
 export function stageFile(c: ResolvedCase, dataDir: string): string {
   const f = c.file!;
-  if (!existsSync(f.path)) throw InputError.single({ message: `case ${c.name}: no such data file`, where: { file: f.path }, expected: 'a feature file (csv, parquet, ...)', found: 'nothing' });
+  if (!existsSync(f.path))
+    throw InputError.single({
+      message: `case ${c.name}: no such data file`,
+      where: { file: f.path },
+      expected: 'a feature file (csv, parquet, ...)',
+      found: 'nothing',
+    });
   const out = join(dataDir, basename(f.path));
   copyFileSync(f.path, out);
   return out;
@@ -74,9 +88,16 @@ export function stageFile(c: ResolvedCase, dataDir: string): string {
 /** Truth of a file case: each value of the truth column is a bot population when most of its labelled rows say bot. */
 export async function fileTruth(store: Store, table: string, label: string, column: string): Promise<Truth> {
   const cols = new Set((await store.describe(`SELECT * FROM ${quoteIdent(table)}`)).map((c) => c.name));
-  if (!cols.has(column)) throw InputError.single({ message: `no ground-truth column "${column}" in the data`, where: { field: 'file.truth' }, expected: `one of ${[...cols].join(', ')}`, found: column });
+  if (!cols.has(column))
+    throw InputError.single({
+      message: `no ground-truth column "${column}" in the data`,
+      where: { field: 'file.truth' },
+      expected: `one of ${[...cols].join(', ')}`,
+      found: column,
+    });
   const rows = await store.all<{ v: string | null; bots: number; labelled: number }>(
-    `SELECT CAST(${quoteIdent(column)} AS VARCHAR) AS v, sum(CASE WHEN ${quoteIdent(label)} = 1 THEN 1 ELSE 0 END) AS bots, count(${quoteIdent(label)}) AS labelled FROM ${quoteIdent(table)} GROUP BY 1 ORDER BY 1`,
+    `SELECT CAST(${quoteIdent(column)} AS VARCHAR) AS v, sum(CASE WHEN ${quoteIdent(label)} = 1 THEN 1 ELSE 0 END) AS bots, ` +
+      `count(${quoteIdent(label)}) AS labelled FROM ${quoteIdent(table)} GROUP BY 1 ORDER BY 1`,
   );
   const bots: string[] = [];
   const humans: string[] = [];

@@ -72,7 +72,14 @@ const ratio = (k: number, n: number): number | null => (n > 0 ? k / n : null);
  * Measure valid rule `conditions` on the test window: per-rule gate, the passing set against
  * truth, per-population rates, drift survival (split at `drift`), duplicates. Two scans.
  */
-export async function measure(store: Store, config: Config, catalog: Catalog, conditions: readonly string[], truth: Truth | null, drift: Date | null): Promise<Measured> {
+export async function measure(
+  store: Store,
+  config: Config,
+  catalog: Catalog,
+  conditions: readonly string[],
+  truth: Truth | null,
+  drift: Date | null,
+): Promise<Measured> {
   const judged_on = truth ? 'truth' : 'labels';
   const targets: Target[] = conditions.map((c, i) => conditionTarget(`r${i}`, c, 'candidate', c, parse(c)));
   const run = targets.length ? await backtestTargets(store, config, catalog, targets, { window: 'test', coreOnly: true }) : undefined;
@@ -89,7 +96,9 @@ export async function measure(store: Store, config: Config, catalog: Catalog, co
   const preds = targets.map((t) => compilePredicate(t.ast, catalog));
   /** 1 when any of rules `idx` fires, with its parameters. */
   const anyOf = (idx: readonly number[]): { sql: string; parameters: Param[] } =>
-    idx.length ? { sql: `(CASE WHEN ${idx.map((i) => `(${preds[i]!.sql})`).join(' OR ')} THEN 1 ELSE 0 END)`, parameters: idx.flatMap((i) => [...preds[i]!.parameters]) } : { sql: '0', parameters: [] };
+    idx.length
+      ? { sql: `(CASE WHEN ${idx.map((i) => `(${preds[i]!.sql})`).join(' OR ')} THEN 1 ELSE 0 END)`, parameters: idx.flatMap((i) => [...preds[i]!.parameters]) }
+      : { sql: '0', parameters: [] };
   const passIdx = rules.flatMap((r, i) => (r.pass ? [i] : []));
   const set = anyOf(passIdx);
   // the population of a row: its truth value, or its label when there is no truth
@@ -98,7 +107,10 @@ export async function measure(store: Store, config: Config, catalog: Catalog, co
   const bots = new Set(truth ? truth.bots : ['bot']);
   const humans = new Set(truth ? truth.humans : ['human']);
 
-  const groups = await store.all<{ g: string | null; n: number; hit: number }>(`SELECT ${group} AS g, count(*) AS n, sum(${set.sql}) AS hit FROM ${table} WHERE ${window.where} GROUP BY 1 ORDER BY 1`, [...set.parameters, ...window.parameters]);
+  const groups = await store.all<{ g: string | null; n: number; hit: number }>(
+    `SELECT ${group} AS g, count(*) AS n, sum(${set.sql}) AS hit FROM ${table} WHERE ${window.where} GROUP BY 1 ORDER BY 1`,
+    [...set.parameters, ...window.parameters],
+  );
   const populations: PopulationFigure[] = [];
   let bt = 0;
   let bh = 0;
@@ -127,7 +139,8 @@ export async function measure(store: Store, config: Config, catalog: Catalog, co
     const region = inTest ? { sql: window.where, parameters: [...window.parameters] } : { sql: 'TRUE', parameters: [] as Param[] };
     const botList = [...bots];
     const d = await store.all<{ after: boolean; n: number; hit: number }>(
-      `SELECT (${quoteIdent(config.data.time)} >= ?::TIMESTAMP) AS after, count(*) AS n, sum(${set.sql}) AS hit FROM ${table} WHERE (${region.sql}) AND ${group} IN (${botList.map(() => '?').join(', ')}) GROUP BY 1`,
+      `SELECT (${quoteIdent(config.data.time)} >= ?::TIMESTAMP) AS after, count(*) AS n, sum(${set.sql}) AS hit FROM ${table} WHERE ` +
+        `(${region.sql}) AND ${group} IN (${botList.map(() => '?').join(', ')}) GROUP BY 1`,
       [sqlTimestamp(drift), ...set.parameters, ...region.parameters, ...botList],
     );
     const before = d.find((r) => !r.after);
@@ -152,7 +165,10 @@ export async function measure(store: Store, config: Config, catalog: Catalog, co
         cols.push(`sum(CASE WHEN (${preds[i]!.sql}) AND (${preds[j]!.sql}) THEN 1 ELSE 0 END) AS b${i}_${j}`);
         parameters.push(...preds[i]!.parameters, ...preds[j]!.parameters);
       }
-    const r = (await store.one<Record<string, number>>(`SELECT ${cols.join(', ')} FROM ${table} WHERE ${window.where}`, [...parameters, ...window.parameters]))!;
+    const r = (await store.one<Record<string, number>>(`SELECT ${cols.join(', ')} FROM ${table} WHERE ${window.where}`, [
+      ...parameters,
+      ...window.parameters,
+    ]))!;
     for (let i = 0; i < targets.length; i++)
       for (let j = i + 1; j < targets.length; j++) {
         const both = num(r[`b${i}_${j}`]);

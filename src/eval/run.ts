@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { Store } from '../db/store.js';
 import { RulegenError } from '../errors.js';
+import type { OnProgress } from '../progress.js';
 import { initWorkspace } from '../init.js';
 import { ingest } from '../ingest/ingest.js';
 import type { LlmProvider } from '../llm/types.js';
@@ -38,6 +39,8 @@ export interface EvalOptions {
   /** Keep the scratch workspaces (for debugging); default removed. */
   keep?: boolean;
   onStep?: (m: string) => void;
+  /** Cases done of the cases to run, ticked with every step and after each case. */
+  onProgress?: OnProgress;
 }
 
 /** One case x provider x model. `error` set: the row failed and its metrics are null. */
@@ -68,7 +71,22 @@ export interface EvalResult {
   cases: { case: string; rows: number | null; seconds: number; dir?: string }[];
 }
 
-const nullMetrics = (): Metrics => ({ rules: null, valid_rate: null, repair_rounds: null, passing: null, best_recall: null, set_recall: null, set_fpr: null, set_fpr_upper95: null, drift_survival: null, duplicates: null, input_tokens: null, output_tokens: null, cost_usd: null, latency_ms: null });
+const nullMetrics = (): Metrics => ({
+  rules: null,
+  valid_rate: null,
+  repair_rounds: null,
+  passing: null,
+  best_recall: null,
+  set_recall: null,
+  set_fpr: null,
+  set_fpr_upper95: null,
+  drift_survival: null,
+  duplicates: null,
+  input_tokens: null,
+  output_tokens: null,
+  cost_usd: null,
+  latency_ms: null,
+});
 
 const message = (e: unknown): string => (e instanceof RulegenError ? e.describe() : e instanceof Error ? e.message : String(e));
 
@@ -78,12 +96,16 @@ export async function runSuite(suite: Suite, opts: EvalOptions = {}): Promise<Ev
   let cases = resolveCases(suite);
   if (opts.cases?.length) cases = cases.filter((c) => opts.cases!.includes(c.name));
   const result: EvalResult = { suite: suite.suite, version: suite.version, file: suite.file, started, seconds: 0, rows: [], failed: [], cases: [] };
+  const step = (m: string): void => {
+    opts.onStep?.(m);
+    opts.onProgress?.(result.cases.length, cases.length, 'cases');
+  };
   for (const c of cases) {
     const tc = performance.now();
     const dir = mkdtempSync(join(tmpdir(), `rulegen-eval-${c.name}-`));
     let rows: number | null = null;
     try {
-      opts.onStep?.(`case ${c.name}: making the data`);
+      step(`case ${c.name}: making the data`);
       const prepared = await prepareCase(suite, c, dir);
       rows = prepared.rows;
       const store = await openWorkspaceStore(prepared.ws);
@@ -92,9 +114,9 @@ export async function runSuite(suite: Suite, opts: EvalOptions = {}): Promise<Ev
         const providers = c.providers.filter((p) => !opts.providers || opts.providers.includes(p));
         const extra = (opts.providers ?? []).filter((p) => !c.providers.includes(p));
         for (const provider of [...providers, ...extra]) {
-          const models = provider === 'offline' ? [null] : (opts.models?.length ? opts.models : (c.models ?? prepared.ws.config.llm.models));
+          const models = provider === 'offline' ? [null] : opts.models?.length ? opts.models : (c.models ?? prepared.ws.config.llm.models);
           for (const model of models) {
-            opts.onStep?.(`case ${c.name}: ${provider}${model ? ` ${model}` : ''}`);
+            step(`case ${c.name}: ${provider}${model ? ` ${model}` : ''}`);
             result.rows.push(await runProvider(suite, c, prepared.ws, store, ranking, prepared.truth, prepared.drift, provider, model, opts));
             clearCandidates(prepared.ws);
           }
@@ -108,6 +130,7 @@ export async function runSuite(suite: Suite, opts: EvalOptions = {}): Promise<Ev
       if (!opts.keep) rmSync(dir, { recursive: true, force: true });
     }
     result.cases.push({ case: c.name, rows, seconds: (performance.now() - tc) / 1000, ...(opts.keep ? { dir } : {}) });
+    opts.onProgress?.(result.cases.length, cases.length, 'cases');
   }
   result.seconds = (performance.now() - t0) / 1000;
   return result;
@@ -159,7 +182,18 @@ function clearCandidates(ws: Workspace): void {
   for (const f of readdirSync(ws.paths.candidates)) if (f.endsWith('.yaml')) rmSync(join(ws.paths.candidates, f), { force: true });
 }
 
-async function runProvider(suite: Suite, c: ResolvedCase, ws: Workspace, store: Store, ranking: Awaited<ReturnType<typeof rankFeatures>>, truth: Truth | null, drift: Date | null, provider: EvalProvider, model: string | null, opts: EvalOptions): Promise<EvalRow> {
+async function runProvider(
+  suite: Suite,
+  c: ResolvedCase,
+  ws: Workspace,
+  store: Store,
+  ranking: Awaited<ReturnType<typeof rankFeatures>>,
+  truth: Truth | null,
+  drift: Date | null,
+  provider: EvalProvider,
+  model: string | null,
+  opts: EvalOptions,
+): Promise<EvalRow> {
   const row: EvalRow = { case: c.name, provider, model, metrics: nullMetrics(), judged_on: truth ? 'truth' : 'labels', populations: [], rules: [] };
   const count = opts.count ?? c.count;
   try {
@@ -170,12 +204,27 @@ async function runProvider(suite: Suite, c: ResolvedCase, ws: Workspace, store: 
       const t0 = performance.now();
       const r = await induce(store, ws.config, ws.catalog, ranking, { count });
       conditions = r.rules.map((x) => x.condition);
-      Object.assign(row.metrics, { rules: conditions.length, valid_rate: conditions.length ? 1 : null, repair_rounds: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, latency_ms: Math.round(performance.now() - t0) });
+      Object.assign(row.metrics, {
+        rules: conditions.length,
+        valid_rate: conditions.length ? 1 : null,
+        repair_rounds: 0,
+        input_tokens: 0,
+        output_tokens: 0,
+        cost_usd: 0,
+        latency_ms: Math.round(performance.now() - t0),
+      });
     } else {
       const llm = opts.llm?.(ws, provider);
       let r: ModelProposeResult;
       try {
-        r = await proposeWithProvider(ws, store, { provider, models: [model!], count, ranking, ...(opts.record ? { record: true } : {}), ...(llm ? { llm } : {}) });
+        r = await proposeWithProvider(ws, store, {
+          provider,
+          models: [model!],
+          count,
+          ranking,
+          ...(opts.record ? { record: true } : {}),
+          ...(llm ? { llm } : {}),
+        });
       } catch (e) {
         // a run where no call produced a usable rule still has figures worth showing
         if (!(e instanceof ProposeRunError)) throw e;
@@ -204,8 +253,11 @@ async function runProvider(suite: Suite, c: ResolvedCase, ws: Workspace, store: 
     row.populations = measured.populations;
     row.rules = measured.rules;
   } catch (e) {
-    row.error = provider === 'replay' ? `${message(e)}\n(re-record this suite's cassettes: \`rulegen eval ${suite.file} --provider bedrock --record\` with AWS credentials, or \`npx tsx eval/record-cassettes.mts\` for the scripted ones)` : message(e);
+    row.error =
+      provider === 'replay'
+        ? `${message(e)}\n(re-record this suite's cassettes: \`rulegen eval ${suite.file} --provider bedrock --record\` with AWS credentials, or ` +
+          `\`npx tsx eval/record-cassettes.mts\` for the scripted ones)`
+        : message(e);
   }
   return row;
 }
-

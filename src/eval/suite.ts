@@ -43,7 +43,10 @@ export const FileCaseSchema = z.strictObject({
   /** features.yaml for the file (default: the synthetic catalog). */
   catalog: z.string().min(1).optional(),
   /** Ground-truth population per row, e.g. synth's `archetype`; a value is a bot population when most of its labelled rows are labelled 1. */
-  truth: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
+  truth: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .optional(),
 });
 
 export const CaseSchema = z.strictObject({
@@ -108,7 +111,8 @@ export function parseSuite(text: string, file: string): Suite {
 }
 
 export function loadSuite(file: string): Suite {
-  if (!existsSync(file)) throw InputError.single({ message: 'no such suite file', where: { file }, expected: 'a suite YAML such as eval/suites/default.yaml', found: 'nothing' });
+  if (!existsSync(file))
+    throw InputError.single({ message: 'no such suite file', where: { file }, expected: 'a suite YAML such as eval/suites/default.yaml', found: 'nothing' });
   return parseSuite(readText(file, 'the evaluation suite'), file);
 }
 
@@ -122,17 +126,26 @@ function checkSuite(s: z.infer<typeof SuiteSchema>, src: YamlSource): Problem[] 
   };
   const known = new Set(ARCHETYPES.map((a) => a.name));
   const seen = new Map<string, number>();
-  for (const k of Object.keys(s.tolerance)) if (!(k in METRICS)) push(['tolerance'], `unknown metric \`${k}\``, `one of ${Object.keys(METRICS).join(', ')}`, k, k);
+  for (const k of Object.keys(s.tolerance))
+    if (!(k in METRICS)) push(['tolerance'], `unknown metric \`${k}\``, `one of ${Object.keys(METRICS).join(', ')}`, k, k);
   s.cases.forEach((c, i) => {
     if (seen.has(c.name)) push(['cases', i, 'name'], `case name "${c.name}" is used twice`, 'a unique name per case', `also case ${seen.get(c.name)! + 1}`);
     seen.set(c.name, i);
-    if (Boolean(c.synth) === Boolean(c.file)) push(['cases', i], 'a case needs exactly one of `synth` or `file`', 'synth: {seed, sessions, days, ...} or file: {path, truth}', c.synth ? 'both' : 'neither');
+    if (Boolean(c.synth) === Boolean(c.file))
+      push(
+        ['cases', i],
+        'a case needs exactly one of `synth` or `file`',
+        'synth: {seed, sessions, days, ...} or file: {path, truth}',
+        c.synth ? 'both' : 'neither',
+      );
     if (c.synth) {
-      for (const [k] of Object.entries(c.synth.weights)) if (!known.has(k)) push(['cases', i, 'synth', 'weights'], `unknown population \`${k}\``, `one of ${[...known].join(', ')}`, k, k);
+      for (const [k] of Object.entries(c.synth.weights))
+        if (!known.has(k)) push(['cases', i, 'synth', 'weights'], `unknown population \`${k}\``, `one of ${[...known].join(', ')}`, k, k);
       (c.synth.drift_archetypes ?? []).forEach((a, j) => {
         if (!known.has(a)) push(['cases', i, 'synth', 'drift_archetypes', j], `unknown population \`${a}\``, `one of ${[...known].join(', ')}`, a);
       });
-      if (c.synth.drift_day != null && c.synth.drift_day >= c.synth.days) push(['cases', i, 'synth', 'drift_day'], 'drift_day is past the end of the data', `a day from 0 to ${c.synth.days - 1}`, String(c.synth.drift_day));
+      if (c.synth.drift_day != null && c.synth.drift_day >= c.synth.days)
+        push(['cases', i, 'synth', 'drift_day'], 'drift_day is past the end of the data', `a day from 0 to ${c.synth.days - 1}`, String(c.synth.drift_day));
     }
   });
   return out;

@@ -84,7 +84,8 @@ export function formatExplain(r: ExplainResult, catalog: Catalog): string {
   ];
   if ('sample' in r.request)
     head.push(
-      `  sample: ${r.sessions.length} ${{ tp: 'true positives', fp: 'false positives', fn: 'missed bots' }[r.request.sample]} on the ${r.request.window} window (by hash of the session id)`,
+      `  sample: ${r.sessions.length} ${{ tp: 'true positives', fp: 'false positives', fn: 'missed bots' }[r.request.sample]} on ` +
+        `the ${r.request.window} window (by hash of the session id)`,
     );
   const body = r.sessions.length ? r.sessions.map((s) => formatSession(s, catalog)) : ['no session of that kind in the window'];
   const tail: string[] = [];

@@ -70,5 +70,8 @@ export function sqlView(rules: readonly ExportRule[], catalog: Catalog, opts: Sq
     `-- rulegen export --target sql-view --dialect ${d}: ${rules.length} rule${rules.length === 1 ? '' : 's'}`,
     ...rules.map((r) => `--   ${r.id}  ${r.action} at stage ${r.stage}: ${r.title.replace(/[\r\n]+/g, ' ')}`),
   ];
-  return `${header.join('\n')}\ncreate or replace view ${q(opts.view ?? 'rulegen_decisions')} as\nselect\n  t.*,\n  ${ids(acting)} as rulegen_rule_ids,\n  ${ids(shadow)} as rulegen_shadow_ids,\n  ${action} as rulegen_action\nfrom ${q(opts.table)} as t;\n`;
+  return (
+    `${header.join('\n')}\ncreate or replace view ${q(opts.view ?? 'rulegen_decisions')} as\nselect\n  t.*,\n  ${ids(acting)} as ` +
+    `rulegen_rule_ids,\n  ${ids(shadow)} as rulegen_shadow_ids,\n  ${action} as rulegen_action\nfrom ${q(opts.table)} as t;\n`
+  );
 }

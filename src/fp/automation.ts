@@ -45,7 +45,8 @@ export async function automationEvidence(
   if (!scenarios.length || numeric.length < OUTSIDE_FEATURES) return scenarios.map(() => ({ sessions: 0, outside: 0, share: 0, flagged: false }));
   const label = quoteIdent(config.data.label);
   const q = (await store.one<Record<string, number[] | null>>(
-    `SELECT ${numeric.map((f, i) => `quantile_cont(${quoteIdent(f.name)}, [0.01, 0.99]) AS q${i}`).join(', ')} FROM ${quoteIdent(config.data.table)} WHERE (${window.where}) AND ${label} = 0`,
+    `SELECT ${numeric.map((f, i) => `quantile_cont(${quoteIdent(f.name)}, [0.01, 0.99]) AS q${i}`).join(', ')} ` +
+      `FROM ${quoteIdent(config.data.table)} WHERE (${window.where}) AND ${label} = 0`,
     window.parameters,
   ))!;
   const params: Param[] = [];

@@ -17,7 +17,8 @@ function contrastLine(c: FeatureContrast, catalog: Catalog): string {
   const parts = [auc];
   if (c.quantiles)
     parts.push(
-      `median ${q(c.quantiles.fp.p50)} vs ${q(c.quantiles.tp.p50)} (p5..p95 ${q(c.quantiles.fp.p5)}..${q(c.quantiles.fp.p95)} vs ${q(c.quantiles.tp.p5)}..${q(c.quantiles.tp.p95)})`,
+      `median ${q(c.quantiles.fp.p50)} vs ${q(c.quantiles.tp.p50)} (p5..p95 ${q(c.quantiles.fp.p5)}..${q(c.quantiles.fp.p95)} ` +
+        `vs ${q(c.quantiles.tp.p5)}..${q(c.quantiles.tp.p95)})`,
     );
   if (c.categories?.length)
     parts.push(
@@ -31,14 +32,18 @@ function contrastLine(c: FeatureContrast, catalog: Catalog): string {
 }
 
 function effectText(e: Effect): string {
-  return `${e.window}: false positives ${e.before.fp} -> ${e.after.fp} (cut ${pct(e.fp_cut)}), true positives ${e.before.tp} -> ${e.after.tp} (kept ${pct(e.tp_kept)}), FPR ${pct(e.before.fpr, 3)} -> ${pct(e.after.fpr, 3)} (upper 95% ${pct(e.after.fpr_upper95, 3)})`;
+  return (
+    `${e.window}: false positives ${e.before.fp} -> ${e.after.fp} (cut ${pct(e.fp_cut)}), true positives ${e.before.tp} -> ${e.after.tp} ` +
+    `(kept ${pct(e.tp_kept)}), FPR ${pct(e.before.fpr, 3)} -> ${pct(e.after.fpr, 3)} (upper 95% ${pct(e.after.fpr_upper95, 3)})`
+  );
 }
 
 export function formatFp(r: FpReport, catalog: Catalog, written: readonly WrittenCandidate[] = []): string {
   const out: string[] = [];
   out.push(`${r.rule ? `rule ${r.rule.id}: ${r.rule.title}` : `condition: ${r.condition}`}`);
   out.push(
-    `${r.window.name} window (${r.window.from.slice(0, 10)} .. ${r.window.to.slice(0, 10)}): ${r.fp} false positives (labelled humans hit), ${r.tp} true positives`,
+    `${r.window.name} window (${r.window.from.slice(0, 10)} .. ${r.window.to.slice(0, 10)}): ${r.fp} false positives (labelled humans ` +
+      `hit), ${r.tp} true positives`,
   );
   if (r.fp === 0) {
     out.push('', 'no false positives on this window: nothing to analyse.');
@@ -51,7 +56,8 @@ export function formatFp(r: FpReport, catalog: Catalog, written: readonly Writte
     out.push(`     condition: ${s.condition}  (${s.fp_all} false positives, ${s.tp} true positives)`);
     if (s.automation?.flagged) {
       out.push(
-        `     looks like automation labelled human: ${Math.round(100 * s.automation.share)}% of these false positives (${s.automation.outside} of ${s.automation.sessions}) lie beyond the labelled humans' 1st/99th percentile on ${OUTSIDE_FEATURES} or more features`,
+        `     looks like automation labelled human: ${Math.round(100 * s.automation.share)}% of these false positives (${s.automation.outside} ` +
+          `of ${s.automation.sessions}) lie beyond the labelled humans' 1st/99th percentile on ${OUTSIDE_FEATURES} or more features`,
         `     if a reviewer agrees: rulegen relabel --where "${s.condition.replaceAll('"', '\\"')}" --as bot --reviewer NAME --reason "..."`,
       );
     }
@@ -76,7 +82,8 @@ export function formatFp(r: FpReport, catalog: Catalog, written: readonly Writte
     const worst = [...r.profile.days].sort((a, b) => b.fp - a.fp || (a.day < b.day ? -1 : 1))[0]!;
     out.push(
       '',
-      `By day: ${r.profile.days.length} days, false positives ${Math.min(...r.profile.days.map((d) => d.fp))}..${Math.max(...r.profile.days.map((d) => d.fp))} a day (most on ${worst.day})`,
+      `By day: ${r.profile.days.length} days, false ` +
+        `positives ${Math.min(...r.profile.days.map((d) => d.fp))}..${Math.max(...r.profile.days.map((d) => d.fp))} a day (most on ${worst.day})`,
     );
   }
   if (written.length) out.push('', `written ${written.length} derived candidate(s):`, ...written.map((w) => `    ${w.file}`));
@@ -90,13 +97,20 @@ export function formatFpModel(m: FpModelResult, written: readonly WrittenCandida
   const c = m.call;
   out.push(
     '',
-    `Model analysis (${m.generator ?? `${m.provider}:${m.model}`}; ${m.prompt}${c ? `; ${c.turns} turn(s), ${c.repair_rounds} repair(s), ${c.tokens.input_tokens}/${c.tokens.output_tokens} tokens${c.cost_usd === null ? '' : `, $${c.cost_usd.toFixed(4)}`}` : ''}):`,
+    `Model analysis (${m.generator ?? `${m.provider}:${m.model}`}; ${m.prompt}` +
+      (c
+        ? `; ${c.turns} turn(s), ${c.repair_rounds} repair(s), ${c.tokens.input_tokens}/${c.tokens.output_tokens} ` +
+          `tokens${c.cost_usd === null ? '' : `, $${c.cost_usd.toFixed(4)}`}`
+        : '') +
+      '):',
   );
   if (m.populations.length) {
     out.push('  Populations named by the model:');
     m.populations.forEach((p, i) =>
       out.push(
-        `  ${i + 1}. ${p.name}${p.automation ? ' [looks like mislabelled automation: a relabelling candidate, not people]' : ''}${p.scenarios.length ? ` (scenario ${p.scenarios.join(', ')})` : ''}`,
+        `  ${i + 1}. ${p.name}` +
+          (p.automation ? ' [looks like mislabelled automation: a relabelling candidate, not people]' : '') +
+          (p.scenarios.length ? ` (scenario ${p.scenarios.join(', ')})` : ''),
         `     ${p.description}`,
       ),
     );

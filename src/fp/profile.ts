@@ -71,7 +71,8 @@ export async function collectHits(
   const segs = segments.map((s, i) => `CAST(${quoteIdent(s)} AS VARCHAR) AS rulegen_seg${i}`);
   await store.run(
     `CREATE OR REPLACE TEMP TABLE rulegen_fp_hits AS
-     SELECT ${[...features, ...segs].join(', ')}, hash(CAST(${quoteIdent(config.data.id)} AS VARCHAR)) % 1000000 AS rulegen_h, CAST(date_trunc('day', ${quoteIdent(config.data.time)}) AS DATE) AS rulegen_day, (${label} = 0) AS ${FP}
+     SELECT ${[...features, ...segs].join(', ')}, hash(CAST(${quoteIdent(config.data.id)} AS VARCHAR)) % 1000000 AS rulegen_h, ` +
+      `CAST(date_trunc('day', ${quoteIdent(config.data.time)}) AS DATE) AS rulegen_day, (${label} = 0) AS ${FP}
      FROM ${quoteIdent(config.data.table)} WHERE (${window.where}) AND ${label} IN (0, 1) AND (${pred.sql})`,
     [...window.parameters, ...pred.parameters],
   );
@@ -89,7 +90,13 @@ export async function contrastFeatures(store: Store, catalog: Catalog, counts: {
   const all = [...catalog.features];
   const out = new Map<string, FeatureContrast>();
   const nulls = await store.one(
-    `SELECT ${all.map((f, i) => `sum(CASE WHEN ${quoteIdent(f.name)} IS NULL AND ${FP} THEN 1 ELSE 0 END) AS fn${i}, sum(CASE WHEN ${quoteIdent(f.name)} IS NULL AND NOT ${FP} THEN 1 ELSE 0 END) AS tn${i}`).join(', ')} FROM ${HITS}`,
+    `SELECT ${all
+      .map(
+        (f, i) =>
+          `sum(CASE WHEN ${quoteIdent(f.name)} IS NULL AND ${FP} THEN 1 ELSE 0 END) AS fn${i}, ` +
+          `sum(CASE WHEN ${quoteIdent(f.name)} IS NULL AND NOT ${FP} THEN 1 ELSE 0 END) AS tn${i}`,
+      )
+      .join(', ')} FROM ${HITS}`,
   );
   all.forEach((f, i) => {
     out.set(f.name, {
@@ -108,7 +115,8 @@ export async function contrastFeatures(store: Store, catalog: Catalog, counts: {
     const u = `(UNPIVOT (SELECT ${FP}, ${sel} FROM ${HITS}) ON ${scored.map((_, i) => col(i)).join(', ')} INTO NAME f VALUE v)`;
     const ranks = await store.all(
       `WITH r AS (SELECT f, ${FP} AS isfp, rank() OVER (PARTITION BY f ORDER BY v) + (count(*) OVER (PARTITION BY f, v) - 1) / 2.0 AS rk FROM ${u})
-       SELECT f, sum(CASE WHEN isfp THEN rk ELSE 0 END) AS rfp, sum(CASE WHEN isfp THEN 1 ELSE 0 END) AS nfp, sum(CASE WHEN isfp THEN 0 ELSE 1 END) AS ntp FROM r GROUP BY f`,
+       SELECT f, sum(CASE WHEN isfp THEN rk ELSE 0 END) AS rfp, sum(CASE WHEN isfp THEN 1 ELSE 0 END) AS nfp, sum(CASE WHEN isfp THEN 0 ELSE 1 ` +
+        `END) AS ntp FROM r GROUP BY f`,
     );
     for (const r of ranks) {
       const f = scored[Number(String(r['f']).slice(1))]!;
@@ -123,7 +131,8 @@ export async function contrastFeatures(store: Store, catalog: Catalog, counts: {
     const numbers = scored.map((f, i) => ({ f, i })).filter((x) => x.f.type === 'number');
     if (numbers.length) {
       const qs = await store.all(
-        `SELECT f, ${FP} AS isfp, quantile_cont(v, [${PROFILE_QUANTILES.join(', ')}]) AS q FROM ${u} WHERE f IN (${numbers.map((x) => quoteString(col(x.i))).join(', ')}) GROUP BY f, ${FP}`,
+        `SELECT f, ${FP} AS isfp, quantile_cont(v, [${PROFILE_QUANTILES.join(', ')}]) AS q FROM ${u} WHERE f IN ` +
+          `(${numbers.map((x) => quoteString(col(x.i))).join(', ')}) GROUP BY f, ${FP}`,
       );
       for (const x of numbers) {
         const fp = qs.find((r) => r['f'] === col(x.i) && r['isfp'] === true);
@@ -175,7 +184,8 @@ export async function profileSegmentsAndDays(store: Store, segments: readonly st
   const out: FpProfile['segments'] = [];
   for (let i = 0; i < segments.length; i++) {
     const rows = await store.all(
-      `SELECT rulegen_seg${i} AS v, sum(CASE WHEN ${FP} THEN 1 ELSE 0 END) AS fp, sum(CASE WHEN ${FP} THEN 0 ELSE 1 END) AS tp FROM ${HITS} GROUP BY 1 ORDER BY fp DESC, v`,
+      `SELECT rulegen_seg${i} AS v, sum(CASE WHEN ${FP} THEN 1 ELSE 0 END) AS fp, sum(CASE WHEN ${FP} THEN 0 ELSE 1 END) AS tp FROM ${HITS} ` +
+        `GROUP BY 1 ORDER BY fp DESC, v`,
     );
     for (const r of rows)
       out.push({
@@ -187,7 +197,8 @@ export async function profileSegmentsAndDays(store: Store, segments: readonly st
       });
   }
   const days = await store.all(
-    `SELECT CAST(rulegen_day AS VARCHAR) AS d, sum(CASE WHEN ${FP} THEN 1 ELSE 0 END) AS fp, sum(CASE WHEN ${FP} THEN 0 ELSE 1 END) AS tp FROM ${HITS} GROUP BY 1 ORDER BY 1`,
+    `SELECT CAST(rulegen_day AS VARCHAR) AS d, sum(CASE WHEN ${FP} THEN 1 ELSE 0 END) AS fp, sum(CASE WHEN ${FP} THEN 0 ELSE 1 END) AS tp ` +
+      `FROM ${HITS} GROUP BY 1 ORDER BY 1`,
   );
   return { segments: out, days: days.map((r) => ({ day: String(r['d']), fp: n(r['fp']), tp: n(r['tp']) })) };
 }

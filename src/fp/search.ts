@@ -69,9 +69,12 @@ export async function exclusionAtoms(store: Store, catalog: Catalog, table = HIT
       `SELECT ${numbers
         .map((f, i) => {
           const c = quoteIdent(f.name);
-          return `quantile_disc(${c}, [${FP_Q.join(', ')}]) FILTER (WHERE ${FP}) AS f${i}, quantile_disc(${c}, [${TP_Q.join(', ')}]) FILTER (WHERE NOT ${FP}) AS t${i}`;
+          return (
+            `quantile_disc(${c}, [${FP_Q.join(', ')}]) FILTER (WHERE ${FP}) AS f${i}, quantile_disc(${c}, [${TP_Q.join(', ')}]) FILTER (WHERE ` +
+            `NOT ${FP}) AS t${i}`
+          );
         })
-        .join(', ')} FROM ${table}`,
+        .join(', ')} ` + `FROM ${table}`,
     );
     numbers.forEach((f, i) => {
       const vals = new Set<number>();

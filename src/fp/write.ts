@@ -58,8 +58,13 @@ export async function writeModifications(
       action: source?.action ?? 'challenge',
       level: source?.level ?? 'medium',
       condition: m.condition,
-      description: `Sessions with ${english(m.ast, ws.catalog)}. Derived from ${source ? `rule ${source.id}` : `the condition ${report.condition}`} by \`rulegen fp\`: ${m.change}, which removed ${pct(m.window.fp_cut)} of its false positives and kept ${pct(m.window.tp_kept)} of its true positives on the ${m.window.window} window.`,
-      rationale: `${source?.rationale?.trim() ?? 'The original condition separates automation from people.'} The exclusion removes measured false-positive scenarios: ${excluded.map((s) => s.description).join('; ')}.`,
+      description:
+        `Sessions with ${english(m.ast, ws.catalog)}. Derived from ${source ? `rule ${source.id}` : `the condition ${report.condition}`} by ` +
+        `\`rulegen fp\`: ${m.change}, which removed ${pct(m.window.fp_cut)} of its false positives and kept ${pct(m.window.tp_kept)} of its true ` +
+        `positives on the ${m.window.window} window.`,
+      rationale:
+        `${source?.rationale?.trim() ?? 'The original condition separates automation from people.'} The exclusion removes measured false-positive ` +
+        `scenarios: ${excluded.map((s) => s.description).join('; ')}.`,
       falsepositives: remaining.length
         ? remaining.map((s) => `Measured on the ${report.window.name} window: ${s.description}`)
         : ['Unknown: no further false-positive scenario was measured'],
@@ -118,8 +123,12 @@ export async function writeModelModifications(
       action: source?.action ?? 'challenge',
       level: source?.level ?? 'medium',
       condition: m.condition,
-      description: `Sessions with ${english(m.ast, ws.catalog)}. Derived from ${source ? `rule ${source.id}` : `the condition ${report.condition}`} by \`rulegen fp --provider ${result.provider}\` (${m.change}); measured on the ${m.window.window} window it removed ${pct(m.window.fp_cut)} of the false positives and kept ${pct(m.window.tp_kept)} of the true positives.`,
-      rationale: `${source?.rationale?.trim() ?? 'The original condition separates automation from people.'} The model's reasoning for the change: ${m.reasoning}`,
+      description:
+        `Sessions with ${english(m.ast, ws.catalog)}. Derived from ${source ? `rule ${source.id}` : `the condition ${report.condition}`} by ` +
+        `\`rulegen fp --provider ${result.provider}\` (${m.change}); measured on the ${m.window.window} window it removed ${pct(m.window.fp_cut)} ` +
+        `of the false positives and kept ${pct(m.window.tp_kept)} of the true positives.`,
+      rationale:
+        `${source?.rationale?.trim() ?? 'The original condition separates automation from people.'} The model's reasoning for the ` + `change: ${m.reasoning}`,
       falsepositives: fpList(named.filter((p) => !excluded.includes(p)).map((p) => `${p.name}: ${p.description}`)),
       tags: [...new Set([...(source?.tags ?? []), 'fp-derived', 'model'])],
       related: source ? [{ id: source.id, type: 'derived' as const }] : [],
@@ -158,7 +167,8 @@ export async function writeModelModifications(
     writeCandidate(
       file,
       doc,
-      `Derived by \`rulegen fp --provider ${result.provider}\` (${generator}) from a rule's measured false positives; the model proposes, the backtest and a reviewer decide.`,
+      `Derived by \`rulegen fp --provider ${result.provider}\` (${generator}) from a rule's measured false positives; the model proposes, the ` +
+        `backtest and a reviewer decide.`,
     );
     return { id: t.id, file, condition: m.condition, modification: k };
   });

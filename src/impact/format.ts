@@ -58,12 +58,16 @@ export function formatImpact(r: ImpactReport): string {
   const out: string[] = [];
   out.push(`impact on the ${r.window.name} window: ${r.window.from} .. ${r.window.to}, ${r.window.rows.toLocaleString('en-US')} sessions`);
   out.push(
-    `without: the approved set (${r.baseline.length} rule${r.baseline.length === 1 ? '' : 's'}); with: plus ${r.added.map((a) => `${a.id.slice(0, 8)} (${a.action})`).join(', ') || 'nothing'}`,
+    `without: the approved set (${r.baseline.length} rule${r.baseline.length === 1 ? '' : 's'}); with: ` +
+      `plus ${r.added.map((a) => `${a.id.slice(0, 8)} (${a.action})`).join(', ') || 'nothing'}`,
   );
   const t = r.total;
   out.push(
-    `humans affected (blocked or challenged): ${t.without.humans_affected} -> ${t.with.humans_affected} (${signed(t.diff.humans_affected)}; rate ${fmtPct(t.without.humans_affected_rate)} -> ${fmtPct(t.with.humans_affected_rate)}, ${signedPct(t.diff.humans_affected_rate)}; upper 95% ${fmtPct(t.with.humans_affected_upper95)})`,
-    `bots stopped: ${t.without.bots_stopped} -> ${t.with.bots_stopped} (${signed(t.diff.bots_stopped)}; ${fmtPct(t.without.bots_stopped_rate, 1)} -> ${fmtPct(t.with.bots_stopped_rate, 1)})`,
+    `humans affected (blocked or challenged): ${t.without.humans_affected} -> ${t.with.humans_affected} (${signed(t.diff.humans_affected)}; ` +
+      `rate ${fmtPct(t.without.humans_affected_rate)} -> ${fmtPct(t.with.humans_affected_rate)}, ${signedPct(t.diff.humans_affected_rate)}; upper ` +
+      `95% ${fmtPct(t.with.humans_affected_upper95)})`,
+    `bots stopped: ${t.without.bots_stopped} -> ${t.with.bots_stopped} ` +
+      `(${signed(t.diff.bots_stopped)}; ${fmtPct(t.without.bots_stopped_rate, 1)} -> ${fmtPct(t.with.bots_stopped_rate, 1)})`,
     '',
   );
   out.push(table([HEAD, line('total', t), ...r.daily.map((d) => line(d.key, d))]));

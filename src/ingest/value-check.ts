@@ -86,7 +86,8 @@ export async function diagnoseChecks(tx: Store, source: string, checks: readonly
       const distinct = Number(r[`distinct_${i}`] ?? 0);
       // Values are grouped whole but only their first characters reach JS.
       const top = await tx.all<{ v: string; len: number; n: number }>(
-        `SELECT left(${c.value}, ${MAX_CHARS + 1}) AS v, length(${c.value}) AS len, count(*) AS n FROM ${source} WHERE ${bad(c)} GROUP BY ${c.value} ORDER BY n DESC, ${c.value} LIMIT ${SHOWN}`,
+        `SELECT left(${c.value}, ${MAX_CHARS + 1}) AS v, length(${c.value}) AS len, count(*) AS n FROM ${source} WHERE ${bad(c)} GROUP ` +
+          `BY ${c.value} ORDER BY n DESC, ${c.value} LIMIT ${SHOWN}`,
       );
       const shown = top.map((t) => `${quoteValue(t.v, MAX_CHARS, t.len)} x${t.n}`).join(', ');
       const more = distinct > top.length ? `, and ${plural(distinct - top.length, 'other value')}` : '';

@@ -47,7 +47,9 @@ export async function applyLabelOverlay(store: Store, config: Config, correction
     params,
   );
   const counts = (await store.one<Record<string, number>>(
-    `SELECT count(*) FILTER (WHERE new_label IS DISTINCT FROM old_label) AS changed, ${corrections.map((_, i) => `count(*) FILTER (WHERE m${i}) AS m${i}, count(*) FILTER (WHERE m${i} AND new_label IS DISTINCT FROM old_label) AS c${i}`).join(', ')} FROM ${FIX}`,
+    `SELECT count(*) FILTER (WHERE new_label IS DISTINCT FROM old_label) AS changed, ${corrections
+      .map((_, i) => `count(*) FILTER (WHERE m${i}) AS m${i}, count(*) FILTER (WHERE m${i} AND new_label IS DISTINCT FROM old_label) AS c${i}`)
+      .join(', ')} FROM ${FIX}`,
   ))!;
   await store.run(
     `CREATE OR REPLACE TEMP VIEW ${quoteIdent(config.data.table)} AS

@@ -49,7 +49,8 @@ export async function relabel(store: Store, dir: string, config: Config, catalog
   const label = quoteIdent(config.data.label);
   const target = opts.as === 'bot' ? 1 : opts.as === 'human' ? 0 : null;
   const r = (await store.one<Record<string, number>>(
-    `SELECT count(*) AS n, count(*) FILTER (WHERE ${label} = 1) AS bot, count(*) FILTER (WHERE ${label} = 0) AS human, count(*) FILTER (WHERE ${label} IS NULL) AS unknown
+    `SELECT count(*) AS n, count(*) FILTER (WHERE ${label} = 1) AS bot, count(*) FILTER (WHERE ${label} = 0) AS human, count(*) FILTER ` +
+      `(WHERE ${label} IS NULL) AS unknown
      FROM ${quoteIdent(config.data.table)} WHERE ${compiled.predicate.sql}`,
     compiled.predicate.parameters,
   ))!;

@@ -13,7 +13,13 @@ const PriceSchema = z.strictObject({
   prompt_caching: z.boolean(),
   tool_choice: z.enum(['tool', 'any', 'auto']),
 });
-const TableSchema = z.strictObject({ about: z.string(), source: z.string(), as_of: z.string(), models: z.record(z.string(), PriceSchema) });
+// `about` is one text, kept as lines joined without a separator so that the file stays readable
+const TableSchema = z.strictObject({
+  about: z.array(z.string()).transform((lines) => lines.join('')),
+  source: z.string(),
+  as_of: z.string(),
+  models: z.record(z.string(), PriceSchema),
+});
 
 /** USD per million tokens of one model, and what the model supports on the Converse API. */
 export type ModelPrice = z.infer<typeof PriceSchema>;

@@ -88,7 +88,8 @@ export class ReplayProvider implements LlmProvider {
       where: { file: join(this.dirs[0] ?? '.', `${key}.json`) },
       expected: `a cassette ${key}.json in ${this.dirs.map((d) => relative(process.cwd(), d) || '.').join(' or ')}`,
       found:
-        'none: the context, the prompt templates, the model or the settings differ from the recording; record one with `rulegen propose --provider bedrock --record`',
+        'none: the context, the prompt templates, the model or the settings differ from the recording; record one with `rulegen propose ' +
+        '--provider bedrock --record`',
     });
   }
 }

@@ -59,7 +59,9 @@ export function formatRanking(ranking: Ranking, top: number): string {
   const out: string[] = [];
   const labelled = ranking.bots + ranking.humans;
   out.push(
-    `train window ${ranking.window.from} .. ${ranking.window.to}: ${ranking.window.rows.toLocaleString('en-US')} sessions, ${labelled.toLocaleString('en-US')} labelled (${ranking.bots.toLocaleString('en-US')} bots, ${ranking.humans.toLocaleString('en-US')} humans, base rate ${fmtPct(ranking.base_rate, 1)})`,
+    `train window ${ranking.window.from} .. ${ranking.window.to}: ${ranking.window.rows.toLocaleString('en-US')} ` +
+      `sessions, ${labelled.toLocaleString('en-US')} labelled (${ranking.bots.toLocaleString('en-US')} ` +
+      `bots, ${ranking.humans.toLocaleString('en-US')} humans, base rate ${fmtPct(ranking.base_rate, 1)})`,
   );
   const shown = ranking.features.slice(0, top);
   const hasImport = ranking.features.some((f) => f.imported);

@@ -111,7 +111,9 @@ export function describeLeak(feature: string, e: LeakEvidence): string {
   if (e.auc !== null) parts.push(`AUC ${e.auc.toFixed(4)}`);
   if (e.region)
     parts.push(
-      `${feature} ${e.region} holds ${(100 * e.bot_share).toFixed(1)}% of bots (${e.bots_covered.toLocaleString('en-US')}) and ${e.humans_covered} of ${e.humans.toLocaleString('en-US')} humans`,
+      `${feature} ${e.region} holds ${(100 * e.bot_share).toFixed(1)}% of bots (${e.bots_covered.toLocaleString('en-US')}) ` +
+        `and ${e.humans_covered} of ${e.humans.toLocaleString('en-US')} humans`,
     );
-  return `${parts.join('; ')}${e.leak_ok ? ' (leak_ok in the catalog: propose may use it)' : ' — propose leaves it out unless features.yaml marks it leak_ok: true'}`;
+  const use = e.leak_ok ? ' (leak_ok in the catalog: propose may use it)' : ' — propose leaves it out unless features.yaml marks it leak_ok: true';
+  return `${parts.join('; ')}${use}`;
 }

@@ -60,7 +60,10 @@ export function countsStatement(
     const col = quoteIdent(x.column);
     const v = x.kind === 'num' ? 'CAST(k AS DOUBLE)' : 'NULL::DOUBLE';
     const c = x.kind === 'cat' ? 'CAST(k AS VARCHAR)' : 'NULL::VARCHAR';
-    return `SELECT ${x.f}::INTEGER AS f, ${v} AS v, ${c} AS c, b, h FROM (SELECT ${col} AS k, sum(${l})::BIGINT AS b, (count(*) - sum(${l}))::BIGINT AS h FROM ${quoteIdent(table)} WHERE (${window.where}) AND ${l} IN (0, 1) GROUP BY ${col})`;
+    return (
+      `SELECT ${x.f}::INTEGER AS f, ${v} AS v, ${c} AS c, b, h FROM (SELECT ${col} AS k, sum(${l})::BIGINT AS b, (count(*) - sum(${l}))::BIGINT ` +
+      `AS h FROM ${quoteIdent(table)} WHERE (${window.where}) AND ${l} IN (0, 1) GROUP BY ${col})`
+    );
   });
   return {
     sql: `CREATE OR REPLACE TEMP TABLE ${COUNTS} AS ${parts.join('\nUNION ALL ')}`,
@@ -87,7 +90,11 @@ export function countsQuery(
     const col = p.ident(x.column);
     const v = x.kind === 'num' ? p.asDouble('k', Boolean(x.boolean)) : p.cast('NULL', 'double');
     const c = x.kind === 'cat' ? p.cast('k', 'text') : p.cast('NULL', 'text');
-    return `SELECT ${p.cast(String(Math.trunc(x.f)), 'integer')} AS f, ${v} AS v, ${c} AS c, b, h FROM (SELECT ${col} AS k, ${p.cast(`sum(${l})`, 'bigint')} AS b, ${p.cast(`count(*) - sum(${l})`, 'bigint')} AS h FROM ${p.ident(table)} WHERE (${window.where}) AND ${l} IN (0, 1) GROUP BY ${col}) AS rulegen_f${i}`;
+    return (
+      `SELECT ${p.cast(String(Math.trunc(x.f)), 'integer')} AS f, ${v} AS v, ${c} AS c, b, h FROM (SELECT ${col} AS ` +
+      `k, ${p.cast(`sum(${l})`, 'bigint')} AS b, ${p.cast(`count(*) - sum(${l})`, 'bigint')} AS h FROM ${p.ident(table)} WHERE (${window.where}) ` +
+      `AND ${l} IN (0, 1) GROUP BY ${col}) AS rulegen_f${i}`
+    );
   });
   return { sql: parts.join('\nUNION ALL '), parameters: features.flatMap(() => window.parameters) };
 }

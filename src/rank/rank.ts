@@ -40,6 +40,7 @@ import {
 } from './queries.js';
 import { combinedImportance, foldAuc, interpolate, num, PERCENTILES, quantilePosition, IV_BINS, IV_CAP, WOE_SMOOTHING } from './stats.js';
 import type { CategoryLift, FeatureRank, QuantileSet, Ranking } from './types.js';
+import type { OnProgress } from '../progress.js';
 import { describeLeak, leakEvidence, LEAK_AUC, LEAK_BOT_SHARE, LEAK_MIN_HUMANS, type LeakRegions } from './leak.js';
 
 export interface RankOptions {
@@ -48,6 +49,8 @@ export interface RankOptions {
   /** Values of a boolean or category feature listed by lift (default 20). */
   maxCategories?: number;
   onStep?: (message: string) => void;
+  /** How far the statistics are (queries done of total), then the features ranked of total. */
+  onProgress?: OnProgress;
   /**
    * Scan on this engine (issue 18): the window, the columns and the one counts scan run there;
    * only the counts (one row per feature and distinct value) come back, and the statistics are
@@ -61,13 +64,19 @@ export const METHOD: Record<string, string> = {
   rows: 'the train window, rows labelled 0 (human) or 1 (bot); unlabelled rows are left out',
   auc: 'exact ROC AUC of the value as a bot score, ties counted one half, over non-null values; folded to >= 0.5, direction says which way bots lie',
   ks: 'Kolmogorov-Smirnov: largest gap between the bot and human CDFs over non-null values',
-  iv: `information value over ${IV_BINS} quantile bins of the pooled non-null values plus a null bin (booleans and categories: one bin per value plus a null bin), bin counts smoothed by ${WOE_SMOOTHING}`,
+  iv:
+    `information value over ${IV_BINS} quantile bins of the pooled non-null values plus a null bin (booleans and categories: one bin per value ` +
+    `plus a null bin), bin counts smoothed by ${WOE_SMOOTHING}`,
   quantiles: 'exact per label over non-null values, interpolated like quantile_cont (numpy linear)',
   coverage: 'share of labelled rows with a value; nulls gives the null share within bots and within humans',
   categories:
-    'booleans and categories: values by lift = bot share / human share (shares over all rows of the label); AUC and KS order the values by bot rate on the same rows, which is optimistic',
+    'booleans and categories: values by lift = bot share / human share (shares over all rows of the label); AUC and KS order the values by bot ' +
+    'rate on the same rows, which is optimistic',
   importance: `mean of the defined ones among 2 * (AUC - 0.5), KS and min(IV, ${IV_CAP}); features without a statistic sort last`,
-  leak: `possible label leak: AUC >= ${LEAK_AUC}, or a region no labelled human has (a tail beyond every human value, category values no human shows, or the nulls) holding >= ${100 * LEAK_BOT_SHARE}% of bots with >= ${LEAK_MIN_HUMANS} humans present; propose leaves it out unless the catalog marks it leak_ok: true`,
+  leak:
+    `possible label leak: AUC >= ${LEAK_AUC}, or a region no labelled human has (a tail beyond every human value, category values no human shows, ` +
+    `or the nulls) holding >= ${100 * LEAK_BOT_SHARE}% of bots with >= ${LEAK_MIN_HUMANS} humans present; propose leaves it out unless the catalog ` +
+    `marks it leak_ok: true`,
 };
 
 const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
@@ -151,11 +160,21 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
         await store.run(counts.sql, counts.parameters);
       }
       step('computing AUC, KS, quantiles and IV');
+      const liftFeatures = scan.filter((x) => x.feature.type !== 'number').map((x) => x.f);
+      // one tick per statistic computed for every feature at once (the lifts only with categories)
+      const queries = liftFeatures.length ? 6 : 5;
+      let done = 0;
+      const tick = (): void => opts.onProgress?.(done++, queries, 'queries');
+      tick();
       for (const r of await store.all(summarySql)) summary.set(num(r['f'])!, r);
+      tick();
       await store.run(numericStatsSql());
       for (const r of await store.all(`SELECT * FROM ${NUMSTATS}`)) numStats.set(num(r['f'])!, r);
+      tick();
       for (const r of await store.all(categoryStatsSql())) catStats.set(num(r['f'])!, r);
+      tick();
       for (const r of await store.all(ivSql())) ivs.set(num(r['f'])!, num(r['iv']));
+      tick();
       for (const r of await store.all(leakSql())) {
         leaks.set(num(r['f'])!, {
           lo: { bots: num(r['lo_b']) ?? 0, edge: num(r['lo_edge']) },
@@ -164,12 +183,13 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
           nulls: { bots: num(r['null_b']) ?? 0 },
         });
       }
-      const liftFeatures = scan.filter((x) => x.feature.type !== 'number').map((x) => x.f);
+      tick();
       if (liftFeatures.length) {
         for (const r of await store.all(liftsSql(liftFeatures, maxCategories))) {
           const f = num(r['f'])!;
           lifts.set(f, [...(lifts.get(f) ?? []), r]);
         }
+        tick();
       }
     }
     // Every scanned feature has a summary row (its null row at least) when there are labelled rows.
@@ -180,7 +200,8 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
     } else {
       const l = quoteIdent(config.data.label);
       const r = await (engine ?? store).one(
-        `SELECT sum(CASE WHEN ${l} = 1 THEN 1 ELSE 0 END) AS bots, sum(CASE WHEN ${l} = 0 THEN 1 ELSE 0 END) AS humans FROM ${quoteIdent(table)} WHERE ${window.where}`,
+        `SELECT sum(CASE WHEN ${l} = 1 THEN 1 ELSE 0 END) AS bots, sum(CASE WHEN ${l} = 0 THEN 1 ELSE 0 END) AS humans ` +
+          `FROM ${quoteIdent(table)} WHERE ${window.where}`,
         window.parameters,
       );
       bots = num(r?.['bots']) ?? 0;
@@ -201,7 +222,9 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
       for (const x of empty) unlabelledOnly.set(x.f, num(r?.[`n${x.f}`]) ?? 0);
     }
 
-    for (const x of scan) {
+    if (scan.length) step(`ranking ${scan.length} features`);
+    for (const [i, x] of scan.entries()) {
+      opts.onProgress?.(i, scan.length, 'features');
       const r = featureRank(
         x,
         { bots, humans },
@@ -220,6 +243,7 @@ export async function rankFeatures(store: Store, config: Config, catalog: Catalo
       }
       ranks.set(x.feature.name, r);
     }
+    if (scan.length) opts.onProgress?.(scan.length, scan.length, 'features');
   } finally {
     for (const sql of dropSql) await store.run(sql).catch(() => undefined);
   }
@@ -301,7 +325,8 @@ function featureRank(
   if (distinct === 1) {
     const only = x.kind === 'num' ? num(summary?.['vmin']) : ((summary?.['cmin'] as string | null) ?? null);
     notes.push(
-      `constant: every labelled value is ${f.type === 'boolean' ? String(only === 1) : formatValue(only)}${base.coverage < 1 ? ' (only nulls can separate)' : ''}`,
+      `constant: every labelled value ` +
+        `is ${f.type === 'boolean' ? String(only === 1) : formatValue(only)}${base.coverage < 1 ? ' (only nulls can separate)' : ''}`,
     );
   }
   if (bots > 0 && humans > 0) {

@@ -57,7 +57,9 @@ export function changelog(prev: Bundle | null, next: Bundle): string {
   lines.push(prev ? `Against the previous release ${prev.version} (sha256 \`${short(prev.sha256)}\`…).` : 'The first release: every rule is new.');
   const acting = next.rules.filter((r) => r.stage !== 'shadow');
   lines.push(
-    `${next.rules.length} rule${next.rules.length === 1 ? '' : 's'}: ${acting.length} acting, ${next.rules.length - acting.length} in shadow. ${added.length} added, ${removed.length} removed, ${changed.length} changed, ${moved.length} moved stage, ${unchanged.length} unchanged.`,
+    `${next.rules.length} rule${next.rules.length === 1 ? '' : 's'}: ${acting.length} acting, ${next.rules.length - acting.length} in ` +
+      `shadow. ${added.length} added, ${removed.length} removed, ${changed.length} changed, ${moved.length} moved stage, ${unchanged.length} ` +
+      `unchanged.`,
     '',
   );
 
@@ -104,7 +106,8 @@ export function changelog(prev: Bundle | null, next: Bundle): string {
   if (!unchanged.length) lines.push('None.');
   for (const r of unchanged)
     lines.push(
-      `- ${md(r.title)} (\`${r.id.slice(0, 8)}\`): ${stageText(r)}; precision ${pct(r.evidence?.precision ?? null, 1)}, FPR upper 95% ${pct(r.evidence?.fpr_upper95 ?? null)}`,
+      `- ${md(r.title)} (\`${r.id.slice(0, 8)}\`): ${stageText(r)}; precision ${pct(r.evidence?.precision ?? null, 1)}, FPR upper ` +
+        `95% ${pct(r.evidence?.fpr_upper95 ?? null)}`,
     );
   return lines.join('\n').replace(/\n+$/, '') + '\n';
 }

@@ -156,7 +156,8 @@ export async function promote(ws: Workspace, store: Store, opts: PromoteOptions)
   const evidence = evidenceOf({ name: `since ${from}`, from: window.from, to: window.to }, window.rows, r);
   if (!verdict.pass && opts.override === undefined) {
     throw new GateError(
-      `promotion refused: ${rule.title} (${rule.id.slice(0, 8)}) fails the gate on the ${window.rows.toLocaleString('en-US')} sessions since it entered ${from} (${since.toISOString()}); --override REASON to promote anyway`,
+      `promotion refused: ${rule.title} (${rule.id.slice(0, 8)}) fails the gate on the ${window.rows.toLocaleString('en-US')} sessions since it ` +
+        `entered ${from} (${since.toISOString()}); --override REASON to promote anyway`,
       verdict.reasons.map((m) => ({ severity: 'error' as const, message: m, where: { file, ruleId: rule.id } })),
     );
   }

@@ -116,7 +116,8 @@ export function xyChart(spec: ChartSpec): Chart {
   const parts: string[] = [];
   const titleId = `${spec.id}-title`;
   parts.push(
-    `<svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-labelledby="${titleId}" data-chart="${esc(spec.id)}">`,
+    `<svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" ` +
+      `aria-labelledby="${titleId}" data-chart="${esc(spec.id)}">`,
   );
   parts.push(`<title id="${titleId}">${esc(spec.title)}</title>`);
   // grid and left ticks
@@ -153,7 +154,8 @@ export function xyChart(spec: ChartSpec): Chart {
       const y = yAt(s.axis, v);
       const x = xAt(i) - (band * 0.7) / 2 + bi * bw;
       parts.push(
-        `<rect class="${s.cls}" x="${fixed(x, 1)}" y="${fixed(y, 1)}" width="${fixed(Math.max(1, bw), 1)}" height="${fixed(Math.max(0, M.top + ph - y), 1)}"><title>${esc(`${spec.categories[i] ?? ''}: ${s.format(v)} ${s.name}`)}</title></rect>`,
+        `<rect class="${s.cls}" x="${fixed(x, 1)}" y="${fixed(y, 1)}" width="${fixed(Math.max(1, bw), 1)}" ` +
+          `height="${fixed(Math.max(0, M.top + ph - y), 1)}"><title>${esc(`${spec.categories[i] ?? ''}: ${s.format(v)} ${s.name}`)}</title></rect>`,
       );
     });
   });
@@ -173,7 +175,8 @@ export function xyChart(spec: ChartSpec): Chart {
     s.values.forEach((v, i) => {
       if (v !== null)
         parts.push(
-          `<circle class="${s.cls}-dot" cx="${fixed(xAt(i), 1)}" cy="${fixed(yAt(s.axis, v), 1)}" r="3"><title>${esc(`${spec.categories[i] ?? ''}: ${s.format(v)} ${s.name}`)}</title></circle>`,
+          `<circle class="${s.cls}-dot" cx="${fixed(xAt(i), 1)}" cy="${fixed(yAt(s.axis, v), 1)}" ` +
+            `r="3"><title>${esc(`${spec.categories[i] ?? ''}: ${s.format(v)} ${s.name}`)}</title></circle>`,
         );
     });
   }
@@ -236,7 +239,8 @@ export function heatMap(spec: {
   const h = top + cell * n + 56;
   const titleId = `${spec.id}-title`;
   const parts: string[] = [
-    `<svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" style="max-width:${w}px" role="img" aria-labelledby="${titleId}" data-chart="${esc(spec.id)}">`,
+    `<svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" style="max-width:${w}px" ` +
+      `role="img" aria-labelledby="${titleId}" data-chart="${esc(spec.id)}">`,
     `<title id="${titleId}">${esc(spec.title)}</title>`,
   ];
   // white -> deep blue; the text flips to white on dark cells
@@ -253,11 +257,13 @@ export function heatMap(spec: {
       const x = left + cell * j;
       const y = top + cell * i;
       parts.push(
-        `<rect class="cell" x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${shade(v)}"><title>${esc(`${spec.labels[i]} × ${spec.labels[j]}: Jaccard ${fixed(v, 2)}`)}</title></rect>`,
+        `<rect class="cell" x="${x}" y="${y}" width="${cell}" height="${cell}" ` +
+          `fill="${shade(v)}"><title>${esc(`${spec.labels[i]} × ${spec.labels[j]}: Jaccard ${fixed(v, 2)}`)}</title></rect>`,
       );
       if (cell >= 28)
         parts.push(
-          `<text class="cell-text${v > 0.5 ? ' dark' : ''}" x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle">${i === j ? '—' : fixed(v, 2)}</text>`,
+          `<text class="cell-text${v > 0.5 ? ' dark' : ''}" x="${x + cell / 2}" y="${y + cell / 2 + 4}" ` +
+            `text-anchor="middle">${i === j ? '—' : fixed(v, 2)}</text>`,
         );
     }
   }

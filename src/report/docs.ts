@@ -144,5 +144,8 @@ export async function generateDocs(ws: Workspace, store: Store | null, opts: { n
 /** A short, stable listing of what the docs contain, for CLI output. */
 export function docsSummary(ws: Workspace, r: DocsResult): string {
   const pages = r.files.filter((f) => UUID_MD.test(basename(f))).length;
-  return `docs: ${pages} rule page${pages === 1 ? '' : 's'}, ${join(ws.paths.docs, 'rules', 'README.md')}, ${join(ws.paths.docs, 'report.html')} (${r.written.length} file${r.written.length === 1 ? '' : 's'} changed${r.removed.length ? `, ${r.removed.length} removed` : ''})\n`;
+  return (
+    `docs: ${pages} rule page${pages === 1 ? '' : 's'}, ${join(ws.paths.docs, 'rules', 'README.md')}, ${join(ws.paths.docs, 'report.html')} ` +
+    `(${r.written.length} file${r.written.length === 1 ? '' : 's'} changed${r.removed.length ? `, ${r.removed.length} removed` : ''})\n`
+  );
 }

@@ -65,7 +65,10 @@ export function measuredFpView(rule: Rule) {
         ? `the condition "${m.data.derived_from.condition}"`
         : 'this rule';
     return {
-      source: `Measured by rulegen fp on the ${w?.name ?? 'train'} window${w?.from ? ` (${day(w.from)} to ${day(w.to)})` : ''} for ${of}: ${fa.false_positives ?? 'n/a'} false positives, ${fa.true_positives ?? 'n/a'} true positives.${fa.change ? ` This rule's change: ${fa.change}.` : ''}`,
+      source:
+        `Measured by rulegen fp on the ${w?.name ?? 'train'} window${w?.from ? ` (${day(w.from)} to ${day(w.to)})` : ''} ` +
+        `for ${of}: ${fa.false_positives ?? 'n/a'} false positives, ${fa.true_positives ?? 'n/a'} true ` +
+        `positives.${fa.change ? ` This rule's change: ${fa.change}.` : ''}`,
       // offline derivations list the scenarios they exclude and those that remain; a model's, all of the source rule's
       scenarios: [
         ...(fa.scenarios ?? []).map((s) => row(s, fa.populations ? 'measured on the source rule' : m.data.derived_from ? 'excluded' : 'matched')),
@@ -77,7 +80,10 @@ export function measuredFpView(rule: Rule) {
   const last = [...refine].reverse().find((r) => r.evidence?.scenarios?.length);
   if (last) {
     return {
-      source: `Measured by rulegen fp on the train window for the version before refine round ${last.round} ("${last.from}"), which failed the gate${last.evidence?.gate_reasons?.length ? ` (${last.evidence.gate_reasons.join('; ')})` : ''}; round ${last.round}${last.generator ? ` (${last.generator})` : ''}: ${last.change}.`,
+      source:
+        `Measured by rulegen fp on the train window for the version before refine round ${last.round} ("${last.from}"), which failed the ` +
+        `gate${last.evidence?.gate_reasons?.length ? ` (${last.evidence.gate_reasons.join('; ')})` : ''}; ` +
+        `round ${last.round}${last.generator ? ` (${last.generator})` : ''}: ${last.change}.`,
       scenarios: last.evidence!.scenarios!.map((s) => row(s, 'measured before the change')),
       populations: [],
     };

@@ -152,7 +152,8 @@ export function segmentsView(run: BacktestRun | null, rules: readonly { id: stri
 
 function impactRowView(r: ImpactRow & { protected?: boolean }) {
   const affected = (c: ImpactRow['with']) =>
-    `${c.humans_affected.toLocaleString('en-US')} (${fmtPct(c.humans_affected_rate)}; 95% ${fmtPct(c.humans_affected_lower95)}–${fmtPct(c.humans_affected_upper95)})`;
+    `${c.humans_affected.toLocaleString('en-US')} (${fmtPct(c.humans_affected_rate)}; ` +
+    `95% ${fmtPct(c.humans_affected_lower95)}–${fmtPct(c.humans_affected_upper95)})`;
   const signed = (x: number) => (x > 0 ? `+${x.toLocaleString('en-US')}` : x.toLocaleString('en-US'));
   return {
     key: r.key,

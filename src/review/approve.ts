@@ -179,7 +179,9 @@ export async function prepareApprove(ws: Workspace, store: Store, opts: ApproveO
       ]);
     const doc = edit(it.load.file);
     dropCandidateHeader(doc);
-    doc.commentBefore = ` Approved with \`rulegen approve\`. Never edited in place: a changed condition becomes a new rule\n (related: derived); to retire it, \`rulegen deprecate ${it.id} --reason TEXT\`.`;
+    doc.commentBefore =
+      ` Approved with \`rulegen approve\`. Never edited in place: a changed condition becomes a new rule\n (related: derived); to retire it, ` +
+      `\`rulegen deprecate ${it.id} --reason TEXT\`.`;
     doc.set('id', it.id);
     doc.set('status', 'approved');
     if (it.derivedFrom && it.addRelation) doc.set('related', doc.createNode([...it.rule.related, { id: it.derivedFrom, type: 'derived' }]));
@@ -204,7 +206,8 @@ export async function prepareApprove(ws: Workspace, store: Store, opts: ApproveO
       const parent = rulesLoads.find((l) => l.id === it.derivedFrom)?.rule?.status ?? 'approved';
       notes.push(
         parent === 'approved'
-          ? `${it.id} is derived from approved rule ${it.derivedFrom}, which stays approved; if the new rule replaces it: rulegen deprecate ${it.derivedFrom} --reason "replaced by ${it.id}"`
+          ? `${it.id} is derived from approved rule ${it.derivedFrom}, which stays approved; if the new rule replaces it: rulegen ` +
+              `deprecate ${it.derivedFrom} --reason "replaced by ${it.id}"`
           : `${it.id} is derived from ${parent} rule ${it.derivedFrom}, which stays ${parent}`,
       );
     }

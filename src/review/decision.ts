@@ -120,7 +120,8 @@ export function resolveCandidates(
       const errors = load.problems.filter((p) => p.severity === 'error');
       problems.push(
         problem(
-          `cannot ${verb} ${load.id ?? arg}: its file is not a valid rule (${errors.length} error${errors.length === 1 ? '' : 's'} below); fix the file, or re-propose the rule`,
+          `cannot ${verb} ${load.id ?? arg}: its file is not a valid rule (${errors.length} error${errors.length === 1 ? '' : 's'} below); fix ` +
+            `the file, or re-propose the rule`,
           arg,
           'a rule file that `rulegen lint` accepts',
           `${errors.length} error${errors.length === 1 ? '' : 's'}`,

@@ -56,7 +56,10 @@ export function incrementalOf(r: RuleResult): Incremental | null {
 }
 
 export function incrementalText(i: Incremental): string {
-  return `incremental FPR ${fmtPct(i.fpr)} (${i.fp} human${i.fp === 1 ? '' : 's'} only this rule would hit), incremental recall ${fmtPct(i.recall, 1)} (${i.tp} bot${i.tp === 1 ? '' : 's'} no deployed rule catches); deployed set with it: FPR upper 95% ${fmtPct(i.set_fpr_upper95)}`;
+  return (
+    `incremental FPR ${fmtPct(i.fpr)} (${i.fp} human${i.fp === 1 ? '' : 's'} only this rule would hit), incremental recall ${fmtPct(i.recall, 1)} ` +
+    `(${i.tp} bot${i.tp === 1 ? '' : 's'} no deployed rule catches); deployed set with it: FPR upper 95% ${fmtPct(i.set_fpr_upper95)}`
+  );
 }
 
 /** The one sentence about power, when the test window has too few labelled humans for the gate to be reachable. */
@@ -84,12 +87,15 @@ export function setLines(run: BacktestRun | null): string[] {
   if (!run?.set || !run.set_gate) return [];
   const d = run.set.deployed;
   const out = [
-    `deployed set (${d.ids.length} approved block/challenge rule${d.ids.length === 1 ? '' : 's'}): ${d.counts.fp} of ${d.counts.fp + d.counts.tn} humans hit, FPR ${fmtPct(d.fpr)} (upper 95% ${fmtPct(d.fpr_upper95)}), recall ${fmtPct(d.recall, 1)}: ${run.set_gate.pass ? 'passes' : 'FAILS'} the set gate`,
+    `deployed set (${d.ids.length} approved block/challenge rule${d.ids.length === 1 ? '' : 's'}): ${d.counts.fp} ` +
+      `of ${d.counts.fp + d.counts.tn} humans hit, FPR ${fmtPct(d.fpr)} (upper 95% ${fmtPct(d.fpr_upper95)}), ` +
+      `recall ${fmtPct(d.recall, 1)}: ${run.set_gate.pass ? 'passes' : 'FAILS'} the set gate`,
   ];
   for (const r of run.set_gate.reasons) out.push(`  - ${r}`);
   if (run.set_gate.top.length && d.counts.fp > 0)
     out.push(
-      `  most of its false positives come from: ${run.set_gate.top.map((t) => `${t.id.slice(0, 8)} (share ${t.fp_share.toFixed(1)}, ${t.incremental_fp} only by it)`).join(', ')}`,
+      `  most of its false positives come ` +
+        `from: ${run.set_gate.top.map((t) => `${t.id.slice(0, 8)} (share ${t.fp_share.toFixed(1)}, ${t.incremental_fp} only by it)`).join(', ')}`,
     );
   return out;
 }

@@ -80,7 +80,9 @@ function publish(path: string, j: Journal): void {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
       const other = readJournal(path);
       throw InputError.single({
-        message: `another rulegen command is changing the rules right now${other.ok ? ` (${other.journal.command}, pid ${other.journal.pid}, started ${other.journal.started})` : ''}; nothing was written`,
+        message:
+          `another rulegen command is changing the rules right ` +
+          `now${other.ok ? ` (${other.journal.command}, pid ${other.journal.pid}, started ${other.journal.started})` : ''}; nothing was written`,
         where: { file: path },
         expected: 'no unfinished change in the workspace',
         found: 'a journal of changes being applied',
@@ -164,14 +166,16 @@ export function recoverWorkspace(ws: Workspace): Recovery {
       removeStep(path);
       fsyncDir(dirname(path));
       notes.push(
-        `completed an interrupted ${r.journal.command} (started ${r.journal.started}, pid ${r.journal.pid}): ${r.journal.ops.length} file change${r.journal.ops.length === 1 ? '' : 's'} applied or confirmed, docs included`,
+        `completed an interrupted ${r.journal.command} (started ${r.journal.started}, pid ${r.journal.pid}): ${r.journal.ops.length} file ` +
+          `change${r.journal.ops.length === 1 ? '' : 's'} applied or confirmed, docs included`,
       );
     }
   }
   const removed = removeDeadTempFiles([dirname(path), ws.paths.rules, ws.paths.candidates, ws.paths.docs, join(ws.paths.docs, 'rules')]);
   if (removed.length)
     notes.push(
-      `removed ${removed.length} leftover temp file${removed.length === 1 ? '' : 's'} of an interrupted write: ${removed.map((f) => relative(ws.dir, f) || f).join(', ')}`,
+      `removed ${removed.length} leftover temp file${removed.length === 1 ? '' : 's'} of an interrupted ` +
+        `write: ${removed.map((f) => relative(ws.dir, f) || f).join(', ')}`,
     );
   const repaired = repairDuplicates(ws);
   if (repaired.length) {
@@ -251,11 +255,13 @@ function repairDuplicates(ws: Workspace): string[] {
     if (winner) {
       removeStep(c.file);
       notes.push(
-        `rule ${c.id} was in both ${relative(ws.dir, c.file)} and ${relative(ws.dir, winner.file)} (an interrupted approve): kept the approved rule, removed the candidate`,
+        `rule ${c.id} was in both ${relative(ws.dir, c.file)} and ${relative(ws.dir, winner.file)} (an interrupted approve): kept the approved ` +
+          `rule, removed the candidate`,
       );
     } else
       notes.push(
-        `rule ${c.id} is in both ${relative(ws.dir, c.file)} and ${relative(ws.dir, twins[0]!.file)}, and the copy in rules/ is not a valid approved rule: left both for you to resolve`,
+        `rule ${c.id} is in both ${relative(ws.dir, c.file)} and ${relative(ws.dir, twins[0]!.file)}, and the copy in rules/ is not a valid ` +
+          `approved rule: left both for you to resolve`,
       );
   }
   return notes;

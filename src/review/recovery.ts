@@ -25,7 +25,8 @@ export async function recoverBeforeCommand(dir: string, opts: { now?: Date } = {
     const docs = await generateDocs(ws, store, { now: opts.now ?? new Date() });
     return [
       ...r.notes,
-      `regenerated the docs after the repair (${docs.written.length} file${docs.written.length === 1 ? '' : 's'} changed${docs.removed.length ? `, ${docs.removed.length} removed` : ''})`,
+      `regenerated the docs after the repair (${docs.written.length} file${docs.written.length === 1 ? '' : 's'} ` +
+        `changed${docs.removed.length ? `, ${docs.removed.length} removed` : ''})`,
     ];
   } finally {
     store.close();

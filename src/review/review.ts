@@ -131,7 +131,8 @@ export function reviewText(l: ReviewListing): string {
   if (l.items.length === 0) return [...bad, ...(bad.length ? [''] : []), 'no candidates to review (propose some with `rulegen propose`)'].join('\n') + '\n';
   const pass = l.items.filter((i) => i.verdict.pass).length;
   const out = [
-    `${pass} of ${l.items.length} candidate${l.items.length === 1 ? '' : 's'} pass the gate on the ${l.window!.name} window (${l.window!.from.slice(0, 10)} .. ${l.window!.to.slice(0, 10)}, ${l.window!.rows.toLocaleString('en-US')} sessions), best first:`,
+    `${pass} of ${l.items.length} candidate${l.items.length === 1 ? '' : 's'} pass the gate on the ${l.window!.name} window ` +
+      `(${l.window!.from.slice(0, 10)} .. ${l.window!.to.slice(0, 10)}, ${l.window!.rows.toLocaleString('en-US')} sessions), best first:`,
     '',
   ];
   if (l.power) out.splice(1, 0, `too few humans to judge: ${l.power}; no rule can pass until more labelled traffic is ingested`);
@@ -141,7 +142,10 @@ export function reviewText(l: ReviewListing): string {
     out.push(`     ${i.condition}`);
     out.push(`     matches sessions with ${i.english}`);
     out.push(
-      `     precision ${fmtPct(r.precision, 1)}, recall ${fmtPct(r.recall, 1)}, FPR ${fmtPct(r.fpr)} (upper 95% ${fmtPct(r.fpr_upper95)}), ${r.counts.tp} bots and ${r.counts.fp} people matched, worst day ${r.daily?.worst_day ? `${fmtPct(r.daily.worst_fpr)} on ${r.daily.worst_day}` : 'n/a'}, bots no approved rule catches ${fmtPct(r.incremental_recall, 1)}`,
+      `     precision ${fmtPct(r.precision, 1)}, recall ${fmtPct(r.recall, 1)}, FPR ${fmtPct(r.fpr)} (upper ` +
+        `95% ${fmtPct(r.fpr_upper95)}), ${r.counts.tp} bots and ${r.counts.fp} people matched, worst ` +
+        `day ${r.daily?.worst_day ? `${fmtPct(r.daily.worst_fpr)} on ${r.daily.worst_day}` : 'n/a'}, bots no approved rule ` +
+        `catches ${fmtPct(r.incremental_recall, 1)}`,
     );
     if (i.overlapsApproved.length)
       out.push(`     overlaps approved: ${i.overlapsApproved.map((o) => `${o.id.slice(0, 8)} (Jaccard ${o.jaccard.toFixed(2)})`).join(', ')}`);

@@ -83,7 +83,8 @@ export const ARCHETYPES: readonly Archetype[] = [
     label: 1,
     share: 0.09,
     description:
-      'Scripted HTTP clients copying pages fast; no JavaScript, almost no static assets. Late in the span they slow down and fetch a few assets to look less obvious.',
+      'Scripted HTTP clients copying pages fast; no JavaScript, almost no static assets. Late in the span they slow down and fetch a few assets ' +
+      'to look less obvious.',
     profile: {
       ...BOT,
       ua: { chrome: 35, python_requests: 25, go_http: 15, curl: 5, firefox: 10, other: 10 },
@@ -367,7 +368,8 @@ export const ARCHETYPES: readonly Archetype[] = [
     label: 0,
     share: 0.03,
     description:
-      'People with privacy tools (Tor Browser, strict tracking protection, VPNs): no referrer, telemetry blocked, cookies often refused, VPN exit IPs in data centres.',
+      'People with privacy tools (Tor Browser, strict tracking protection, VPNs): no referrer, telemetry blocked, cookies often refused, VPN ' +
+      'exit IPs in data centres.',
     profile: {
       ...PERSON,
       ua: { firefox: 60, other: 20, chrome: 10, safari: 10 },

@@ -69,7 +69,8 @@ const FEATURES = [
     type: 'number',
     unit: 'ratio',
     description:
-      'How irregular the gaps between requests are (standard deviation divided by mean). People are irregular (around 1 or more); timers are not (near 0). A two-request session has one gap and so 0; empty for single-request sessions.',
+      'How irregular the gaps between requests are (standard deviation divided by mean). People are irregular (around 1 or more); timers are ' +
+      'not (near 0). A two-request session has one gap and so 0; empty for single-request sessions.',
     range: [0, null],
   }),
   feature({
@@ -152,7 +153,8 @@ const FEATURES = [
     type: 'number',
     unit: 'sessions/day',
     description:
-      'Sessions seen from the same IP address over the past 24 hours. High for scrapers, but also for offices and mobile carriers that put many people behind one address.',
+      'Sessions seen from the same IP address over the past 24 hours. High for scrapers, but also for offices and mobile carriers that put many ' +
+      'people behind one address.',
     range: [1, null],
   }),
   feature({
@@ -161,7 +163,8 @@ const FEATURES = [
     type: 'number',
     unit: 'score 0-100',
     description:
-      'Risk score of the client IP from the threat-intelligence feed (0 clean, 100 known abusive). Empty when the lookup failed. Derived from the IP address, so never shown to a model.',
+      'Risk score of the client IP from the threat-intelligence feed (0 clean, 100 known abusive). Empty when the lookup failed. Derived from ' +
+      'the IP address, so never shown to a model.',
     range: [0, 100],
     sensitive: true,
   }),
@@ -213,7 +216,8 @@ const FEATURES = [
     label: 'TLS client family',
     type: 'category',
     description:
-      'Client family recognised from the TLS handshake (JA4-style fingerprint). A mismatch with ua_family suggests a script posing as a browser. Empty when not captured.',
+      'Client family recognised from the TLS handshake (JA4-style fingerprint). A mismatch with ua_family suggests a script posing as a ' +
+      'browser. Empty when not captured.',
     values: [...TLS_CLASSES],
   }),
   feature({
@@ -221,7 +225,8 @@ const FEATURES = [
     label: 'network type',
     type: 'category',
     description:
-      'Kind of network the client connects from: home broadband, mobile carrier, business, education or hosting (data centre, cloud, VPN). Empty when the network is unknown.',
+      'Kind of network the client connects from: home broadband, mobile carrier, business, education or hosting (data centre, cloud, VPN). ' +
+      'Empty when the network is unknown.',
     values: [...ASN_TYPES],
   }),
 ];

@@ -86,6 +86,11 @@ describe('rulegen check', () => {
       expect(r.stderr).toMatch(/action/);
       expect(r.stderr).toMatch(/no_such_feature/);
       expect(r.stderr).toMatch(new RegExp(`${id}\\.yaml:\\d+:\\d+`));
+      // --json: the report is the one document on stdout (no error object after it); the reason stays on stderr
+      const j = await runCli(['-C', ws, '--json', 'check'], ws);
+      expect(j.code).toBe(2);
+      expect((JSON.parse(j.stdout) as { invalid: unknown[] }).invalid).toHaveLength(1);
+      expect(j.stderr).toMatch(/rulegen: 1 invalid rule file\n/);
     } finally {
       (await import('node:fs')).rmSync(f);
     }

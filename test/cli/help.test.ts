@@ -5,7 +5,7 @@ import { runCli, tmpDir } from '../helpers/cli.js';
 
 describe('--help', () => {
   const io = { stdout: () => undefined, stderr: () => undefined, isTTY: false, cwd: '/', env: {} };
-  const commands = buildProgram(io, () => undefined).commands.map((c) => c.name());
+  const commands = buildProgram(io).commands.map((c) => c.name());
 
   it('every command has examples', () => {
     expect(commands.length).toBeGreaterThan(10);

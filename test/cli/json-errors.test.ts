@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { errorJson, reportError, wantsJson } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/context.js';
-import { InputError } from '../../src/errors.js';
+import { InputError, ReportedFailure } from '../../src/errors.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -66,6 +68,26 @@ describe('--json on failure', () => {
     expect(JSON.parse(out)).toEqual({ error: { exit_code: 3, message: 'internal error: x is undefined', problems: [] } });
     expect(out).not.toMatch(/at /);
     expect(err).toMatch(/TypeError: x is undefined\n\s+at /);
+  });
+
+  it('a failure whose report is printed adds no JSON error object, and on stderr only its reason', () => {
+    let out = '';
+    let err = '';
+    const io: Io = { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY: false, cwd: '/', env: {} };
+    expect(reportError(new ReportedFailure(1), io, true)).toBe(1);
+    expect([out, err]).toEqual(['', '']);
+    expect(reportError(new ReportedFailure(2, '1 invalid rule file', [{ severity: 'error', message: 'bad' }]), io, true)).toBe(2);
+    expect([out, err]).toEqual(['', 'rulegen: 1 invalid rule file\nerror: bad\n']);
+  });
+
+  it('lint --json on a broken file prints one JSON document, exit 2', async () => {
+    const dir = await workspace();
+    writeFileSync(join(dir, 'candidates', 'bad.yaml'), 'id: x\n');
+    const r = await runCli(['--json', 'lint'], dir);
+    expect(r.code).toBe(2);
+    const doc = JSON.parse(r.stdout) as { errors: number; error?: unknown };
+    expect(doc.errors).toBeGreaterThan(0);
+    expect(doc.error).toBeUndefined();
   });
 
   it('uses the headline when there is one, else the problems', () => {

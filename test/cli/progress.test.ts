@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -62,8 +62,38 @@ describe('progress reporter', () => {
     ]);
   });
 
+  it('times a count that runs across stages from the stage it began in, and restarts it when it restarts', () => {
+    const clock = fakeClock();
+    const lines: string[] = [];
+    const r = progressReporter({ isTTY: true, quiet: false, env: {}, write: (t) => lines.push(t), now: clock.now, intervalMs: 0, heartbeatMs: 0 });
+    r.step('case a');
+    r.tick(0, 4, 'cases');
+    clock.advance(2000);
+    r.tick(1, 4, 'cases');
+    r.step('case b');
+    r.tick(1, 4, 'cases'); // one case in 2 s, not one case in no time
+    clock.advance(2000);
+    r.step('ranking');
+    r.tick(0, 10, 'features'); // another unit: a new count from this stage
+    clock.advance(1000);
+    r.tick(5, 10, 'features');
+    r.done();
+    expect(lines).toEqual([
+      '\r\x1b[2K[0.0s] case a',
+      '\r\x1b[2K[0.0s] case a: 0/4 cases',
+      '\r\x1b[2K[2.0s] case a: 1/4 cases, 0.5 cases/s, ETA 6.0s',
+      '\r\x1b[2K[2.0s] case b',
+      '\r\x1b[2K[2.0s] case b: 1/4 cases, 0.5 cases/s, ETA 6.0s',
+      '\r\x1b[2K[4.0s] ranking',
+      '\r\x1b[2K[4.0s] ranking: 0/10 features',
+      '\r\x1b[2K[5.0s] ranking: 5/10 features, 5.0 features/s, ETA 1.0s',
+      '\r\x1b[2K',
+    ]);
+  });
+
   it('formats counts without a total, and long durations', () => {
-    expect(formatTick(3, null, 'rules', 2)).toBe('3 rules, 2 rules/s');
+    expect(formatTick(3, null, 'rules', 2)).toBe('3 rules, 1.5 rules/s');
+    expect(formatTick(30, null, 'rules', 2)).toBe('30 rules, 15 rules/s');
     expect(formatTick(0, 10, 'rules', 0)).toBe('0/10 rules');
     expect(fmtDuration(185)).toBe('3m05s');
     expect(fmtDuration(3720)).toBe('1h02m');
@@ -100,5 +130,51 @@ describe('synth progress', () => {
     expect(await run(false, {})).toBe('');
     expect(await run(true, { CI: '1' })).toBe('');
     expect(await run(true, {}, ['-q'])).toBe('');
+  });
+});
+
+/** Run the CLI in-process as if on a terminal (or not), returning the exit code and stderr. */
+async function onTerminal(args: string[], cwd: string, isTTY: boolean, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; err: string }> {
+  let err = '';
+  const io: Io = { stdout: () => undefined, stderr: (t) => (err += t), isTTY, cwd, env };
+  const code = await main(args, io);
+  return { code, err };
+}
+
+describe('rank and eval progress', () => {
+  it('`rulegen rank` ticks the statistics and the features on a terminal; off it, in CI and with -q, nothing', async () => {
+    const dir = tmpDir();
+    expect((await onTerminal(['init'], dir, false)).code).toBe(0);
+    expect((await onTerminal(['synth', '--sessions', '2000', '--days', '4', '--out', 'data/s.parquet'], dir, false)).code).toBe(0);
+    expect((await onTerminal(['ingest', 'data/s.parquet'], dir, false)).code).toBe(0);
+    const tty = await onTerminal(['rank'], dir, true);
+    expect(tty.code).toBe(0);
+    expect(tty.err).toMatch(/computing AUC, KS, quantiles and IV: [56]\/[56] queries/);
+    expect(tty.err).toMatch(/ranking \d+ features: (\d+)\/\1 features/);
+    expect(tty.err.endsWith('\r\x1b[2K')).toBe(true);
+    for (const [isTTY, env, extra] of [
+      [false, {}, []],
+      [true, { CI: 'true' }, []],
+      [true, {}, ['-q']],
+    ] as const) {
+      const r = await onTerminal([...extra, 'rank'], dir, isTTY, env);
+      expect(r.code).toBe(0);
+      expect(r.err, JSON.stringify({ isTTY, env, extra })).not.toMatch(/\r/);
+    }
+  });
+
+  it('`rulegen eval` ticks the cases done', async () => {
+    const dir = tmpDir();
+    writeFileSync(
+      join(dir, 'suite.yaml'),
+      'suite: mini\nversion: 1\ncases:\n  - name: tiny\n    synth: { seed: 5, sessions: 3000, days: 7 }\n    gate: { max_fpr: 0.01, ' +
+        'min_support: 5 }\n    count: 1\n',
+    );
+    const tty = await onTerminal(['eval', 'suite.yaml'], dir, true);
+    expect(tty.code).toBe(0);
+    expect(tty.err).toMatch(/case tiny: making the data: 0\/1 cases/);
+    expect(tty.err).toMatch(/case tiny: offline: 0\/1 cases/);
+    expect(tty.err).toMatch(/1\/1 cases, [\d.,]+ cases\/s/);
+    expect((await onTerminal(['eval', 'suite.yaml'], dir, false)).err).not.toMatch(/\r/);
   });
 });

@@ -35,7 +35,10 @@ async function workspace(url: string): Promise<string> {
   const yaml = readFileSync(join(ROOT, 'fixtures/workspace/rulegen.yaml'), 'utf8').replace('rules: ../../rules', 'rules: rules');
   writeFileSync(
     join(d, 'rulegen.yaml'),
-    `${yaml.replace(/^segments:\n/m, `segments:\n  - name: fast_clients\n    where: "requests_per_minute > 20 and ua_family != 'curl'"\n  - column: country\n    protected: true\n`)}\nengine:\n  kind: duckdb\n  url: ${url}\n`,
+    yaml.replace(
+      /^segments:\n/m,
+      `segments:\n  - name: fast_clients\n    where: "requests_per_minute > 20 and ua_family != 'curl'"\n  - column: country\n    protected: true\n`,
+    ) + `\nengine:\n  kind: duckdb\n  url: ${url}\n`,
   );
   cpSync(join(ROOT, 'fixtures/workspace/features.yaml'), join(d, 'features.yaml'));
   cpSync(join(ROOT, 'rules'), join(d, 'rules'), { recursive: true });

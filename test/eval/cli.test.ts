@@ -8,17 +8,20 @@ const ROOT = join(import.meta.dirname, '../..');
 describe('rulegen eval', () => {
   it('a case whose data cannot be read fails alone; the others run; exit 1 names it', async () => {
     const dir = tmpDir();
-    writeFileSync(join(dir, 'suite.yaml'), [
-      'suite: mini',
-      'version: 1',
-      'cases:',
-      '  - name: missing-file',
-      '    file: { path: nowhere.parquet, truth: archetype }',
-      '  - name: tiny',
-      '    synth: { seed: 5, sessions: 4000, days: 7 }',
-      '    gate: { max_fpr: 0.01, min_support: 5 }',
-      '    count: 2',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'suite.yaml'),
+      [
+        'suite: mini',
+        'version: 1',
+        'cases:',
+        '  - name: missing-file',
+        '    file: { path: nowhere.parquet, truth: archetype }',
+        '  - name: tiny',
+        '    synth: { seed: 5, sessions: 4000, days: 7 }',
+        '    gate: { max_fpr: 0.01, min_support: 5 }',
+        '    count: 2',
+      ].join('\n'),
+    );
     const r = await runCli(['eval', 'suite.yaml', '--markdown', 'out.md'], dir);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/case missing-file FAILED: .*no such data file/);
@@ -40,7 +43,11 @@ describe('rulegen eval', () => {
 
   it('a broken suite file: every problem, file:line:col, exit 2', async () => {
     const dir = tmpDir();
-    writeFileSync(join(dir, 's.yaml'), 'suite: x\nversion: 1\ncases:\n  - name: a\n    synth: { seed: 1, sessions: 10, days: 7 }\n  - name: b\n    synth: { seed: 1, sessions: 5000, dayz: 7 }\n');
+    writeFileSync(
+      join(dir, 's.yaml'),
+      'suite: x\nversion: 1\ncases:\n  - name: a\n    synth: { seed: 1, sessions: 10, days: 7 }\n  - name: b\n    synth: { seed: 1, sessions: ' +
+        '5000, dayz: 7 }\n',
+    );
     const r = await runCli(['eval', 's.yaml'], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/s\.yaml:5:\d+ \(cases\.0\.synth\.sessions\): error: .*>=1000/);

@@ -75,14 +75,47 @@ describe('eval suite files', () => {
     // the drift case drifts on its day 11, inside the test window (the last 30% of 14 days)
     expect(driftStart(cases[0]!.synth!)!.toISOString()).toBe('2026-01-12T00:00:00.000Z');
     const arch = caseArchetypes(cases[2]!.synth!);
-    expect(arch.find((a) => a.name === 'corporate_nat')!.share).toBeCloseTo(6 * caseArchetypes({ ...cases[2]!.synth!, weights: {} }).find((a) => a.name === 'corporate_nat')!.share);
+    expect(arch.find((a) => a.name === 'corporate_nat')!.share).toBeCloseTo(
+      6 * caseArchetypes({ ...cases[2]!.synth!, weights: {} }).find((a) => a.name === 'corporate_nat')!.share,
+    );
   });
 });
 
 describe('baselines', () => {
   const result = (setRecall: number, fpr: number): EvalResult => ({
-    suite: 'default', version: 1, file: 'x', started: '', seconds: 1, failed: [], cases: [],
-    rows: [{ case: 'c1', provider: 'offline', model: null, judged_on: 'truth', populations: [], rules: [], metrics: { rules: 3, valid_rate: 1, repair_rounds: 0, passing: 3, best_recall: 0.1, set_recall: setRecall, set_fpr: fpr, set_fpr_upper95: 0.001, drift_survival: 1, duplicates: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, latency_ms: 5 } }],
+    suite: 'default',
+    version: 1,
+    file: 'x',
+    started: '',
+    seconds: 1,
+    failed: [],
+    cases: [],
+    rows: [
+      {
+        case: 'c1',
+        provider: 'offline',
+        model: null,
+        judged_on: 'truth',
+        populations: [],
+        rules: [],
+        metrics: {
+          rules: 3,
+          valid_rate: 1,
+          repair_rounds: 0,
+          passing: 3,
+          best_recall: 0.1,
+          set_recall: setRecall,
+          set_fpr: fpr,
+          set_fpr_upper95: 0.001,
+          drift_survival: 1,
+          duplicates: 0,
+          input_tokens: 0,
+          output_tokens: 0,
+          cost_usd: 0,
+          latency_ms: 5,
+        },
+      },
+    ],
   });
 
   it('flags a metric that moved the wrong way beyond its tolerance, naming case and metric', () => {
@@ -96,6 +129,8 @@ describe('baselines', () => {
     const dir = tmpDir();
     const file = join(dir, 'b.json');
     writeFileSync(file, JSON.stringify({ ...toBaseline(result(0.3, 0)), version: 2 }));
-    expect(() => readBaseline(file, { suite: 'default', version: 1 })).toThrow(/baseline refused: it was made by suite "default" version 2, this is suite "default" version 1/);
+    expect(() => readBaseline(file, { suite: 'default', version: 1 })).toThrow(
+      /baseline refused: it was made by suite "default" version 2, this is suite "default" version 1/,
+    );
   });
 });

@@ -7,7 +7,10 @@ const ROOT = join(import.meta.dirname, '../..');
 
 describe('eval --baseline', () => {
   it('exits 1 naming the case and metric when the inducer is weakened', async () => {
-    const r = await runCli(['eval', 'eval/suites/default.yaml', '--case', 'trap-heavy-humans', '--provider', 'offline', '--count', '1', '--baseline', 'eval/baselines/default.json'], ROOT);
+    const r = await runCli(
+      ['eval', 'eval/suites/default.yaml', '--case', 'trap-heavy-humans', '--provider', 'offline', '--count', '1', '--baseline', 'eval/baselines/default.json'],
+      ROOT,
+    );
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/regression\(s\) against the baseline/);
     expect(r.stdout).toMatch(/trap-heavy-humans \/ offline: set_recall /);

@@ -40,7 +40,8 @@ beforeAll(async () => {
   dir = await exampleWorkspace({ rules: false });
   writeFileSync(
     join(dir, 'candidates', `${PLANTED}.yaml`),
-    `id: ${PLANTED}\ntitle: ${JSON.stringify(HOSTILE_TITLE)}\nstatus: candidate\naction: challenge\nlevel: high\ncondition: "${CONDITION}"\ndescription: Planted.\nrationale: Planted.\nfalsepositives: [Unknown]\ntags: [headless]\n`,
+    `id: ${PLANTED}\ntitle: ${JSON.stringify(HOSTILE_TITLE)}\nstatus: candidate\naction: challenge\nlevel: high\ncondition: ` +
+      `"${CONDITION}"\ndescription: Planted.\nrationale: Planted.\nfalsepositives: [Unknown]\ntags: [headless]\n`,
   );
   base = openWorkspace(dir);
   store = await openWorkspaceStore(base);

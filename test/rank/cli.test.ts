@@ -47,8 +47,9 @@ describe('rulegen rank (in-process, example workspace)', () => {
     expect(lines[8]).toMatch(/^\(22 more features: --top 27 or --json shows all\)$/);
     // the imported rows' features may rank below 5: show all to see them
     expect(r.stderr).toMatch(/shap\.csv:4 \(feature\): warning: row left out: unknown feature "no_such_feature"/);
-    expect(r.stderr).toMatch(
-      /shap\.csv:5 \(importance\): warning: row left out: the importance of "pointer_events" is not a number\n {2}expected: a finite number such as 0.042\n {2}found: {4}oops/,
+    expect(r.stderr).toContain(
+      'shap.csv:5 (importance): warning: row left out: the importance of "pointer_events" is not a number\n' +
+        '  expected: a finite number such as 0.042\n  found:    oops',
     );
     const all = await runCli(['-C', ws, '--quiet', 'rank', '--top', '27', '--import', 'shap.csv'], ws);
     expect(all.stderr).toBe('');

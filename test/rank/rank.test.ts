@@ -91,7 +91,8 @@ describe('rank on the fixture (ties, nulls, bad columns)', () => {
 
   it('quantiles agree with DuckDB quantile_cont', async () => {
     const q = await store.one<{ b50: number; h95: number; b1: number }>(
-      `SELECT quantile_cont(x, 0.5) FILTER (WHERE label = 1) AS b50, quantile_cont(x, 0.95) FILTER (WHERE label = 0) AS h95, quantile_cont(y, 0.01) FILTER (WHERE label = 1) AS b1 FROM sessions WHERE ts < TIMESTAMP '2026-01-10'`,
+      `SELECT quantile_cont(x, 0.5) FILTER (WHERE label = 1) AS b50, quantile_cont(x, 0.95) FILTER (WHERE label = 0) AS h95, quantile_cont(y, ` +
+        `0.01) FILTER (WHERE label = 1) AS b1 FROM sessions WHERE ts < TIMESTAMP '2026-01-10'`,
     );
     expect(get(ranking, 'x').quantiles!.bot.p50).toBeCloseTo(q!.b50, 12);
     expect(get(ranking, 'x').quantiles!.human.p95).toBeCloseTo(q!.h95, 12);

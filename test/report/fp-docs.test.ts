@@ -32,7 +32,8 @@ related: [{id: 9a9a9a9a-0000-4000-8000-000000000001, type: derived}]
 review: {decision: approved, reviewer: Ann Example, at: 2026-01-20T10:00:00.000Z, note: null, override: null}
 `;
 
-const OFFLINE = `${BASE}provenance:
+const OFFLINE =
+  `${BASE}provenance:
   generator: offline:fp-exclusion
   created: 2026-01-19T09:00:00.000Z
   derived_from: {id: 9a9a9a9a-0000-4000-8000-000000000001, condition: pointer_events <= 2 and interarrival_cv < 0.8}
@@ -41,7 +42,8 @@ const OFFLINE = `${BASE}provenance:
     false_positives: 412
     true_positives: 2960
     scenarios:
-      - {description: "84% of false positives: at least 0.14 keyboard navigation | ratio", condition: keyboard_nav_ratio >= 0.14, fp: 346, share: 0.839806, tp: 31}
+      - {description: "84% of false positives: at least 0.14 keyboard navigation | ratio", condition: keyboard_nav_ratio >= 0.14, fp: 346, ` +
+  `share: 0.839806, tp: 31}
     remaining:
       - {description: "9% of false positives: from a hosting network", condition: "asn_type in ('hosting')", fp: 37, share: 0.0898058, tp: 120}
     change: and not (keyboard_nav_ratio >= 0.14)
@@ -90,7 +92,8 @@ describe('measured false-positive scenarios in the docs', () => {
     expect(md).toContain('| 84% | at least 0.14 keyboard navigation \\| ratio | `keyboard_nav_ratio >= 0.14` | excluded |');
     expect(md).toContain("| 9% | from a hosting network | `asn_type in ('hosting')` | still matched |");
     expect(md).toContain(
-      'Measured by rulegen fp on the train window (2026-01-01 to 2026-01-10) for rule 9a9a9a9a-0000-4000-8000-000000000001: 412 false positives, 2960 true positives.',
+      'Measured by rulegen fp on the train window (2026-01-01 to 2026-01-10) for rule 9a9a9a9a-0000-4000-8000-000000000001: 412 false ' +
+        'positives, 2960 true positives.',
     );
     expect(md).toMatch(/\*\*Written with the rule\*\*[\s\S]*- People on kiosks that reload a page on a timer/);
   });
@@ -104,7 +107,8 @@ describe('measured false-positive scenarios in the docs', () => {
   });
 
   it('a refined candidate shows the scenarios of the round that triggered its change', () => {
-    const text = `${BASE.replace('status: approved', 'status: approved')}provenance:
+    const text =
+      `${BASE.replace('status: approved', 'status: approved')}provenance:
   generator: offline:greedy-conjunction
   refine:
     - round: 1
@@ -114,12 +118,14 @@ describe('measured false-positive scenarios in the docs', () => {
       change: and not (keyboard_nav_ratio >= 0.14)
       evidence:
         gate_reasons: [FPR upper 95% bound 1.2% exceeds max_fpr 0.1%]
-        scenarios: [{description: "84% of false positives: at least 0.14 keyboard navigation", condition: keyboard_nav_ratio >= 0.14, fp: 346, share: 0.84, tp: 31}]
+        scenarios: [{description: "84% of false positives: at least 0.14 keyboard navigation", condition: keyboard_nav_ratio >= 0.14, fp: ` +
+      `346, share: 0.84, tp: 31}]
 `;
     const d = load(text);
     const md = renderRuleMarkdown(d, input([d]));
     expect(md).toContain(
-      'for the version before refine round 1 ("pointer_events <= 2 and interarrival_cv < 0.8"), which failed the gate (FPR upper 95% bound 1.2% exceeds max_fpr 0.1%)',
+      'for the version before refine round 1 ("pointer_events <= 2 and interarrival_cv < 0.8"), which failed the gate (FPR upper 95% bound 1.2% ' +
+        'exceeds max_fpr 0.1%)',
     );
     expect(md).toContain('| 84% | at least 0.14 keyboard navigation | `keyboard_nav_ratio >= 0.14` | measured before the change |');
   });

@@ -209,34 +209,37 @@ describe('recovery through the CLI', () => {
     expect(again.stderr).toContain(`rule ${id} is already approved`);
   });
 
-  it("a rule left in both folders by an older rulegen: the approved copy wins, said on stderr, docs regenerated; stale temp files go, a live writer's stay", async () => {
-    const id = IDS[0]!;
-    const approvedText = readFileSync(join(ws, 'rules', `${id}.yaml`), 'utf8');
-    writeFileSync(join(ws, 'candidates', `${id}.yaml`), candidate(id, CONDITIONS[0]!));
-    rmSync(join(ws, 'docs/rules', `${id}.md`));
-    const dead = join(ws, 'candidates', `.${id}.yaml.999999999.1700000000000.tmp`);
-    const live = join(ws, 'rules', `.x.yaml.${process.ppid}.1700000000000.tmp`);
-    writeFileSync(dead, 'half');
-    writeFileSync(live, 'being written');
-    const r = await runCli(['-C', ws, 'docs'], ws);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(
-      `recovered: rule ${id} was in both candidates/${id}.yaml and rules/${id}.yaml (an interrupted approve): kept the approved rule, removed the candidate`,
-    );
-    expect(ruleFolderOf(id)).toEqual(['rules']);
-    expect(readFileSync(join(ws, 'rules', `${id}.yaml`), 'utf8')).toBe(approvedText);
-    expect(existsSync(join(ws, 'docs/rules', `${id}.md`))).toBe(true);
-    expect(existsSync(dead)).toBe(false);
-    expect(existsSync(live)).toBe(true);
-    rmSync(live);
-    // a candidate that changes an approved rule (same id, another condition) is not a leftover
-    cpSync(join(ws, 'rules', `${id}.yaml`), join(ws, 'keep.yaml'));
-    writeFileSync(join(ws, 'candidates', `${id}.yaml`), candidate(id, 'request_count > 900'));
-    const lint = await runCli(['-C', ws, 'lint'], ws);
-    expect(lint.stderr).not.toContain('recovered');
-    expect(ruleFolderOf(id)).toEqual(['rules', 'candidates']);
-    rmSync(join(ws, 'candidates', `${id}.yaml`));
-  });
+  it(
+    'a rule left in both folders by an older rulegen: the approved copy wins, said on stderr, docs regenerated; stale temp files go, a live ' + "writer's stay",
+    async () => {
+      const id = IDS[0]!;
+      const approvedText = readFileSync(join(ws, 'rules', `${id}.yaml`), 'utf8');
+      writeFileSync(join(ws, 'candidates', `${id}.yaml`), candidate(id, CONDITIONS[0]!));
+      rmSync(join(ws, 'docs/rules', `${id}.md`));
+      const dead = join(ws, 'candidates', `.${id}.yaml.999999999.1700000000000.tmp`);
+      const live = join(ws, 'rules', `.x.yaml.${process.ppid}.1700000000000.tmp`);
+      writeFileSync(dead, 'half');
+      writeFileSync(live, 'being written');
+      const r = await runCli(['-C', ws, 'docs'], ws);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(
+        `recovered: rule ${id} was in both candidates/${id}.yaml and rules/${id}.yaml (an interrupted approve): kept the approved rule, removed the candidate`,
+      );
+      expect(ruleFolderOf(id)).toEqual(['rules']);
+      expect(readFileSync(join(ws, 'rules', `${id}.yaml`), 'utf8')).toBe(approvedText);
+      expect(existsSync(join(ws, 'docs/rules', `${id}.md`))).toBe(true);
+      expect(existsSync(dead)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+      rmSync(live);
+      // a candidate that changes an approved rule (same id, another condition) is not a leftover
+      cpSync(join(ws, 'rules', `${id}.yaml`), join(ws, 'keep.yaml'));
+      writeFileSync(join(ws, 'candidates', `${id}.yaml`), candidate(id, 'request_count > 900'));
+      const lint = await runCli(['-C', ws, 'lint'], ws);
+      expect(lint.stderr).not.toContain('recovered');
+      expect(ruleFolderOf(id)).toEqual(['rules', 'candidates']);
+      rmSync(join(ws, 'candidates', `${id}.yaml`));
+    },
+  );
 
   it('a second writer cannot start while a journal is being applied by a live process', async () => {
     const j = journalPath({ dir: ws });

@@ -76,7 +76,8 @@ describe('run records', () => {
   it('eval records its tokens and cost in the workspace it runs from', async () => {
     writeFileSync(
       join(ws, 'suite.yaml'),
-      'suite: mini\nversion: 1\ncases:\n  - name: tiny\n    synth: { seed: 5, sessions: 3000, days: 7 }\n    gate: { max_fpr: 0.01, min_support: 5 }\n    count: 1\n',
+      'suite: mini\nversion: 1\ncases:\n  - name: tiny\n    synth: { seed: 5, sessions: 3000, days: 7 }\n    gate: { max_fpr: 0.01, ' +
+        'min_support: 5 }\n    count: 1\n',
     );
     const r = await runCli(['-C', ws, '-q', 'eval', 'suite.yaml'], ws);
     expect(r.code).toBe(0);

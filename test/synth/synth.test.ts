@@ -168,8 +168,11 @@ describe('synthesize: a 50k-session data set', () => {
   it('adds label noise: unlabelled rows, bots labelled human, a few humans labelled bot', async () => {
     const [r] = await q<{ unlabelled: number; bot_as_human: number; human_as_bot: number }>(
       `SELECT avg(CASE WHEN label IS NULL THEN 1 ELSE 0 END) AS unlabelled,
-         sum(CASE WHEN archetype IN ${BOTS} AND label = 0 THEN 1 ELSE 0 END) / sum(CASE WHEN archetype IN ${BOTS} AND label IS NOT NULL THEN 1 ELSE 0 END) AS bot_as_human,
-         sum(CASE WHEN archetype NOT IN ${BOTS} AND label = 1 THEN 1 ELSE 0 END) / sum(CASE WHEN archetype NOT IN ${BOTS} AND label IS NOT NULL THEN 1 ELSE 0 END) AS human_as_bot
+         sum(CASE WHEN archetype IN ${BOTS} AND label = 0 THEN 1 ` +
+        `ELSE 0 END) / sum(CASE WHEN archetype IN ${BOTS} AND label IS NOT NULL THEN 1 ELSE 0 END) AS bot_as_human,
+         sum(CASE WHEN ` +
+        `archetype NOT IN ${BOTS} AND label = 1 THEN 1 ELSE 0 END) / sum(CASE WHEN archetype NOT IN ${BOTS} AND label IS NOT NULL THEN 1 ELSE 0 ` +
+        `END) AS human_as_bot
        FROM $d`,
     );
     expect(r!.unlabelled).toBeGreaterThan(LABEL_NOISE.unlabelled - 0.01);
@@ -227,15 +230,20 @@ describe('synthesize: a 50k-session data set', () => {
       let best: { recall: number; fpr: number }[];
       if (f.type === 'number') {
         best = await q<{ recall: number; fpr: number }>(
-          `WITH t AS (SELECT unnest(quantile_disc(${f.name}, [${Array.from({ length: 99 }, (_, i) => (i + 1) / 100).join(', ')}])) AS thr FROM $d),
+          `WITH t AS (SELECT unnest(quantile_disc(${f.name}, [${Array.from({ length: 99 }, (_, i) => (i + 1) / 100).join(', ')}])) AS thr FROM ` +
+            `$d),
                 x AS (SELECT ${f.name} AS v, ${truth} AS b FROM $d)
-           SELECT sum(CASE WHEN b = 1 AND v > thr THEN 1 ELSE 0 END) / sum(b) AS recall, sum(CASE WHEN b = 0 AND v > thr THEN 1 ELSE 0 END) / sum(1 - b) AS fpr FROM t, x GROUP BY thr
-           UNION ALL
-           SELECT sum(CASE WHEN b = 1 AND v < thr THEN 1 ELSE 0 END) / sum(b), sum(CASE WHEN b = 0 AND v < thr THEN 1 ELSE 0 END) / sum(1 - b) FROM t, x GROUP BY thr`,
+           SELECT sum(CASE WHEN b = 1 AND v > thr THEN 1 ` +
+            `ELSE 0 END) / sum(b) AS recall, sum(CASE WHEN b = 0 AND v > thr THEN 1 ELSE 0 END) / sum(1 - b) AS fpr FROM t, x GROUP BY thr
+       ` +
+            `    UNION ALL
+           SELECT sum(CASE WHEN b = 1 AND v < thr THEN 1 ELSE 0 END) / sum(b), sum(CASE WHEN b = 0 AND v < thr THEN 1 ` +
+            `ELSE 0 END) / sum(1 - b) FROM t, x GROUP BY thr`,
         );
       } else {
         best = await q<{ recall: number; fpr: number }>(
-          `SELECT sum(${truth}) / (SELECT sum(${truth}) FROM $d) AS recall, sum(1 - ${truth}) / (SELECT sum(1 - ${truth}) FROM $d) AS fpr FROM $d GROUP BY ${f.name}`,
+          `SELECT sum(${truth}) / (SELECT sum(${truth}) FROM $d) AS recall, sum(1 - ${truth}) / (SELECT sum(1 - ${truth}) FROM $d) AS fpr FROM ` +
+            `$d GROUP BY ${f.name}`,
         );
       }
       for (const b of best) expect(b.recall >= 0.8 && b.fpr <= 0.01, `${f.name}: recall ${b.recall}, fpr ${b.fpr}`).toBe(false);

@@ -9,7 +9,8 @@ export const register: Register = (program, { io, globals }) => {
   program
     .command('approve')
     .description(
-      're-run the backtest, apply the gate (per rule, the deployed set, protected segments, stability, duplicates) and move candidates to rules/ as approved (exit 1 if the gate fails)',
+      're-run the backtest, apply the gate (per rule, the deployed set, protected segments, stability, duplicates) and move candidates to ' +
+        'rules/ as approved (exit 1 if the gate fails)',
     )
     .argument('<ids...>', 'candidate ids (or unique prefixes of 8+ characters)')
     .option('--reviewer <name>', 'who approves (required; recorded in the rule file)')

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Register } from './index.js';
 import { checkText, failedCheck, junitXml, runCheck, summaryMarkdown, type CheckResult } from '../../check/check.js';
 import type { Config } from '../../config/schema.js';
-import { InputError, RulegenError, formatProblem, type Problem } from '../../errors.js';
+import { ReportedFailure, RulegenError, formatProblem, type Problem } from '../../errors.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { withWorkspaceStore } from './with-store.js';
 import { ENGINE_OPTION, MAX_SCAN_OPTION, withEngine, type EngineFlags } from '../engine-option.js';
@@ -13,7 +13,7 @@ function errorProblems(e: unknown): Problem[] {
   return [{ severity: 'error', message: `internal error: ${e instanceof Error ? e.message : String(e)}` }];
 }
 
-export const register: Register = (program, { io, globals, setExit }) => {
+export const register: Register = (program, { io, globals }) => {
   program
     .command('check')
     .description(
@@ -60,12 +60,14 @@ export const register: Register = (program, { io, globals, setExit }) => {
           io.stdout(g.json ? JSON.stringify({ passed: c.passed, power: c.power, set, rules, invalid }, null, 2) + '\n' : checkText(c));
           if (c.invalid.length) {
             const n = c.invalid.length;
-            throw new InputError(
+            // the reason on stderr as any input error, but no JSON error object after the report
+            throw new ReportedFailure(
+              2,
               `${n} invalid rule file${n > 1 ? 's' : ''}`,
               c.invalid.flatMap((f) => f.problems),
             );
           }
-          if (!c.passed) setExit(1);
+          if (!c.passed) throw new ReportedFailure(1);
         });
       } catch (e) {
         if (!written) report(failedCheck(errorProblems(e), (performance.now() - t0) / 1000));

@@ -1,10 +1,10 @@
 import type { Register } from './index.js';
-import { runDemo } from '../../demo.js';
+import { runDemo, type DemoResult } from '../../demo.js';
 import { formatBacktest } from '../../backtest/format.js';
 import { progress } from '../context.js';
 import { formatIngestSummary } from './ingest.js';
 import { incrementalText } from '../../review/findings.js';
-import { InputError } from '../../errors.js';
+import { InputError, ReportedFailure } from '../../errors.js';
 import { MAX_SESSIONS } from '../../synth/generate.js';
 import { runLogsDemo, type LogsDemoResult } from '../../demo-logs.js';
 
@@ -14,7 +14,8 @@ function formatLogsDemo(r: LogsDemoResult): string {
   return [
     `demo workspace: ${r.dir} (the real access log ${r.log})`,
     '',
-    `1. ingest-logs: ${s.lines.toLocaleString('en-US')} lines (${s.bad.count} malformed) -> ${s.sessions.toLocaleString('en-US')} sessions: ${s.bots.toLocaleString('en-US')} declare a bot, ${s.humans.toLocaleString('en-US')} labelled human`,
+    `1. ingest-logs: ${s.lines.toLocaleString('en-US')} lines (${s.bad.count} malformed) -> ${s.sessions.toLocaleString('en-US')} ` +
+      `sessions: ${s.bots.toLocaleString('en-US')} declare a bot, ${s.humans.toLocaleString('en-US')} labelled human`,
     `   ${s.labels}`,
     `   gate: max_fpr 5%, min_precision 85% — what ~500 labelled humans in the test window can judge (see rulegen.yaml)`,
     '',
@@ -30,7 +31,8 @@ function formatLogsDemo(r: LogsDemoResult): string {
     `5. approve: ${r.review.approved.length} approved into ${r.dir}/rules/`,
     ...r.review.notes.map((n) => `  ${n}`),
     `6. docs: open ${r.dir}/docs/report.html`,
-    `7. check (what CI runs): ${r.check.passed ? 'passed' : 'FAILED'}, ${r.check.rules.filter((x) => x.verdict.pass).length} of ${r.check.rules.length} approved rules within the gate`,
+    `7. check (what CI runs): ${r.check.passed ? 'passed' : 'FAILED'}, ${r.check.rules.filter((x) => x.verdict.pass).length} ` +
+      `of ${r.check.rules.length} approved rules within the gate`,
     '',
   ].join('\n');
 }
@@ -53,7 +55,7 @@ function sessionsFlag(raw: string): number {
   return value;
 }
 
-export const register: Register = (program, { io, globals, setExit }) => {
+export const register: Register = (program, { io, globals }) => {
   program
     .command('demo')
     .description('run the pipeline on synthetic traffic in a fresh workspace (no credentials needed)')
@@ -68,8 +70,8 @@ export const register: Register = (program, { io, globals, setExit }) => {
         try {
           const r = await runLogsDemo({ dir: opts.dir, cwd: io.cwd, onStep: bar.step });
           bar.done();
-          if (!r.check.passed) setExit(1);
           io.stdout(g.json ? JSON.stringify(r, null, 2) + '\n' : formatLogsDemo(r));
+          if (!r.check.passed) throw new ReportedFailure(1);
         } finally {
           bar.done();
         }
@@ -79,62 +81,64 @@ export const register: Register = (program, { io, globals, setExit }) => {
         const r = await runDemo({ dir: opts.dir, cwd: io.cwd, sessions, onStep: bar.step });
         bar.done();
         // the demo ends with the CI check on what it approved: a failing check fails the demo (exit 1, as `rulegen check`)
-        if (!r.check.passed) setExit(1);
-        if (g.json) {
-          io.stdout(JSON.stringify(r, null, 2) + '\n');
-          return;
-        }
-        const top = r.ranking.features.slice(0, 5).map((f, i) => `  ${i + 1}. ${f.feature} (AUC ${f.auc?.toFixed(3) ?? 'n/a'}, bots ${f.direction ?? 'n/a'})`);
-        io.stdout(
-          [
-            `demo workspace: ${r.dir}`,
-            `synthetic data: ${r.data}`,
-            '',
-            '1. ingest',
-            formatIngestSummary(r.ingest, 'sessions').trimEnd(),
-            '',
-            '2. rank (train window): the most separating features',
-            ...top,
-            '',
-            `3. propose (offline:${r.proposed.method}): ${r.proposed.candidates.length} candidates written to ${r.dir}/candidates/`,
-            ...r.proposed.candidates.map((c) => `  ${c.id.slice(0, 8)}  ${c.condition}`),
-            '',
-            ...(r.replayed
-              ? [
-                  `   replay (Claude's recorded answer for this data, no credentials): ${r.replayed.candidates.length} candidates, ${r.replayed.candidates.filter((c) => c.gate.pass).length} within the gate on the test window`,
-                  ...r.replayed.candidates.map((c) => `  ${c.id.slice(0, 8)}  ${c.condition}`),
-                ]
-              : [`   replay: skipped: ${r.replaySkipped ?? 'no recorded answer for this data'}`]),
-            '',
-            '4. backtest (test window)',
-            formatBacktest(r.backtest, { segments: false }).trimEnd(),
-            '',
-            `5. review: ${r.review.listing ? `${r.review.listing.items.filter((i) => i.verdict.pass).length} of ${r.review.listing.items.length} candidates pass every gate (per rule, the deployed set, protected populations, stability, duplicates)` : ''}`,
-            ...(r.review.listing?.items ?? [])
-              .filter((i) => !i.verdict.pass)
-              .map(
-                (i) =>
-                  `  FAIL ${i.id.slice(0, 8)}: ${i.verdict.reasons[0]}${i.verdict.reasons.length > 1 ? ` (and ${i.verdict.reasons.length - 1} more)` : ''}`,
-              ),
-            '',
-            `   approve (what passes, best first, while the deployed set stays within the gate): ${r.review.approved.length} approved into ${r.dir}/rules/`,
-            ...r.review.approved.flatMap((a) => (a.incremental ? [`  ${a.id.slice(0, 8)}  ${incrementalText(a.incremental)}`] : [])),
-            ...r.review.notes.map((n) => `  ${n}`),
-            '',
-            `6. docs: ${r.review.docs.files.length} files; open ${r.dir}/docs/report.html in a browser, read ${r.dir}/docs/rules/README.md`,
-            '',
-            `7. check (what CI runs): ${r.check.passed ? 'passed' : 'FAILED'}, ${r.check.rules.filter((x) => x.verdict.pass).length} of ${r.check.rules.length} approved rules within the gate${r.check.set ? `; the deployed set ${r.check.set.pass ? 'passes' : 'FAILS'}` : ''}`,
-            '',
-            'next:',
-            `  rulegen -C ${r.dir} rank`,
-            `  rulegen -C ${r.dir} review`,
-            `  rulegen -C ${r.dir} backtest --variations`,
-            `  rulegen -C ${r.dir} check --junit check.xml --summary summary.md`,
-            '',
-          ].join('\n'),
-        );
+        io.stdout(g.json ? JSON.stringify(r, null, 2) + '\n' : formatDemo(r));
+        if (!r.check.passed) throw new ReportedFailure(1);
       } finally {
         bar.done();
       }
     });
 };
+
+function formatDemo(r: DemoResult): string {
+  const top = r.ranking.features.slice(0, 5).map((f, i) => `  ${i + 1}. ${f.feature} (AUC ${f.auc?.toFixed(3) ?? 'n/a'}, bots ${f.direction ?? 'n/a'})`);
+  return [
+    `demo workspace: ${r.dir}`,
+    `synthetic data: ${r.data}`,
+    '',
+    '1. ingest',
+    formatIngestSummary(r.ingest, 'sessions').trimEnd(),
+    '',
+    '2. rank (train window): the most separating features',
+    ...top,
+    '',
+    `3. propose (offline:${r.proposed.method}): ${r.proposed.candidates.length} candidates written to ${r.dir}/candidates/`,
+    ...r.proposed.candidates.map((c) => `  ${c.id.slice(0, 8)}  ${c.condition}`),
+    '',
+    ...(r.replayed
+      ? [
+          `   replay (Claude's recorded answer for this data, no credentials): ${r.replayed.candidates.length} ` +
+            `candidates, ${r.replayed.candidates.filter((c) => c.gate.pass).length} within the gate on the test window`,
+          ...r.replayed.candidates.map((c) => `  ${c.id.slice(0, 8)}  ${c.condition}`),
+        ]
+      : [`   replay: skipped: ${r.replaySkipped ?? 'no recorded answer for this data'}`]),
+    '',
+    '4. backtest (test window)',
+    formatBacktest(r.backtest, { segments: false }).trimEnd(),
+    '',
+    '5. review: ' +
+      (r.review.listing
+        ? `${r.review.listing.items.filter((i) => i.verdict.pass).length} of ${r.review.listing.items.length} candidates pass every gate ` +
+          '(per rule, the deployed set, protected populations, stability, duplicates)'
+        : ''),
+    ...(r.review.listing?.items ?? [])
+      .filter((i) => !i.verdict.pass)
+      .map((i) => `  FAIL ${i.id.slice(0, 8)}: ${i.verdict.reasons[0]}${i.verdict.reasons.length > 1 ? ` (and ${i.verdict.reasons.length - 1} more)` : ''}`),
+    '',
+    `   approve (what passes, best first, while the deployed set stays within the gate): ${r.review.approved.length} approved into ${r.dir}/rules/`,
+    ...r.review.approved.flatMap((a) => (a.incremental ? [`  ${a.id.slice(0, 8)}  ${incrementalText(a.incremental)}`] : [])),
+    ...r.review.notes.map((n) => `  ${n}`),
+    '',
+    `6. docs: ${r.review.docs.files.length} files; open ${r.dir}/docs/report.html in a browser, read ${r.dir}/docs/rules/README.md`,
+    '',
+    `7. check (what CI runs): ${r.check.passed ? 'passed' : 'FAILED'}, ${r.check.rules.filter((x) => x.verdict.pass).length} ` +
+      `of ${r.check.rules.length} approved rules within the ` +
+      `gate${r.check.set ? `; the deployed set ${r.check.set.pass ? 'passes' : 'FAILS'}` : ''}`,
+    '',
+    'next:',
+    `  rulegen -C ${r.dir} rank`,
+    `  rulegen -C ${r.dir} review`,
+    `  rulegen -C ${r.dir} backtest --variations`,
+    `  rulegen -C ${r.dir} check --junit check.xml --summary summary.md`,
+    '',
+  ].join('\n');
+}

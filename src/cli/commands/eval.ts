@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Register } from './index.js';
-import { InputError } from '../../errors.js';
+import { InputError, ReportedFailure } from '../../errors.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { compare, markdownReport, readBaseline, textReport, writeBaseline, type Comparison } from '../../eval/compare.js';
 import { runSuite } from '../../eval/run.js';
@@ -9,7 +9,7 @@ import { progress } from '../context.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-export const register: Register = (program, { io, globals, setExit, note }) => {
+export const register: Register = (program, { io, globals, note }) => {
   program
     .command('eval')
     .description('ground-truth evaluation: run a suite of cases in scratch workspaces, compare providers/models, gate on a baseline (exit 1 on a regression)')
@@ -79,6 +79,7 @@ export const register: Register = (program, { io, globals, setExit, note }) => {
             record: opts.record,
             ...(count !== undefined ? { count } : {}),
             onStep: bar.step,
+            onProgress: bar.tick,
           });
         } finally {
           bar.done();
@@ -116,18 +117,12 @@ export const register: Register = (program, { io, globals, setExit, note }) => {
           if (!g.quiet) io.stderr(`baseline written to ${baselineFile}\n`);
         }
         const failedRows = result.rows.filter((r) => r.error);
-        if (result.failed.length || failedRows.length) {
-          if (!g.quiet)
-            io.stderr(
-              `failed: ${[...result.failed.map((f) => `case ${f.case}`), ...failedRows.map((r) => `${r.case} / ${r.provider}${r.model ? ` ${r.model}` : ''}`)].join(', ')}\n`,
-            );
-          setExit(1);
-        }
-        if (cmp?.regressions.length) {
-          if (!g.quiet)
-            io.stderr(`regression: ${cmp.regressions.map((x) => `${x.case} / ${x.provider}${x.model ? ` ${x.model}` : ''}: ${x.metric}`).join('; ')}\n`);
-          setExit(1);
-        }
+        const failed = [...result.failed.map((f) => `case ${f.case}`), ...failedRows.map((r) => `${r.case} / ${r.provider}${r.model ? ` ${r.model}` : ''}`)];
+        const regressions = (cmp?.regressions ?? []).map((x) => `${x.case} / ${x.provider}${x.model ? ` ${x.model}` : ''}: ${x.metric}`);
+        if (!g.quiet && failed.length) io.stderr(`failed: ${failed.join(', ')}\n`);
+        if (!g.quiet && regressions.length) io.stderr(`regression: ${regressions.join('; ')}\n`);
+        // the report is printed: a failed case or a regression is the suite's verdict, exit 1
+        if (failed.length || regressions.length) throw new ReportedFailure(1);
       },
     );
 };

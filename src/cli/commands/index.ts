@@ -31,8 +31,6 @@ import type { RunNote } from '../../runs/record.js';
 export interface CommandContext {
   io: Io;
   globals: () => GlobalOptions;
-  /** Raise the process's exit code (e.g. 1 when a gate fails) without throwing. */
-  setExit: (code: number) => void;
   /** Add this command's details (provider, models, tokens, cost, ids) to its run record (src/runs). */
   note: (n: RunNote) => void;
 }

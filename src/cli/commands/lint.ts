@@ -1,11 +1,11 @@
 /** `rulegen lint [PATH...]`: validate rule files and print every finding; exit 2 on any error. */
 import { relative, resolve } from 'node:path';
-import { formatProblem, type Problem } from '../../errors.js';
+import { formatProblem, ReportedFailure, type Problem } from '../../errors.js';
 import { lintTargets } from '../../rules/load.js';
 import { openWorkspace } from '../../workspace.js';
 import type { Register } from './index.js';
 
-export const register: Register = (program, { io, globals, setExit }) => {
+export const register: Register = (program, { io, globals }) => {
   program
     .command('lint [paths...]')
     .description('validate rule files (default: rules/ and candidates/) and print every finding')
@@ -45,6 +45,6 @@ export const register: Register = (program, { io, globals, setExit }) => {
         const n = result.loads.length;
         io.stderr(`${n} rule file${n === 1 ? '' : 's'}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`);
       }
-      if (errors > 0) setExit(2);
+      if (errors > 0) throw new ReportedFailure(2);
     });
 };

@@ -27,7 +27,8 @@ export const register: Register = (program, { io, globals }) => {
         const e = p.evidence;
         io.stdout(`promoted ${p.id} ${p.title}: ${p.from} -> ${p.to}\n`);
         io.stdout(
-          `  gate on ${e.window.rows.toLocaleString('en-US')} sessions since ${p.since}: precision ${fmtPct(e.precision, 1)}, FPR upper 95% ${fmtPct(e.fpr_upper95)}, ${e.counts.tp} bots caught${p.verdict.pass ? '' : ` — FAILED, overridden: ${p.override}`}\n`,
+          `  gate on ${e.window.rows.toLocaleString('en-US')} sessions since ${p.since}: precision ${fmtPct(e.precision, 1)}, FPR upper ` +
+            `95% ${fmtPct(e.fpr_upper95)}, ${e.counts.tp} bots caught${p.verdict.pass ? '' : ` — FAILED, overridden: ${p.override}`}\n`,
         );
         for (const r of p.verdict.reasons) io.stdout(`     - ${r}\n`);
         io.stdout(`  recorded in ${p.file}\n`);

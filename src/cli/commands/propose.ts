@@ -46,17 +46,20 @@ const answered = (r: ModelProposeResult): boolean => r.calls.some((c) => c.turns
 
 function printModelResult(io: Io, r: ModelProposeResult): void {
   const lines = [
-    `${r.candidates.length} candidate(s) from ${r.provider} (${r.calls.length} call(s), ${r.seconds.toFixed(1)} s, cost ${r.cost_usd === null ? 'n/a (model not in the price table)' : `$${r.cost_usd.toFixed(4)}`})`,
+    `${r.candidates.length} candidate(s) from ${r.provider} (${r.calls.length} call(s), ${r.seconds.toFixed(1)} s, ` +
+      `cost ${r.cost_usd === null ? 'n/a (model not in the price table)' : `$${r.cost_usd.toFixed(4)}`})`,
   ];
   for (const c of r.candidates) {
     const t = c.test;
     lines.push(
       `  ${c.id.slice(0, 8)}  ${c.condition}`,
-      `            ${c.generator}; test: recall ${fmtPct(t.recall, 1)}, precision ${fmtPct(t.precision, 1)}, FPR upper 95% ${fmtPct(t.fpr_upper95)}, gate ${c.gate.pass ? 'pass' : `fail (${c.gate.reasons.join('; ')})`}  -> ${c.file}`,
+      `            ${c.generator}; test: recall ${fmtPct(t.recall, 1)}, precision ${fmtPct(t.precision, 1)}, FPR upper ` +
+        `95% ${fmtPct(t.fpr_upper95)}, gate ${c.gate.pass ? 'pass' : `fail (${c.gate.reasons.join('; ')})`}  -> ${c.file}`,
     );
     for (const x of c.refine ?? [])
       lines.push(
-        `            refine round ${x.round} (${x.generator}): ${x.change} (was ${x.from}; gate ${x.result.gate}, FPR upper 95% ${fmtPct(x.result.fpr_upper95)}, recall ${fmtPct(x.result.recall, 1)})`,
+        `            refine round ${x.round} (${x.generator}): ${x.change} (was ${x.from}; gate ${x.result.gate}, FPR upper ` +
+          `95% ${fmtPct(x.result.fpr_upper95)}, recall ${fmtPct(x.result.recall, 1)})`,
       );
   }
   const invalid = r.calls.flatMap((c) => c.invalid.map((x) => ({ c, x })));
@@ -76,7 +79,9 @@ function printModelResult(io: Io, r: ModelProposeResult): void {
   if (extra) lines.push(`${extra} rule(s) beyond the count asked for were ignored (not written)`);
   for (const c of r.refine_calls ?? [])
     lines.push(
-      `refine round ${c.round}, ${c.model}: ${c.revised} of ${c.rules} failing candidate(s) revised (${c.turns} turn(s), ${c.repair_rounds} repair(s), ${c.tokens.input_tokens}/${c.tokens.output_tokens} tokens${c.cost_usd === null ? '' : `, $${c.cost_usd.toFixed(4)}`})${c.problem ? `; ${c.problem}` : ''}`,
+      `refine round ${c.round}, ${c.model}: ${c.revised} of ${c.rules} failing candidate(s) revised (${c.turns} turn(s), ${c.repair_rounds} ` +
+        `repair(s), ${c.tokens.input_tokens}/${c.tokens.output_tokens} ` +
+        `tokens${c.cost_usd === null ? '' : `, $${c.cost_usd.toFixed(4)}`})${c.problem ? `; ${c.problem}` : ''}`,
     );
   if (r.stopped) lines.push(r.stopped);
   // a table of zeros (no credentials, no endpoint) says nothing the error does not
@@ -98,7 +103,8 @@ export const register: Register = (program, { io, globals, note }) => {
     .option('--max-cost <usd>', 'stop making model calls once the run has cost this much')
     .option(
       '--refine <n>',
-      'send candidates that fail the gate back with their evidence (gate reasons, FPR bound, FP scenarios, recall by day) for up to N rounds; offline: the measured modifications of `rulegen fp`',
+      'send candidates that fail the gate back with their evidence (gate reasons, FPR bound, FP scenarios, recall by day) for up to N rounds; ' +
+        'offline: the measured modifications of `rulegen fp`',
       '0',
     )
     .action(async (opts: { provider?: ProviderName; model: string[]; count: string; dryRun: boolean; record: boolean; maxCost?: string; refine: string }) => {
@@ -182,17 +188,20 @@ export const register: Register = (program, { io, globals, note }) => {
           return;
         }
         const lines = [
-          `${r.candidates.length} candidate(s) from offline:${r.method} (${r.searched} rules scored on ${r.sampleRows.toLocaleString('en-US')} sampled train sessions, ${r.seconds.toFixed(1)} s)${r.dryRun ? ' — dry run, nothing written' : ''}`,
+          `${r.candidates.length} candidate(s) from offline:${r.method} (${r.searched} rules scored on ${r.sampleRows.toLocaleString('en-US')} ` +
+            `sampled train sessions, ${r.seconds.toFixed(1)} s)${r.dryRun ? ' — dry run, nothing written' : ''}`,
         ];
         for (const c of r.candidates) {
           const t = c.test;
           lines.push(
             `  ${c.id.slice(0, 8)}  ${c.condition}`,
-            `            test: recall ${fmtPct(t.recall, 1)}, precision ${fmtPct(t.precision, 1)}, FPR upper 95% ${fmtPct(t.fpr_upper95)}${r.dryRun ? '' : `  -> ${c.file}`}`,
+            `            test: recall ${fmtPct(t.recall, 1)}, precision ${fmtPct(t.precision, 1)}, FPR upper ` +
+              `95% ${fmtPct(t.fpr_upper95)}${r.dryRun ? '' : `  -> ${c.file}`}`,
           );
           for (const x of c.refine ?? [])
             lines.push(
-              `            refine round ${x.round}: ${x.change} (was ${x.from}; gate ${x.result.gate}, FPR upper 95% ${fmtPct(x.result.fpr_upper95)}, recall ${fmtPct(x.result.recall, 1)})`,
+              `            refine round ${x.round}: ${x.change} (was ${x.from}; gate ${x.result.gate}, FPR upper ` +
+                `95% ${fmtPct(x.result.fpr_upper95)}, recall ${fmtPct(x.result.recall, 1)})`,
             );
         }
         if (r.power && r.candidates.length) lines.push(`  note: ${r.power}`);

@@ -33,7 +33,7 @@ export const register: Register = (program, { io, globals }) => {
       const bar = progress(io, g.quiet);
       try {
         const ranking = await withEngine(io, g.quiet, ws.config, store, opts, (engine) =>
-          rankFeatures(store, ws.config, ws.catalog, { imported, onStep: bar.step, ...(engine ? { engine } : {}) }),
+          rankFeatures(store, ws.config, ws.catalog, { imported, onStep: bar.step, onProgress: bar.tick, ...(engine ? { engine } : {}) }),
         );
         bar.done();
         if (g.json) io.stdout(JSON.stringify(ranking, null, 2) + '\n');

@@ -7,7 +7,8 @@ export const register: Register = (program, { io, globals }) => {
   program
     .command('release')
     .description(
-      'versioned ruleset bundle of the approved rules (JSON, sha256, JSON Schema) and CHANGELOG.md against the previous release; refused when check fails (exit 1)',
+      'versioned ruleset bundle of the approved rules (JSON, sha256, JSON Schema) and CHANGELOG.md against the previous release; refused when ' +
+        'check fails (exit 1)',
     )
     // `--version` is the program's own flag (commander reads it after the subcommand too), so
     // the release version is a positional argument.
