@@ -19,7 +19,9 @@
 //          [--build DIR]   time another rulegen build (DIR/bin/rulegen.js, DIR/dist)
 //        node bench/backtest.mjs --issue12 [--sessions N] [--runs R] [--build DIR]
 //          issue 12: 100 approved rules with every check (set, segments, populations,
-//          stability, Jaccard) against --core-only; bench/out/backtest-issue12-report-N.txt
+//          stability, Jaccard) against --core-only; bench/out/backtest-issue12-report-N.txt.
+//          It never waits for a quiet machine: wall and CPU time (GNU time) and the load
+//          average are reported per run, with one in-process statement trace of each side.
 // Output: stdout and bench/out/backtest-report.txt (backtest-report-<DIR>.txt with --build);
 // raw figures in bench/out/backtest-raw.json. Data, workspace and .npy files in bench/out are
 // reused when they already hold the same synthetic Parquet (seed 7, 21 days).
@@ -44,6 +46,7 @@ import {
   writeSync,
   copyFileSync,
 } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { basename, join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, summarise, time } from './lib.mjs';
@@ -89,7 +92,8 @@ async function handMode(db, sqlFile, probe) {
 
 async function duckMemory(conn) {
   const r = await conn.runAndReadAll(
-    `SELECT sum(memory_usage_bytes)::BIGINT AS m, sum(temporary_storage_bytes)::BIGINT AS t, current_setting('memory_limit') AS lim, current_setting('threads')::BIGINT AS threads FROM duckdb_memory()`,
+    `SELECT sum(memory_usage_bytes)::BIGINT AS m, sum(temporary_storage_bytes)::BIGINT AS t, current_setting('memory_limit')` +
+      ` AS lim, current_setting('threads')::BIGINT AS threads FROM duckdb_memory()`,
   );
   const o = r.getRowObjectsJS()[0];
   return { bytes: Number(o.m), temp: Number(o.t), limit: o.lim, threads: Number(o.threads) };
@@ -156,15 +160,19 @@ async function inprocMode(ws, argsFile, duckProbe) {
     return s;
   };
   const statements = [];
-  const origAll = Store.prototype.all;
-  Store.prototype.all = async function (sql, params) {
-    const t0 = performance.now();
-    try {
-      return await origAll.call(this, sql, params);
-    } finally {
-      statements.push({ at_ms: t0, ms: performance.now() - t0, sql: sql.replace(/\s+/g, ' ').slice(0, 90), full: sql, params: params ?? [] });
-    }
-  };
+  // Store.all (queries) and Store.run (e.g. CREATE TEMP TABLE), each statement timed
+  for (const method of ['all', 'run']) {
+    const orig = Store.prototype[method];
+    Store.prototype[method] = async function (sql, params, ...rest) {
+      const t0 = performance.now();
+      try {
+        return await orig.call(this, sql, params, ...rest);
+      } finally {
+        const ms = performance.now() - t0;
+        statements.push({ at_ms: t0, ms, method, sql: sql.replace(/\s+/g, ' ').slice(0, 90), full: sql, params: params ?? [] });
+      }
+    };
+  }
   let out = '';
   let err = '';
   const io = { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY: false, cwd: process.cwd(), env: process.env };
@@ -366,6 +374,21 @@ function parseTimeV(stderr) {
   return { maxRssKB: m ? Number(m[1]) : NaN, user: u ? Number(u[1]) : NaN, sys: s ? Number(s[1]) : NaN };
 }
 
+/**
+ * Run a child under GNU time: its max RSS and its own CPU time, so that CPU spent by other
+ * processes during the run ("foreign" CPU, from /proc/stat) can be told apart; with the 1-minute
+ * load average when it started.
+ */
+function timed(cmd, args) {
+  const load = loadavg()[0];
+  const c0 = cpuTimes();
+  const r = time('/usr/bin/time', ['-v', cmd, ...args], { cwd: root, maxBuffer: 1 << 30 });
+  const c1 = cpuTimes();
+  const t = parseTimeV(r.stderr);
+  const busy = (c1.busy - c0.busy) / c1.hz;
+  return { ...r, ...t, load, foreign: Math.max(0, busy - t.user - t.sys) };
+}
+
 /** The synthetic Parquet and the ingested workspace for `sessions` rows (reused when they match). */
 function prepareWorkspace(sessions, cli, out, log) {
   const parquet = join(out, `synth-${sessions}.parquet`);
@@ -471,16 +494,6 @@ async function benchmark() {
 
   // ---------------------------------------------------------------- the contenders
   const rulegenArgs = (core) => ['-C', ws, '--quiet', '--json', 'backtest', ...conditions, '--window', 'test', ...(core ? ['--core-only'] : []), '--no-write'];
-  // Every child runs under GNU time: max RSS, and its own CPU time, so that CPU spent by other
-  // processes during the run ("foreign" CPU, from /proc/stat) can be told apart.
-  const timed = (cmd, args) => {
-    const c0 = cpuTimes();
-    const r = time('/usr/bin/time', ['-v', cmd, ...args], { cwd: root, maxBuffer: 1 << 30 });
-    const c1 = cpuTimes();
-    const t = parseTimeV(r.stderr);
-    const busy = (c1.busy - c0.busy) / c1.hz;
-    return { ...r, ...t, foreign: Math.max(0, busy - t.user - t.sys) };
-  };
   if (!noWait) waitForOtherBenchmark(log);
   log('statement trace of rulegen --core-only, in-process (untimed)');
   const argsFile = (core) => writeTmp(out, JSON.stringify(rulegenArgs(core).slice(2)), 'json');
@@ -512,7 +525,9 @@ async function benchmark() {
   const outerCoalesce = coreStmt.full.includes('CASE WHEN coalesce(');
   const variants = {
     e1: {
-      what: `rulegen's core statement as rulegen sends it (bound ?::DOUBLE parameters${outerCoalesce ? ', coalesce(<rule>, false) inside each CASE WHEN' : ', no outer coalesce in this build'})`,
+      what:
+        "rulegen's core statement as rulegen sends it (bound ?::DOUBLE parameters" +
+        `${outerCoalesce ? ', coalesce(<rule>, false) inside each CASE WHEN' : ', no outer coalesce in this build'})`,
       sql: coreStmt.full,
       params: coreStmt.params,
     },
@@ -628,7 +643,8 @@ async function benchmark() {
       if (noWait || r.foreign <= Math.max(0.3, 0.05 * r.seconds)) break;
       repeated++;
       log(
-        `  ${n}: other processes used ${fmt(r.foreign)} CPU-s during this ${fmt(r.seconds)} s run${attempt < 3 ? ': running it again' : ': kept (3rd attempt)'}`,
+        `  ${n}: other processes used` +
+          ` ${fmt(r.foreign)} CPU-s during this ${fmt(r.seconds)} s run${attempt < 3 ? ': running it again' : ': kept (3rd attempt)'}`,
       );
     }
     return r;
@@ -638,11 +654,11 @@ async function benchmark() {
     const order = names.map((_, k) => names[(k + i) % names.length]);
     for (const n of order) res[n].push(measured(n));
     log(
-      `run ${i + 1}/${runs} (${order.join(', ')}): core ${fmt(res.core[i].seconds)} s, hand ${fmt(res.hand[i].seconds)} s (statement ${fmt(res.hand[i].statement)} s), full ${fmt(res.full[i].seconds)} s, numpy compute ${fmt(res.numpy[i].compute)} s (+ load ${fmt(res.numpy[i].load)} s); statements e1..e4 ${Object.keys(
-        variants,
-      )
-        .map((k) => fmt(res[k][i].statement))
-        .join(', ')} s`,
+      `run ${i + 1}/${runs} (${order.join(', ')}): core ${fmt(res.core[i].seconds)} s,` +
+        ` hand ${fmt(res.hand[i].seconds)} s (statement ${fmt(res.hand[i].statement)} s), full ${fmt(res.full[i].seconds)} s,` +
+        ` numpy compute ${fmt(res.numpy[i].compute)} s (+ load ${fmt(res.numpy[i].load)} s); statements e1..e4 ${Object.keys(variants)
+          .map((k) => fmt(res[k][i].statement))
+          .join(', ')} s`,
     );
   }
 
@@ -712,22 +728,31 @@ async function benchmark() {
   const coreVsHand = S.core.median / S.hand.median;
   const host = sh('sh', ['-c', 'nproc; grep -m1 "model name" /proc/cpuinfo | cut -d: -f2; free -m | awk \'/Mem:/{print $2}\'']).stdout.trim().split('\n');
   say(
-    `rulegen bench: backtest of ${rules.length} rules (2-3 terms) over ${sessions.toLocaleString('en-US')} sessions, ${runs} interleaved runs after 1 warm-up round`,
+    `rulegen bench: backtest of ${rules.length} rules (2-3 terms) over ${sessions.toLocaleString('en-US')} sessions,` +
+      ` ${runs} interleaved runs after 1 warm-up round`,
   );
   say(
-    `  rulegen build: ${build === root ? 'dist/' : build.replace(root + '/', '') + '/dist'} compiled ${statSync(join(build, 'dist/cli/main.js')).mtime.toISOString()}`,
+    `  rulegen build:` +
+      ` ${build === root ? 'dist/' : build.replace(root + '/', '') + '/dist'} compiled ${statSync(join(build, 'dist/cli/main.js')).mtime.toISOString()}`,
   );
   say(
-    `  machine: ${host[0]} cores,${host[1] ?? ''}, ${host[2]} MB RAM; node ${process.version}; DuckDB threads ${probeHand.mem?.after?.threads}, memory_limit ${probeHand.mem?.after?.limit} (default, not set); numpy ${res.numpy[0].numpyVersion} (Debian python3-numpy, /usr/bin/python3)`,
+    `  machine: ${host[0]} cores,${host[1] ?? ''}, ${host[2]} MB RAM; node ${process.version};` +
+      ` DuckDB threads ${probeHand.mem?.after?.threads}, memory_limit ${probeHand.mem?.after?.limit} (default, not set);` +
+      ` numpy ${res.numpy[0].numpyVersion} (Debian python3-numpy, /usr/bin/python3)`,
   );
   say(
-    `  data: ${parquet.replace(root + '/', '')}${synthSeconds !== null ? ` (synthesised now in ${fmt(synthSeconds)} s)` : ' (reused)'}; workspace ${ws.replace(root + '/', '')}${ingestSeconds !== null ? ` (ingested now in ${fmt(ingestSeconds)} s)` : ' (reused)'}`,
+    `  data:` +
+      ` ${parquet.replace(root + '/', '')}${synthSeconds !== null ? ` (synthesised now in ${fmt(synthSeconds)} s)` : ' (reused)'};` +
+      ` workspace ${ws.replace(root + '/', '')}${ingestSeconds !== null ? ` (ingested now in ${fmt(ingestSeconds)} s)` : ' (reused)'}`,
   );
   say(
-    `  test window: ts >= ${cutoff} -> ${windowRows.toLocaleString('en-US')} of ${span.n.toLocaleString('en-US')} rows (bots ${tr.bots.toLocaleString('en-US')}, humans ${tr.humans.toLocaleString('en-US')}, unlabelled ${tr.unlabeled.toLocaleString('en-US')})`,
+    `  test window:` +
+      ` ts >= ${cutoff} -> ${windowRows.toLocaleString('en-US')} of ${span.n.toLocaleString('en-US')} rows (bots ${tr.bots.toLocaleString('en-US')},` +
+      ` humans ${tr.humans.toLocaleString('en-US')}, unlabelled ${tr.unlabeled.toLocaleString('en-US')})`,
   );
   say(
-    `  rules: bench/rules-100.mjs (${rules.reduce((a, r) => a + r.terms.length, 0)} terms over ${features.length} features); hand-written SQL in ${handFile.replace(root + '/', '')}`,
+    `  rules: bench/rules-100.mjs (${rules.reduce((a, r) => a + r.terms.length, 0)} terms over ${features.length} features);` +
+      ` hand-written SQL in ${handFile.replace(root + '/', '')}`,
   );
   say('');
   say('wall time per run (seconds)');
@@ -748,16 +773,24 @@ async function benchmark() {
   say(`  rulegen core / numpy compute:           ${ratio(S.core.median, np.median)}   (aim: 1x)`);
   say(`  hand-written statement / numpy compute: ${ratio(stmt.median, np.median)}`);
   say(
-    `  breakdowns' extra cost (per-day, per-segment, overlap): full - core = ${fmt(S.full.median - S.core.median)} s (full = ${ratio(S.full.median, S.core.median)} of core); in the engine ${fmt(engFullSum.median - engCore.median)} s (${engFullText} vs core-only ${fmt(engCore.median)} s), outside it (JSON of ${(res.full[0].bytes / 1e6).toFixed(1)} MB instead of ${(res.core[0].bytes / 1e6).toFixed(2)} MB) ${fmt(S.full.median - S.core.median - (engFullSum.median - engCore.median))} s`,
+    `  breakdowns' extra cost (per-day, per-segment, overlap):` +
+      ` full - core = ${fmt(S.full.median - S.core.median)} s (full = ${ratio(S.full.median, S.core.median)} of core);` +
+      ` in the engine ${fmt(engFullSum.median - engCore.median)} s (${engFullText} vs core-only ${fmt(engCore.median)} s),` +
+      ` outside it (JSON of ${(res.full[0].bytes / 1e6).toFixed(1)} MB instead of ${(res.core[0].bytes / 1e6).toFixed(2)} MB)` +
+      ` ${fmt(S.full.median - S.core.median - (engFullSum.median - engCore.median))} s`,
   );
   say(
-    `  runs repeated because other processes used the CPU meanwhile: ${repeated}; foreign CPU in the kept runs at most ${fmt(Math.max(...names.flatMap((n) => res[n].map((r) => r.foreign ?? 0))))} CPU-s`,
+    `  runs repeated because other processes used the CPU meanwhile: ${repeated};` +
+      ` foreign CPU in the kept runs at most ${fmt(Math.max(...names.flatMap((n) => res[n].map((r) => r.foreign ?? 0))))} CPU-s`,
   );
   say(
-    `  every run (s): core ${res.core.map((r) => fmt(r.seconds)).join(' ')} | hand ${res.hand.map((r) => fmt(r.seconds)).join(' ')} (statement ${res.hand.map((r) => fmt(r.statement)).join(' ')}) | full ${res.full.map((r) => fmt(r.seconds)).join(' ')} | numpy compute ${res.numpy.map((r) => fmt(r.compute)).join(' ')}`,
+    `  every run (s): core ${res.core.map((r) => fmt(r.seconds)).join(' ')} | hand ${res.hand.map((r) => fmt(r.seconds)).join(' ')}` +
+      ` (statement ${res.hand.map((r) => fmt(r.statement)).join(' ')})` +
+      ` | full ${res.full.map((r) => fmt(r.seconds)).join(' ')} | numpy compute ${res.numpy.map((r) => fmt(r.compute)).join(' ')}`,
   );
   say(
-    `  spread (max-min)/median: core ${(100 * S.core.spread).toFixed(0)}%, hand ${(100 * S.hand.spread).toFixed(0)}%, statement ${(100 * stmt.spread).toFixed(0)}%, full ${(100 * S.full.spread).toFixed(0)}%, numpy ${(100 * np.spread).toFixed(0)}%`,
+    `  spread (max-min)/median: core ${(100 * S.core.spread).toFixed(0)}%, hand ${(100 * S.hand.spread).toFixed(0)}%,` +
+      ` statement ${(100 * stmt.spread).toFixed(0)}%, full ${(100 * S.full.spread).toFixed(0)}%, numpy ${(100 * np.spread).toFixed(0)}%`,
   );
   say('');
   say('where the DuckDB-side difference comes from: statement-only times, each run as (b) in the same rounds');
@@ -772,26 +805,32 @@ async function benchmark() {
     const projected = S.core.median - (e1 - e2);
     if (outerCoalesce)
       say(
-        `  => projected rulegen --core-only wall without the outer coalesce: (a) - ((e1) - (e2)) = ${fmt(projected)} s: ${ratio(projected, S.hand.median)} of the hand-written process, ${ratio(projected, stmt.median)} of the statement alone`,
+        `  => projected rulegen --core-only wall without the outer coalesce: (a) - ((e1) - (e2)) = ${fmt(projected)} s:` +
+          ` ${ratio(projected, S.hand.median)} of the hand-written process, ${ratio(projected, stmt.median)} of the statement alone`,
       );
   }
   say('');
   say('where rulegen --core-only spends its wall time (in-process trace, one untimed run)');
   say(
-    `  node start-up (bare \`node -e 0\`): ${fmt(nodeBare.median)} s; node importing only @duckdb/node-api: ${fmt(nodeApiOnly.median)} s; \`rulegen --version\` (imports every command): ${fmt(cliVersion.median)} s`,
+    `  node start-up (bare \`node -e 0\`): ${fmt(nodeBare.median)} s; node importing only @duckdb/node-api:` +
+      ` ${fmt(nodeApiOnly.median)} s; \`rulegen --version\` (imports every command): ${fmt(cliVersion.median)} s`,
   );
   say(
-    `  process start -> first DuckDB statement: ${fmt(traceCore.first_statement_at_ms / 1000)} s (imports ${fmt(traceCore.import_ms / 1000)} s, then workspace, catalog, 100 conditions parsed and checked, DuckDB opened)`,
+    `  process start -> first DuckDB statement:` +
+      ` ${fmt(traceCore.first_statement_at_ms / 1000)} s (imports ${fmt(traceCore.import_ms / 1000)} s, then workspace,` +
+      ` catalog, 100 conditions parsed and checked, DuckDB opened)`,
   );
   for (const s of traceCore.statements) say(`  ${fmt(s.ms / 1000).padStart(6)} s  ${s.sql}`);
   say(
-    `  in-process total (main()): ${fmt(traceCore.main_ms / 1000)} s; process start -> main() returned ${fmt((traceCore.process_start_to_import_ms + traceCore.import_ms + traceCore.main_ms) / 1000)} s`,
+    `  in-process total (main()): ${fmt(traceCore.main_ms / 1000)} s; process start -> main()` +
+      ` returned ${fmt((traceCore.process_start_to_import_ms + traceCore.import_ms + traceCore.main_ms) / 1000)} s`,
   );
   {
     const coreMs = traceCore.statements.find((x) => x.full.startsWith('SELECT "label" AS lbl')).ms;
     const other = traceCore.statements.reduce((a, x) => a + x.ms, 0) - coreMs;
     say(
-      `  non-statement overhead of (a): wall - engine core = ${fmt(S.core.median - engCore.median)} s (hand-written process: wall - statement = ${fmt(S.hand.median - stmt.median)} s); of it the window/describe statements ${fmt(other / 1000)} s`,
+      `  non-statement overhead of (a): wall - engine core = ${fmt(S.core.median - engCore.median)} s (hand-written process:` +
+        ` wall - statement = ${fmt(S.hand.median - stmt.median)} s); of it the window/describe statements ${fmt(other / 1000)} s`,
     );
   }
   say('  full breakdowns, in-process trace (one untimed run, DuckDB memory probe on):');
@@ -800,37 +839,49 @@ async function benchmark() {
     const ov = probeFull.statements.find((x) => x.full.startsWith('SELECT lbl, m0'));
     if (ov && probeFull.timings?.overlap)
       say(
-        `  overlap: ${fmt(probeFull.timings.overlap / 1000)} s in the engine, of which the bitmask statement (with reading its rows into JS) ${fmt(ov.ms / 1000)} s and the JS pair counting after it ${fmt((probeFull.timings.overlap - ov.ms) / 1000)} s`,
+        `  overlap: ${fmt(probeFull.timings.overlap / 1000)} s in the engine,` +
+          ` of which the bitmask statement (with reading its rows into JS)` +
+          ` ${fmt(ov.ms / 1000)} s and the JS pair counting after it ${fmt((probeFull.timings.overlap - ov.ms) / 1000)} s`,
       );
   }
   say('');
   say('memory');
   say(
-    `  peak RSS (/usr/bin/time -v): rulegen core ${mmMB(rssCore)}; hand-written node process ${mmMB(rssHand)}; rulegen full ${mmMB(rssFull)}; bare node ${MB(nodeBareRss * 1024)}`,
+    `  peak RSS (/usr/bin/time -v): rulegen core ${mmMB(rssCore)}; hand-written node process ${mmMB(rssHand)};` +
+      ` rulegen full ${mmMB(rssFull)}; bare node ${MB(nodeBareRss * 1024)}`,
   );
   say(
-    `  rulegen core - hand-written process (same DuckDB work): ${MB(rssCore.median - rssHand.median)}; full - hand-written: ${MB(rssFull.median - rssHand.median)}`,
+    `  rulegen core - hand-written process (same DuckDB work): ${MB(rssCore.median - rssHand.median)}; full - hand-written:` +
+      ` ${MB(rssFull.median - rssHand.median)}`,
   );
   const dm = (p) =>
-    `DuckDB's own memory (duckdb_memory(), polled every 50 ms) peak ${MB(p.duckdbPeak)}, RSS then ${MB(p.rssAtPeak)}; max over samples of RSS - DuckDB memory ${MB(p.beyondPeak ?? 0)}`;
+    `DuckDB's own memory (duckdb_memory(), polled every 50 ms) peak ${MB(p.duckdbPeak)}, RSS then ${MB(p.rssAtPeak)};` +
+    ` max over samples of RSS - DuckDB memory ${MB(p.beyondPeak ?? 0)}`;
   say(`  hand-written (probe run): ${dm(probeHand.mem)}`);
   say(
-    `  rulegen core (in-process probe): ${dm(probeCore.duck)}; process peaks: RSS ${MB(probeCore.peak.rss)}, JS heap used ${MB(probeCore.peak.heapUsed)} (heap total ${MB(probeCore.peak.heapTotal)}), external ${MB(probeCore.peak.external)}, ArrayBuffers ${MB(probeCore.peak.arrayBuffers)}`,
+    `  rulegen core (in-process probe): ${dm(probeCore.duck)}; process peaks: RSS ${MB(probeCore.peak.rss)},` +
+      ` JS heap used ${MB(probeCore.peak.heapUsed)} (heap total ${MB(probeCore.peak.heapTotal)}),` +
+      ` external ${MB(probeCore.peak.external)}, ArrayBuffers ${MB(probeCore.peak.arrayBuffers)}`,
   );
   say(
-    `  rulegen full (in-process probe): ${dm(probeFull.duck)}; process peaks: RSS ${MB(probeFull.peak.rss)}, JS heap used ${MB(probeFull.peak.heapUsed)} (heap total ${MB(probeFull.peak.heapTotal)}), external ${MB(probeFull.peak.external)}, ArrayBuffers ${MB(probeFull.peak.arrayBuffers)}`,
+    `  rulegen full (in-process probe): ${dm(probeFull.duck)}; process peaks: RSS ${MB(probeFull.peak.rss)},` +
+      ` JS heap used ${MB(probeFull.peak.heapUsed)} (heap total ${MB(probeFull.peak.heapTotal)}),` +
+      ` external ${MB(probeFull.peak.external)}, ArrayBuffers ${MB(probeFull.peak.arrayBuffers)}`,
   );
   const beyond = Math.max(probeCore.duck.beyondPeak ?? 0, probeFull.duck.beyondPeak ?? 0);
   say(
-    `  target: < 300 MB of RSS beyond DuckDB's own memory -> ${MB(beyond)} at most (core and full) ${beyond < 300e6 ? 'MET' : 'MISSED'}; the JS heap peaked at ${MB(Math.max(probeCore.peak.heapUsed, probeFull.peak.heapUsed))}`,
+    `  target: < 300 MB of RSS beyond DuckDB's own memory -> ${MB(beyond)} at most (core and full)` +
+      ` ${beyond < 300e6 ? 'MET' : 'MISSED'}; the JS heap peaked at ${MB(Math.max(probeCore.peak.heapUsed, probeFull.peak.heapUsed))}`,
   );
   say(
-    `  (RSS - duckdb_memory() also holds node itself (~${MB(nodeBareRss * 1024)} bare), DuckDB's allocations outside its buffer manager and malloc's retained pages;`,
+    `  (RSS - duckdb_memory() also holds node itself (~${MB(nodeBareRss * 1024)} bare),` +
+      ` DuckDB's allocations outside its buffer manager and malloc's retained pages;`,
   );
   say(`   rulegen's JS side is bounded by the JS heap + external figures above)`);
   say('');
   say(
-    `correctness: tp/fp of all ${rules.length} rules from rulegen (core and full), the hand-written statement and numpy, over ${runs + 1} rounds: ${mismatches.length ? `${mismatches.length} MISMATCHES` : 'identical'}`,
+    `correctness: tp/fp of all ${rules.length} rules from rulegen (core and full), the hand-written statement and numpy,` +
+      ` over ${runs + 1} rounds: ${mismatches.length ? `${mismatches.length} MISMATCHES` : 'identical'}`,
   );
   say('');
   say('commands');
@@ -873,7 +924,9 @@ async function benchmark() {
  * population; `rulegen backtest` there runs every issue-12 check (the deployed set's union,
  * incremental FPR, per-segment and per-population FPR, the train scan for stability, hit-set
  * Jaccard). Timed interleaved against (a) `backtest --core-only` of the same 100 conditions;
- * target <= 2x. The tp/fp of every rule must agree between the two, or the run fails.
+ * target <= 2x. The tp/fp of every rule must agree between the two, or the run fails. Besides
+ * wall time, each run's own CPU time (user + sys of the process and DuckDB's threads): on a
+ * shared machine the CPU ratio moves much less with the load than the wall ratio.
  */
 async function issue12() {
   const sessions = opt('sessions', 10_000_000);
@@ -934,22 +987,21 @@ review:
     );
   });
 
+  const coreArgs = ['-C', ws, '--quiet', '--json', 'backtest', ...conditions, '--window', 'test', '--core-only', '--no-write'];
+  const fullArgs = ['-C', ws12, '--quiet', '--json', 'backtest', '--window', 'test', '--no-write'];
   const contenders = {
     core: () => {
-      const r = time('node', [cli, '-C', ws, '--quiet', '--json', 'backtest', ...conditions, '--window', 'test', '--core-only', '--no-write'], {
-        cwd: root,
-        maxBuffer: 1 << 30,
-      });
+      const r = timed('node', [cli, ...coreArgs]);
       const j = JSON.parse(r.stdout);
-      return { seconds: r.seconds, engine: j.timings, counts: j.rules.map((x) => [x.counts.tp, x.counts.fp]) };
+      return { ...pick(r), engine: j.timings, counts: j.rules.map((x) => [x.counts.tp, x.counts.fp]) };
     },
     issue12: () => {
-      const r = time('node', [cli, '-C', ws12, '--quiet', '--json', 'backtest', '--window', 'test', '--no-write'], { cwd: root, maxBuffer: 1 << 30 });
+      const r = timed('node', [cli, ...fullArgs]);
       const j = JSON.parse(r.stdout);
       const byId = new Map(j.rules.map((x) => [x.id, x]));
       const f = Object.values(j.findings);
       return {
-        seconds: r.seconds,
+        ...pick(r),
         engine: j.timings,
         counts: ids.map((id) => [byId.get(id).counts.tp, byId.get(id).counts.fp]),
         set: j.set.deployed,
@@ -958,6 +1010,7 @@ review:
         stability: f.reduce((a, x) => a + x.stability.length, 0),
         days: byId.get(ids[0]).daily.series.length,
         pairs: j.rules.reduce((a, x) => a + x.overlap.filter((o) => o.jaccard >= 0.9).length, 0) / 2,
+        bytes: r.stdout.length,
       };
     },
   };
@@ -966,8 +1019,24 @@ review:
   const res = { core: [], issue12: [] };
   for (let i = 0; i < runs; i++) {
     for (const n of i % 2 ? ['issue12', 'core'] : ['core', 'issue12']) res[n].push(contenders[n]());
-    log(`run ${i + 1}/${runs}: core ${fmt(res.core[i].seconds)} s, issue12 ${fmt(res.issue12[i].seconds)} s`);
+    const c = res.core[i];
+    const f = res.issue12[i];
+    log(
+      `run ${i + 1}/${runs}: core ${fmt(c.seconds)} s (${fmt(c.cpu)} CPU-s),` +
+        ` issue12 ${fmt(f.seconds)} s (${fmt(f.cpu)} CPU-s); load ${fmt(c.load)} / ${fmt(f.load)}`,
+    );
   }
+  // where the time goes: each CLI once more in-process (untimed), every DuckDB statement timed
+  log('statement traces (in-process, untimed)');
+  const trace = (wsArgs) => {
+    const args = writeTmp(out, JSON.stringify(wsArgs.slice(2)), 'json');
+    const r = sh('node', [join(root, 'bench/backtest.mjs'), '--inproc', wsArgs[1], args, '--no-duck-probe', ...(build === root ? [] : ['--build', build])], {
+      cwd: root,
+    });
+    if (r.status !== 0) throw new Error(`in-process run failed: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  };
+  const traces = { core: trace(coreArgs), issue12: trace(fullArgs) };
   const mismatches = [];
   for (const r of [...res.core, ...res.issue12, warm.core, warm.issue12]) {
     r.counts.forEach(([tp, fp], i) => {
@@ -975,24 +1044,60 @@ review:
         mismatches.push(`rule ${i + 1}: ${tp}/${fp} vs core ${warm.core.counts[i].join('/')}`);
     });
   }
-  const S = { core: summarise(res.core.map((r) => r.seconds)), issue12: summarise(res.issue12.map((r) => r.seconds)) };
+  const med = (n, k) => summarise(res[n].map((r) => r[k]));
+  const S = { core: med('core', 'seconds'), issue12: med('issue12', 'seconds') };
+  const C = { core: med('core', 'cpu'), issue12: med('issue12', 'cpu') };
   const eng = (n) => Object.fromEntries(Object.keys(res[n][0].engine).map((k) => [k, summarise(res[n].map((r) => r.engine[k] / 1000)).median]));
+  const engText = (n) => JSON.stringify(Object.fromEntries(Object.entries(eng(n)).map(([k, v]) => [k, fmt(v)])));
+  const ratioWall = S.issue12.median / S.core.median;
+  const ratioCpu = C.issue12.median / C.core.median;
+  // per run, the full run over the core run of the same round: the ratio least moved by load that changes between rounds
+  const perRound = res.core.map((c, i) => res.issue12[i].seconds / c.seconds);
   const w = warm.issue12;
+  const loads = [...res.core, ...res.issue12].map((r) => r.load);
+  const statementLines = (t) =>
+    t.statements
+      .filter((x) => x.ms >= 10)
+      .map((x) => `      ${fmt(x.ms / 1000).padStart(6)} s  ${x.method} ${x.sql}`)
+      .concat(
+        `      in-process main(): ${fmt(t.main_ms / 1000)} s;` +
+          ` engine ${JSON.stringify(Object.fromEntries(Object.entries(t.timings ?? {}).map(([k, v]) => [k, fmt(v / 1000)])))}`,
+      );
   const lines = [
     `rulegen bench (issue 12): 100 approved rules over ${sessions.toLocaleString('en-US')} sessions, ${runs} interleaved runs after 1 warm-up round`,
-    `  (a) backtest --core-only of the 100 conditions:          median ${fmt(S.core.median)} s (min ${fmt(S.core.min)}, max ${fmt(S.core.max)}); engine ${JSON.stringify(Object.fromEntries(Object.entries(eng('core')).map(([k, v]) => [k, fmt(v)])))}`,
-    `  (f) backtest of the 100 approved rules, every check:     median ${fmt(S.issue12.median)} s (min ${fmt(S.issue12.min)}, max ${fmt(S.issue12.max)}); engine ${JSON.stringify(Object.fromEntries(Object.entries(eng('issue12')).map(([k, v]) => [k, fmt(v)])))}`,
-    `  (f) / (a): ${(S.issue12.median / S.core.median).toFixed(3)}x (target <= 2x) ${S.issue12.median / S.core.median <= 2 ? 'MET' : 'MISSED'}`,
-    `  checks: deployed set of ${w.set.ids.length} rules hits ${w.set.counts.fp} humans (FPR upper ${(100 * w.set.fpr_upper95).toFixed(3)}%, set gate ${w.set_gate.pass ? 'pass' : 'fail'}); ${w.segments} protected segment/population failures; ${w.stability} stability failures; ${w.days} points in a daily series (train + test); ${w.pairs} rule pairs with Jaccard >= 0.9`,
+    `  load average (1 min) at the start of the timed runs: ${fmt(Math.min(...loads))} .. ${fmt(Math.max(...loads))} on ${cpus().length} cores`,
+    `  (a) backtest --core-only of the 100 conditions:       wall median ${fmt(S.core.median)} s (min ${fmt(S.core.min)}, max ${fmt(S.core.max)}); ` +
+      `CPU median ${fmt(C.core.median)} s; engine ${engText('core')}`,
+    `  (f) backtest of the 100 approved rules, every check:  wall median ${fmt(S.issue12.median)} s (min ${fmt(S.issue12.min)}, max ${fmt(S.issue12.max)}); ` +
+      `CPU median ${fmt(C.issue12.median)} s; engine ${engText('issue12')}`,
+    `  (f) / (a): wall ${ratioWall.toFixed(3)}x (target <= 2x) ${ratioWall <= 2 ? 'MET' : 'MISSED'};` +
+      ` per round ${perRound.map((x) => x.toFixed(2)).join(' ')}; ` +
+      `CPU time ${ratioCpu.toFixed(3)}x`,
+    `  checks: deployed set of ${w.set.ids.length} rules hits ${w.set.counts.fp} humans (FPR upper ${(100 * w.set.fpr_upper95).toFixed(3)}%, ` +
+      `set gate ${w.set_gate.pass ? 'pass' : 'fail'}); ${w.segments} protected segment/population failures; ${w.stability} stability failures; ` +
+      `${w.days} points in a daily series (train + test); ${w.pairs} rule pairs with Jaccard >= 0.9; JSON ${(w.bytes / 1e6).toFixed(1)} MB`,
     `  correctness: tp/fp of all 100 rules, core vs every-check, ${runs + 1} rounds: ${mismatches.length ? `${mismatches.length} MISMATCHES` : 'identical'}`,
-    `  every run (s): core ${res.core.map((r) => fmt(r.seconds)).join(' ')} | issue12 ${res.issue12.map((r) => fmt(r.seconds)).join(' ')}`,
+    `  every run (wall s / CPU s / load): core ${res.core.map((r) => `${fmt(r.seconds)}/${fmt(r.cpu)}/${fmt(r.load)}`).join(' ')}`,
+    `                                     issue12 ${res.issue12.map((r) => `${fmt(r.seconds)}/${fmt(r.cpu)}/${fmt(r.load)}`).join(' ')}`,
+    `  statements of one in-process run each (untimed; >= 10 ms):`,
+    `    (a) core-only`,
+    ...statementLines(traces.core),
+    `    (f) every check`,
+    ...statementLines(traces.issue12),
+    `  command: node bench/backtest.mjs --issue12 --sessions ${sessions} --runs ${runs}${build === root ? '' : ` --build ${build.replace(root + '/', '')}`}`,
   ];
   for (const l of lines) console.log(l);
   writeFileSync(join(out, `backtest-issue12-report-${sessions}.txt`), lines.join('\n') + '\n');
+  for (const f of tmpFiles) rmSync(f, { force: true });
   if (mismatches.length) {
     for (const m of mismatches.slice(0, 20)) console.error(`!!! ${m}`);
     process.exit(1);
   }
+}
+
+/** What the issue-12 rounds keep of a timed child. */
+function pick(r) {
+  return { seconds: r.seconds, cpu: r.user + r.sys, load: r.load, foreign: r.foreign, rssKB: r.maxRssKB };
 }
 
 const tmpFiles = new Set();

@@ -8,11 +8,12 @@
  *   The same mask rows give the deployed set's union (set FPR), each rule's incremental FPR and
  *   recall over the set, and each rule's share of the union's false positives;
  * - populations (conditions in the rule language) are 0/1 key columns of the same grouping scan;
- * - with a train window, one more scan gives the train counts and the train days of the daily
- *   series (stability across the split needs the rules evaluated on train rows: no way round it).
+ * - with a train window, one more scan grouped by day and label gives the train days of the daily
+ *   series and, summed, the train counts (stability across the split needs the rules evaluated
+ *   on train rows: no way round it).
  */
 import type { Config } from '../config/schema.js';
-import type { Store } from '../db/store.js';
+import type { Param, Store } from '../db/store.js';
 import { metrics, type Counts } from './stats.js';
 import { PLANS } from '../engine/plan.js';
 import type { Window } from '../db/window.js';
@@ -70,31 +71,39 @@ export async function runBacktest(
   // group keys) go to a temporary table, and both the per-rule sums and the mask groups are read
   // from it. Evaluating the predicates twice (once for the sums, once for the masks) cost about
   // a third more at 2M rows (bench/backtest.mjs --issue12).
+  // The hit bits of each block are summed as `CASE WHEN <rule j> THEN 2^j` (maskExpr).
   let maskTable: string | undefined;
   if (breakdowns && wantMasks && p.can.tempTables) {
     maskTable = nextMaskTable();
     const blocks = maskBlocks(rules);
+    const kc = keys.map((_, i) => `kc${i}`);
+    const ms = blocks.map((_, bi) => `m${bi}`);
     // parameters in textual order: population predicates (the last keys), rules, window
     const keyCols = keys.map((k, i) => `${k.pop !== undefined ? `(CASE WHEN ${pops[k.pop]!.predicate.sql} THEN 1 ELSE 0 END)` : k.expr} AS kc${i}`).join(', ');
+    // Rows with the same keys, label and masks are stored once with their count n (a quarter of
+    // the window's rows at 2M sessions, a fifth at 10M), so the breakdown sums and the overlap
+    // below read that much less: the test side of the full backtest took ~35% less CPU than with
+    // one table row per session (bench/backtest.mjs --issue12, 2M and 10M).
+    const cols = [...kc, 'lbl', ...ms].join(', ');
     await db.run(
-      `CREATE OR REPLACE TEMP TABLE ${maskTable} AS SELECT ${keyCols}, ${label} AS lbl, ${blocks.map((b, bi) => `${maskExpr(p, b)} AS m${bi}`).join(', ')} FROM ${table} WHERE ${window.where}`,
+      `CREATE OR REPLACE TEMP TABLE ${maskTable} AS SELECT ${cols}, count(*) AS n FROM (SELECT ${keyCols}, ${label} AS lbl, ` +
+        `${blocks.map((b, bi) => `${maskExpr(p, b)} AS m${bi}`).join(', ')} FROM ${table} WHERE ${window.where}) AS rulegen_r GROUP BY ${cols}`,
       [...pops.flatMap((p) => p.predicate.parameters), ...ruleParams, ...window.parameters],
     );
+    // The bit sums once per combination of every key (a few thousand rows), then the grouping
+    // sets over those: each set summing 100 bits over the masks cost twice as much.
     const sets = ['(lbl)', ...keys.map((_, i) => `(kc${i}, lbl)`)].join(', ');
-    const bit = (i: number) => `sum((m${Math.floor(i / BLOCK)} >> ${i % BLOCK}) & 1) AS h${i}`;
+    const bit = (i: number) => `sum(((m${Math.floor(i / BLOCK)} >> ${i % BLOCK}) & 1) * n) AS h${i}`;
     grouped = await db.all<GroupRow>(
-      `SELECT ${keys.map((_, i) => `CAST(kc${i} AS VARCHAR) AS k${i}, grouping(kc${i}) AS g${i}`).join(', ')}, lbl, count(*) AS n, ${rules.map((_, i) => bit(i)).join(', ')}
-       FROM ${maskTable} GROUP BY GROUPING SETS (${sets})`,
+      `SELECT ${kc.map((k, i) => `CAST(${k} AS VARCHAR) AS k${i}, grouping(${k}) AS g${i}`).join(', ')}, lbl, sum(n) AS n, ` +
+        `${rules.map((_, i) => `sum(h${i}) AS h${i}`).join(', ')} FROM (SELECT ${kc.join(', ')}, lbl, sum(n) AS n, ${rules.map((_, i) => bit(i)).join(', ')} ` +
+        `FROM ${maskTable} GROUP BY ${[...kc, 'lbl'].join(', ')}) AS rulegen_f GROUP BY GROUPING SETS (${sets})`,
     );
   } else if (breakdowns) {
     // Populations are 0/1 columns of a subquery, so that each predicate (and its parameters)
     // appears once; without populations the statement is the plain scan it always was.
-    const [from, where] = pops.length
-      ? [
-          `(SELECT *, ${pops.map((x, i) => `(CASE WHEN ${x.predicate.sql} THEN 1 ELSE 0 END) AS ${p.ident(`rulegen_pop_${i}`)}`).join(', ')} FROM ${table} WHERE ${window.where}) AS rulegen_w`,
-          undefined,
-        ]
-      : [table, window.where];
+    const popCols = pops.map((x, i) => `(CASE WHEN ${x.predicate.sql} THEN 1 ELSE 0 END) AS ${p.ident(`rulegen_pop_${i}`)}`).join(', ');
+    const [from, where] = pops.length ? [`(SELECT *, ${popCols} FROM ${table} WHERE ${window.where}) AS rulegen_w`, undefined] : [table, window.where];
     grouped = await groupedScan(
       db,
       p,
@@ -166,25 +175,23 @@ export async function runBacktest(
     });
   }
 
-  // 3. the train window: counts and days, for stability across the split
+  // 3. the train window: counts and days, for stability across the split. One scan grouped by
+  // day and label; the train totals are the sums of the days (a GROUPING SETS total cost ~15%).
   if (opts.train && rules.length) {
     t0 = performance.now();
-    const trainRows = await groupedScan(db, p, [day], label, sums, table, opts.train.where, [...ruleParams, ...opts.train.parameters]);
-    timings['train'] = performance.now() - t0;
-    const totals = trainRows.filter((r) => Number(r['g0']) === 1);
-    const days = groupBy(
-      trainRows.filter((r) => Number(r['g0']) === 0),
-      'k0',
+    const trainRows = await db.all<GroupRow>(
+      `SELECT ${p.cast(day, 'text')} AS k0, ${label} AS lbl, count(*) AS n${sums} FROM ${table} WHERE ${opts.train.where} GROUP BY ${day}, ${label}`,
+      [...ruleParams, ...opts.train.parameters],
     );
-    const tb = totals.find((r) => r['lbl'] === 1);
-    const th = totals.find((r) => r['lbl'] === 0);
-    const tu = totals.find((r) => r['lbl'] === null);
-    const [tBots, tHumans] = [Number(tb?.['n'] ?? 0), Number(th?.['n'] ?? 0)];
+    timings['train'] = performance.now() - t0;
+    const days = groupBy(trainRows, 'k0');
+    const total = (l: number | null, col: string) => trainRows.reduce((a, r) => a + (r['lbl'] === l ? Number(r[col] ?? 0) : 0), 0);
+    const [tBots, tHumans] = [total(1, 'n'), total(0, 'n')];
     results.forEach((res, i) => {
-      const tp = Number(tb?.[`h${i}`] ?? 0);
-      const fp = Number(th?.[`h${i}`] ?? 0);
+      const tp = total(1, `h${i}`);
+      const fp = total(0, `h${i}`);
       res.train = {
-        counts: { tp, fp, tn: tHumans - fp, fn: tBots - tp, unlabeled_hits: Number(tu?.[`h${i}`] ?? 0) },
+        counts: { tp, fp, tn: tHumans - fp, fn: tBots - tp, unlabeled_hits: total(null, `h${i}`) },
         recall: tBots ? tp / tBots : null,
         fpr: tHumans ? fp / tHumans : null,
       };
@@ -200,7 +207,8 @@ export async function runBacktest(
   if ((opts.overlap || opts.set) && rules.length) {
     t0 = performance.now();
     try {
-      set = await overlap(db, p, table, label, window, rules, results, { bots, humans, rows }, maskTable);
+      const chunks = opts.engine ? undefined : (sql: string, params: readonly Param[]) => store.columnChunks(sql, params);
+      set = await overlap(db, p, table, label, window, rules, results, { bots, humans, rows }, maskTable, chunks);
     } finally {
       if (maskTable) await db.run(`DROP TABLE IF EXISTS ${maskTable}`);
     }

@@ -4,6 +4,7 @@ import { runBacktest, type EngineRule } from '../../src/backtest/engine.js';
 import { applyCandidateSetGate, applySetGate, topContributors } from '../../src/backtest/gate.js';
 import { wilson } from '../../src/backtest/stats.js';
 import { resolveWindow } from '../../src/db/window.js';
+import { DuckDbEngine } from '../../src/engine/duckdb.js';
 import { BACKTEST_CONFIG, fourteenSessions } from '../helpers/backtest.js';
 
 /** The 14 sessions of test/helpers/backtest.ts: a..d train, e..n test (cutoff 2026-01-02 13:30). */
@@ -111,6 +112,30 @@ describe('set metrics, populations and the train series', () => {
     // the union of the even rules is r0's hits: every row; slow holds b h i m n (rpm < 10): r0 hits all 5
     expect(masked.set!.deployed.counts).toMatchObject({ tp: 5, fp: 7, unlabeled_hits: 2 });
     expect(masked.rules[0]!.populations!['slow']).toMatchObject({ rows: 5, humans: 4, fp: 4 });
+    s.close();
+  });
+
+  it('mask rows read as typed arrays (the store) and as row objects (an engine) give the same set, shares and overlaps', async () => {
+    const s = await fixture();
+    const w = await resolveWindow(s, config, 'all');
+    const rules: EngineRule[] = Array.from({ length: 120 }, (_, i) => ({
+      id: `r${i}`,
+      predicate: i % 3 ? gt(i * 2) : lt(i),
+      approved: i % 4 === 0,
+      deployed: i % 2 === 0,
+      extra: i === 7,
+    }));
+    const opts = { daily: true, segments: ['country'], overlap: true, set: true };
+    const typed = await runBacktest(s, config, w, rules, opts);
+    const objects = await runBacktest(s, config, w, rules, { ...opts, engine: new DuckDbEngine(s) });
+    expect(typed.set).toEqual(objects.set);
+    for (const [i, r] of typed.rules.entries()) {
+      expect(r.set).toEqual(objects.rules[i]!.set);
+      expect(r.overlap).toEqual(objects.rules[i]!.overlap);
+      expect(r.incremental_recall).toEqual(objects.rules[i]!.incremental_recall);
+    }
+    // bits above 32 of a block (rules 32..49, 82..99) are read from the upper word
+    expect(typed.rules[40]!.overlap!.length).toBeGreaterThan(0);
     s.close();
   });
 });
