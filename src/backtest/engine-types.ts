@@ -3,6 +3,7 @@ import type { Param } from '../db/store.js';
 import type { Counts, Metrics } from './stats.js';
 import type { Engine, EngineInfo } from '../engine/types.js';
 import type { Window } from '../db/window.js';
+import type { OnProgress } from '../progress.js';
 
 /**
  * A rule as the engine sees it: a predicate with positional `?` parameters, compiled for the
@@ -117,6 +118,8 @@ export interface EngineOptions {
    * result carries `engine` (where, the statements' hash, bytes scanned and cost).
    */
   engine?: Engine;
+  /** Statements done (the total is not known up front); ticked after each. */
+  onProgress?: OnProgress;
 }
 
 /** What runBacktest needs of a store or an engine. */

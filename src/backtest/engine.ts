@@ -13,7 +13,7 @@
  *   on train rows: no way round it).
  */
 import type { Config } from '../config/schema.js';
-import type { Param, Store } from '../db/store.js';
+import type { Param, Row, Store } from '../db/store.js';
 import { metrics, type Counts } from './stats.js';
 import { PLANS } from '../engine/plan.js';
 import type { Window } from '../db/window.js';
@@ -41,7 +41,17 @@ export async function runBacktest(
   opts: EngineOptions = {},
 ): Promise<BacktestResult> {
   const p = PLANS[opts.engine?.dialect ?? 'duckdb'];
-  const db: Db = opts.engine ?? { all: (sql, params) => store.all(sql, params), run: (sql, params) => store.run(sql, params) };
+  const base: Db = opts.engine ?? { all: (sql, params) => store.all(sql, params), run: (sql, params) => store.run(sql, params) };
+  // Each statement is one step of the run: a long backtest ticks per statement on a terminal.
+  let statements = 0;
+  const tick = <T>(r: T): T => {
+    opts.onProgress?.(++statements, null, 'statements');
+    return r;
+  };
+  const db: Db = {
+    all: <T extends Row = Row>(sql: string, params?: readonly Param[]) => base.all<T>(sql, params).then(tick),
+    run: (sql, params) => base.run(sql, params).then(tick),
+  };
   const table = p.ident(config.data.table);
   const label = p.ident(config.data.label);
   const timings: Record<string, number> = {};

@@ -33,6 +33,7 @@ import { compilePopulations, presentSegments, type Population } from './populati
 import { QUANTILES, thresholdsOf, variantsOf } from './variations.js';
 import { resolveGate } from '../config/schema.js';
 import { resolveWindow, type WindowName } from '../db/window.js';
+import type { OnProgress } from '../progress.js';
 
 /** A rule to backtest: from a file (with its path) or an ad-hoc expression. */
 export interface Target {
@@ -114,6 +115,8 @@ export interface BacktestOptions {
   configFile?: string;
   /** Run on this engine (issue 18) instead of `store`; the run then carries `execution`. */
   engine?: Engine;
+  /** Statements done, for a progress line. */
+  onProgress?: OnProgress;
 }
 
 export async function backtestTargets(store: Store, config: Config, catalog: Catalog, targets: readonly Target[], opts: BacktestOptions): Promise<BacktestRun> {
@@ -163,7 +166,7 @@ export async function backtestTargets(store: Store, config: Config, catalog: Cat
     !opts.coreOnly && window.name === 'test'
       ? await (engine ? resolveEngineWindow(engine, config, 'train') : resolveWindow(store, config, 'train')).catch(() => undefined)
       : undefined;
-  const on = engine ? { engine } : {};
+  const on = { ...(engine ? { engine } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
   const result = await runBacktest(
     store,
     config,
@@ -176,7 +179,7 @@ export async function backtestTargets(store: Store, config: Config, catalog: Cat
   if (!opts.coreOnly) judge(run, config, all, result.rules, present.protectedColumns, populations);
   if (opts.variations) {
     opts.onStep?.('threshold variations');
-    run.variations = await variations(store, config, catalog, targets, window);
+    run.variations = await variations(store, config, catalog, targets, window, opts.onProgress);
   }
   return run;
 }
@@ -244,6 +247,7 @@ async function variations(
   catalog: Catalog,
   targets: readonly Target[],
   window: BacktestResult['window'],
+  onProgress?: OnProgress,
 ): Promise<Record<string, Variation[]>> {
   const perRule = targets.map((t) => ({ t, features: new Set<string>() }));
   for (const p of perRule) for (const th of thresholdsOf(p.t.ast, catalog)) p.features.add(th.feature);
@@ -260,7 +264,7 @@ async function variations(
   const variants = targets.map((t) => variantsOf(t.ast, catalog, quantiles));
   const flat = variants.flatMap((vs, ti) => vs.map((v, vi) => ({ id: `${ti}:${vi}`, predicate: compilePredicate(v.ast, catalog) })));
   // one more scan for every variant of every rule (core counts only)
-  const r = await runBacktest(store, config, window, flat);
+  const r = await runBacktest(store, config, window, flat, onProgress ? { onProgress } : {});
   targets.forEach((t, ti) => {
     out[t.id] = variants[ti]!.map((v, vi) => {
       const res = r.rules.find((x) => x.id === `${ti}:${vi}`)!;

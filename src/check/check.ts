@@ -2,6 +2,7 @@
  * `rulegen check`: the CI gate. Lint every rule file; backtest approved rules (and candidates
  * on request) on the test window; apply the gate. Results as text, JUnit XML and Markdown.
  */
+import type { OnProgress } from '../progress.js';
 import { basename } from 'node:path';
 import type { Store } from '../db/store.js';
 import type { Engine } from '../engine/types.js';
@@ -47,7 +48,7 @@ export interface CheckResult {
 export async function runCheck(
   ws: Workspace,
   store: Store,
-  opts: { candidates: boolean; onStep?: (m: string) => void; engine?: Engine },
+  opts: { candidates: boolean; onStep?: (m: string) => void; onProgress?: OnProgress; engine?: Engine },
 ): Promise<CheckResult> {
   const t0 = performance.now();
   const { targets, loads, problems } = workspaceRules(ws, { statuses: opts.candidates ? ['approved', 'candidate'] : ['approved'] });
@@ -63,6 +64,7 @@ export async function runCheck(
   const run = await backtestTargets(store, ws.config, ws.catalog, targets, {
     window: 'test',
     onStep: opts.onStep,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     context,
     configFile: ws.paths.config,
     ...(opts.engine ? { engine: opts.engine } : {}),

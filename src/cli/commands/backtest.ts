@@ -52,6 +52,7 @@ export const register: Register = (program, { io, globals }) => {
               variations: opts.variations,
               coreOnly: opts.coreOnly,
               onStep: bar.step,
+              onProgress: bar.tick,
               context: workspaceContext(ws, loads),
               configFile: ws.paths.config,
               ...(engine ? { engine } : {}),

@@ -39,7 +39,7 @@ export const register: Register = (program, { io, globals }) => {
         await withWorkspaceStore(io, g, async (ws, store, bar) => {
           gate = ws.config.gate;
           const c = await withEngine(io, g.quiet, ws.config, store, opts, (engine) =>
-            runCheck(ws, store, { candidates: opts.candidates, onStep: bar.step, ...(engine ? { engine } : {}) }),
+            runCheck(ws, store, { candidates: opts.candidates, onStep: bar.step, onProgress: bar.tick, ...(engine ? { engine } : {}) }),
           );
           bar.done();
           report(c);
