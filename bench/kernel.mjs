@@ -8,6 +8,7 @@
 //
 // Contenders, interleaved round by round (each a child process under /usr/bin/time -v):
 //   core   kernel, core counts only, warm cache (in-process compute time reported apart)
+//   core-js  the same with the plain JS loops (RULEGEN_KERNEL_SIMD=0) instead of WebAssembly SIMD
 //   full   kernel, core + day + segment + populations-free overlap + set + train, warm cache
 //   hand   the hand-written DuckDB statement (bench/backtest.mjs --hand)
 //   numpy  numpy masks over the test window's columns (bench/backtest_numpy.py), compute apart
@@ -21,6 +22,7 @@ import { summarise } from './lib.mjs';
 import { RULES, conditionOf, featuresOf, handWrittenStatement, numpyOf, featureKind } from './rules-100.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const root = resolve(here, '..');
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -68,6 +70,7 @@ async function child(mode) {
       startup_ms: t1 - t0,
       run_ms: t2 - t1,
       timings: r.timings,
+      kernel: r.kernel,
       rows: r.rows,
       counts: r.rules.map((x) => [x.counts.tp, x.counts.fp]),
       rss: peak.rss,
@@ -121,9 +124,9 @@ function writeNpy(file, arr) {
   closeSync(fd);
 }
 
-function timed(cmd, args) {
+function timed(cmd, args, env = {}) {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, ...env } });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
   const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN) * 1024;
@@ -132,6 +135,7 @@ function timed(cmd, args) {
 
 async function main() {
   const runs = Number(opt('runs', 3));
+  const loadStart = loadavg();
   const out = join(root, 'bench/out');
   mkdirSync(out, { recursive: true });
   const s = await setup();
@@ -147,9 +151,10 @@ async function main() {
   const cutoffText = cutoff.replace(/\.\d+$/, (m) => m);
   const handFile = join(out, 'kernel-hand.sql');
   writeFileSync(handFile, handWrittenStatement(RULES, cutoffText) + ';\n');
-  const kernel = (mode) => timed('node', ['--import', 'tsx', 'bench/kernel.mjs', '--ws', ws, '--child', mode]);
+  const kernel = (mode, env) => timed('node', ['--import', 'tsx', 'bench/kernel.mjs', '--ws', ws, '--child', mode], env);
   const contenders = {
     core: () => kernel('core'),
+    'core-js': () => kernel('core', { RULEGEN_KERNEL_SIMD: '0' }),
     full: () => kernel('full'),
     hand: () => timed('node', ['bench/backtest.mjs', '--hand', db, handFile]),
     numpy: () => timed('/usr/bin/python3', ['bench/backtest_numpy.py', npDir, join(npDir, 'rules.json')]),
@@ -166,6 +171,7 @@ async function main() {
   const cacheDir = join(ws, '.rulegen', 'cache', 'kernel');
   rmSync(cacheDir, { recursive: true, force: true });
   console.error('first run (cache build) ...');
+  const firstLoad = loadavg();
   const first = kernel('full');
   const res = Object.fromEntries(Object.keys(contenders).map((n) => [n, []]));
   const ref = counts('full', first);
@@ -194,30 +200,35 @@ async function main() {
     console.log(m);
   };
   const comp = (r) => r.json.timings['kernel.compute'] / 1000;
-  say(
-    `kernel benchmark: ${RULES.length} rules, ${rows.toLocaleString('en-US')} test-window rows of ${ws}, ${runs} interleaved rounds, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
-  );
-  say(
-    `first run (cache build), full: wall ${f(first.seconds)} s, cache build ${f(first.json.timings['kernel.cache_build'] / 1000)} s, compute ${f(comp(first))} s, peak RSS ${(first.rss / 1e6).toFixed(0)} MB`,
-  );
-  say(`kernel compute, core counts (2 workers):   ${mm(res.core.map(comp))}`);
-  say(`kernel compute, full breakdowns:           ${mm(res.full.map(comp))}`);
-  say(`numpy compute (masks, tp/fp):              ${mm(res.numpy.map((r) => r.json.compute_s))}`);
-  say(`kernel core process wall (tsx start-up incl.): ${mm(res.core.map((r) => r.seconds))}; in-process run ${mm(res.core.map((r) => r.json.run_ms / 1000))}`);
-  say(`kernel full process wall (tsx start-up incl.): ${mm(res.full.map((r) => r.seconds))}; in-process run ${mm(res.full.map((r) => r.json.run_ms / 1000))}`);
-  say(`hand-written statement: process wall ${mm(res.hand.map((r) => r.seconds))}; statement ${mm(res.hand.map((r) => r.json.statement_ms / 1000))}`);
+  const how = (r) => (r.json.kernel.workers ? `${r.json.kernel.workers} workers` : 'in-thread');
+  const workers = (name) => [...new Set(res[name].map(how))].join(' / ');
   const med = (xs) => summarise(xs).median;
-  say(`ratio kernel core compute / numpy compute: ${f(med(res.core.map(comp)) / med(res.numpy.map((r) => r.json.compute_s)))}x (target <= 0.5x)`);
-  say(
-    `ratio kernel full process / hand-written process: ${f(med(res.full.map((r) => r.seconds)) / med(res.hand.map((r) => r.seconds)))}x; kernel full in-process run / hand statement: ${f(med(res.full.map((r) => r.json.run_ms)) / med(res.hand.map((r) => r.json.statement_ms)))}x (target <= 1x)`,
-  );
-  say(
-    `peak RSS (GNU time): core ${(med(res.core.map((r) => r.rss)) / 1e6).toFixed(0)} MB, full ${(med(res.full.map((r) => r.rss)) / 1e6).toFixed(0)} MB, hand ${(med(res.hand.map((r) => r.rss)) / 1e6).toFixed(0)} MB, numpy ${(med(res.numpy.map((r) => r.rss)) / 1e6).toFixed(0)} MB (target < 400 MB)`,
-  );
-  say(`full timings (last run): ${JSON.stringify(Object.fromEntries(Object.entries(res.full.at(-1).json.timings).map(([k, v]) => [k, Math.round(v)])))}`);
-  say(
-    `correctness: tp/fp of ${RULES.length} rules, kernel (core, full, first) vs hand-written vs numpy: ${mismatches.length ? `${mismatches.length} MISMATCHES` : 'identical'}`,
-  );
+  const mb = (name) => `${name} ${(med(res[name].map((r) => r.rss)) / 1e6).toFixed(0)} MB`;
+  const secs = (r) => r.seconds;
+  const runS = (r) => r.json.run_ms / 1000;
+  const npS = (r) => r.json.compute_s;
+  const stS = (r) => r.json.statement_ms / 1000;
+  say(`kernel benchmark: ${RULES.length} rules, ${rows.toLocaleString('en-US')} test-window rows of ${ws}, ${runs} interleaved rounds`);
+  say(`load average ${loadStart} at the start, ${loadavg()} at the end`);
+  const build = first.json.timings['kernel.cache_build'] / 1000;
+  say(`first run (cache build), full: wall ${f(first.seconds)} s, cache build ${f(build)} s, compute ${f(comp(first))} s`);
+  say(`  peak RSS ${(first.rss / 1e6).toFixed(0)} MB (load ${firstLoad})`);
+  say(`kernel compute, core counts (SIMD, ${workers('core')}):   ${mm(res.core.map(comp))}`);
+  say(`kernel compute, core counts (plain JS, ${workers('core-js')}): ${mm(res['core-js'].map(comp))}`);
+  say(`kernel compute, full breakdowns (SIMD, ${workers('full')}): ${mm(res.full.map(comp))}`);
+  say(`numpy compute (masks, tp/fp):              ${mm(res.numpy.map(npS))}`);
+  say(`kernel core process wall (tsx start-up incl.): ${mm(res.core.map(secs))}; in-process run ${mm(res.core.map(runS))}`);
+  say(`kernel full process wall (tsx start-up incl.): ${mm(res.full.map(secs))}; in-process run ${mm(res.full.map(runS))}`);
+  say(`hand-written statement: process wall ${mm(res.hand.map(secs))}; statement ${mm(res.hand.map(stS))}`);
+  say(`ratio kernel core compute / numpy compute: ${f(med(res.core.map(comp)) / med(res.numpy.map(npS)))}x (target <= 0.5x)`);
+  const byProcess = med(res.full.map(secs)) / med(res.hand.map(secs));
+  const byRun = med(res.full.map(runS)) / med(res.hand.map(stS));
+  say(`ratio kernel full process / hand-written process: ${f(byProcess)}x; kernel full in-process run / hand statement: ${f(byRun)}x (target <= 1x)`);
+  say(`peak RSS (GNU time): ${['core', 'core-js', 'full', 'hand', 'numpy'].map(mb).join(', ')} (target < 400 MB)`);
+  const last = Object.entries(res.full.at(-1).json.timings).map(([k, v]) => [k, Math.round(v)]);
+  say(`full timings (last run): ${JSON.stringify(Object.fromEntries(last))}`);
+  const verdict = mismatches.length ? `${mismatches.length} MISMATCHES` : 'identical';
+  say(`correctness: tp/fp of ${RULES.length} rules, kernel (core, full, first) vs hand-written vs numpy: ${verdict}`);
   writeFileSync(join(out, 'kernel-report.txt'), lines.join('\n') + '\n');
   if (mismatches.length) {
     console.error(mismatches.slice(0, 20).join('\n'));

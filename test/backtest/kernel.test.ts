@@ -66,7 +66,8 @@ const tableRow = fc.record({
 type TableRow = typeof tableRow extends fc.Arbitrary<infer T> ? T : never;
 
 const COLS =
-  'session_id VARCHAR, ts TIMESTAMP, label INTEGER, country VARCHAR, n1 DOUBLE, n2 DOUBLE, n3 DOUBLE, i1 BIGINT, b1 BOOLEAN, b2 BOOLEAN, c1 VARCHAR, c2 VARCHAR';
+  'session_id VARCHAR, ts TIMESTAMP, label INTEGER, country VARCHAR, n1 DOUBLE, n2 DOUBLE, n3 DOUBLE, i1 BIGINT, ' +
+  'b1 BOOLEAN, b2 BOOLEAN, c1 VARCHAR, c2 VARCHAR';
 
 async function load(store: Store, rows: readonly TableRow[]): Promise<void> {
   await store.run('DROP TABLE IF EXISTS sessions');
@@ -99,6 +100,7 @@ async function load(store: Store, rows: readonly TableRow[]): Promise<void> {
 function strip(r: BacktestResult): unknown {
   const { timings: _t, ...rest } = r as BacktestResult & { engine?: string };
   delete (rest as { engine?: string }).engine;
+  delete (rest as { kernel?: unknown }).kernel;
   return JSON.parse(JSON.stringify(rest, (k, v) => (k === 'fp_share' && typeof v === 'number' ? Number(v.toPrecision(12)) : v)));
 }
 
@@ -111,15 +113,20 @@ async function compare(
   fl: readonly { approved: boolean; deployed: boolean; extra: boolean }[],
   popExprs: readonly Expr[],
   train?: Window,
+  both = false,
 ): Promise<number> {
   const engineRules: EngineRule[] = exprs.map((e, i) => ({ id: `r${i}`, predicate: compilePredicate(e, catalog), ...fl[i]! }));
   const kernelRules: KernelRule[] = engineRules.map((r, i) => ({ ...r, ast: exprs[i]! }));
   const populations = popExprs.map((ast, i) => ({ name: `p${i}`, ast, predicate: compilePredicate(ast, catalog) }));
   const opts = { daily: true, segments: ['country', 'c1'], overlap: true, set: true, ...(train ? { train } : {}) };
   const sql = await runBacktest(store, config, window, engineRules, { ...opts, populations });
-  const kernel = await runKernelBacktest(store, config, catalog, window, kernelRules, { ...opts, populations, workers: 0 });
-  expect(kernel.engine).toBe('kernel');
-  expect(strip(kernel), exprs.map((e) => print(e)).join('\n')).toEqual(strip(sql));
+  // both inner loops, WebAssembly SIMD and plain JS, on alternate tables (and both on the fixed cases)
+  for (const simd of both ? [true, false] : [(flip = !flip)]) {
+    const kernel = await runKernelBacktest(store, config, catalog, window, kernelRules, { ...opts, populations, workers: 0, simd });
+    expect(kernel.engine).toBe('kernel');
+    expect(kernel.kernel.simd).toBe(simd);
+    expect(strip(kernel), `${simd ? 'simd' : 'js'}:\n${exprs.map((e) => print(e)).join('\n')}`).toEqual(strip(sql));
+  }
   const all = sql.rows + 0;
   nonTrivial += sql.rules.filter((r) => {
     const h = r.counts.tp + r.counts.fp + r.counts.unlabeled_hits;
@@ -129,6 +136,7 @@ async function compare(
 }
 
 let store: Store;
+let flip = false;
 beforeAll(async () => {
   store = await Store.open();
 });
@@ -186,11 +194,11 @@ describe('the kernel agrees with the SQL engine', () => {
       rows: 0,
     };
     const emptyTrain: Window = { ...empty, name: 'train', where: '"ts" < ?::TIMESTAMP', parameters: ['1990-01-01 00:00:00.000'] };
-    await compare(store, empty, exprs, fl, [parse('n1 > 1')], emptyTrain);
-    await compare(store, empty, [], [], []);
+    await compare(store, empty, exprs, fl, [parse('n1 > 1')], emptyTrain, true);
+    await compare(store, empty, [], [], [], undefined, true);
     await load(store, []);
     const all: Window = { ...empty, name: 'all', where: 'TRUE', parameters: [] };
-    await compare(store, all, exprs, fl, [parse('n1 > 1')]);
+    await compare(store, all, exprs, fl, [parse('n1 > 1')], undefined, true);
   });
 
   it('on thresholds tied with the data, -0, and values around 2^53', async () => {
@@ -235,6 +243,7 @@ describe('the kernel agrees with the SQL engine', () => {
         exprs.map((_, i) => ({ approved: i % 2 === 0, deployed: i % 3 === 0, extra: i % 5 === 0 })),
         [],
         wname === 'test' ? await resolveWindow(store, config, 'train') : undefined,
+        true,
       );
     }
   });
@@ -297,6 +306,12 @@ describe('the kernel on a file store: column cache and worker threads', () => {
     const train = await resolveWindow(file, config, 'train');
     const opts = { daily: true, segments: ['country', 'c1'], overlap: true, set: true, train };
     const sql = await runBacktest(file, config, w, rules, opts);
+    // a first run that needs fewer columns: the next one adds columns to the cache, in the same layout
+    const few = rules.slice(0, 2);
+    const fewSql = await runBacktest(file, config, w, few, {});
+    const fewKernel = await runKernelBacktest(file, config, catalog, w, few, { workers: 0 });
+    expect(fewKernel.timings['kernel.cache_build']).toBeGreaterThan(0);
+    expect(strip(fewKernel)).toEqual(strip(fewSql));
     const first = await runKernelBacktest(file, config, catalog, w, rules, { ...opts, workers: 2 });
     expect(first.timings['kernel.cache_build']).toBeGreaterThan(0);
     expect(strip(first)).toEqual(strip(sql));
@@ -305,7 +320,7 @@ describe('the kernel on a file store: column cache and worker threads', () => {
     expect(strip(warm)).toEqual(strip(sql));
     await file.run('UPDATE sessions SET n1 = n1 + 1 WHERE n2 < 3');
     const sql2 = await runBacktest(file, config, w, rules, opts);
-    const after = await runKernelBacktest(file, config, catalog, w, rules, { ...opts, workers: 0 });
+    const after = await runKernelBacktest(file, config, catalog, w, rules, { ...opts, workers: 0, simd: false });
     expect(after.timings['kernel.cache_build']).toBeGreaterThan(0);
     expect(strip(after)).toEqual(strip(sql2));
   });

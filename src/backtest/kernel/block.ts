@@ -6,8 +6,6 @@ import type { AtomSpec, ColumnKind, Instr } from './plan.js';
 
 /** Rows per block; 65,536 measured best for streaming from DuckDB (issue 13). */
 export const BLOCK_ROWS = 65_536;
-/** 32-bit words per block bitmap. */
-export const BLOCK_WORDS = BLOCK_ROWS / 32;
 
 /** Label codes in the label column: 0 human, 1 bot, 2 NULL, 3 any other value. */
 export const LABEL = { human: 0, bot: 1, none: 2, other: 3 } as const;
@@ -31,6 +29,8 @@ export interface SideSpec {
 
 /** Everything a worker needs; structured-clonable. */
 export interface KernelPlan {
+  /** Rows a thread's block buffers hold: BLOCK_ROWS, or fewer for a smaller table (a multiple of 128). */
+  blockRows: number;
   kinds: ColumnKind[];
   atoms: AtomSpec[];
   program: Instr[];

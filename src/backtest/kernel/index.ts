@@ -3,7 +3,10 @@
  * runBacktest, computed from typed columns with bitmaps instead of one `CASE WHEN` per rule
  * per row. Columns come from the workspace's column cache (built on first use, keyed by the
  * table's data fingerprint) or, for an in-memory store, straight from DuckDB in blocks; blocks
- * are spread over worker threads (a plain in-thread path is always there: `workers: 0`).
+ * are spread over worker threads (a plain in-thread path is always there: `workers: 0`), each of
+ * which reads its own blocks from the cache files. The bitmap loops are WebAssembly SIMD (wasm.ts)
+ * or plain JS (`simd: false`, RULEGEN_KERNEL_SIMD=0), with identical results; the result records
+ * which ran (`kernel: { simd, workers }`).
  *
  * Shapes the kernel cannot take (a window that is not the time split, a time column that is not
  * TIMESTAMP, an unknown AST) throw KernelUnsupportedError before any work: fall back to SQL.
@@ -20,9 +23,11 @@ import type { Expr } from '../../rule/ast.js';
 import type { BacktestResult, DailyPoint, EngineOptions, EngineRule, PopulationPredicate, RuleResult, SegmentResult, SetMetrics } from '../engine.js';
 import { metrics, ratio, wilson, type Counts } from '../stats.js';
 import type { Window } from '../../db/window.js';
-import { ColumnCache, dataFingerprint, loadDictionary, streamBlocks, type Dictionary } from './columns.js';
+import { ColumnCache, dataFingerprint, loadDictionary, releaseBufferPool, streamBlocks, type Dictionary } from './columns.js';
 import { addPartial, BLOCK_ROWS, daySlots, KernelState, type Block, type KernelPlan, type Partial, type SideSpec } from './compute.js';
 import { columnsOf, KernelUnsupportedError, planExprs, type ColumnSpec } from './plan.js';
+import { wantSimd } from './prims.js';
+import { BlockReader, type CacheSource } from './reader.js';
 
 export { KernelUnsupportedError } from './plan.js';
 
@@ -34,15 +39,18 @@ export interface KernelRule extends EngineRule {
 export interface KernelOptions extends Omit<EngineOptions, 'populations'> {
   /** Populations with their ASTs (src/backtest/populations.ts `Population` fits). */
   populations?: readonly (PopulationPredicate & { ast: Expr })[];
-  /** Worker threads; 0 = evaluate in this thread. Default: the cores available (at most 8), in-thread for a table of one block. */
+  /** Worker threads; 0 = evaluate in this thread. Default: the cores available (at most 8), one per 48 blocks read at least (else in-thread). */
   workers?: number;
   /** Column cache folder; `false` = stream from DuckDB every time. Default: `<database folder>/cache/kernel/<table>` for a file store. */
   cache?: string | false;
   /** Also check a hash aggregate over every row for the cache's fingerprint (a full scan). */
   verifyHash?: boolean;
+  /** WebAssembly SIMD loops (default: where available, unless RULEGEN_KERNEL_SIMD=0); false = the plain JS loops. */
+  simd?: boolean;
 }
 
-export type KernelResult = BacktestResult & { engine: 'kernel' };
+/** The result, with which engine made it and how: WebAssembly SIMD or plain JS loops, worker threads (0 = in-thread). */
+export type KernelResult = BacktestResult & { engine: 'kernel'; kernel: { simd: boolean; workers: number } };
 
 async function sideOf(store: Store, config: Config, w: Window): Promise<SideSpec> {
   const t = quoteIdent(config.data.time);
@@ -55,18 +63,74 @@ async function sideOf(store: Store, config: Config, w: Window): Promise<SideSpec
   return { kind, cutoff: Number(r?.c) };
 }
 
-/** The worker script next to this module: compiled JS, or (tests, from source) the TS file loaded through tsx. */
-function newWorker(plan: KernelPlan): Worker {
+/** Blocks per worker thread at least, by default. */
+const WORKER_BLOCKS = 48;
+
+let bundle: Promise<URL | null> | undefined;
+
+/**
+ * The worker script: the compiled worker.js next to this module, or (from the TypeScript sources:
+ * tests, benchmarks) worker.ts bundled once per process by esbuild into a data: URL, so workers
+ * start without a module loader; null when esbuild is not there (then tsx loads the sources).
+ */
+function workerScript(): Promise<URL | null> {
   const js = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData: { plan } });
-  const ts = new URL('./worker.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`;
-  return new Worker(boot, { eval: true, workerData: { plan } });
+  if (existsSync(fileURLToPath(js))) return Promise.resolve(js);
+  bundle ??= (async () => {
+    try {
+      const esbuild = await import('esbuild');
+      const r = await esbuild.build({
+        entryPoints: [fileURLToPath(new URL('./worker.ts', import.meta.url))],
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        target: 'node20',
+        write: false,
+        logLevel: 'silent',
+      });
+      return new URL(`data:text/javascript;base64,${Buffer.from(r.outputFiles[0]!.contents).toString('base64')}`);
+    } catch {
+      return null;
+    }
+  })();
+  return bundle;
 }
 
-/** Run blocks through `n` workers (at most two blocks in flight each), summing their partials. */
-async function runWorkers(plan: KernelPlan, blocks: AsyncIterable<Block> | Iterable<Block>, n: number): Promise<Partial> {
-  const workers = Array.from({ length: n }, () => newWorker(plan));
+async function newWorker(workerData: unknown): Promise<Worker> {
+  const url = await workerScript();
+  // no execArgv: a parent started with `--import tsx` would have every worker load tsx too (~0.3 s)
+  if (url) return new Worker(url, { workerData, execArgv: [] });
+  const ts = new URL('./worker.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`;
+  return new Worker(boot, { eval: true, workerData });
+}
+
+/** `n` workers that read their blocks from the column cache themselves; their partials summed. */
+async function runCacheWorkers(plan: KernelPlan, simd: boolean, source: CacheSource, n: number): Promise<Partial> {
+  const counter = new SharedArrayBuffer(4);
+  const workers = await Promise.all(Array.from({ length: n }, () => newWorker({ plan, simd, source, counter })));
+  try {
+    const partials = await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<Partial>((resolve, reject) => {
+            w.on('message', (m: { type: string; partial?: Partial }) => m.type === 'partial' && resolve(m.partial!));
+            w.on('error', reject);
+            w.on('exit', (code) => reject(new Error(`kernel worker exited (${code})`)));
+          }),
+      ),
+    );
+    const total = partials[0]!;
+    for (const p of partials.slice(1)) addPartial(total, p);
+    return total;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** Run streamed blocks through `n` workers (at most two blocks in flight each), summing their partials. */
+async function runWorkers(plan: KernelPlan, simd: boolean, blocks: AsyncIterable<Block> | Iterable<Block>, n: number): Promise<Partial> {
+  const workers = await Promise.all(Array.from({ length: n }, () => newWorker({ plan, simd })));
   const inflight = workers.map(() => 0);
   let wake: (() => void) | null = null;
   let failure: Error | null = null;
@@ -134,6 +198,7 @@ export async function runKernelBacktest(
   rules: readonly KernelRule[],
   opts: KernelOptions = {},
 ): Promise<KernelResult> {
+  if (opts.engine) throw new KernelUnsupportedError('the kernel runs on the embedded store only, not on an explicit engine');
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   const warnings: string[] = [];
@@ -167,38 +232,49 @@ export async function runKernelBacktest(
   const cacheDir =
     opts.cache === false || store.path === ':memory:' ? null : (opts.cache ?? join(dirname(store.path), 'cache', 'kernel', table.replace(/[^a-z0-9_]/gi, '_')));
   const dicts = new Map<string, readonly string[]>();
-  let blocks: AsyncIterable<Block> | Iterable<Block>;
+  let blocks: AsyncIterable<Block> | Iterable<Block> = [];
+  let source: CacheSource | null = null;
+  let cacheRange: { lo: number | null; hi: number | null } | null = null;
+  let nBlocks: number;
   let tableRows: number;
   if (cacheDir) {
     const fp = await dataFingerprint(store, table, { hash: opts.verifyHash });
     timings['kernel.fingerprint'] = performance.now() - t0;
     const cache = new ColumnCache(cacheDir, table, fp);
-    const order = await rowOrder(store, config);
-    const built = await cache.build(store, specs, order);
+    const built = await cache.build(store, specs, await hasRowid(store, table), config.data.time);
     if (built.ms) timings['kernel.cache_build'] = built.ms;
+    await releaseBufferPool(store);
     for (const s of specs) if (s.kind === 'category') dicts.set(s.column, cache.dictionary(s.column) ?? []);
     const sides = [side0, ...(side1 ? [side1] : [])];
-    const wanted = (first: number, last: number) => sides.some((sd) => sd.kind === 'all' || (sd.kind === 'ge' ? last >= sd.cutoff : first < sd.cutoff));
-    blocks = cache.blocks(specs, { key: specs[1]!.key, wanted });
+    const wanted = (lo: number, hi: number) => sides.some((sd) => sd.kind === 'all' || (sd.kind === 'ge' ? hi >= sd.cutoff : lo < sd.cutoff));
+    source = cache.source(specs, wanted);
+    cacheRange = cache.dayRange();
+    nBlocks = source.groups.length;
     tableRows = cache.rows;
   } else {
     const loaded = new Map<string, Dictionary>();
     for (const s of specs) if (s.kind === 'category' && !loaded.has(s.column)) loaded.set(s.column, await loadDictionary(store, table, s.column));
     loaded.forEach((d, c) => dicts.set(c, d.values));
-    blocks = streamBlocks(store, table, specs, loaded);
     tableRows = (await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(table)}`))?.n ?? 0;
+    blocks = streamBlocks(store, table, specs, loaded, 'TRUE', [], '', tableRows);
+    nBlocks = Math.ceil(tableRows / BLOCK_ROWS);
   }
   let minDay = 0;
   let nDays = 0;
   if (daily) {
-    const d = `CAST(CAST(date_trunc('day', ${quoteIdent(config.data.time)}) AS DATE) - DATE '1970-01-01' AS INTEGER)`;
-    const r = await store.one<{ lo: number | null; hi: number | null }>(`SELECT min(${d}) AS lo, max(${d}) AS hi FROM ${quoteIdent(table)}`);
+    // the cache's time ranges give the days without a scan (a TIMESTAMP's day is its epoch microseconds / 86,400e6, floored)
+    let r: { lo: number | null; hi: number | null } | undefined = cacheRange ?? undefined;
+    if (!r) {
+      const d = `CAST(CAST(date_trunc('day', ${quoteIdent(config.data.time)}) AS DATE) - DATE '1970-01-01' AS INTEGER)`;
+      r = await store.one<{ lo: number | null; hi: number | null }>(`SELECT min(${d}) AS lo, max(${d}) AS hi FROM ${quoteIdent(table)}`);
+    }
     if (r?.lo !== null && r?.lo !== undefined) [minDay, nDays] = [r.lo, r.hi! - r.lo + 1];
   }
 
   const ep = planExprs(exprs, catalog, colIndex, dicts);
   const segCols = segSpecs.map((s) => colIndex.get(s.key)!);
   const plan: KernelPlan = {
+    blockRows: Math.min(BLOCK_ROWS, Math.max(128, Math.ceil(tableRows / 128) * 128)),
     kinds: specs.map((s) => s.kind),
     atoms: ep.atoms,
     program: ep.program,
@@ -222,27 +298,36 @@ export async function runKernelBacktest(
 
   // evaluate
   const t1 = performance.now();
-  const nWorkers = Math.max(0, Math.min(opts.workers ?? Math.min(availableParallelism(), 8), Math.ceil(tableRows / BLOCK_ROWS)));
+  const simd = wantSimd(opts.simd);
+  // a worker costs ~50-100 ms to start (and its own JIT warm-up): below ~3M rows one thread is faster
+  const nWorkers = Math.max(0, Math.min(opts.workers ?? Math.min(availableParallelism(), 8, Math.floor(nBlocks / WORKER_BLOCKS)), nBlocks));
   let part: Partial;
   if (nWorkers <= 1) {
-    const state = new KernelState(plan);
-    for await (const b of blocks) state.process(b);
+    const state = new KernelState(plan, simd);
+    if (source) {
+      const reader = new BlockReader(source);
+      let i = 0;
+      try {
+        reader.runAll(state, () => (i < source.groups.length ? i++ : -1));
+      } finally {
+        reader.close();
+      }
+    } else for await (const b of blocks) state.process(b);
     part = state.finish();
-  } else part = await runWorkers(plan, blocks, nWorkers);
+  } else part = source ? await runCacheWorkers(plan, simd, source, nWorkers) : await runWorkers(plan, simd, blocks, nWorkers);
   timings['kernel.compute'] = performance.now() - t1;
 
   const out = assemble(plan, part, window, rules, opts, { breakdowns, daily, overlap, train, segSpecs, dicts, pops: breakdowns ? pops : [] }, warnings);
   timings['kernel'] = performance.now() - t0;
-  return { ...out, warnings, timings, engine: 'kernel' };
+  return { ...out, warnings, timings, engine: 'kernel', kernel: { simd, workers: nWorkers <= 1 ? 0 : nWorkers } };
 }
 
-/** The cache's row order: by time then rowid (a total order), or the scan order for a view. */
-async function rowOrder(store: Store, config: Config): Promise<string> {
-  const ok = await store.describe(`SELECT rowid FROM ${quoteIdent(config.data.table)}`).then(
+/** Whether the table has a rowid (a view has none): the cache's row order. */
+async function hasRowid(store: Store, table: string): Promise<boolean> {
+  return store.describe(`SELECT rowid FROM ${quoteIdent(table)}`).then(
     () => true,
     () => false,
   );
-  return ok ? `${quoteIdent(config.data.time)}, rowid` : '';
 }
 
 interface Shape {

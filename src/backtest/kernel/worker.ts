@@ -1,32 +1,42 @@
 /**
- * A kernel worker thread: receives the plan once (workerData), then blocks of columns
- * (transferred, not copied), and at the end posts its additive partial result.
+ * A kernel worker thread. With a cache source it reads its own blocks from the column cache
+ * (block numbers from a shared counter) and posts its additive partial result; without one it
+ * receives blocks of columns (transferred, not copied) and posts the partial on `finish`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { KernelState, type Block, type KernelPlan } from './compute.js';
+import { KernelState, type Block, type KernelPlan, type Partial } from './compute.js';
+import { BlockReader, type CacheSource } from './reader.js';
 
 const port = parentPort!;
-const state = new KernelState((workerData as { plan: KernelPlan }).plan);
-port.on('message', (m: { type: 'block'; block: Block } | { type: 'finish' }) => {
-  if (m.type === 'block') {
-    state.process(m.block);
-    port.postMessage({ type: 'done' });
-  } else {
-    const p = state.finish();
-    const buffers = [
-      p.groups,
-      p.ruleGroups,
-      ...p.segTotals,
-      ...p.segHits,
-      p.popTotals,
-      p.popHits,
-      p.inter,
-      p.incremental,
-      p.outside,
-      p.fpShare,
-      p.base,
-      p.all,
-    ].map((a) => a.buffer as ArrayBuffer);
-    port.postMessage({ type: 'partial', partial: p }, buffers);
+const data = workerData as { plan: KernelPlan; simd: boolean; source?: CacheSource; counter?: SharedArrayBuffer };
+const state = new KernelState(data.plan, data.simd);
+
+function post(p: Partial): void {
+  const arrays = [p.groups, p.ruleGroups, ...p.segTotals, ...p.segHits, p.popTotals, p.popHits, p.inter, p.incremental, p.outside, p.fpShare, p.base, p.all];
+  port.postMessage(
+    { type: 'partial', partial: p },
+    arrays.map((a) => a.buffer as ArrayBuffer),
+  );
+}
+
+if (data.source) {
+  const src = data.source;
+  const counter = new Int32Array(data.counter!);
+  const reader = new BlockReader(src);
+  try {
+    reader.runAll(state, () => {
+      const i = Atomics.add(counter, 0, 1);
+      return i < src.groups.length ? i : -1;
+    });
+  } finally {
+    reader.close();
   }
-});
+  post(state.finish());
+} else {
+  port.on('message', (m: { type: 'block'; block: Block } | { type: 'finish' }) => {
+    if (m.type === 'block') {
+      state.process(m.block);
+      port.postMessage({ type: 'done' });
+    } else post(state.finish());
+  });
+}
