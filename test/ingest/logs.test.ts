@@ -82,6 +82,22 @@ describe('formats', () => {
       golden(`${file}.requests.json`, rows);
     });
   }
+
+  it('parses edge-case lines as the regular expression does: escapes, stray quotes and brackets, odd spaces (golden)', async () => {
+    // Most lines take a fast path (split at the quotes); these lines probe its edges. The golden
+    // file was checked against the regex-only parser that came before the fast path.
+    const dir = await workspace('logs:\n  max_bad_share: 1\n');
+    const r = await runCli(['-C', dir, '--json', 'ingest-logs', '--format', 'combined', join(FORMATS, 'combined-edge.log')], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    const rows = await query(dir, `SELECT ${REQUEST_COLUMNS}, line_no FROM requests ORDER BY session_id, ts, file_no, line_no`);
+    golden('combined-edge.log.requests.json', {
+      lines: summary.lines,
+      bad: summary.bad.count,
+      first: summary.bad.first.map((b: { line: number }) => b.line),
+      rows,
+    });
+  });
 });
 
 describe('session features', () => {

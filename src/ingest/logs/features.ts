@@ -5,7 +5,9 @@
  * The aggregates run over `req`, the session's requests, whose derived columns are computed once
  * in sessionize.ts: `gap` (seconds since the previous request of the session, NULL for the first),
  * `depth` (non-empty path segments), `ext_class` (html|image|static|document|other), `ref_host`,
- * `insite` (referrer from the site itself), `is_login` (login path), `night` (local hour < 6).
+ * `insite` (referrer from the site itself), `is_login` (login path), `night` (local hour < 6); and
+ * per session (joined to every request) `distinct_paths` and `path_entropy`, from one count per
+ * session and path.
  */
 import type { Feature } from '../../catalog/schema.js';
 
@@ -30,7 +32,8 @@ export const UA_FAMILIES = ['none', 'crawler', 'http_library', 'edge', 'opera', 
 export function uaFamilySql(ua: string): string {
   return `CASE WHEN ${ua} IS NULL OR ${ua} = '' THEN 'none'
     WHEN regexp_matches(${ua}, '(?i)(bot|crawl|spider|slurp|archiver|feedfetcher|facebookexternalhit|mediapartners)') THEN 'crawler'
-    WHEN regexp_matches(${ua}, '(?i)^(curl|wget|python|java|go-http|okhttp|libwww|lwp|ruby|php|node|axios|apache-httpclient|scrapy|httpie|powershell)') THEN 'http_library'
+    WHEN regexp_matches(${ua}, '(?i)^(curl|wget|python|java|go-http|okhttp|libwww|lwp|ruby|php|node|axios|apache-httpclient|scrapy|httpie|powershell)')
+      THEN 'http_library'
     WHEN regexp_matches(${ua}, 'Edge?/') THEN 'edge'
     WHEN regexp_matches(${ua}, '(OPR/|Opera)') THEN 'opera'
     WHEN regexp_matches(${ua}, '(Chrome|CriOS|Chromium)/') THEN 'chrome'
@@ -120,12 +123,12 @@ export const LOG_FEATURES: readonly LogFeature[] = [
   // navigation
   {
     name: 'distinct_paths',
-    sql: 'count(DISTINCT path)',
+    sql: 'any_value(distinct_paths)',
     catalog: { type: 'number', unit: 'paths', label: 'distinct paths', description: 'Different paths requested in the session.', range: [0, null] },
   },
   {
     name: 'distinct_path_share',
-    sql: 'count(DISTINCT path) / count(*)',
+    sql: 'any_value(distinct_paths) / count(*)',
     catalog: {
       type: 'number',
       unit: 'share',
@@ -136,7 +139,7 @@ export const LOG_FEATURES: readonly LogFeature[] = [
   },
   {
     name: 'revisits',
-    sql: 'count(*) - count(DISTINCT path)',
+    sql: 'count(*) - any_value(distinct_paths)',
     catalog: {
       type: 'number',
       unit: 'requests',
@@ -238,7 +241,8 @@ export const LOG_FEATURES: readonly LogFeature[] = [
   },
   {
     name: 'http_version',
-    sql: `CASE mode(protocol) WHEN 'HTTP/1.0' THEN '1.0' WHEN 'HTTP/1.1' THEN '1.1' WHEN 'HTTP/2.0' THEN '2' WHEN 'HTTP/2' THEN '2' WHEN 'HTTP/3' THEN '3' ELSE CASE WHEN mode(protocol) IS NULL THEN 'none' ELSE 'other' END END`,
+    sql: `CASE mode(protocol) WHEN 'HTTP/1.0' THEN '1.0' WHEN 'HTTP/1.1' THEN '1.1' WHEN 'HTTP/2.0' THEN '2' WHEN 'HTTP/2' THEN '2' WHEN 'HTTP/3' THEN '3'
+      ELSE CASE WHEN mode(protocol) IS NULL THEN 'none' ELSE 'other' END END`,
     catalog: {
       type: 'category',
       label: 'HTTP version',

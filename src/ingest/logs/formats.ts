@@ -1,8 +1,9 @@
 /**
  * Access-log formats: how each is recognised from its first lines, and the SQL that turns one
- * raw line into the canonical request fields (see LOG_FIELDS). Parsing happens in DuckDB, one
- * regular expression (RE2) per line; JavaScript only looks at the first lines to detect the
- * format and to read a CloudFront `#Fields:` header.
+ * raw line into the canonical request fields (see LOG_FIELDS). Parsing happens in DuckDB: a
+ * line-based format is one regular expression (RE2) per line, with a cheaper exact path for the
+ * common case (see fastSplit); JavaScript only looks at the first lines to detect the format and
+ * to read a CloudFront `#Fields:` header.
  */
 import { quoteString } from '../../db/store.js';
 import type { LogField } from '../../config/logs.js';
@@ -60,36 +61,79 @@ const nullIfDash = (e: string) => `nullif(${e}, '-')`;
 /** Apache writes `\"` and `\\` inside quoted fields. */
 const unescape = (e: string) => `replace(replace(${e}, '\\"', '"'), '\\\\', '\\')`;
 
-/** The request line split once per line, unnested into columns rq_m, rq_t, rq_p (see ingest-logs.ts). */
-export const REQUEST_PARTS = `'^(\\S+) (\\S+)(?: (\\S+))?$', ['rq_m', 'rq_t', 'rq_p']`;
-
-/** Method, target, protocol from the split request line `rq` (a line that is not three words keeps its text as the path). */
+/**
+ * The request line `method target [protocol]`, RE2's `^(\S+) (\S+)(?: (\S+))?$` checked whole
+ * and split at its spaces (no second capture pass): columns rq_ok and rq (see REQUEST_SPLIT) hold
+ * the check and the words. A request line that is not two or three words gives no method, path
+ * or protocol.
+ */
 function requestParts(): Pick<FieldSql, 'method' | 'path' | 'query' | 'protocol'> {
-  const target = `nullif(rq_t, '')`;
+  const part = (i: number) => `CASE WHEN rq_ok THEN rq[${i}] END`;
+  // the query is what follows the first '?' (the target holds no line break for `.*` to stop at)
   return {
-    method: `nullif(rq_m, '')`,
-    path: `split_part(${target}, '?', 1)`,
-    query: `nullif(regexp_extract(${target}, '\\?(.*)$', 1), '')`,
-    protocol: `nullif(rq_p, '')`,
+    method: part(1),
+    path: `split_part(${part(2)}, '?', 1)`,
+    query: `CASE WHEN rq_ok AND contains(rq[2], '?') THEN nullif(substr(rq[2], strpos(rq[2], '?') + 1), '') END`,
+    protocol: part(3),
   };
 }
 
+/** The columns rq_ok and rq that requestParts reads, from a request-line expression. */
+export function requestSplit(req: string): string {
+  return `regexp_full_match(${req}, '\\S+ \\S+(?: \\S+)?') AS rq_ok, string_split(${req}, ' ') AS rq`;
+}
+
 /**
- * Line-based formats: the regex groups are unnested once into columns g_<group> (a struct read
- * field by field would run the regex once per field) and the fields read from them.
+ * The exact fast path of the Apache/Nginx formats. A line with no backslash holds no escaped
+ * quote, so its quoted fields are exactly the text between its double quotes: split at them
+ * (`p`), check the unquoted pieces against the pattern's own pieces (p[1] is
+ * `host ident user [time] `, p[3] ` status bytes `) and read the groups from the pieces (s1 and
+ * s3: p[1] and p[3] split at spaces). When every check holds, the full pattern matches with these
+ * very groups (each is forced: no piece can hold a quote, `\S+` no space, the time no `]`); any
+ * other line takes the regular expression. `cond` is the check (over `line` and `p`); `groups`
+ * the g_* values on the fast path.
  */
-export function regexFields(format: 'combined' | 'common' | 'nginx' | 'alb'): { pattern: string; groups: string[]; request: string; fields: FieldSql } {
+function fastSplit(format: 'combined' | 'common' | 'nginx'): { cond: string; groups: Record<string, string> } {
+  // s1: host, ident, user, then the bracketed time (which may hold spaces), then ''
+  const head = `regexp_full_match(p[1], '\\S+ \\S+ \\S+ \\[[^\\]]+\\] ')`;
+  const time = `array_to_string(s1[4:-2], ' ')[2:-2]`;
+  const base = { g_ip: 's1[1]', g_ident: 's1[2]', g_user: 's1[3]', g_time: time, g_request: 'p[2]', g_status: 's3[2]', g_bytes: 's3[3]' };
+  const noBackslash = `NOT contains(line, '\\')`;
+  if (format === 'common') {
+    return { cond: `${noBackslash} AND len(p) = 3 AND ${head} AND regexp_full_match(p[3], ' (?:\\d{3}|-) (?:\\d+|-)')`, groups: base };
+  }
+  const tail = `${head} AND regexp_full_match(p[3], ' (?:\\d{3}|-) (?:\\d+|-) ') AND p[5] = ' '`;
+  // combined: `... "referer" "agent"` and nothing after; nginx may add ` "x-forwarded-for"`
+  const shape = format === 'combined' ? `len(p) = 7 AND p[7] = ''` : `((len(p) = 7 AND p[7] = '') OR (len(p) = 9 AND p[7] = ' ' AND p[9] = ''))`;
+  return { cond: `${noBackslash} AND ${shape} AND ${tail}`, groups: { ...base, g_ref: 'p[4]', g_ua: 'p[6]' } };
+}
+
+/**
+ * Line-based formats: the groups g_<group> come from the fast path of fastSplit or, for the
+ * other lines, from the regular expression (ALB has no fast path); the column `fast` says which
+ * path a line took, and the fields are read from the groups.
+ */
+export function regexFields(format: 'combined' | 'common' | 'nginx' | 'alb'): {
+  pattern: string;
+  groups: string[];
+  fast: { cond: string; groups: Record<string, string> } | null;
+  /** The request line, over the g_* columns: split into rq_ok and rq by requestSplit. */
+  request: string;
+  fields: FieldSql;
+} {
+  // A field read from the regex is unescaped; on the fast path there is nothing to unescape.
+  const unescaped = (g: string) => `CASE WHEN fast THEN ${g} ELSE ${unescape(g)} END`;
   if (format === 'alb') {
     const groups = ['type', 'time', 'elb', 'ip', 'port', 'target', 't1', 't2', 't3', 'status', 'tstatus', 'rbytes', 'bytes', 'request', 'ua'].map(
       (g) => `g_${g}`,
     );
     // ALB's request target is absolute: "GET https://host:443/path?q HTTP/1.1"
-    const req = `regexp_replace(g_request, '^(\\S+) [a-z]+://[^/ ]+', '\\1 ')`;
     const r = requestParts();
     return {
       pattern: PATTERNS.alb,
       groups,
-      request: req,
+      fast: null,
+      request: `regexp_replace(g_request, '^(\\S+) [a-z]+://[^/ ]+', '\\1 ')`,
       fields: {
         ip: 'g_ip',
         ts: `try_strptime(g_time, ['%Y-%m-%dT%H:%M:%S.%fZ', '%Y-%m-%dT%H:%M:%SZ'])`,
@@ -104,20 +148,21 @@ export function regexFields(format: 'combined' | 'common' | 'nginx' | 'alb'): { 
     };
   }
   const groups = ['ip', 'ident', 'user', 'time', 'request', 'status', 'bytes', ...(format === 'common' ? [] : ['ref', 'ua'])].map((g) => `g_${g}`);
-  const r = requestParts();
   return {
     pattern: PATTERNS[format],
     groups,
+    fast: fastSplit(format),
     request: 'g_request',
     fields: {
       ip: 'g_ip',
-      // "17/May/2015:10:05:03 +0000": kept as the UTC instant
-      ts: `CAST(timezone('UTC', try_strptime(g_time, '%d/%b/%Y:%H:%M:%S %z')) AS TIMESTAMP)`,
-      ...r,
+      // "17/May/2015:10:05:03 +0000": kept as the UTC instant (through epoch microseconds: the
+      // same value as timezone('UTC', ...) without a time-zone lookup per line)
+      ts: `make_timestamp(epoch_us(try_strptime(g_time, '%d/%b/%Y:%H:%M:%S %z')))`,
+      ...requestParts(),
       status: `try_cast(${nullIfDash('g_status')} AS INTEGER)`,
       bytes: `try_cast(${nullIfDash('g_bytes')} AS BIGINT)`,
-      referrer: format === 'common' ? 'NULL::VARCHAR' : nullIfDash(unescape('g_ref')),
-      ua: format === 'common' ? 'NULL::VARCHAR' : nullIfDash(unescape('g_ua')),
+      referrer: format === 'common' ? 'NULL::VARCHAR' : nullIfDash(unescaped('g_ref')),
+      ua: format === 'common' ? 'NULL::VARCHAR' : nullIfDash(unescaped('g_ua')),
       host: 'NULL::VARCHAR',
     },
   };

@@ -1,14 +1,15 @@
 /**
  * `rulegen ingest-logs`: access logs -> `requests` and `sessions` tables, all or nothing.
  *
- * Every line is parsed in DuckDB (one regular expression per line, or JSON extraction), lines
- * that do not parse are counted and reported (never dropped silently), requests are grouped into
- * sessions by visitor key and inactivity gap, and the session features of LOG_FEATURES are
- * computed in one aggregate. Weak labels come from the user agent: self-declared crawlers (the
+ * Every line is parsed in DuckDB (split at its quotes and checked, or one regular expression per
+ * line, or JSON extraction; see formats.ts), lines that do not parse are counted and reported
+ * (never dropped silently), requests are grouped into sessions by visitor key and inactivity gap,
+ * and the session features of LOG_FEATURES are computed in one aggregate. Weak labels come from the user agent: self-declared crawlers (the
  * `isbot` patterns) are bots; the rest are human or unknown as `logs.unlabelled` says. The only
  * values that reach JavaScript are the first lines (format detection), the distinct user agents
  * (labelling: isbot's patterns use look-arounds that DuckDB's RE2 lacks) and aggregates.
  */
+import { rmSync } from 'node:fs';
 import { InputError, type Problem } from '../../errors.js';
 import type { OnProgress } from '../../progress.js';
 import { quoteIdent, quoteString, type Store } from '../../db/store.js';
@@ -23,7 +24,7 @@ import {
   jsonFields,
   LOG_FORMATS,
   regexFields,
-  REQUEST_PARTS,
+  requestSplit,
   type FieldSql,
   type LogFormat,
 } from './formats.js';
@@ -64,9 +65,13 @@ export interface IngestLogsSummary {
   warnings: Problem[];
 }
 
-const LINES = 'rulegen_log_lines';
 /** DuckDB's memory while ingesting a log (it spills beyond): keeps a 10M-line log under 2 GB of RSS. */
 const LOG_MEMORY_LIMIT = '1GB';
+/** One file's parsed lines, in file order (so a row's rowid is its line number - 1): this prefix and the file's number. */
+const FILE_LINES = 'rulegen_log_file_';
+/** The scratch database the FILE_LINES tables go to. */
+const SCRATCH = 'rulegen_log_scratch';
+/** The parsed lines of every file, with file_no and line_no (a view over the FILE_LINES tables). */
 const PARSED = 'rulegen_log_parsed';
 const REQ = 'rulegen_log_requests';
 const SESS = 'rulegen_log_sessions';
@@ -74,14 +79,10 @@ const UA = 'rulegen_log_ua';
 /** The requests of the sessions, kept beside them for `explain` and later features. */
 export const REQUESTS_TABLE = 'requests';
 
-/** Read one file's lines with their 1-based line numbers; an empty line is kept (as NULL). */
-function linesSql(file: string): string {
-  return `SELECT row_number() OVER () AS line_no, column0 AS line FROM ${lineReader(file)}`;
-}
-
-/** One VARCHAR column, no quoting, a delimiter no log line holds: each line read whole. */
+/** One VARCHAR column, no quoting, a delimiter no log line holds: each line read whole; an empty line is kept (as NULL). */
 function lineReader(file: string): string {
-  return `read_csv(${quoteString(escapeGlob(file))}, columns = {'column0': 'VARCHAR'}, header = false, delim = '\\x01', quote = '', escape = '', auto_detect = false, strict_mode = false)`;
+  return `read_csv(${quoteString(escapeGlob(file))}, columns = {'column0': 'VARCHAR'}, header = false, delim = '\\x01', quote = '', escape = '',
+    auto_detect = false, strict_mode = false)`;
 }
 
 async function firstLines(store: Store, file: string): Promise<string[]> {
@@ -108,11 +109,20 @@ function readError(e: unknown, file: string): InputError {
   });
 }
 
-/** The projection of the canonical fields for one file of a format. */
-function parsedSelect(format: LogFormat, fileNo: number, file: string, head: string[], logs: LogsConfig): string {
-  // the file's lines, numbered once into a table (a window over the reader would make every
-  // regex after it single-threaded)
-  const lines = `(SELECT line_no, line FROM ${LINES} WHERE file_no = ${fileNo})`;
+/**
+ * One file's lines, read from the file and parsed in one statement, one row per line in file
+ * order (so no window numbers them: a window over the reader would make the parse single-threaded;
+ * the table's rowid is the line number - 1). Columns: `skip` (a line that holds no request: empty,
+ * or a CloudFront comment), the canonical fields, key_field, `parsed` (the line has the format's
+ * shape), ref_host (the referrer's host) and `raw` (the line's text, kept only when the line is
+ * not usable, to be quoted).
+ * `usable` is the condition over those columns that a line is usable.
+ */
+function parsedSelect(format: LogFormat, file: string, head: string[], logs: LogsConfig, usable: string): string {
+  const reader = `(SELECT column0 AS line FROM ${lineReader(file)})`;
+  // trim() copies the line: only a line that does not start with a printable ASCII character
+  // (compared as bytes) can be blank
+  const blank = `CASE WHEN line >= '!' AND line < chr(127) THEN false ELSE line IS NULL OR trim(line) = '' END`;
   let fields: FieldSql;
   let from: string;
   let ok: string;
@@ -126,20 +136,29 @@ function parsedSelect(format: LogFormat, fileNo: number, file: string, head: str
         found: head[0] ?? '',
       });
     fields = cloudfrontFields(cols);
-    from = `(SELECT line_no, line, string_split(line, chr(9)) AS parts FROM ${lines} WHERE line IS NOT NULL AND NOT starts_with(line, '#'))`;
+    from = `(SELECT line, line IS NULL OR starts_with(line, '#') AS skip, string_split(line, chr(9)) AS parts FROM ${reader})`;
     ok = `len(parts) >= ${Math.max(...cols.values())}`;
   } else if (format === 'jsonl') {
     fields = jsonFields(logs.fields);
-    from = `(SELECT line_no, line FROM ${lines} WHERE line IS NOT NULL AND trim(line) <> '')`;
+    from = `(SELECT line, ${blank} AS skip FROM ${reader})`;
     ok = 'json_valid(line)';
   } else {
     const r = regexFields(format);
     fields = r.fields;
     // The patterns are this module's constants, not input: inlined so DuckDB compiles them once.
-    // three layers, each regex run once per line (UNNEST materialises the groups as columns):
-    // the line's groups (g_*), the request line's parts (rq_*), then the canonical columns
-    const inner = `(SELECT line_no, unnest(regexp_extract(line, ${quoteString(r.pattern)}, [${r.groups.map(quoteString).join(', ')}])) FROM ${lines} WHERE line IS NOT NULL AND trim(line) <> '')`;
-    from = `(SELECT *, unnest(regexp_extract(${r.request}, ${REQUEST_PARTS})) FROM ${inner})`;
+    // Layers of columns, each computed once per line (a CASE reading a struct field per group
+    // does not re-run the regex): the line split at its quotes and the fast-path check, the
+    // pieces and (other lines only) the regex's groups as a struct, the groups g_*, then the
+    // request line's words and the canonical columns.
+    const regex = `regexp_extract(line, ${quoteString(r.pattern)}, [${r.groups.map(quoteString).join(', ')}])`;
+    const fast = r.fast;
+    const pieces = fast
+      ? `(SELECT line, p, fast, string_split(p[1], ' ') AS s1, string_split(p[3], ' ') AS s3, CASE WHEN NOT fast THEN ${regex} END AS rx
+          FROM (SELECT line, p, coalesce(${fast.cond}, false) AS fast FROM (SELECT line, string_split(line, '"') AS p FROM ${reader})))`
+      : `(SELECT line, false AS fast, ${regex} AS rx FROM ${reader})`;
+    const groups = r.groups.map((g) => `${fast ? `CASE WHEN fast THEN ${fast.groups[g]} ELSE rx.${g} END` : `rx.${g}`} AS ${g}`);
+    const inner = `(SELECT line, ${blank} AS skip, fast, ${groups.join(', ')} FROM ${pieces})`;
+    from = `(SELECT *, ${requestSplit(r.request)} FROM ${inner})`;
     // regexp_extract gives empty groups when the anchored pattern does not match, and the
     // first group (\S+) is never empty when it does: no second regex pass per line.
     ok = `${r.groups[0]} <> ''`;
@@ -150,7 +169,9 @@ function parsedSelect(format: LogFormat, fileNo: number, file: string, head: str
       : // validated against the config's field-path syntax in checkKey()
         `json_extract_string(line, ${quoteString('$.' + (logs.fields[logs.key as keyof typeof logs.fields] ?? logs.key))})`;
   const cols = (Object.keys(fields) as (keyof FieldSql)[]).map((k) => `${fields[k]} AS ${k}`);
-  return `SELECT ${fileNo} AS file_no, line_no, ${cols.join(', ')}, ${keyField} AS key_field, ${ok} AS parsed FROM ${from}`;
+  const select = `SELECT line, skip, ${cols.join(', ')}, ${keyField} AS key_field, ${ok} AS parsed FROM ${from}`;
+  // the referrer's host is read here, once: for the site's own host and for in-site referrers
+  return `SELECT * EXCLUDE (line), ${REF_HOST} AS ref_host, CASE WHEN skip OR (${usable}) THEN NULL ELSE line END AS raw FROM (${select})`;
 }
 
 function checkKey(key: string, formats: LogFormat[]): void {
@@ -242,37 +263,56 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
   // database's temp folder instead. The previous limit is restored after.
   const previous = (await store.one<{ m: string }>(`SELECT current_setting('memory_limit') AS m`))?.m;
   await store.run(`SET memory_limit = '${LOG_MEMORY_LIMIT}'`);
+  // A file-backed store parses into a scratch database file beside it (compressed on disk, so a
+  // big log does not fill the memory limit and spill); an in-memory store into temporary tables.
+  const scratchFile = store.path === ':memory:' ? null : `${store.path}.ingest-logs.tmp`;
+  const schema = scratchFile ? `${SCRATCH}.` : '';
+  const fileTables = files.map((_, i) => `${schema}${FILE_LINES}${i}`);
   try {
+    await parse();
     return await transact();
   } finally {
+    // the temporary tables, views and scratch file are this run's own: dropped whatever happened
+    for (const v of ['rulegen_log_ok', PARSED]) await store.run(`DROP VIEW IF EXISTS ${v}`).catch(() => undefined);
+    if (scratchFile) {
+      await store.run(`DETACH DATABASE IF EXISTS ${SCRATCH}`).catch(() => undefined);
+      for (const f of [scratchFile, `${scratchFile}.wal`]) rmSync(f, { force: true });
+    } else for (const t of fileTables) await store.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
     if (previous) await store.run(`SET memory_limit = ${quoteString(previous)}`).catch(() => undefined);
+  }
+
+  /**
+   * Every file into its own table, before the transaction: the store is not touched (all or
+   * nothing holds), and a committed table's rowid is its row's position, which is the line
+   * number (inside a transaction it is not).
+   */
+  async function parse(): Promise<void> {
+    if (scratchFile) {
+      for (const f of [scratchFile, `${scratchFile}.wal`]) rmSync(f, { force: true });
+      await store.run(`ATTACH ${quoteString(scratchFile)} AS ${SCRATCH}`);
+    }
+    for (let i = 0; i < files.length; i++) {
+      opts.onStep?.(`parsing ${files[i]}`);
+      const select = parsedSelect(formats[i]!.format, files[i]!, heads[i]!, logs, okExpr);
+      try {
+        await store.run(`CREATE OR REPLACE ${scratchFile ? '' : 'TEMP '}TABLE ${fileTables[i]} AS ${select}`, [], { onProgress: opts.onProgress });
+      } catch (e) {
+        throw readError(e, files[i]!);
+      }
+    }
+    const fileLines = fileTables.map((t, i) => `SELECT ${i} AS file_no, rowid + 1 AS line_no, * EXCLUDE (skip) FROM ${t} WHERE NOT skip`);
+    await store.run(`CREATE OR REPLACE TEMP VIEW ${PARSED} AS ${fileLines.join(' UNION ALL ')}`);
   }
 
   function transact(): Promise<IngestLogsSummary> {
     return store.transaction(async (tx) => {
-      for (const t of [LINES, PARSED, REQ, SESS, UA]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+      for (const t of [REQ, SESS, UA]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
       const perFile: IngestLogsSummary['files'] = [];
-      for (let i = 0; i < files.length; i++) {
-        opts.onStep?.(`parsing ${files[i]}`);
-        const select = parsedSelect(formats[i]!.format, i, files[i]!, heads[i]!, logs);
-        try {
-          // every file's numbered lines stay until the bad ones are quoted (one table, no re-read)
-          await tx.run(
-            `${i === 0 ? `CREATE TEMP TABLE ${LINES} AS` : `INSERT INTO ${LINES}`} SELECT ${i} AS file_no, line_no, line FROM (${linesSql(files[i]!)})`,
-            [],
-            {
-              onProgress: opts.onProgress,
-            },
-          );
-          await tx.run(i === 0 ? `CREATE TABLE ${PARSED} AS ${select}` : `INSERT INTO ${PARSED} ${select}`, [], { onProgress: opts.onProgress });
-        } catch (e) {
-          throw readError(e, files[i]!);
-        }
-      }
       // one scan of the parsed lines for every count the run needs: lines and bad lines per
       // file, and whether any usable line carries a request host
       const counts = await tx.all<{ file_no: number; n: number; bad: number; hosts: number }>(
-        `SELECT file_no, count(*) AS n, count(*) FILTER (WHERE NOT (${okExpr})) AS bad, count(host) FILTER (WHERE ${okExpr}) AS hosts FROM ${PARSED} GROUP BY file_no`,
+        `SELECT file_no, count(*) AS n, count(*) FILTER (WHERE NOT (${okExpr})) AS bad, count(host) FILTER (WHERE ${okExpr}) AS hosts
+         FROM ${PARSED} GROUP BY file_no`,
       );
       const countOf = (i: number) => counts.find((c) => Number(c.file_no) === i);
       for (let i = 0; i < files.length; i++) {
@@ -287,19 +327,19 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
       if (kinds[0] === 'jsonl') await checkJsonMapping(tx, logs, files, customKey);
       const lines = perFile.reduce((a, f) => a + f.lines, 0);
       const bad = perFile.reduce((a, f) => a + f.bad, 0);
+      // a line that is not usable kept its text (raw) for this
       const firstBad = bad
         ? await tx.all<{ file_no: number; line_no: number; line: string | null }>(
-            `SELECT b.file_no, b.line_no, l.line FROM (SELECT file_no, line_no FROM ${PARSED} WHERE NOT (${okExpr}) ORDER BY file_no, line_no LIMIT 5) b
-             JOIN ${LINES} l USING (file_no, line_no) ORDER BY b.file_no, b.line_no`,
+            `SELECT file_no, line_no, raw AS line FROM ${PARSED} WHERE NOT (${okExpr}) ORDER BY file_no, line_no LIMIT 5`,
           )
         : [];
-      await tx.run(`DROP TABLE ${LINES}`);
       const first = firstBad.map((b) => ({ file: files[Number(b.file_no)]!, line: Number(b.line_no), text: b.line ?? '' }));
       const share = lines ? bad / lines : 0;
       if (lines === 0) throw InputError.single({ message: 'the log has no lines', where: { file: files[0] }, expected: 'access-log lines', found: 'none' });
       if (bad === lines || share > logs.max_bad_share) {
         throw new InputError(
-          `${bad.toLocaleString('en-US')} of ${lines.toLocaleString('en-US')} lines (${(100 * share).toFixed(1)}%) do not parse as ${kinds[0]}; the limit is logs.max_bad_share = ${(100 * logs.max_bad_share).toFixed(1)}%`,
+          `${bad.toLocaleString('en-US')} of ${lines.toLocaleString('en-US')} lines (${(100 * share).toFixed(1)}%) do not parse as ${kinds[0]}; ` +
+            `the limit is logs.max_bad_share = ${(100 * logs.max_bad_share).toFixed(1)}%`,
           first.map((b) => ({
             severity: 'error' as const,
             message: 'malformed line',
@@ -323,7 +363,7 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
       if (!hosts.length) {
         if (counts.every((c) => Number(c.hosts) === 0)) {
           const top = await tx.one<{ h: string | null }>(
-            `SELECT ${REF_HOST} AS h FROM ${PARSED} WHERE (${okExpr}) AND ${REF_HOST} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
+            `SELECT ref_host AS h FROM ${PARSED} WHERE (${okExpr}) AND ref_host IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
           );
           if (top?.h) {
             hosts = [top.h];
@@ -335,12 +375,22 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
       opts.onStep?.('building sessions');
       await tx.run(`CREATE TEMP VIEW rulegen_log_ok AS SELECT * FROM ${PARSED} WHERE ${okExpr}`);
       const q = sessionizeSql('rulegen_log_ok', REQ, logs, gap, hosts, config.data, UA);
-      await tx.run(q.requests.sql, q.requests.params, { onProgress: opts.onProgress });
+      for (const st of q.requests) {
+        // a table written in no particular order is written by every thread at once
+        if (st.unordered) await tx.run('SET preserve_insertion_order = false');
+        try {
+          await tx.run(st.sql, st.params, { onProgress: opts.onProgress });
+        } finally {
+          if (st.unordered) await tx.run('RESET preserve_insertion_order');
+        }
+      }
       opts.onStep?.('computing session features');
       await tx.run(`CREATE TABLE ${SESS} AS ${q.sessions.sql}`, q.sessions.params, { onProgress: opts.onProgress });
       await tx.run('DROP VIEW rulegen_log_ok');
+      for (const t of q.temp) await tx.run(`DROP TABLE ${t}`);
       const s = (await tx.one<Record<string, number | string | null>>(
-        `SELECT count(*) AS n, count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 1) AS bots, count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 0) AS humans,
+        `SELECT count(*) AS n, count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 1) AS bots,
+         count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 0) AS humans,
          CAST(min(${quoteIdent(config.data.time)}) AS VARCHAR) AS from_ts, CAST(max(${quoteIdent(config.data.time)}) AS VARCHAR) AS to_ts FROM ${SESS}`,
       ))!;
       const requests = Number((await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${REQ}`))!.n);
@@ -349,7 +399,7 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
       await tx.run(`DROP TABLE IF EXISTS ${quoteIdent(REQUESTS_TABLE)}`);
       await tx.run(`ALTER TABLE ${SESS} RENAME TO ${table}`);
       await tx.run(`ALTER TABLE ${REQ} RENAME TO ${quoteIdent(REQUESTS_TABLE)}`);
-      for (const t of [PARSED, UA]) await tx.run(`DROP TABLE ${t}`);
+      await tx.run(`DROP TABLE ${UA}`);
 
       const sessions = Number(s['n']);
       const bots = Number(s['bots']);
@@ -358,7 +408,9 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
       if (bad > 0)
         warnings.push({
           severity: 'warning',
-          message: `${bad} malformed line${bad === 1 ? '' : 's'} (${(100 * share).toFixed(2)}%) skipped, first at ${first.map((b) => `${b.file}:${b.line}`).join(', ')}`,
+          message:
+            `${bad} malformed line${bad === 1 ? '' : 's'} (${(100 * share).toFixed(2)}%) skipped, ` +
+            `first at ${first.map((b) => `${b.file}:${b.line}`).join(', ')}`,
         });
       return {
         files: perFile,
@@ -370,7 +422,11 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
         bots,
         humans,
         unlabelled: sessions - bots - humans,
-        labels: `weak labels from the user agent: sessions whose agent declares a bot (isbot patterns) are bots; the rest are ${logs.unlabelled === 'human' ? 'labelled human (logs.unlabelled: human) — a bot faking a browser is counted as a human' : 'unlabelled (logs.unlabelled: unknown)'}`,
+        labels:
+          'weak labels from the user agent: sessions whose agent declares a bot (isbot patterns) are bots; the rest are ' +
+          (logs.unlabelled === 'human'
+            ? 'labelled human (logs.unlabelled: human) — a bot faking a browser is counted as a human'
+            : 'unlabelled (logs.unlabelled: unknown)'),
         hosts: { names: hosts, inferred },
         from: (s['from_ts'] as string | null) ?? null,
         to: (s['to_ts'] as string | null) ?? null,
