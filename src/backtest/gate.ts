@@ -61,7 +61,8 @@ export function applyCandidateSetGate(r: RuleResult, gate: Gate): GateVerdict {
   return {
     pass: false,
     reasons: [
-      `with this rule the deployed set hits ${w.counts.fp} of ${humans} humans (${r.set.incremental_fp} only by this rule): FPR upper 95% bound ${pct(w.fpr_upper95)} exceeds set_max_fpr ${pct(g.set_max_fpr)}`,
+      `with this rule the deployed set hits ${w.counts.fp} of ${humans} humans (${r.set.incremental_fp} only by this rule): FPR upper 95% ` +
+        `bound ${pct(w.fpr_upper95)} exceeds set_max_fpr ${pct(g.set_max_fpr)}`,
     ],
   };
 }
@@ -133,7 +134,9 @@ export function judgeCell(key: string, kind: SegmentJudgement['kind'], isProtect
     return {
       ...base,
       outcome: 'fail',
-      message: `FPR on ${what} is ${pct(fp / humans)} (${fp} of ${humans} humans): its lower 95% bound ${pct(lower)} exceeds segment_max_fpr ${pct(g.segment_max_fpr)}`,
+      message:
+        `FPR on ${what} is ${pct(fp / humans)} (${fp} of ${humans} humans): its lower 95% bound ${pct(lower)} exceeds ` +
+        `segment_max_fpr ${pct(g.segment_max_fpr)}`,
     };
   }
   if (upper > g.segment_max_fpr)
@@ -207,7 +210,8 @@ export function applyStabilityGate(r: RuleResult, gate: Gate): GateVerdict & { w
   return {
     pass: false,
     reasons: [
-      `recall collapsed on ${day}: ${week}${pct(r.recall)} over the test window, against ${pct(train)} on train (min_recall_ratio ${g.min_recall_ratio} needs at least ${pct(floor)})`,
+      `recall collapsed on ${day}: ${week}${pct(r.recall)} over the test window, against ${pct(train)} on train ` +
+        `(min_recall_ratio ${g.min_recall_ratio} needs at least ${pct(floor)})`,
     ],
     weeks,
   };
@@ -282,7 +286,10 @@ export function gatePower(humans: number, maxFpr: number): GatePower {
 }
 
 export function powerMessage(p: GatePower, maxFpr: number): string {
-  return `the test window has ${p.humans.toLocaleString('en-US')} labelled humans; at least ${p.needed.toLocaleString('en-US')} are needed for a rule to pass max_fpr ${pct(maxFpr)} even with zero false positives`;
+  return (
+    `the test window has ${p.humans.toLocaleString('en-US')} labelled humans; at least ${p.needed.toLocaleString('en-US')} are needed for a rule ` +
+    `to pass max_fpr ${pct(maxFpr)} even with zero false positives`
+  );
 }
 
 // ------------------------------------------------------------------------------ everything

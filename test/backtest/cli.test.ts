@@ -34,7 +34,8 @@ describe('backtest findings', () => {
     expect(f[IDS.E].undetermined).toEqual(['protected population slow: too few humans to judge (n=3; 0 false positives)']);
     // stability: G catches a d on train (100%), e of e f k on test (33.3%)
     expect(f[IDS.G].stability).toEqual([
-      'recall collapsed on 2026-01-03: 33.3% of bots in the test week from 2026-01-03 (1 of 3), 33.3% over the test window, against 100% on train (min_recall_ratio 0.5 needs at least 50.0%)',
+      'recall collapsed on 2026-01-03: 33.3% of bots in the test week from 2026-01-03 (1 of 3), 33.3% over the test window, against 100% on ' +
+        'train (min_recall_ratio 0.5 needs at least 50.0%)',
     ]);
     expect(f[IDS.E].stability).toEqual([]); // train 2/2, test 2/3
     // duplicates: F is A with its terms reordered; R (rejected) hits the same e g j

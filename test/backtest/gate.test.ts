@@ -159,7 +159,8 @@ describe('stability gate (recall ratio)', () => {
     const v = applyStabilityGate(r, gate);
     expect(v.pass).toBe(false);
     expect(v.reasons).toEqual([
-      'recall collapsed on 2026-01-17: 1.43% of bots in the test week from 2026-01-17 (1 of 70), 7.86% over the test window, against 15.0% on train (min_recall_ratio 0.5 needs at least 7.50%)',
+      'recall collapsed on 2026-01-17: 1.43% of bots in the test week from 2026-01-17 (1 of 70), 7.86% over the test window, against 15.0% on ' +
+        'train (min_recall_ratio 0.5 needs at least 7.50%)',
     ]);
   });
   it('passes with a lower ratio, and when train recall is 0 (nothing to collapse)', () => {
