@@ -104,7 +104,8 @@ def main():
             leaf_arch.append({str(a): int(np.sum(mask & (at == a))) for a in np.unique(at)})
     passing = [r for r in results if r["fpr_upper95"] <= max_fpr and (r["precision"] or 0) >= min_precision and r["tp"] >= min_support]
     best = max(passing, key=lambda r: r["recall"]) if passing else None
-    print(json.dumps({"load_s": load, "fit_s": time.time() - t1, "leaves": results, "best": best, "bots": bots, "humans": humans, "leaf_arch": leaf_arch, "arch_n": arch_n,
+    print(json.dumps({"load_s": load, "fit_s": time.time() - t1, "leaves": results, "best": best, "bots": bots, "humans": humans,
+                      "leaf_arch": leaf_arch, "arch_n": arch_n,
                       "note": "NaN filled with -1 (sklearn 1.2 trees have no NaN support)"}))
 
 

@@ -39,13 +39,13 @@ import { buildAtoms } from './atoms.js';
 import { pct, type SliceGate } from './covering.js';
 import { atomCounter } from './offline/bins.js';
 import { compileExisting, countSample, createSample } from './offline/sample.js';
-import { coverBest } from './offline/search.js';
+import { coverBest, LAMBDA_SHARES, type Purest } from './offline/search.js';
 import { LBL, SAMPLE, VAL } from './offline/sql.js';
-import type { Family, InducedRule, InduceOptions, InduceResult, Term } from './offline/types.js';
+import type { Family, InducedRule, InduceOptions, InduceResult, NoiseFloor, Term } from './offline/types.js';
 
 export { SEARCH_ROWS } from './offline/sample.js';
 export { BEAM, LAMBDA_SHARES, MAX_TERMS, VALIDATE } from './offline/search.js';
-export type { Family, InducedRule, InduceOptions, InduceResult } from './offline/types.js';
+export type { Family, InducedRule, InduceOptions, InduceResult, NoiseFloor } from './offline/types.js';
 
 /** Rows of the fit slice the atoms' thresholds are read from. */
 export const ATOM_ROWS = 100_000;
@@ -132,23 +132,28 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
     const [firstCounts] = await counter.score(null);
 
     // 3 and 4. the covering search, each step's best judged on the validation slice
-    const { chosen, stop, families, skipped } = await coverBest({
-      store,
-      catalog,
-      terms,
-      counter,
-      firstCounts: firstCounts!,
-      integer: built.integer,
-      existing,
-      fit,
-      val,
-      fitGate,
-      valGate,
-      setMax,
-      maxJaccard,
-      count: opts.count,
-      step,
-    });
+    const { chosen, stop, families, skipped, purest } = await coverBest(
+      {
+        store,
+        catalog,
+        terms,
+        counter,
+        firstCounts: firstCounts!,
+        integer: built.integer,
+        existing,
+        fit,
+        val,
+        fitGate,
+        valGate,
+        setMax,
+        maxJaccard,
+        count: opts.count,
+        step,
+      },
+      opts.familiesOnly ? LAMBDA_SHARES.slice(0, 1) : LAMBDA_SHARES,
+    );
+    const floor = noiseFloor(purest, fit, setMax);
+    if (opts.familiesOnly) return { ...empty('families only'), notes: [], sampleRows, searched: counter.searched, families, ...(floor ? { floor } : {}) };
 
     // 5. confirmed on the full train window
     step(`confirming ${chosen.length} rules on the train window`);
@@ -171,15 +176,48 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
       rules.push({ ast: c.ast, condition: print(c.ast), terms: featuresOf(c.ast).length, train: r, term_notes: c.notes, validation: c.validation });
     });
     if (rules.length < opts.count) notes.unshift(`${rules.length} of the ${opts.count} rules asked for${stop ? `: ${stop}` : ''}`);
+    if (floor?.binding) notes.splice(rules.length < opts.count ? 1 : 0, 0, floorMessage(floor, setMax));
     if (skipped.length)
       notes.push(
         `skipped ${skipped.length} rule(s) whose hits repeat an existing rule's (Jaccard >= ${maxJaccard}): ${skipped.map((s) => `${s.condition} ~ ${s.duplicate_of} (${s.jaccard.toFixed(2)})`).join('; ')}`,
       );
     for (const e of excluded) if (e.reason !== 'sensitive') notes.push(`${e.feature} left out: ${e.reason}`);
-    return { rules, searched: counter.searched, sampleRows, window: train, seconds: (performance.now() - t0) / 1000, notes, skipped, families, excluded };
+    return {
+      rules,
+      searched: counter.searched,
+      sampleRows,
+      window: train,
+      seconds: (performance.now() - t0) / 1000,
+      notes,
+      skipped,
+      families,
+      excluded,
+      ...(floor ? { floor } : {}),
+    };
   } finally {
     await store.run(`DROP TABLE IF EXISTS ${SAMPLE}`).catch(() => undefined);
   }
+}
+
+/** Share of the bots within reach of the set gate below which the floor is said: "most bots" are out of reach. */
+export const FLOOR_BINDING = 0.5;
+
+/** The noise floor from the purest large group of bots on the fit slice; undefined without one. */
+export function noiseFloor(purest: Purest | undefined, fit: { bots: number; humans: number }, setMax: number): NoiseFloor | undefined {
+  if (!purest || purest.tp === 0 || fit.humans === 0) return undefined;
+  const fpr = (purest.fp / purest.tp) * (fit.bots / fit.humans);
+  const reachable = fpr > 0 ? Math.min(1, setMax / fpr) : 1;
+  return { condition: purest.condition, tp: purest.tp, fp: purest.fp, fpr, reachable, binding: reachable < FLOOR_BINDING };
+}
+
+/** The one sentence propose says when the floor keeps most bots out of reach. */
+export function floorMessage(f: NoiseFloor, setMax: number): string {
+  return (
+    `the labels have a noise floor: the purest large group of bots found (${f.condition}: ${f.tp.toLocaleString('en-US')} bots) ` +
+    `also holds ${f.fp.toLocaleString('en-US')} labelled humans (${pct(f.fp / (f.tp + f.fp))}), bots labelled human or people who look exactly like them; ` +
+    `at that rate catching every bot costs an FPR near ${pct(f.fpr)}, so within the set gate ${pct(setMax)} at most about ${Math.round(100 * f.reachable)}% ` +
+    `of the bots can be caught. To catch more, check the labels or raise gate.set_max_fpr and gate.max_fpr towards ${pct(f.fpr)}`
+  );
 }
 
 /**
@@ -196,6 +234,7 @@ export async function separatingFeatures(
 ): Promise<Family[]> {
   const r = await induce(store, config, catalog, ranking, {
     count: opts.families ?? 5,
+    familiesOnly: true,
     ...(opts.exclude ? { exclude: opts.exclude } : {}),
     ...(opts.onStep ? { onStep: opts.onStep } : {}),
   });

@@ -13,7 +13,7 @@
  * `clipEcho` and `excerpt` bound what a repair turn echoes of a model's own answer.
  */
 import { listedValues, makeCatalog, type Catalog, type Feature } from '../catalog/schema.js';
-import { children, isAtom, type Expr, type Literal } from '../rule/ast.js';
+import { children, isAtom, num, type Expr, type Literal } from '../rule/ast.js';
 import { print } from '../rule/printer.js';
 import type { QuantileSet } from '../rank/types.js';
 
@@ -69,14 +69,7 @@ function stringLiterals(root: Expr): { feature: string; value: string }[] {
 
 /** True when a condition may be shown: every feature shown to the model, every string value on its closed list. */
 export function conditionSendable(ast: Expr, shown: Catalog): boolean {
-  const atoms: string[] = [];
-  const stack: Expr[] = [ast];
-  while (stack.length) {
-    const e = stack.pop()!;
-    if (isAtom(e)) atoms.push(e.feature);
-    stack.push(...children(e));
-  }
-  if (!atoms.every((f) => shown.get(f) !== undefined)) return false;
+  if (!featuresIn(ast).every((f) => shown.get(f) !== undefined)) return false;
   return stringLiterals(ast).every(({ feature, value }) => listedValues(shown.get(feature)!)?.includes(value) ?? false);
 }
 
@@ -103,12 +96,29 @@ export interface RawRule {
   reason: string;
 }
 
+/**
+ * One bot family of the offline covering search (issue 15, item 6): the bots no earlier step
+ * caught, the rule the inducer kept for them (null where it stopped: what is left), and per
+ * feature the single condition that best separates them from the humans. Counts are on the
+ * search sample's fit slice; conditions are the inducer's own, built from catalog names and
+ * values seen in the data (so they go through the same filter as rules).
+ */
+export interface RawFamily {
+  step: number;
+  rule: Expr | null;
+  bots_left: number;
+  humans: number;
+  features: { feature: string; condition: Expr; bots: number; humans: number }[];
+}
+
 export interface RawContext {
   data: { train_sessions: number; labelled_bots: number; labelled_humans: number; base_rate: number | null };
   gate: { max_fpr: number; min_precision: number; min_support: number };
   /** Ranked features, best first, already cut to rank.top. */
   ranked: RawRankedFeature[];
   rules: RawRule[];
+  /** Bot families of the covering search; absent when propose did not run it. */
+  families?: RawFamily[];
 }
 
 /** Every string below is a `quote`d JSON string literal, unless it is a catalog name or an enum. */
@@ -151,7 +161,23 @@ export interface ProposeContext {
   rejected: { title: string; condition: string; reason: string }[];
   /** Rules left out because their condition uses a feature or a value the model may not see. */
   withheld: { approved: number; rejected: number };
+  /** Per bot family of the covering search, the features that separate what is left; aggregates only. */
+  families: ContextFamily[];
 }
+
+/** A family as a prompt renders it: conditions quoted, thresholds at FAMILY_DIGITS significant digits, shares at 3. */
+export interface ContextFamily {
+  step: number;
+  /** The inducer's rule for this family (quoted), or null: none passed the gate, or it names something the model may not see. */
+  rule: string | null;
+  bots_left: number;
+  features: { name: string; condition: string; bots: number; bot_share: number; human_share: number }[];
+}
+
+/** Significant digits of a threshold in a family's conditions: a readable cut, not a value copied from a row. */
+export const FAMILY_DIGITS = 3;
+/** Features shown per family. */
+export const MAX_FAMILY_FEATURES = 6;
 
 /** The catalog a model may use: every feature that is not sensitive. */
 export function modelCatalog(catalog: Catalog): Catalog {
@@ -168,6 +194,61 @@ const quotedValues = (f: Feature): string[] | null => {
   const vs = listedValues(f);
   return vs ? vs.slice(0, MAX_VALUES).map((v) => quote(v, QUOTE_LIMITS.value)) : null;
 };
+
+/** The condition with every number at `digits` significant digits. */
+export function roundedCondition(e: Expr, digits = FAMILY_DIGITS): Expr {
+  const r = (l: Literal): Literal => (l.kind === 'number' && Number.isFinite(l.value) ? num(Number(l.value.toPrecision(digits))) : l);
+  switch (e.kind) {
+    case 'comparison':
+      return { ...e, value: r(e.value) };
+    case 'between':
+      return { ...e, low: r(e.low), high: r(e.high) };
+    case 'in':
+      return { ...e, values: e.values.map(r) };
+    case 'and':
+    case 'or':
+      return { ...e, operands: e.operands.map((o) => roundedCondition(o, digits)) };
+    case 'not':
+      return { ...e, operand: roundedCondition(e.operand, digits) };
+    default:
+      return e;
+  }
+}
+
+const share3 = (k: number, n: number): number => (n > 0 ? Number((k / n).toPrecision(3)) : 0);
+
+/** The families a prompt may show: no sensitive or leaking feature, no unlisted value; numbers rounded; everything quoted. */
+function familiesForModel(raw: readonly RawFamily[], catalog: Catalog, shown: Catalog): ContextFamily[] {
+  const usable = (f: string) => shown.get(f) !== undefined && !catalog.get(f)?.leak;
+  const sendable = (e: Expr) => conditionSendable(e, shown) && featuresIn(e).every(usable);
+  return raw.map((fam) => ({
+    step: fam.step,
+    rule: fam.rule && sendable(fam.rule) ? quote(print(roundedCondition(fam.rule)), QUOTE_LIMITS.condition) : null,
+    bots_left: fam.bots_left,
+    features: fam.features
+      .filter((x) => usable(x.feature) && sendable(x.condition))
+      .slice(0, MAX_FAMILY_FEATURES)
+      .map((x) => ({
+        name: x.feature,
+        condition: quote(print(roundedCondition(x.condition)), QUOTE_LIMITS.condition),
+        bots: x.bots,
+        bot_share: share3(x.bots, fam.bots_left),
+        human_share: share3(x.humans, fam.humans),
+      })),
+  }));
+}
+
+/** The feature of every atom of a condition, in no particular order. */
+function featuresIn(root: Expr): string[] {
+  const out: string[] = [];
+  const stack: Expr[] = [root];
+  while (stack.length) {
+    const e = stack.pop()!;
+    if (isAtom(e)) out.push(e.feature);
+    stack.push(...children(e));
+  }
+  return out;
+}
 
 /**
  * THE privacy filter: the only way from what propose gathered to what a prompt renders.
@@ -224,6 +305,7 @@ export function forModel(raw: RawContext, catalog: Catalog): ProposeContext {
     approved: sendable.filter((r) => r.status === 'approved').map(ruleText),
     rejected: sendable.filter((r) => r.status === 'rejected').map((r) => ({ ...ruleText(r), reason: quote(r.reason.trim(), QUOTE_LIMITS.reason) })),
     withheld: { approved: count('approved'), rejected: count('rejected') },
+    families: familiesForModel(raw.families ?? [], catalog, shown),
   };
 }
 

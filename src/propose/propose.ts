@@ -14,7 +14,7 @@ import { conditionTarget, workspaceRules } from '../rules/targets.js';
 import { rankFeatures } from '../rank/rank.js';
 import type { Ranking } from '../rank/types.js';
 import type { Workspace } from '../workspace.js';
-import { induce, type InducedRule } from './offline.js';
+import { induce, type InducedRule, type NoiseFloor } from './offline.js';
 import { descriptionFor, falsePositivesFor, rationaleFor, titleFor } from './text.js';
 import { applyGate, gatePower, powerMessage } from '../backtest/gate.js';
 import type { RuleResult } from '../backtest/engine.js';
@@ -80,6 +80,8 @@ export interface ProposeResult {
   excluded?: { feature: string; reason: string }[];
   /** Said once when the test window has too few labelled humans for any rule to pass the gate. */
   power?: string;
+  /** The labels' noise floor as the search saw it (offline); when `binding`, the notes say it once. */
+  noise_floor?: NoiseFloor;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -165,6 +167,7 @@ export async function proposeOffline(
     skipped: induced.skipped,
     excluded: induced.excluded,
     ...(power ? { power } : {}),
+    ...(induced.floor ? { noise_floor: induced.floor } : {}),
   };
 }
 

@@ -157,6 +157,7 @@ describe('what reaches the model', () => {
       '# The data',
       '# The feature catalog',
       '# The most separating features, best first',
+      '# Bot families left to catch',
       '# Approved rules (do not propose these again or close variants of them)',
       '# Rejected rules and why (learn from them)',
     ]);

@@ -4,7 +4,7 @@ import { DEFAULT_CONFIG, type Config } from '../../src/config/schema.js';
 import { Store } from '../../src/db/store.js';
 import { categoriesByLift, detectSpikes } from '../../src/propose/atoms.js';
 import { duplicateOf, foilGain, jaccard, prunePassengers, sliceGateReasons } from '../../src/propose/covering.js';
-import { induce, inducerFeatures, separatingFeatures, type InduceResult } from '../../src/propose/offline.js';
+import { floorMessage, induce, inducerFeatures, noiseFloor, separatingFeatures, type InduceResult } from '../../src/propose/offline.js';
 import { roundingCandidates, roundSig, sigDigits, withinTolerance } from '../../src/propose/rounding.js';
 import { rankFeatures } from '../../src/rank/rank.js';
 import type { Ranking } from '../../src/rank/types.js';
@@ -70,6 +70,19 @@ describe('spikes, rounding, passengers, Jaccard (pure)', () => {
     const reasons = sliceGateReasons({ tpAll: 10, tpNew: 5, fp: 10 }, 1000, { maxFpr: 0.001, minPrecision: 0.95, minSupport: 20 });
     expect(reasons).toHaveLength(3);
     expect(sliceGateReasons({ tpAll: 500, tpNew: 500, fp: 0 }, 100_000, { maxFpr: 0.001, minPrecision: 0.95, minSupport: 20 })).toEqual([]);
+  });
+
+  it('the noise floor: labelled humans in the purest large group of bots, the FPR of catching every bot at that rate, the share within reach', () => {
+    // 2,000 of 6,000 fit bots with 20 labelled humans (1%); 14,000 fit humans
+    const f = noiseFloor({ condition: 'x > 1', tp: 2000, fp: 20 }, { bots: 6000, humans: 14000 }, 0.001)!;
+    expect(f.fpr).toBeCloseTo((20 / 2000) * (6000 / 14000), 12);
+    expect(f.reachable).toBeCloseTo(0.001 / f.fpr, 12);
+    expect(f.binding).toBe(true);
+    expect(floorMessage(f, 0.001)).toMatch(/noise floor: .*\(x > 1: 2,000 bots\) also holds 20 labelled humans .* at most about 23% of the bots can be caught/);
+    // a clean group: nothing to say
+    expect(noiseFloor({ condition: 'x > 1', tp: 2000, fp: 0 }, { bots: 6000, humans: 14000 }, 0.001)).toMatchObject({ fpr: 0, reachable: 1, binding: false });
+    expect(noiseFloor({ condition: 'x > 1', tp: 2000, fp: 1 }, { bots: 6000, humans: 14000 }, 0.001)!.binding).toBe(false);
+    expect(noiseFloor(undefined, { bots: 6000, humans: 14000 }, 0.001)).toBeUndefined();
   });
 
   it('categories by lift: values no human shows first', () => {
@@ -173,6 +186,11 @@ describe('the covering inducer on planted bot families', () => {
     expect(r.rules[0]!.condition).toBe('ua_is_bot');
   });
 
+  it('clean labels have no binding noise floor, and say nothing about one', () => {
+    expect(first.floor?.binding ?? false).toBe(false);
+    expect(first.notes.some((n) => /noise floor/.test(n))).toBe(false);
+  });
+
   it('is deterministic: the same data and seed give byte-identical rules', async () => {
     const again = await induce(store, config, catalog, ranking, { count: 5 });
     const strip = (r: InduceResult) => JSON.stringify({ rules: r.rules, notes: r.notes, families: r.families, searched: r.searched });
@@ -201,5 +219,27 @@ describe('the covering inducer on planted bot families', () => {
     expect(fam[0]!.features.length).toBeGreaterThan(0);
     expect(fam.flatMap((f) => f.features.map((x) => x.feature))).not.toContain('ua_is_bot');
     expect(fam[1]!.bots_left).toBeLessThan(fam[0]!.bots_left);
+  });
+});
+
+describe('the covering inducer on labels with noise', () => {
+  let store: Store;
+  const catalog = makeCatalog(FEATURES);
+  beforeAll(async () => {
+    store = await Store.open();
+    await store.run(TABLE);
+    // 3% of the bots labelled human, at random: no rule can tell them from the other bots
+    await store.run(`UPDATE sessions SET label = 0 WHERE label = 1 AND hash(session_id, 'noise') % 100 < 3`);
+  });
+  afterAll(() => store.close());
+
+  it('says once that the noise floor keeps most bots out of reach of the gate; clean labels say nothing', async () => {
+    const ranking = await rankFeatures(store, config, catalog);
+    const r = await induce(store, config, catalog, ranking, { count: 5 });
+    expect(r.floor?.binding).toBe(true);
+    // about 3% of every group's labels are wrong; the purest of many groups reads a little low
+    expect(r.floor!.fp / (r.floor!.tp + r.floor!.fp)).toBeGreaterThan(0.005);
+    expect(r.notes.filter((n) => /noise floor/.test(n))).toHaveLength(1);
+    expect(r.notes.find((n) => /noise floor/.test(n))).toMatch(/at most about \d+% of the bots can be caught/);
   });
 });

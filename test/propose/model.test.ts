@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildContext } from '../../src/propose/context.js';
+import { modelContext } from '../../src/propose/model/families.js';
 import { submitRulesTool } from '../../src/propose/schema.js';
 import { shippedPrompts } from '../../src/llm/prompts.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -97,7 +97,7 @@ describe('propose with bedrock (loopback stub)', () => {
     expect(doc['status']).toBe('candidate');
     expect(doc['provenance']).toMatchObject({
       generator: `bedrock:${A}`,
-      prompt: expect.stringMatching(/^propose-rules@2 sha256:[0-9a-f]{64}$/),
+      prompt: expect.stringMatching(/^propose-rules@3 sha256:[0-9a-f]{64}$/),
       input: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
       usage: { input_tokens: 100, output_tokens: 50, cost_usd: expect.any(Number) },
     });
@@ -123,7 +123,7 @@ describe('propose with bedrock (loopback stub)', () => {
     const allowed = new Set(
       tokens(
         [
-          JSON.stringify(buildContext(w, ranking)),
+          JSON.stringify(await modelContext(w, store, ranking)),
           JSON.stringify(submitRulesTool()),
           JSON.stringify(w.config.llm),
           ...answers,
@@ -141,6 +141,45 @@ describe('propose with bedrock (loopback stub)', () => {
     expect(raw.length).toBeGreaterThan(300);
     for (const t of raw) expect(sent, t).not.toMatch(new RegExp(`(^|[^0-9.])${t.replaceAll('.', '\\.')}([^0-9]|$)`));
     expect(sent).toContain('"cachePoint":{"type":"default"}');
+  });
+
+  it('the prompt carries, per bot family of the covering search, the features that separate what is left: aggregates only', async () => {
+    const w = ws({});
+    const { result, stub: s } = await run(w, () => ({ body: toolAnswer([freshRule()]) }));
+    await result;
+    const system = (s.requests[0]!.body.system[0] as { text: string }).text;
+    const from = system.indexOf('# Bot families left to catch');
+    expect(from).toBeGreaterThan(0);
+    const section = system.slice(from, system.indexOf('# Approved rules'));
+    // every step of the covering loop, the rule it kept (or none), and per feature its condition and shares
+    expect(section).toMatch(/^## Step 1: \d+ bots left; the inducer's rule "[^"\n]+"$/m);
+    expect(section).toMatch(/^## Step \d+: \d+ bots left; no rule passed the gate$/m);
+    const lines = section.split('\n').filter((l) => l.startsWith('- "'));
+    expect(lines.length).toBeGreaterThan(5);
+    for (const l of lines) expect(l).toMatch(/^- "[a-z0-9_]+ [^"\n]+": [\d.e-]+ of the bots left \(\d+\), [\d.e-]+ of humans$/);
+    // what it was built from: the context's families, through the privacy filter
+    const ctx = await modelContext(w, store, ranking);
+    expect(ctx.families.length).toBeGreaterThanOrEqual(2);
+    for (const f of ctx.families) for (const x of f.features) expect(section).toContain(`- ${x.condition}: ${x.bot_share} of the bots left (${x.bots})`);
+    // no sensitive or leaking feature, no row: ids, IPs, user agents
+    for (const f of w.catalog.features.filter((f) => f.sensitive || f.leak)) expect(section).not.toContain(f.name);
+    expect(section).not.toContain('ip_reputation_score');
+    const rows = await store.all<{ session_id: string; client_ip: string; user_agent: string }>(
+      'SELECT session_id, client_ip, user_agent FROM sessions USING SAMPLE 200 ROWS (reservoir, 3)',
+    );
+    for (const row of rows) {
+      expect(section).not.toContain(row.session_id);
+      expect(section).not.toContain(row.client_ip);
+      expect(section).not.toContain(row.user_agent);
+    }
+    // thresholds are at most 3 significant digits: a cut, not a value copied from a row
+    for (const m of section.matchAll(/(?:<=|>=|<|>|=) (-?[\d.]+(?:e-?\d+)?)/g))
+      expect(
+        m[1]!
+          .replace(/[^0-9]/g, '')
+          .replace(/^0+/, '')
+          .replace(/0+$/, '').length,
+      ).toBeLessThanOrEqual(3);
   });
 
   it('a malformed answer and invalid rules are sent back with the exact errors, then repaired', async () => {

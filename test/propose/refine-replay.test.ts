@@ -33,7 +33,8 @@ describe('the demo cassettes of issue 16', () => {
       expect(doc.provenance.refine[0].evidence.gate_reasons.length).toBeGreaterThan(0);
       expect(doc.tags).toContain('refined');
     }
-  }, 20_000);
+    // the model path also runs the covering search for the prompt's bot families (issue 15, item 6)
+  }, 60_000);
 
   it('fp --provider replay: the populations named and the modifications measured', async () => {
     // the demo's night-time candidate, written by the test above (the request holds its title and condition)

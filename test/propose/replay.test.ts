@@ -38,7 +38,7 @@ describe('propose --provider replay', () => {
     expect(out.candidates[0].generator).toMatch(/^replay:[0-9a-f]{64}\.json$/);
     expect(out.models[0].cost_usd).toBeGreaterThan(0);
     const text = readFileSync(out.candidates[0].file, 'utf8');
-    expect(text).toMatch(/prompt: propose-rules@2 sha256:[0-9a-f]{64}/);
+    expect(text).toMatch(/prompt: propose-rules@3 sha256:[0-9a-f]{64}/);
     const lint = await runCli(['-C', demo, 'lint'], demo);
     expect(lint.code, lint.stdout).toBe(0);
     // the cassette is the Converse wire shape
@@ -55,7 +55,8 @@ describe('propose --provider replay', () => {
     expect(r.stdout).toMatch(/estimated cost: about \$\d+\.\d{4} at most, before repair rounds/);
     const j = JSON.parse((await runCli(['-C', demo, '--json', 'propose', '--provider', 'replay', '--dry-run'], demo)).stdout);
     expect(j.estimated_cost_usd).toBeCloseTo(costOf(j.requests[0].modelId, { inputTokens: j.estimated_input_tokens, outputTokens: 8192 })!, 6);
-  });
+    // two runs, each with the covering search for the prompt's bot families
+  }, 60_000);
 
   it('--provider bedrock without credentials exits 3 naming the credentials, with no empty comparison table', async () => {
     const keys = [

@@ -8,7 +8,8 @@ import { canonicalJson, RecordingProvider } from '../../llm/replay.js';
 import { rankFeatures } from '../../rank/rank.js';
 import { workspaceRules } from '../../rules/targets.js';
 import type { Workspace } from '../../workspace.js';
-import { buildContext, modelCatalog } from '../context.js';
+import { modelCatalog } from '../context.js';
+import { modelContext } from './families.js';
 import { quote, QUOTE_LIMITS } from '../outgoing.js';
 import { Budget, dryRunEstimate, roundUsd, zeroTokens } from './budget.js';
 import { runCall } from './call.js';
@@ -41,7 +42,7 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
   }
   opts.onStep?.('ranking features on the train window');
   const ranking = opts.ranking ?? (await rankFeatures(store, ws.config, ws.catalog));
-  const context = buildContext(ws, ranking);
+  const context = await modelContext(ws, store, ranking, opts.onStep ? { onStep: opts.onStep } : {});
   const input = sha256(canonicalJson(context));
   const prompts = buildPrompts(ws, context);
   const plans = planCalls(

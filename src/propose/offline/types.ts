@@ -28,6 +28,9 @@ export interface Family {
   condition: string | null;
   /** Bots on the fit slice not covered before this step. */
   bots_left: number;
+  /** Labelled humans on the fit slice (the base of each feature's `fp`). */
+  humans: number;
+  /** Each feature's best single condition for the bots left: `tp` of them caught, `fp` humans hit. */
   features: { feature: string; atom: string; tp: number; fp: number }[];
 }
 
@@ -45,6 +48,24 @@ export interface InduceResult {
   families: Family[];
   /** Features left out, and why (sensitive, possible label leak). */
   excluded: { feature: string; reason: string }[];
+  /** The labelled humans that come with even the purest large group of bots; absent when no group was large enough to tell. */
+  floor?: NoiseFloor;
+}
+
+/**
+ * The noise floor of the labels, as the search saw it on the fit slice: `condition` is the
+ * purest candidate holding at least FLOOR_SUPPORT of the bots (`tp` bots, `fp` labelled
+ * humans). If every bot came with humans at that rate, a set catching all bots would have an
+ * FPR of `fpr`; within the set gate at most `reachable` of the bots (0..1) can be caught.
+ */
+export interface NoiseFloor {
+  condition: string;
+  tp: number;
+  fp: number;
+  fpr: number;
+  reachable: number;
+  /** True when the floor keeps most bots out of reach of the set gate (reachable < 0.5): propose says so. */
+  binding: boolean;
 }
 
 export interface InduceOptions {
@@ -54,6 +75,8 @@ export interface InduceOptions {
   onStep?: (m: string) => void;
   /** Changes the search sample and the fit/validation split (default 0). */
   seed?: number;
+  /** Only the families (the model path's context): one covering run at the first price, no confirmation on the train window, no rules returned. */
+  familiesOnly?: boolean;
 }
 
 /** An atom with its predicate compiled once. */
