@@ -19,7 +19,8 @@
 //          [--build DIR]   time another rulegen build (DIR/bin/rulegen.js, DIR/dist)
 //        node bench/backtest.mjs --issue12 [--sessions N] [--runs R] [--build DIR]
 //          issue 12: 100 approved rules with every check (set, segments, populations,
-//          stability, Jaccard) against --core-only; bench/out/backtest-issue12-report-N.txt.
+//          stability, Jaccard) against --core-only, each by the columnar kernel and by SQL
+//          (--engine kernel / sql, issue 13); bench/out/backtest-issue12-report-N.txt.
 //          It never waits for a quiet machine: wall and CPU time (GNU time) and the load
 //          average are reported per run, with one in-process statement trace of each side.
 // Output: stdout and bench/out/backtest-report.txt (backtest-report-<DIR>.txt with --build);
@@ -989,42 +990,47 @@ review:
 
   const coreArgs = ['-C', ws, '--quiet', '--json', 'backtest', ...conditions, '--window', 'test', '--core-only', '--no-write'];
   const fullArgs = ['-C', ws12, '--quiet', '--json', 'backtest', '--window', 'test', '--no-write'];
-  const contenders = {
-    core: () => {
-      const r = timed('node', [cli, ...coreArgs]);
-      const j = JSON.parse(r.stdout);
-      return { ...pick(r), engine: j.timings, counts: j.rules.map((x) => [x.counts.tp, x.counts.fp]) };
-    },
-    issue12: () => {
-      const r = timed('node', [cli, ...fullArgs]);
-      const j = JSON.parse(r.stdout);
-      const byId = new Map(j.rules.map((x) => [x.id, x]));
-      const f = Object.values(j.findings);
-      return {
-        ...pick(r),
-        engine: j.timings,
-        counts: ids.map((id) => [byId.get(id).counts.tp, byId.get(id).counts.fp]),
-        set: j.set.deployed,
-        set_gate: j.set_gate,
-        segments: f.reduce((a, x) => a + x.segment.length, 0),
-        stability: f.reduce((a, x) => a + x.stability.length, 0),
-        days: byId.get(ids[0]).daily.series.length,
-        pairs: j.rules.reduce((a, x) => a + x.overlap.filter((o) => o.jaccard >= 0.9).length, 0) / 2,
-        bytes: r.stdout.length,
-      };
-    },
+  // issue 13: each side by the columnar kernel and by the SQL engine (the reference), in the same interleaved rounds
+  const core = (engine) => () => {
+    const r = timed('node', [cli, ...coreArgs, '--engine', engine]);
+    const j = JSON.parse(r.stdout);
+    return { ...pick(r), engine: j.timings, made_by: j.engine, kernel: j.kernel ?? null, counts: j.rules.map((x) => [x.counts.tp, x.counts.fp]) };
   };
-  log('warm-up round (untimed: page cache)');
-  const warm = { core: contenders.core(), issue12: contenders.issue12() };
-  const res = { core: [], issue12: [] };
+  const full = (engine) => () => {
+    const r = timed('node', [cli, ...fullArgs, '--engine', engine]);
+    const j = JSON.parse(r.stdout);
+    const byId = new Map(j.rules.map((x) => [x.id, x]));
+    const f = Object.values(j.findings);
+    return {
+      ...pick(r),
+      engine: j.timings,
+      made_by: j.engine,
+      kernel: j.kernel ?? null,
+      counts: ids.map((id) => [byId.get(id).counts.tp, byId.get(id).counts.fp]),
+      set: j.set.deployed,
+      set_gate: j.set_gate,
+      segments: f.reduce((a, x) => a + x.segment.length, 0),
+      stability: f.reduce((a, x) => a + x.stability.length, 0),
+      duplicates: f.reduce((a, x) => a + x.duplicate.length, 0),
+      days: byId.get(ids[0]).daily.series.length,
+      pairs: j.rules.reduce((a, x) => a + x.overlap.filter((o) => o.jaccard >= 0.9).length, 0) / 2,
+      bytes: r.stdout.length,
+      // every figure but timings and which engine made it: compared kernel vs SQL
+      digest: createHash('sha256')
+        .update(canonical({ ...j, timings: undefined, engine: undefined, kernel: undefined }))
+        .digest('hex'),
+    };
+  };
+  const contenders = { core_sql: core('sql'), core_kernel: core('kernel'), full_sql: full('sql'), full_kernel: full('kernel') };
+  const names = Object.keys(contenders);
+  log('warm-up round (untimed: page cache; the kernel builds its column cache in each workspace here)');
+  const warm = Object.fromEntries(names.map((n) => [n, contenders[n]()]));
+  const res = Object.fromEntries(names.map((n) => [n, []]));
   for (let i = 0; i < runs; i++) {
-    for (const n of i % 2 ? ['issue12', 'core'] : ['core', 'issue12']) res[n].push(contenders[n]());
-    const c = res.core[i];
-    const f = res.issue12[i];
-    log(
-      `run ${i + 1}/${runs}: core ${fmt(c.seconds)} s (${fmt(c.cpu)} CPU-s),` +
-        ` issue12 ${fmt(f.seconds)} s (${fmt(f.cpu)} CPU-s); load ${fmt(c.load)} / ${fmt(f.load)}`,
-    );
+    // rotate the order every round so load that changes over time hits every contender alike
+    const order = names.map((_, k) => names[(k + i) % names.length]);
+    for (const n of order) res[n].push(contenders[n]());
+    log(`run ${i + 1}/${runs}: ` + names.map((n) => `${n} ${fmt(res[n][i].seconds)} s (${fmt(res[n][i].cpu)} CPU-s, load ${fmt(res[n][i].load)})`).join(', '));
   }
   // where the time goes: each CLI once more in-process (untimed), every DuckDB statement timed
   log('statement traces (in-process, untimed)');
@@ -1036,25 +1042,31 @@ review:
     if (r.status !== 0) throw new Error(`in-process run failed: ${r.stderr}`);
     return JSON.parse(r.stdout);
   };
-  const traces = { core: trace(coreArgs), issue12: trace(fullArgs) };
+  const traces = {
+    core_sql: trace([...coreArgs, '--engine', 'sql']),
+    full_sql: trace([...fullArgs, '--engine', 'sql']),
+    full_kernel: trace([...fullArgs, '--engine', 'kernel']),
+  };
   const mismatches = [];
-  for (const r of [...res.core, ...res.issue12, warm.core, warm.issue12]) {
+  const all = names.flatMap((n) => [warm[n], ...res[n]].map((r) => ({ n, r })));
+  for (const { n, r } of all) {
+    if (r.made_by !== (n.endsWith('kernel') ? 'kernel' : 'sql')) mismatches.push(`${n}: made by ${r.made_by}`);
     r.counts.forEach(([tp, fp], i) => {
-      if (tp !== warm.core.counts[i][0] || fp !== warm.core.counts[i][1])
-        mismatches.push(`rule ${i + 1}: ${tp}/${fp} vs core ${warm.core.counts[i].join('/')}`);
+      if (tp !== warm.core_sql.counts[i][0] || fp !== warm.core_sql.counts[i][1])
+        mismatches.push(`${n} rule ${i + 1}: ${tp}/${fp} vs core SQL ${warm.core_sql.counts[i].join('/')}`);
     });
+    if (n.startsWith('full') && r.digest !== warm.full_sql.digest) mismatches.push(`${n}: the full result differs from SQL's (sha256 of the --json figures)`);
   }
   const med = (n, k) => summarise(res[n].map((r) => r[k]));
-  const S = { core: med('core', 'seconds'), issue12: med('issue12', 'seconds') };
-  const C = { core: med('core', 'cpu'), issue12: med('issue12', 'cpu') };
+  const S = Object.fromEntries(names.map((n) => [n, med(n, 'seconds')]));
+  const C = Object.fromEntries(names.map((n) => [n, med(n, 'cpu')]));
   const eng = (n) => Object.fromEntries(Object.keys(res[n][0].engine).map((k) => [k, summarise(res[n].map((r) => r.engine[k] / 1000)).median]));
   const engText = (n) => JSON.stringify(Object.fromEntries(Object.entries(eng(n)).map(([k, v]) => [k, fmt(v)])));
-  const ratioWall = S.issue12.median / S.core.median;
-  const ratioCpu = C.issue12.median / C.core.median;
-  // per run, the full run over the core run of the same round: the ratio least moved by load that changes between rounds
-  const perRound = res.core.map((c, i) => res.issue12[i].seconds / c.seconds);
-  const w = warm.issue12;
-  const loads = [...res.core, ...res.issue12].map((r) => r.load);
+  const ratio = (a, b) => S[a].median / S[b].median;
+  const cpuRatio = (a, b) => C[a].median / C[b].median;
+  const perRound = (a, b) => res[b].map((x, i) => (res[a][i].seconds / x.seconds).toFixed(2)).join(' ');
+  const w = warm.full_sql;
+  const loads = names.flatMap((n) => res[n].map((r) => r.load));
   const statementLines = (t) =>
     t.statements
       .filter((x) => x.ms >= 10)
@@ -1063,27 +1075,47 @@ review:
         `      in-process main(): ${fmt(t.main_ms / 1000)} s;` +
           ` engine ${JSON.stringify(Object.fromEntries(Object.entries(t.timings ?? {}).map(([k, v]) => [k, fmt(v / 1000)])))}`,
       );
+  const label = {
+    core_sql: '(a) backtest --core-only, SQL engine:      ',
+    core_kernel: "(a') backtest --core-only, kernel:         ",
+    full_sql: '(f) every check, SQL engine:              ',
+    full_kernel: "(f') every check, kernel:                 ",
+  };
+  const kernelOf = (n) => (warm[n].kernel ? ` [kernel simd ${warm[n].kernel.simd}, workers ${warm[n].kernel.workers}]` : '');
+  const verdict = (x) => `${x.toFixed(3)}x (target <= 2x) ${x <= 2 ? 'MET' : 'MISSED'}`;
   const lines = [
-    `rulegen bench (issue 12): 100 approved rules over ${sessions.toLocaleString('en-US')} sessions, ${runs} interleaved runs after 1 warm-up round`,
+    `rulegen bench (issues 12, 13): 100 approved rules over ${sessions.toLocaleString('en-US')} sessions, ${runs} interleaved runs after 1 warm-up round`,
     `  load average (1 min) at the start of the timed runs: ${fmt(Math.min(...loads))} .. ${fmt(Math.max(...loads))} on ${cpus().length} cores`,
-    `  (a) backtest --core-only of the 100 conditions:       wall median ${fmt(S.core.median)} s (min ${fmt(S.core.min)}, max ${fmt(S.core.max)}); ` +
-      `CPU median ${fmt(C.core.median)} s; engine ${engText('core')}`,
-    `  (f) backtest of the 100 approved rules, every check:  wall median ${fmt(S.issue12.median)} s (min ${fmt(S.issue12.min)}, max ${fmt(S.issue12.max)}); ` +
-      `CPU median ${fmt(C.issue12.median)} s; engine ${engText('issue12')}`,
-    `  (f) / (a): wall ${ratioWall.toFixed(3)}x (target <= 2x) ${ratioWall <= 2 ? 'MET' : 'MISSED'};` +
-      ` per round ${perRound.map((x) => x.toFixed(2)).join(' ')}; ` +
-      `CPU time ${ratioCpu.toFixed(3)}x`,
+    ...names.map(
+      (n) =>
+        `  ${label[n]} wall median ${fmt(S[n].median)} s (min ${fmt(S[n].min)}, max ${fmt(S[n].max)}); CPU median ${fmt(C[n].median)} s;` +
+        ` peak RSS ${Math.round(Math.max(...res[n].map((r) => r.rssKB)) / 1024)} MB; engine ${engText(n)}${kernelOf(n)}`,
+    ),
+    `  first run of the kernel (its column cache built, in the warm-up round): core-only ${fmt(warm.core_kernel.seconds)} s` +
+      ` (cache build ${fmt((warm.core_kernel.engine['kernel.cache_build'] ?? 0) / 1000)} s), every check ${fmt(warm.full_kernel.seconds)} s` +
+      ` (cache build ${fmt((warm.full_kernel.engine['kernel.cache_build'] ?? 0) / 1000)} s)`,
+    `  (f') / (a), every check by the kernel over core-only by SQL: wall ${verdict(ratio('full_kernel', 'core_sql'))};` +
+      ` per round ${perRound('full_kernel', 'core_sql')}; CPU ${cpuRatio('full_kernel', 'core_sql').toFixed(3)}x`,
+    `  (f') / (a'), both by the kernel: wall ${verdict(ratio('full_kernel', 'core_kernel'))}; per round ${perRound('full_kernel', 'core_kernel')};` +
+      ` CPU ${cpuRatio('full_kernel', 'core_kernel').toFixed(3)}x`,
+    `  (f) / (a), both by SQL: wall ${verdict(ratio('full_sql', 'core_sql'))}; per round ${perRound('full_sql', 'core_sql')};` +
+      ` CPU ${cpuRatio('full_sql', 'core_sql').toFixed(3)}x`,
+    `  kernel over SQL: every check ${ratio('full_kernel', 'full_sql').toFixed(3)}x, core-only ${ratio('core_kernel', 'core_sql').toFixed(3)}x (wall medians)`,
     `  checks: deployed set of ${w.set.ids.length} rules hits ${w.set.counts.fp} humans (FPR upper ${(100 * w.set.fpr_upper95).toFixed(3)}%, ` +
       `set gate ${w.set_gate.pass ? 'pass' : 'fail'}); ${w.segments} protected segment/population failures; ${w.stability} stability failures; ` +
-      `${w.days} points in a daily series (train + test); ${w.pairs} rule pairs with Jaccard >= 0.9; JSON ${(w.bytes / 1e6).toFixed(1)} MB`,
-    `  correctness: tp/fp of all 100 rules, core vs every-check, ${runs + 1} rounds: ${mismatches.length ? `${mismatches.length} MISMATCHES` : 'identical'}`,
-    `  every run (wall s / CPU s / load): core ${res.core.map((r) => `${fmt(r.seconds)}/${fmt(r.cpu)}/${fmt(r.load)}`).join(' ')}`,
-    `                                     issue12 ${res.issue12.map((r) => `${fmt(r.seconds)}/${fmt(r.cpu)}/${fmt(r.load)}`).join(' ')}`,
+      `${w.duplicates} duplicate findings; ${w.days} points in a daily series (train + test); ` +
+      `${w.pairs} rule pairs with Jaccard >= 0.9; JSON ${(w.bytes / 1e6).toFixed(1)} MB`,
+    `  correctness: tp/fp of all 100 rules in every run, and every figure of the full --json, kernel vs SQL, ${runs + 1} rounds: ` +
+      `${mismatches.length ? `${mismatches.length} MISMATCHES` : 'identical'}`,
+    `  every run (wall s / CPU s / load):`,
+    ...names.map((n) => `    ${n.padEnd(12)} ${res[n].map((r) => `${fmt(r.seconds)}/${fmt(r.cpu)}/${fmt(r.load)}`).join(' ')}`),
     `  statements of one in-process run each (untimed; >= 10 ms):`,
-    `    (a) core-only`,
-    ...statementLines(traces.core),
-    `    (f) every check`,
-    ...statementLines(traces.issue12),
+    `    (a) core-only, SQL`,
+    ...statementLines(traces.core_sql),
+    `    (f) every check, SQL`,
+    ...statementLines(traces.full_sql),
+    `    (f') every check, kernel`,
+    ...statementLines(traces.full_kernel),
     `  command: node bench/backtest.mjs --issue12 --sessions ${sessions} --runs ${runs}${build === root ? '' : ` --build ${build.replace(root + '/', '')}`}`,
   ];
   for (const l of lines) console.log(l);
@@ -1093,6 +1125,18 @@ review:
     for (const m of mismatches.slice(0, 20)) console.error(`!!! ${m}`);
     process.exit(1);
   }
+}
+
+/** JSON with every object's keys sorted: the two engines build their results in different key orders. */
+function canonical(v) {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .filter((k) => v[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
 }
 
 /** What the issue-12 rounds keep of a timed child. */

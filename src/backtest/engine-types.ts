@@ -100,7 +100,21 @@ export interface BacktestResult {
   set?: { deployed: SetMetrics; judged: SetMetrics };
   /** Where it ran, when run on an explicit engine (issue 18): kind, target, statements' hash, bytes scanned, cost. */
   execution?: EngineInfo;
+  /** Which evaluator made it (issue 13): the columnar kernel, or the SQL engine (the reference, and every engine but the embedded store). */
+  engine?: EvaluatorName;
+  /** The kernel's loops (WebAssembly SIMD or plain JS) and worker threads (0 = in-thread), when the kernel made it. */
+  kernel?: { simd: boolean; workers: number };
+  /** Why the kernel was not used, when the default (`auto`) fell back to SQL. */
+  kernel_fallback?: string;
 }
+
+/** The two evaluators of a backtest on the embedded store (issue 13). */
+export type EvaluatorName = 'kernel' | 'sql';
+
+/** Which evaluator to use: one of them, or `auto` (the default): the kernel, SQL where the kernel cannot run. */
+export type Evaluator = 'auto' | EvaluatorName;
+
+export const EVALUATORS: readonly EvaluatorName[] = ['kernel', 'sql'];
 
 export interface EngineOptions {
   daily?: boolean;

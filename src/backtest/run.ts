@@ -14,7 +14,9 @@ import type { Evidence } from '../rule/evidence.js';
 import type { Rule } from '../rule/file.js';
 import type { Expr } from '../rule/ast.js';
 import { reviewTrail } from '../review/trail.js';
-import { runBacktest, type BacktestResult, type EngineRule, type RuleResult } from './engine.js';
+import { runBacktest, type BacktestResult, type RuleResult } from './engine.js';
+import type { Evaluator, EvaluatorName } from './engine-types.js';
+import { KernelUnsupportedError, runKernelBacktest, type KernelOptions, type KernelRule } from './kernel/index.js';
 import {
   applyCandidateSetGate,
   applySegmentGate,
@@ -117,6 +119,95 @@ export interface BacktestOptions {
   engine?: Engine;
   /** Statements done, for a progress line. */
   onProgress?: OnProgress;
+  /** Which evaluator on the embedded store (issue 13): the kernel, SQL, or `auto` (default: the kernel, SQL where it cannot run). */
+  evaluator?: Evaluator;
+}
+
+/** How one backtest was evaluated: what a run record keeps of it. */
+export interface Evaluation {
+  engine: EvaluatorName;
+  kernel?: { simd: boolean; workers: number };
+  /** Why the kernel was not used (`auto` fell back to SQL). */
+  fallback?: string;
+}
+
+const watchers = new Set<(e: Evaluation) => void>();
+
+/**
+ * Be told of every backtest evaluateRules makes from now on (the CLI's run record: which engine
+ * made a command's backtests, however deep in the core they ran); returns the unsubscribe.
+ */
+export function watchEvaluations(fn: (e: Evaluation) => void): () => void {
+  watchers.add(fn);
+  return () => watchers.delete(fn);
+}
+
+/** File-system failures of the kernel's column cache (a read-only or vanished folder): the kernel then reads DuckDB directly. */
+const CACHE_FS_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENOSPC', 'EDQUOT']);
+const isCacheFsError = (e: unknown): boolean => e instanceof Error && CACHE_FS_ERRORS.has(String((e as NodeJS.ErrnoException).code));
+
+export interface EvaluateOptions extends KernelOptions {
+  evaluator?: Evaluator;
+}
+
+/**
+ * Backtest `rules` on `window` (one pass) with the chosen evaluator; the result says which made
+ * it (`engine`, and `kernel` or `kernel_fallback`). The kernel runs on the embedded store only:
+ * an explicit engine other than DuckDB always takes the SQL path. With `auto`, a shape the kernel
+ * cannot take (KernelUnsupportedError, thrown before any work) falls back to SQL quietly; with
+ * `kernel` it is an input error (exit 2). A column cache that cannot be written or read (a
+ * read-only workspace, a cache removed by another process meanwhile) costs the cache, not the run:
+ * the kernel then reads DuckDB directly.
+ */
+export async function evaluateRules(
+  store: Store,
+  config: Config,
+  catalog: Catalog,
+  window: BacktestResult['window'],
+  rules: readonly KernelRule[],
+  opts: EvaluateOptions = {},
+): Promise<BacktestResult> {
+  const { evaluator = 'auto', workers, cache, verifyHash, simd, ...common } = opts;
+  const tell = (r: BacktestResult): BacktestResult => {
+    const e: Evaluation = {
+      engine: r.engine ?? 'sql',
+      ...(r.kernel ? { kernel: r.kernel } : {}),
+      ...(r.kernel_fallback ? { fallback: r.kernel_fallback } : {}),
+    };
+    for (const w of watchers) w(e);
+    return r;
+  };
+  const viaSql = async (fallback?: string) =>
+    tell({ ...(await runBacktest(store, config, window, rules, common)), engine: 'sql', ...(fallback ? { kernel_fallback: fallback } : {}) });
+  const remote = common.engine !== undefined && common.engine.kind !== 'duckdb';
+  if (evaluator === 'sql' || remote) return viaSql();
+  // `--engine duckdb` names the embedded store: the kernel reads it itself (progress ticks are the SQL engine's)
+  const { engine: _embedded, onProgress: _ticks, ...k } = common;
+  const kopts: KernelOptions = {
+    ...k,
+    ...(workers !== undefined ? { workers } : {}),
+    ...(cache !== undefined ? { cache } : {}),
+    ...(verifyHash !== undefined ? { verifyHash } : {}),
+    ...(simd !== undefined ? { simd } : {}),
+  };
+  try {
+    try {
+      return tell(await runKernelBacktest(store, config, catalog, window, rules, kopts));
+    } catch (e) {
+      if (!isCacheFsError(e) || kopts.cache === false) throw e;
+      return tell(await runKernelBacktest(store, config, catalog, window, rules, { ...kopts, cache: false }));
+    }
+  } catch (e) {
+    if (!(e instanceof KernelUnsupportedError)) throw e;
+    if (evaluator === 'kernel')
+      throw InputError.single({
+        message: `the kernel cannot run this backtest: ${e.message}`,
+        where: { field: '--engine' },
+        expected: 'a TIMESTAMP time column, a window split on it, rules of the condition language; or --engine sql',
+        found: '--engine kernel',
+      });
+    return viaSql(e.message);
+  }
 }
 
 export async function backtestTargets(store: Store, config: Config, catalog: Catalog, targets: readonly Target[], opts: BacktestOptions): Promise<BacktestRun> {
@@ -152,8 +243,9 @@ export async function backtestTargets(store: Store, config: Config, catalog: Cat
   const context = opts.coreOnly ? [] : (opts.context ?? []).filter((t) => !ids.has(t.id));
   const extra = new Set(opts.extra ?? []);
   const all = [...targets, ...context];
-  const rules: EngineRule[] = all.map((t) => ({
+  const rules: KernelRule[] = all.map((t) => ({
     id: t.id,
+    ast: t.ast,
     predicate: compileBound(t.ast, catalog, dialect),
     approved: t.status === 'approved',
     deployed: isDeployed(t),
@@ -166,10 +258,15 @@ export async function backtestTargets(store: Store, config: Config, catalog: Cat
     !opts.coreOnly && window.name === 'test'
       ? await (engine ? resolveEngineWindow(engine, config, 'train') : resolveWindow(store, config, 'train')).catch(() => undefined)
       : undefined;
-  const on = { ...(engine ? { engine } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
-  const result = await runBacktest(
+  const on = {
+    ...(engine ? { engine } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.evaluator ? { evaluator: opts.evaluator } : {}),
+  };
+  const result = await evaluateRules(
     store,
     config,
+    catalog,
     window,
     rules,
     opts.coreOnly ? on : { daily: true, segments, overlap: true, set: true, populations, ...(train ? { train } : {}), ...on },
@@ -179,7 +276,7 @@ export async function backtestTargets(store: Store, config: Config, catalog: Cat
   if (!opts.coreOnly) judge(run, config, all, result.rules, present.protectedColumns, populations);
   if (opts.variations) {
     opts.onStep?.('threshold variations');
-    run.variations = await variations(store, config, catalog, targets, window, opts.onProgress);
+    run.variations = await variations(store, config, catalog, targets, window, opts.onProgress, opts.evaluator);
   }
   return run;
 }
@@ -248,6 +345,7 @@ async function variations(
   targets: readonly Target[],
   window: BacktestResult['window'],
   onProgress?: OnProgress,
+  evaluator?: Evaluator,
 ): Promise<Record<string, Variation[]>> {
   const perRule = targets.map((t) => ({ t, features: new Set<string>() }));
   for (const p of perRule) for (const th of thresholdsOf(p.t.ast, catalog)) p.features.add(th.feature);
@@ -262,9 +360,9 @@ async function variations(
   ))!;
   const quantiles = new Map(features.map((f, i) => [f, (row[`q${i}`] ?? []).map(Number)]));
   const variants = targets.map((t) => variantsOf(t.ast, catalog, quantiles));
-  const flat = variants.flatMap((vs, ti) => vs.map((v, vi) => ({ id: `${ti}:${vi}`, predicate: compilePredicate(v.ast, catalog) })));
+  const flat = variants.flatMap((vs, ti) => vs.map((v, vi) => ({ id: `${ti}:${vi}`, ast: v.ast, predicate: compilePredicate(v.ast, catalog) })));
   // one more scan for every variant of every rule (core counts only)
-  const r = await runBacktest(store, config, window, flat, onProgress ? { onProgress } : {});
+  const r = await evaluateRules(store, config, catalog, window, flat, { ...(onProgress ? { onProgress } : {}), ...(evaluator ? { evaluator } : {}) });
   targets.forEach((t, ti) => {
     out[t.id] = variants[ti]!.map((v, vi) => {
       const res = r.rules.find((x) => x.id === `${ti}:${vi}`)!;
@@ -291,6 +389,7 @@ export function evidenceBlock(run: BacktestRun, r: RuleResult): Evidence {
   const block: Evidence = {
     as_of: new Date().toISOString(),
     data: { rows: run.rows, from: run.window.from, to: run.window.to, window: run.window.name },
+    ...(run.engine ? { engine: run.engine } : {}),
     counts: { ...r.counts },
     precision: round(r.precision),
     precision_lower95: round(r.precision_lower95),

@@ -8,6 +8,7 @@ import type { Store } from '../db/store.js';
 import type { Engine } from '../engine/types.js';
 import { formatProblem, type Problem } from '../errors.js';
 import type { GateVerdict } from '../backtest/gate.js';
+import type { Evaluator } from '../backtest/engine-types.js';
 import { backtestTargets, type BacktestRun, type Target } from '../backtest/run.js';
 import { targetsOf, workspaceRules } from '../rules/targets.js';
 import { findingsOf, powerNote, setLines, validate, type Validation } from '../review/findings.js';
@@ -48,7 +49,7 @@ export interface CheckResult {
 export async function runCheck(
   ws: Workspace,
   store: Store,
-  opts: { candidates: boolean; onStep?: (m: string) => void; onProgress?: OnProgress; engine?: Engine },
+  opts: { candidates: boolean; onStep?: (m: string) => void; onProgress?: OnProgress; engine?: Engine; evaluator?: Evaluator },
 ): Promise<CheckResult> {
   const t0 = performance.now();
   const { targets, loads, problems } = workspaceRules(ws, { statuses: opts.candidates ? ['approved', 'candidate'] : ['approved'] });
@@ -68,6 +69,7 @@ export async function runCheck(
     context,
     configFile: ws.paths.config,
     ...(opts.engine ? { engine: opts.engine } : {}),
+    ...(opts.evaluator ? { evaluator: opts.evaluator } : {}),
   });
   const rules = targets.map((target, i) => ({ target, result: run.rules[i]!, verdict: validate(run.rules[i]!, ws.config.gate, findingsOf(run, target.id)) }));
   const set = run.set_gate ? { pass: run.set_gate.pass, reasons: run.set_gate.reasons, lines: setLines(run) } : null;

@@ -16,7 +16,8 @@ import { quoteIdent, type Store } from '../db/store.js';
 import { and, comparison, featuresOf, not, type Comparison, type Expr } from '../rule/ast.js';
 import { english } from '../rule/english.js';
 import { print } from '../rule/printer.js';
-import { runBacktest, type RuleResult } from '../backtest/engine.js';
+import type { RuleResult } from '../backtest/engine.js';
+import { evaluateRules } from '../backtest/run.js';
 import { resolveWindow, type WindowName } from '../db/window.js';
 import { collectHits, contrastFeatures, profileSegmentsAndDays, sampleHits, SAMPLE, type FeatureContrast, type FpProfile } from './profile.js';
 import { countScenarios, findScenarios, TP_KEEP, type Scenario } from './search.js';
@@ -140,9 +141,9 @@ export async function measureModifications(
   name: WindowName,
 ): Promise<{ window: Effect; test: Effect; keeps_tp: boolean }[]> {
   if (!modified.length) return [];
-  const rules = [ast, ...modified].map((a, i) => ({ id: String(i), predicate: compilePredicate(a, catalog) }));
-  const here = await runBacktest(store, config, await resolveWindow(store, config, name), rules);
-  const test = name === 'test' ? here : await runBacktest(store, config, await resolveWindow(store, config, 'test'), rules);
+  const rules = [ast, ...modified].map((a, i) => ({ id: String(i), ast: a, predicate: compilePredicate(a, catalog) }));
+  const here = await evaluateRules(store, config, catalog, await resolveWindow(store, config, name), rules);
+  const test = name === 'test' ? here : await evaluateRules(store, config, catalog, await resolveWindow(store, config, 'test'), rules);
   return modified.map((_, i) => {
     const e = effect(name, here.rules[0]!, here.rules[i + 1]!);
     return { window: e, test: effect('test', test.rules[0]!, test.rules[i + 1]!), keeps_tp: (e.tp_kept ?? 1) >= TP_KEEP - 1e-12 };

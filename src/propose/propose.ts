@@ -2,6 +2,7 @@
  * `rulegen propose`: candidates from a provider, each validated, backtested on the test window
  * and written to candidates/ with its evidence and provenance.
  */
+import type { OnProgress } from '../progress.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { resolveWindow } from '../db/window.js';
 import { quoteIdent, type Store } from '../db/store.js';
@@ -89,14 +90,19 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 export async function proposeOffline(
   ws: Workspace,
   store: Store,
-  opts: { count: number; dryRun?: boolean; ranking?: Ranking; refine?: number; onStep?: (m: string) => void },
+  opts: { count: number; dryRun?: boolean; ranking?: Ranking; refine?: number; onStep?: (m: string) => void; onProgress?: OnProgress },
 ): Promise<ProposeResult> {
   const t0 = performance.now();
   opts.onStep?.('ranking features on the train window');
   const ranking = opts.ranking ?? (await rankFeatures(store, ws.config, ws.catalog));
   const existing = workspaceRules(ws, { statuses: ['candidate', 'approved', 'rejected', 'deprecated'] });
   const exclude = new Set(existing.targets.map((t) => t.condition));
-  const induced = await induce(store, ws.config, ws.catalog, ranking, { count: opts.count, exclude, onStep: opts.onStep });
+  const induced = await induce(store, ws.config, ws.catalog, ranking, {
+    count: opts.count,
+    exclude,
+    onStep: opts.onStep,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
   const method = 'covering';
   const notes = [...induced.notes];
   for (const k of induced.skipped)

@@ -4,9 +4,10 @@
  */
 import type { Store } from '../db/store.js';
 import type { Problem } from '../errors.js';
-import { backtestTargets, type Target } from '../backtest/run.js';
+import { backtestTargets, evaluateRules, type Target } from '../backtest/run.js';
 import { findingsOf, incrementalOf, incrementalText, powerNote, validate, type Incremental, type Validation } from './findings.js';
-import { runBacktest, type EngineRule, type RuleResult } from '../backtest/engine.js';
+import type { RuleResult } from '../backtest/engine.js';
+import type { KernelRule } from '../backtest/kernel/index.js';
 import { applySetGate } from '../backtest/gate.js';
 import { resolveWindow } from '../db/window.js';
 import { compilePredicate } from '../compile/compile.js';
@@ -230,7 +231,7 @@ async function fitTheSet(ws: Workspace, store: Store, items: readonly ReviewItem
     .map((l) => l.rule)
     .filter((r): r is NonNullable<typeof r> => r !== undefined && r.status === 'approved' && r.action !== 'log');
   const window = await resolveWindow(store, ws.config, 'test');
-  const base: EngineRule[] = deployed.map((r) => ({ id: r.id, predicate: compilePredicate(r.ast, ws.catalog), approved: true, deployed: true }));
+  const base: KernelRule[] = deployed.map((r) => ({ id: r.id, ast: r.ast, predicate: compilePredicate(r.ast, ws.catalog), approved: true, deployed: true }));
   const keep: ReviewItem[] = [];
   const left: string[] = [];
   for (const item of items) {
@@ -240,9 +241,11 @@ async function fitTheSet(ws: Workspace, store: Store, items: readonly ReviewItem
     }
     const rules = [
       ...base,
-      ...[...keep, item].filter((k) => k.action !== 'log').map((k, n) => ({ id: `fit:${n}`, predicate: compilePredicate(k.ast, ws.catalog), extra: true })),
+      ...[...keep, item]
+        .filter((k) => k.action !== 'log')
+        .map((k, n) => ({ id: `fit:${n}`, ast: k.ast, predicate: compilePredicate(k.ast, ws.catalog), extra: true })),
     ];
-    const run = await runBacktest(store, ws.config, window, rules, { set: true });
+    const run = await evaluateRules(store, ws.config, ws.catalog, window, rules, { set: true });
     if (applySetGate(run.set!.judged, ws.config.gate).pass) keep.push(item);
     else left.push(item.id);
   }

@@ -15,6 +15,8 @@ const counts = z.looseObject({ tp: z.number(), fp: z.number(), tn: z.number(), f
 export const EvidenceSchema = z.looseObject({
   as_of: time.optional(),
   data: z.looseObject({ rows: num, from: time.optional(), to: time.optional(), window: z.string().optional() }).optional(),
+  /** Which evaluator measured it (issue 13): `kernel` (columnar) or `sql` (the reference engine). Same figures either way. */
+  engine: z.string().optional(),
   counts: counts.optional(),
   precision: num,
   precision_lower95: num,

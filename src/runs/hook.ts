@@ -10,7 +10,8 @@ import { CONFIG_FILE } from '../config/load.js';
 import { RulegenError } from '../errors.js';
 import { openWorkspace, workspacePaths } from '../workspace.js';
 import type { Io } from '../cli/context.js';
-import { appendRun, RECORDED, snapshotRules, writtenIds, type RunNote, type Snapshot } from './record.js';
+import { appendRun, RECORDED, snapshotRules, writtenIds, type RunEngine, type RunNote, type Snapshot } from './record.js';
+import { watchEvaluations, type Evaluation } from '../backtest/run.js';
 
 interface Begun {
   started: Date;
@@ -26,6 +27,8 @@ interface Begun {
 export class RunLog {
   private begun: Begun | undefined;
   private notes: RunNote = {};
+  private evaluations: Evaluation[] = [];
+  private unwatch: (() => void) | undefined;
 
   /** Called before the action of `action`; records nothing for commands outside RECORDED or outside a workspace. */
   begin(action: Command, workspace: string, globals: Record<string, unknown>): void {
@@ -49,6 +52,8 @@ export class RunLog {
       dirs,
       before: snapshotRules(dirs),
     };
+    // every backtest the command makes, however deep in the core: which evaluator made it
+    this.unwatch = watchEvaluations((e) => this.evaluations.push(e));
   }
 
   /** A command's own details; later notes add to earlier ones. */
@@ -61,6 +66,10 @@ export class RunLog {
     const b = this.begun;
     if (!b) return;
     this.begun = undefined;
+    this.unwatch?.();
+    this.unwatch = undefined;
+    const engine = engineOf(this.evaluations);
+    this.evaluations = [];
     try {
       let paths = workspacePaths(b.workspace);
       let table = 'sessions';
@@ -91,10 +100,19 @@ export class RunLog {
         error: message,
         latencyMs: performance.now() - b.t0,
         ids: writtenIds(b.before, snapshotRules(b.dirs)),
-        note: this.notes,
+        note: { ...this.notes, ...(engine ? { engine } : {}) },
       });
     } catch (e) {
       io.stderr(`rulegen: warning: could not write the run record: ${(e as Error).message}\n`);
     }
   }
+}
+
+/** The record's `engine`: which evaluators made the backtests, the kernel's last set-up, the first fallback reason. */
+function engineOf(es: readonly Evaluation[]): RunEngine | null {
+  if (!es.length) return null;
+  const names = new Set(es.map((e) => e.engine));
+  const kernel = es.filter((e) => e.kernel).at(-1)?.kernel ?? null;
+  const fallback = es.find((e) => e.fallback)?.fallback;
+  return { engine: names.size > 1 ? 'kernel+sql' : es[0]!.engine, kernel, ...(fallback ? { fallback } : {}) };
 }

@@ -29,6 +29,18 @@ export interface RunNote {
   prompt?: string;
   ids?: string[];
   details?: Record<string, unknown>;
+  /** The evaluators of the command's backtests (the run log collects them). */
+  engine?: RunEngine;
+}
+
+/** Which evaluator made a command's backtests (issue 13). */
+export interface RunEngine {
+  /** `kernel`, `sql`, or `kernel+sql` when both made some (a fallback, or a mix of shapes). */
+  engine: 'kernel' | 'sql' | 'kernel+sql';
+  /** The kernel's loops and worker threads in its last pass, when it made one. */
+  kernel: { simd: boolean; workers: number } | null;
+  /** Why the kernel was not used, the first time the default fell back to SQL. */
+  fallback?: string;
 }
 
 /** One line of the record. Every key is present (null when unknown). */
@@ -57,6 +69,8 @@ export interface RunRecord {
   /** Rule ids whose files this run wrote or changed (candidates/ and rules/). */
   ids: string[];
   details: Record<string, unknown> | null;
+  /** Which evaluator made the command's backtests; null when it made none. */
+  engine: RunEngine | null;
 }
 
 let version: string | undefined;
@@ -187,6 +201,7 @@ export async function appendRun(input: RecordInput): Promise<RunRecord> {
     error: input.error,
     ids: [...new Set([...input.ids, ...(n.ids ?? [])])].sort(),
     details: n.details ?? null,
+    engine: n.engine ?? null,
   };
   const month = record.time.slice(0, 7);
   appendFileSync(join(input.paths.runs, `runs-${month}.jsonl`), JSON.stringify(record) + '\n');

@@ -163,6 +163,25 @@ describe('rank and eval progress', () => {
     }
   });
 
+  it('`rulegen propose` ticks the rules found, `backtest` and `check` the statements run', async () => {
+    const dir = tmpDir();
+    expect((await onTerminal(['init'], dir, false)).code).toBe(0);
+    expect((await onTerminal(['synth', '--sessions', '20000', '--days', '8', '--out', 'data/s.parquet'], dir, false)).code).toBe(0);
+    expect((await onTerminal(['ingest', 'data/s.parquet'], dir, false)).code).toBe(0);
+    // a gate 20,000 sessions can reach, so the search runs its steps
+    const config = join(dir, 'rulegen.yaml');
+    writeFileSync(config, readFileSync(config, 'utf8').replace(/^  max_fpr: [\d.]+/m, '  max_fpr: 0.02'));
+    const propose = await onTerminal(['propose', '--count', '2'], dir, true);
+    expect(propose.code).toBe(0);
+    expect(propose.err).toMatch(/rule 1: scoring \d+ atoms on [\d,]+ uncovered bots: 0\/2 rules/);
+    // statements are the SQL engine's ticks (the columnar kernel, the default, makes one pass and does not tick)
+    const backtest = await onTerminal(['backtest', '--core-only', '--engine', 'sql'], dir, true);
+    expect(backtest.err).toMatch(/\d+ statements/);
+    const check = await onTerminal(['check', '--candidates', '--engine', 'sql'], dir, true);
+    expect(check.err).toMatch(/\d+ statements/);
+    expect((await onTerminal(['check', '--candidates'], dir, false)).err).not.toMatch(/\r/);
+  });
+
   it('`rulegen eval` ticks the cases done', async () => {
     const dir = tmpDir();
     writeFileSync(

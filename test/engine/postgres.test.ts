@@ -70,9 +70,9 @@ afterAll(async () => {
   server?.stop();
 });
 
-/** A run without what legitimately differs between engines (timings, where it ran). */
+/** A run without what legitimately differs between engines (timings, where it ran, which evaluator made it: the kernel here, SQL there). */
 function comparable(run: BacktestRun): unknown {
-  const { timings: _t, execution: _e, window, ...rest } = run;
+  const { timings: _t, execution: _e, engine: _k, kernel: _s, window, ...rest } = run;
   // the window's WHERE is written in each engine's dialect; its bounds, cut-off, rows and parameters must agree
   return JSON.parse(JSON.stringify({ ...rest, window: { ...window, where: undefined } }));
 }
@@ -108,6 +108,7 @@ describe('PostgreSQL engine (a real server)', () => {
     expect(remote.execution).toMatchObject({ kind: 'postgres', dialect: 'postgres', target: server.url.replace(/\/\/[^@]*@/, '//postgres@') });
     expect({ ...remote.window, where: '' }).toEqual({ ...duck.window, where: '' });
     expect(remote.window.where).toBe('"ts" >= CAST(? AS timestamp)');
+    expect([duck.engine, remote.engine]).toEqual(['kernel', 'sql']);
     expect(comparable(remote)).toEqual(comparable(duck));
     const r = duck.rules[0]!;
     // the breakdowns are really there (and so compared)

@@ -31,6 +31,7 @@ const rec = (over: Partial<RunRecord>): RunRecord => ({
   error: null,
   ids: [],
   details: null,
+  engine: null,
   ...over,
 });
 

@@ -45,7 +45,7 @@ export const register: Register = (program, { io, globals }) => {
         const store = await openWorkspaceStore(ws, { mode: 'read' }); // evidence goes into rule files
         const bar = progress(io, g.quiet);
         try {
-          const run = await withEngine(io, g.quiet, ws.config, store, opts, (engine) =>
+          const run = await withEngine(io, g.quiet, ws.config, store, opts, (engine, evaluator) =>
             backtestTargets(store, ws.config, ws.catalog, targets, {
               window: opts.window,
               by: opts.by,
@@ -55,6 +55,7 @@ export const register: Register = (program, { io, globals }) => {
               onProgress: bar.tick,
               context: workspaceContext(ws, loads),
               configFile: ws.paths.config,
+              evaluator,
               ...(engine ? { engine } : {}),
             }),
           );

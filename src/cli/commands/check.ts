@@ -38,8 +38,8 @@ export const register: Register = (program, { io, globals }) => {
       try {
         await withWorkspaceStore(io, g, async (ws, store, bar) => {
           gate = ws.config.gate;
-          const c = await withEngine(io, g.quiet, ws.config, store, opts, (engine) =>
-            runCheck(ws, store, { candidates: opts.candidates, onStep: bar.step, onProgress: bar.tick, ...(engine ? { engine } : {}) }),
+          const c = await withEngine(io, g.quiet, ws.config, store, opts, (engine, evaluator) =>
+            runCheck(ws, store, { candidates: opts.candidates, onStep: bar.step, onProgress: bar.tick, evaluator, ...(engine ? { engine } : {}) }),
           );
           bar.done();
           report(c);
@@ -57,7 +57,13 @@ export const register: Register = (program, { io, globals }) => {
             findings: r.verdict.findings,
             notes: r.verdict.notes,
           }));
-          io.stdout(g.json ? JSON.stringify({ passed: c.passed, power: c.power, set, rules, invalid }, null, 2) + '\n' : checkText(c));
+          // which evaluator made the figures (null when nothing was backtested)
+          const engine = {
+            engine: c.run?.engine ?? null,
+            ...(c.run?.kernel ? { kernel: c.run.kernel } : {}),
+            ...(c.run?.kernel_fallback ? { kernel_fallback: c.run.kernel_fallback } : {}),
+          };
+          io.stdout(g.json ? JSON.stringify({ passed: c.passed, power: c.power, set, rules, invalid, ...engine }, null, 2) + '\n' : checkText(c));
           if (c.invalid.length) {
             const n = c.invalid.length;
             // the reason on stderr as any input error, but no JSON error object after the report

@@ -151,6 +151,7 @@ export const register: Register = (program, { io, globals, note }) => {
               refine,
               ...(maxCost !== undefined ? { maxCostUsd: maxCost } : {}),
               onStep: bar.step,
+              onProgress: bar.tick,
               onNote: (m) => !g.quiet && io.stderr(`${m}\n`),
             });
           } catch (e) {
@@ -180,7 +181,7 @@ export const register: Register = (program, { io, globals, note }) => {
           else printModelResult(io, r);
           return;
         }
-        const r = await proposeOffline(ws, store, { count, dryRun: opts.dryRun, refine, onStep: bar.step });
+        const r = await proposeOffline(ws, store, { count, dryRun: opts.dryRun, refine, onStep: bar.step, onProgress: bar.tick });
         bar.done();
         note({ provider: 'offline' });
         if (g.json) {

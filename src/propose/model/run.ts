@@ -107,6 +107,9 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
   const fatal: unknown[] = [];
   const runTimer = setTimeout(() => deadline.abort(new Error(`propose stopped at llm.run_timeout_ms (${llm.run_timeout_ms} ms)`)), llm.run_timeout_ms);
   opts.onStep?.(`${models.length * plans.length} call(s) to ${models.join(', ')} (at most ${llm.max_concurrency} at a time)`);
+  let finished = 0;
+  const planned = models.length * plans.length;
+  opts.onProgress?.(0, planned, 'calls');
   try {
     await Promise.all(
       models.flatMap((model) => {
@@ -137,6 +140,8 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
             env.failed.add(model);
             report.error = e instanceof RulegenError ? e.headline || e.message : (e as Error).message;
             fatal.push(e);
+          } finally {
+            opts.onProgress?.(++finished, planned, 'calls');
           }
           if (report.problem) note(`${model}, call ${plan.call}: ${report.problem}`);
           for (const x of report.invalid)

@@ -1,4 +1,5 @@
 /** The options and results of a model propose run. */
+import type { OnProgress } from '../../progress.js';
 import { ExternalError, type Problem } from '../../errors.js';
 import type { ConverseRequest, LlmProvider, ModelProviderName } from '../../llm/types.js';
 import type { Ranking } from '../../rank/types.js';
@@ -25,6 +26,8 @@ export interface ModelProposeOptions {
   /** A ready provider (tests); default: built from the workspace config. */
   llm?: LlmProvider;
   onStep?: (m: string) => void;
+  /** Model calls finished of those planned, for a progress line. */
+  onProgress?: OnProgress;
   /** Diagnostics for stderr (fallbacks, repairs, stopped calls). */
   onNote?: (m: string) => void;
 }
