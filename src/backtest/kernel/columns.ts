@@ -336,7 +336,19 @@ export class ColumnCache {
       }
     }
     if (!meta || meta.version !== CACHE_VERSION || meta.fingerprint !== fingerprint || meta.table !== table) {
-      rmSync(dir, { recursive: true, force: true });
+      // A stale cache is renamed aside before it is deleted, so a process still reading it keeps
+      // its files and one building the new cache never sees its folder vanish. A folder without
+      // meta.json may be another process's build in progress (its temp files carry that pid):
+      // left alone; the finished columns are renamed into place atomically by whichever ends first.
+      if (meta) {
+        const aside = `${dir}.stale.${process.pid}`;
+        try {
+          renameSync(dir, aside);
+          rmSync(aside, { recursive: true, force: true });
+        } catch {
+          // another process moved it first
+        }
+      }
       meta = { version: CACHE_VERSION, fingerprint, table, rows: 0, order: '', columns: {}, subs: [] };
     }
     this.meta = meta;
