@@ -307,7 +307,18 @@ export async function dataFingerprint(store: Store, table: string, opts: { hash?
       return null;
     }
   });
-  const h = createHash('sha256').update(JSON.stringify({ n: n?.n, cols, files }));
+  // A temporary view shadowing the table (the labels overlay, src/labels/apply.ts) changes what
+  // the table reads without touching the file: its definition and the temp tables it reads count.
+  const shadow = await store.all<{ sql: string }>('SELECT sql FROM duckdb_views() WHERE temporary AND view_name = $1', [table]);
+  const overlay: unknown[] = shadow.map((v) => v.sql);
+  if (shadow.length) {
+    const temps = await store.all<{ name: string }>('SELECT table_name AS name FROM duckdb_tables() WHERE temporary ORDER BY table_name');
+    for (const { name } of temps.filter((x) => shadow.some((v) => v.sql.includes(x.name)))) {
+      const q = quoteIdent(name);
+      overlay.push(await store.one(`SELECT count(*) AS n, CAST(bit_xor(hash(${q})) AS VARCHAR) AS h FROM temp.main.${q}`));
+    }
+  }
+  const h = createHash('sha256').update(JSON.stringify({ n: n?.n, cols, files, overlay }));
   if (opts.hash) {
     // one hash per row over every column (a struct of the row), folded order-independently
     const r = await store.one(`SELECT CAST(bit_xor(hash(${t})) AS VARCHAR) AS h, CAST(sum(hash(${t}) % 1000003) AS VARCHAR) AS s FROM ${t}`);
