@@ -80,8 +80,20 @@ function requestParts(): Pick<FieldSql, 'method' | 'path' | 'query' | 'protocol'
 
 /** The columns rq_ok and rq that requestParts reads, from a request-line expression. */
 export function requestSplit(req: string): string {
-  return `regexp_full_match(${req}, '\\S+ \\S+(?: \\S+)?') AS rq_ok, string_split(${req}, ' ') AS rq`;
+  // on the fast path the line holds no white space but spaces (see fastSplit): the request line
+  // matches when it is two or three words, none empty, and no regular expression runs
+  const words = `len(rq) BETWEEN 2 AND 3 AND rq[1] <> '' AND rq[2] <> '' AND coalesce(rq[3] <> '', true)`;
+  return `string_split(${req}, ' ') AS rq, CASE WHEN fast THEN ${words} ELSE regexp_full_match(${req}, '\\S+ \\S+(?: \\S+)?') END AS rq_ok`;
 }
+
+/** p[1] has the shape `... [time] ` around its fourth word: then FAST_TIME is defined (its length is not negative). */
+const FAST_TIME_GUARD = `len(s1) >= 5 AND starts_with(s1[4], '[') AND ends_with(p[1], '] ')`;
+/**
+ * The time of the fast path, column t1 (over p and s1): p[1] after `host ident user [` and before
+ * the closing `] ` (lengths in characters, as substring counts); NULL when p[1] has not that shape.
+ */
+export const FAST_TIME = `CASE WHEN ${FAST_TIME_GUARD} THEN substring(p[1], length(s1[1]) + length(s1[2]) + length(s1[3]) + 5,
+  length(p[1]) - (length(s1[1]) + length(s1[2]) + length(s1[3]) + 5) - 1) END`;
 
 /**
  * The exact fast path of the Apache/Nginx formats. A line with no backslash holds no escaped
@@ -90,14 +102,18 @@ export function requestSplit(req: string): string {
  * `host ident user [time] `, p[3] ` status bytes `) and read the groups from the pieces (s1 and
  * s3: p[1] and p[3] split at spaces). When every check holds, the full pattern matches with these
  * very groups (each is forced: no piece can hold a quote, `\S+` no space, the time no `]`); any
- * other line takes the regular expression. `cond` is the check (over `line` and `p`); `groups`
+ * other line takes the regular expression. `cond` is the check (over `line`, `p`, `s1` and `t1`); `groups`
  * the g_* values on the fast path.
  */
 function fastSplit(format: 'combined' | 'common' | 'nginx'): { cond: string; groups: Record<string, string> } {
-  // s1: host, ident, user, then the bracketed time (which may hold spaces), then ''
-  const head = `regexp_full_match(p[1], '\\S+ \\S+ \\S+ \\[[^\\]]+\\] ')`;
-  const time = `array_to_string(s1[4:-2], ' ')[2:-2]`;
-  const base = { g_ip: 's1[1]', g_ident: 's1[2]', g_user: 's1[3]', g_time: time, g_request: 'p[2]', g_status: 's3[2]', g_bytes: 's3[3]' };
+  // s1: host, ident, user, then the bracketed time (which may hold spaces), then ''; t1 the time
+  // (FAST_TIME). p[1] matches `\S+ \S+ \S+ \[[^\]]+\] `, with these groups, whenever: the line holds none of
+  // RE2's other white space (\t \n \f \r: a line with one takes the regex), the first three
+  // words are not empty, the fourth starts with '[', p[1] ends with '] ', and the time between is
+  // not empty and holds no ']'. No regular expression runs for it.
+  const white = [9, 10, 12, 13].map((c) => `NOT contains(line, chr(${c}))`).join(' AND ');
+  const head = `${FAST_TIME_GUARD} AND s1[1] <> '' AND s1[2] <> '' AND s1[3] <> '' AND t1 <> '' AND NOT contains(t1, ']') AND ${white}`;
+  const base = { g_ip: 's1[1]', g_ident: 's1[2]', g_user: 's1[3]', g_time: 't1', g_request: 'p[2]', g_status: 's3[2]', g_bytes: 's3[3]' };
   const noBackslash = `NOT contains(line, '\\')`;
   if (format === 'common') {
     return { cond: `${noBackslash} AND len(p) = 3 AND ${head} AND regexp_full_match(p[3], ' (?:\\d{3}|-) (?:\\d+|-)')`, groups: base };

@@ -21,6 +21,7 @@ import {
   cloudfrontColumns,
   cloudfrontFields,
   detectFormat,
+  FAST_TIME,
   jsonFields,
   LOG_FORMATS,
   regexFields,
@@ -147,14 +148,17 @@ function parsedSelect(format: LogFormat, file: string, head: string[], logs: Log
     fields = r.fields;
     // The patterns are this module's constants, not input: inlined so DuckDB compiles them once.
     // Layers of columns, each computed once per line (a CASE reading a struct field per group
-    // does not re-run the regex): the line split at its quotes and the fast-path check, the
-    // pieces and (other lines only) the regex's groups as a struct, the groups g_*, then the
-    // request line's words and the canonical columns.
+    // does not re-run the regex): the line split at its quotes, its first piece split at spaces,
+    // the time, the fast-path check, the last pieces and (other lines only) the regex's groups as
+    // a struct, the groups g_*, then the request line's words and the canonical columns.
     const regex = `regexp_extract(line, ${quoteString(r.pattern)}, [${r.groups.map(quoteString).join(', ')}])`;
     const fast = r.fast;
     const pieces = fast
-      ? `(SELECT line, p, fast, string_split(p[1], ' ') AS s1, string_split(p[3], ' ') AS s3, CASE WHEN NOT fast THEN ${regex} END AS rx
-          FROM (SELECT line, p, coalesce(${fast.cond}, false) AS fast FROM (SELECT line, string_split(line, '"') AS p FROM ${reader})))`
+      ? `(SELECT line, p, fast, s1, t1, string_split(p[3], ' ') AS s3, CASE WHEN NOT fast THEN ${regex} END AS rx
+          FROM (SELECT line, p, s1, t1, coalesce(${fast.cond}, false) AS fast
+          FROM (SELECT line, p, s1, ${FAST_TIME} AS t1
+          FROM (SELECT line, p, string_split(p[1], ' ') AS s1
+          FROM (SELECT line, string_split(line, '"') AS p FROM ${reader})))))`
       : `(SELECT line, false AS fast, ${regex} AS rx FROM ${reader})`;
     const groups = r.groups.map((g) => `${fast ? `CASE WHEN fast THEN ${fast.groups[g]} ELSE rx.${g} END` : `rx.${g}`} AS ${g}`);
     const inner = `(SELECT line, ${blank} AS skip, fast, ${groups.join(', ')} FROM ${pieces})`;
@@ -263,6 +267,11 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
   // database's temp folder instead. The previous limit is restored after.
   const previous = (await store.one<{ m: string }>(`SELECT current_setting('memory_limit') AS m`))?.m;
   await store.run(`SET memory_limit = '${LOG_MEMORY_LIMIT}'`);
+  // FSST (string compression) costs more CPU on write than the rest of the parse's storage for
+  // little gain on log columns (agents, referrers and paths repeat: dictionary compression takes
+  // them); off for this run's tables, restored after. The stored values are the same.
+  const disabled = (await store.one<{ d: string }>(`SELECT current_setting('disabled_compression_methods') AS d`))?.d ?? '';
+  await store.run(`SET disabled_compression_methods = ${quoteString(disabled ? `${disabled},fsst` : 'fsst')}`);
   // A file-backed store parses into a scratch database file beside it (compressed on disk, so a
   // big log does not fill the memory limit and spill); an in-memory store into temporary tables.
   const scratchFile = store.path === ':memory:' ? null : `${store.path}.ingest-logs.tmp`;
@@ -279,6 +288,7 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
       for (const f of [scratchFile, `${scratchFile}.wal`]) rmSync(f, { force: true });
     } else for (const t of fileTables) await store.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
     if (previous) await store.run(`SET memory_limit = ${quoteString(previous)}`).catch(() => undefined);
+    await store.run(`SET disabled_compression_methods = ${quoteString(disabled)}`).catch(() => undefined);
   }
 
   /**

@@ -20,7 +20,8 @@ export function keyParts(key: string, table = ''): string[] {
 }
 
 /** A path's file extension, lower-cased ('' for none): a column `ext` read by EXT_CLASS. */
-const EXT = `lower(regexp_extract(path, '\\.([A-Za-z0-9]{1,8})$', 1))`;
+// a path without a dot has none (the regular expression is not run for it)
+const EXT = `CASE WHEN contains(path, '.') THEN lower(regexp_extract(path, '\\.([A-Za-z0-9]{1,8})$', 1)) ELSE '' END`;
 const inList = (values: string) => `list_contains([${values}], ext)`;
 const EXT_CLASS = `CASE
     WHEN path = '/robots.txt' THEN 'other'
@@ -67,6 +68,7 @@ export function sessionizeSql(
 ): SessionizeSql {
   const keys = `${target}_keys`;
   const map = `${target}_sessions`;
+  const paths = `${target}_paths`;
   const parts = keyParts(logs.key);
   // The visitor keys, numbered in key order: the sort below is on a number, not on a long
   // ip + user-agent string, and ties between sessions starting at once still go by key.
@@ -92,17 +94,21 @@ export function sessionizeSql(
   const login = logs.login_paths.map((p) => `(?:${p})`).join('|');
   // request times are UTC: in UTC the local hour is the hour (no time-zone conversion per row)
   const utc = logs.tz.toUpperCase() === 'UTC';
+  // What depends on the path alone (depth, kind of content, login path) is computed once per
+  // distinct path, then joined: a log requests far fewer paths than it has lines.
+  const pathsSql = `CREATE TEMP TABLE ${paths} AS
+    SELECT path,
+      len(list_filter(string_split(path, '/'), x -> x <> '')) AS depth,
+      ${EXT_CLASS} AS ext_class,
+      -- inlined as a quoted literal (not a parameter) so RE2 compiles the pattern once, not per row
+      regexp_matches(lower(path), ${quoteString(login)}) AS is_login
+    FROM (SELECT path, ${EXT} AS ext FROM (SELECT DISTINCT path FROM ${source}))`;
   const requests = `CREATE TABLE ${target} AS
     SELECT m.session_id, r.file_no, r.line_no, r.ip, r.ts, r.method, r.path, r.query, r.protocol, r.status, r.bytes, r.referrer, r.ua, r.host,
-      m.gap,
-      len(list_filter(string_split(r.path, '/'), x -> x <> '')) AS depth,
-      ${EXT_CLASS.replaceAll('path', 'r.path').replaceAll('ext)', 'r.ext)')} AS ext_class,
-      r.ref_host,
-      -- inlined as a quoted literal (not a parameter) so RE2 compiles the pattern once, not per row
-      regexp_matches(lower(r.path), ${quoteString(login)}) AS is_login,
+      m.gap, pd.depth, pd.ext_class, r.ref_host, pd.is_login,
       ${utc ? 'hour(r.ts) < 6' : `hour(timezone(?, timezone('UTC', r.ts))) < 6`} AS night,
       coalesce(lb.bot, false) AS ua_bot
-    FROM (SELECT *, ${EXT} AS ext FROM ${source}) r JOIN ${map} m USING (file_no, line_no) LEFT JOIN ${labels} lb ON lb.ua = r.ua`;
+    FROM ${source} r JOIN ${map} m USING (file_no, line_no) JOIN ${paths} pd ON pd.path = r.path LEFT JOIN ${labels} lb ON lb.ua = r.ua`;
   const insite = hosts.length
     ? `list_contains(string_split(?, chr(0)), ref_host)`
     : `ref_host IS NOT NULL AND ref_host = regexp_replace(lower(host), '^www\\.', '')`;
@@ -127,9 +133,10 @@ export function sessionizeSql(
     requests: [
       { sql: keysSql, params: [] },
       { sql: mapSql, params: [gapSeconds, gapSeconds] },
+      { sql: pathsSql, params: [] },
       { sql: requests, params: utc ? [] : [logs.tz], unordered: true },
     ],
-    temp: [keys, map],
+    temp: [keys, map, paths],
     sessions: { sql: sessions, params: hosts.length ? [[...hosts].join('\u0000')] : [] },
   };
 }
