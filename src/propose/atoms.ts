@@ -130,7 +130,10 @@ export async function buildAtoms(store: Store, catalog: Catalog, features: reado
         numbers
           .map((f) => {
             const c = quoteIdent(f.name);
-            return `SELECT * FROM (SELECT ${features.indexOf(f)}::INTEGER AS f, CAST(${c} AS DOUBLE) AS v, count(*) AS n FROM ${s.table} WHERE ${s.fit} AND ${c} IS NOT NULL GROUP BY ${c} ORDER BY n DESC, v LIMIT ${MAX_SPIKES})`;
+            return (
+              `SELECT * FROM (SELECT ${features.indexOf(f)}::INTEGER AS f, CAST(${c} AS DOUBLE) AS v, count(*) AS n FROM ${s.table} ` +
+              `WHERE ${s.fit} AND ${c} IS NOT NULL GROUP BY ${c} ORDER BY n DESC, v LIMIT ${MAX_SPIKES})`
+            );
           })
           .join(' UNION ALL '),
       )
@@ -143,7 +146,10 @@ export async function buildAtoms(store: Store, catalog: Catalog, features: reado
         cats
           .map((f) => {
             const c = quoteIdent(f.name);
-            return `SELECT ${features.indexOf(f)}::INTEGER AS f, CAST(${c} AS VARCHAR) AS c, sum(CASE WHEN ${l} = 1 THEN 1 ELSE 0 END) AS b, sum(CASE WHEN ${l} = 0 THEN 1 ELSE 0 END) AS h FROM ${s.table} WHERE ${s.fit} AND ${c} IS NOT NULL GROUP BY ${c}`;
+            return (
+              `SELECT ${features.indexOf(f)}::INTEGER AS f, CAST(${c} AS VARCHAR) AS c, sum(CASE WHEN ${l} = 1 THEN 1 ELSE 0 END) AS b, sum(CASE ` +
+              `WHEN ${l} = 0 THEN 1 ELSE 0 END) AS h FROM ${s.table} WHERE ${s.fit} AND ${c} IS NOT NULL GROUP BY ${c}`
+            );
           })
           .join(' UNION ALL '),
       )

@@ -219,7 +219,8 @@ export async function refineOffline(
     const next = refinements.find((x) => !taken.has(x.condition));
     if (!next) {
       notes.push(
-        `round ${round}: no measured modification keeps 95% of the true positives${report.fp === 0 ? ' (no false positives on the train window)' : ''}; refining stopped`,
+        `round ${round}: no measured modification keeps 95% of the true ` +
+          `positives${report.fp === 0 ? ' (no false positives on the train window)' : ''}; refining stopped`,
       );
       break;
     }
@@ -247,7 +248,9 @@ export async function refineOffline(
     d.doc['condition'] = next.condition;
     d.doc['title'] = titleFor(next.ast, ws.catalog);
     d.doc['description'] =
-      `${descriptionForTest(next.ast, ws.catalog, result)} Refined from \`${from}\` (${next.change}), which removed ${pctOf(next.window.fp_cut)} of its false positives on the train window and kept ${pctOf(next.window.tp_kept)} of its true positives.`;
+      `${descriptionForTest(next.ast, ws.catalog, result)} Refined from \`${from}\` (${next.change}), which ` +
+      `removed ${pctOf(next.window.fp_cut)} of its false positives on the train window and kept ${pctOf(next.window.tp_kept)} of its true ` +
+      `positives.`;
     d.doc['falsepositives'] = falsePositivesFor(next.ast, ws.catalog, result);
     d.doc['backtest'] = evidenceBlock(run, result);
   }
@@ -263,5 +266,8 @@ export async function refineOffline(
 const pctOf = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 
 function descriptionForTest(ast: Expr, catalog: Workspace['catalog'], test: RuleResult): string {
-  return `Flags sessions with ${english(ast, catalog)}. On the test window: recall ${pctOf(test.recall)}, precision ${pctOf(test.precision)}, false-positive rate ${pctOf(test.fpr)} (at most ${pctOf(test.fpr_upper95)} with 95% confidence).`;
+  return (
+    `Flags sessions with ${english(ast, catalog)}. On the test window: recall ${pctOf(test.recall)}, precision ${pctOf(test.precision)}, ` +
+    `false-positive rate ${pctOf(test.fpr)} (at most ${pctOf(test.fpr_upper95)} with 95% confidence).`
+  );
 }

@@ -28,11 +28,14 @@ export function titleFor(ast: Expr, catalog: Catalog): string {
 export function descriptionFor(ast: Expr, catalog: Catalog, train: RuleResult, test: RuleResult | undefined): string {
   const lines = [`Flags sessions with ${english(ast, catalog)}.`];
   lines.push(
-    `On the training window it caught ${pct(train.recall)} of labelled bots with ${pct(train.precision)} precision; ${train.counts.fp} of ${(train.counts.fp + train.counts.tn).toLocaleString('en-US')} people matched (false-positive rate ${pct(train.fpr, 3)}, at most ${pct(train.fpr_upper95, 3)} with 95% confidence).`,
+    `On the training window it caught ${pct(train.recall)} of labelled bots with ${pct(train.precision)} precision; ${train.counts.fp} ` +
+      `of ${(train.counts.fp + train.counts.tn).toLocaleString('en-US')} people matched (false-positive rate ${pct(train.fpr, 3)}, at ` +
+      `most ${pct(train.fpr_upper95, 3)} with 95% confidence).`,
   );
   if (test)
     lines.push(
-      `On the later test window: recall ${pct(test.recall)}, precision ${pct(test.precision)}, false-positive rate ${pct(test.fpr, 3)} (at most ${pct(test.fpr_upper95, 3)}).`,
+      `On the later test window: recall ${pct(test.recall)}, precision ${pct(test.precision)}, false-positive rate ${pct(test.fpr, 3)} (at ` +
+        `most ${pct(test.fpr_upper95, 3)}).`,
     );
   return lines.join(' ');
 }
@@ -42,7 +45,10 @@ function featureReason(f: FeatureRank, catalog: Catalog): string {
   const desc = c ? sentence(c.description) : f.feature;
   if (f.quantiles) {
     const unit = c?.unit;
-    return `${desc} Bots ${f.direction === 'higher' ? 'run higher' : 'run lower'} here: their median is ${fmtValue(f.quantiles.bot.p50, unit)} against ${fmtValue(f.quantiles.human.p50, unit)} for people (the feature alone separates them with AUC ${f.auc?.toFixed(2)}).`;
+    return (
+      `${desc} Bots ${f.direction === 'higher' ? 'run higher' : 'run lower'} here: their median is ${fmtValue(f.quantiles.bot.p50, unit)} ` +
+      `against ${fmtValue(f.quantiles.human.p50, unit)} for people (the feature alone separates them with AUC ${f.auc?.toFixed(2)}).`
+    );
   }
   if (f.categories?.length) {
     const top = [...f.categories].sort((a, b) => (b.lift ?? Infinity) - (a.lift ?? Infinity))[0]!;

@@ -135,7 +135,8 @@ describe('propose with bedrock (loopback stub)', () => {
     expect(unexplained).toEqual([]);
     // and a sample of row-level values that are not among those aggregates is absent
     const nums = await store.all<{ v: number }>(
-      `SELECT v FROM (SELECT unnest([mean_interarrival_ms, requests_per_minute, session_duration_s, interarrival_cv, night_activity_ratio, static_asset_ratio]) AS v FROM sessions USING SAMPLE 400 ROWS (reservoir, 11)) WHERE v IS NOT NULL`,
+      `SELECT v FROM (SELECT unnest([mean_interarrival_ms, requests_per_minute, session_duration_s, interarrival_cv, night_activity_ratio, ` +
+        `static_asset_ratio]) AS v FROM sessions USING SAMPLE 400 ROWS (reservoir, 11)) WHERE v IS NOT NULL`,
     );
     const raw = nums.map((x) => String(x.v)).filter((t) => tokens(t).length === 1 && !allowed.has(t));
     expect(raw.length).toBeGreaterThan(300);

@@ -15,15 +15,19 @@ export function formatLogSummary(s: IngestLogsSummary, cat: CatalogMerge, table:
   const lines = [
     ...s.files.map((f) => `${f.file}: ${f.format}${f.detected ? ' (detected)' : ''}, ${n(f.lines)} lines, ${n(f.bad)} malformed`),
     ...s.globs.map((g) => `  ${g.pattern} matched ${g.files.length} file${g.files.length === 1 ? '' : 's'}`),
-    `parsed ${n(s.requests)} requests of ${n(s.lines)} lines; ${n(s.bad.count)} malformed (${(100 * s.bad.share).toFixed(2)}%)${s.bad.first.length ? `, first at line ${s.bad.first.map((b) => b.line).join(', ')}` : ''}`,
-    `built ${n(s.sessions)} sessions into ${table} (key ${s.key}, gap ${s.gap_s} s)${s.replaced ? ', replacing the previous table' : ''}; requests kept in the requests table`,
+    `parsed ${n(s.requests)} requests of ${n(s.lines)} lines; ${n(s.bad.count)} malformed ` +
+      `(${(100 * s.bad.share).toFixed(2)}%)${s.bad.first.length ? `, first at line ${s.bad.first.map((b) => b.line).join(', ')}` : ''}`,
+    `built ${n(s.sessions)} sessions into ${table} (key ${s.key}, gap ${s.gap_s} s)${s.replaced ? ', replacing the previous table' : ''}; ` +
+      `requests kept in the requests table`,
     `  bots:       ${n(s.bots)}${pct(s.bots)}`,
     `  humans:     ${n(s.humans)}${pct(s.humans)}`,
     `  unlabelled: ${n(s.unlabelled)}${pct(s.unlabelled)}`,
     `  labels:     ${s.labels}`,
     `  time range: ${s.from} .. ${s.to}`,
-    `  site hosts: ${s.hosts.names.length ? s.hosts.names.join(', ') : 'none (in-site referrers compare with the request host)'}${s.hosts.inferred ? ' (inferred: the most common referring host; set logs.hosts to change)' : ''}`,
-    `features.yaml: ${cat.added.length} features added, ${cat.kept.length} kept as written${cat.removed.length ? `, ${cat.removed.length} removed (no such column in log sessions; previous file kept as ${cat.backup})` : ''}`,
+    `  site hosts: ${s.hosts.names.length ? s.hosts.names.join(', ') : 'none (in-site referrers compare with the request host)'}` +
+      (s.hosts.inferred ? ' (inferred: the most common referring host; set logs.hosts to change)' : ''),
+    `features.yaml: ${cat.added.length} features added, ${cat.kept.length} kept as ` +
+      `written${cat.removed.length ? `, ${cat.removed.length} removed (no such column in log sessions; previous file kept as ${cat.backup})` : ''}`,
   ];
   return lines.join('\n') + '\n';
 }

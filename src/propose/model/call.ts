@@ -44,7 +44,8 @@ export async function runCall(env: RunEnv, model: string, plan: CallPlan, chain:
     if (stop === 'guardrail_intervened' || stop === 'content_filtered') {
       report.problem =
         stop === 'guardrail_intervened'
-          ? `blocked by guardrail${llm.guardrail ? ` ${llm.guardrail.id} version ${llm.guardrail.version}` : ''} (guardrail_intervened); no rules from this call`
+          ? `blocked by guardrail${llm.guardrail ? ` ${llm.guardrail.id} version ${llm.guardrail.version}` : ''} (guardrail_intervened); no rules ` +
+            `from this call`
           : 'the answer was withheld by the content filter (content_filtered); no rules from this call';
       break;
     }
@@ -81,7 +82,8 @@ export async function runCall(env: RunEnv, model: string, plan: CallPlan, chain:
         if (v.extra) {
           report.extra_rules += v.extra;
           env.note(
-            `${answered}, call ${plan.call}: the answer had ${v.extra} rule(s) more than the ${Math.min(remaining, MAX_RULES_PER_ANSWER)} asked for; they were not used`,
+            `${answered}, call ${plan.call}: the answer had ${v.extra} rule(s) more than the ${Math.min(remaining, MAX_RULES_PER_ANSWER)} asked ` +
+              `for; they were not used`,
           );
         }
         for (const ok of v.valid) {
@@ -106,7 +108,8 @@ export async function runCall(env: RunEnv, model: string, plan: CallPlan, chain:
     }
     report.repair_rounds++;
     env.note(
-      `${answered}, call ${plan.call}: sending ${invalid.length ? `${invalid.length} invalid rule(s)` : 'the answer'} back (repair ${report.repair_rounds} of ${llm.repair_rounds})`,
+      `${answered}, call ${plan.call}: sending ${invalid.length ? `${invalid.length} invalid rule(s)` : 'the answer'} back ` +
+        `(repair ${report.repair_rounds} of ${llm.repair_rounds})`,
     );
     const more = repairMessages(assistant, repair);
     messages.push(...more);

@@ -167,7 +167,8 @@ export async function refineWithModel(env: RunEnv, models: string[], rounds: num
           writeCandidate(
             x.c.file,
             doc,
-            `Proposed by ${x.c.generator} and refined by ${record.generator} (round ${round}); the model proposes, the backtest and a reviewer decide (rulegen review, approve, reject).`,
+            `Proposed by ${x.c.generator} and refined by ${record.generator} (round ${round}); the model proposes, the backtest and a reviewer ` +
+              `decide (rulegen review, approve, reject).`,
           );
           env.existing.delete(x.c.condition);
           env.existing.set(r.v.condition, `"${r.v.rule.title}", refined in this run`);

@@ -146,7 +146,8 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
           if (report.problem) note(`${model}, call ${plan.call}: ${report.problem}`);
           for (const x of report.invalid)
             note(
-              `${model}, call ${plan.call}: rule ${x.index}${x.title ? ` ${quote(x.title, QUOTE_LIMITS.title)}` : ''} stayed invalid: ${x.problems.map(problemText).join('; ')}`,
+              `${model}, call ${plan.call}: rule ${x.index}${x.title ? ` ${quote(x.title, QUOTE_LIMITS.title)}` : ''} stayed ` +
+                `invalid: ${x.problems.map(problemText).join('; ')}`,
             );
         });
       }),

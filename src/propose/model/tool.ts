@@ -111,7 +111,8 @@ export async function converseTool(c: ToolConversation): Promise<ToolCallReport>
       break;
     } else if (answerChars > maxAnswerChars(llm.max_tokens)) {
       problems = [
-        `the answer was ${answerChars} characters of JSON, more than the ${maxAnswerChars(llm.max_tokens)} a call accepts; keep each field within the schema's limits`,
+        `the answer was ${answerChars} characters of JSON, more than the ${maxAnswerChars(llm.max_tokens)} a call accepts; keep each field ` +
+          `within the schema's limits`,
       ];
     } else if ((stop === 'max_tokens' || stop === 'model_context_window_exceeded') && uses.length === 0) {
       report.problem =
