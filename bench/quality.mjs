@@ -18,7 +18,12 @@
 //   --data apache: ../shared/data/apache-logs/elastic-apache.log sessionized by
 //     bench/apache_sessions.mjs (IP + user agent, 30-minute gap; label from the user agent),
 //     gate max_fpr 0.05, min_precision 0.85. Every tree leaf that predicts bots is listed with
-//     its test recall, FPR and bound, passing or not.
+//     its test recall, FPR and bound, passing or not. When no leaf passes that gate, a second
+//     gate at the tree's own operating point ("tree point": its best bot leaf's FPR bound and
+//     precision, rounded outwards to 1%).
+// At the end, every gate side by side with the tree: the covering set (recall at FPR, bound, gate
+// on test), the tree's passing leaves, the tree's best leaves (passing or not) at an FPR no higher
+// than the set's, and the set's best prefix at an FPR no higher than the tree's passing leaves.
 // Also times `rulegen propose --provider offline --dry-run` end to end (at the default gate).
 // Usage: npm run build && node bench/quality.mjs [--data synth|apache] [--sessions 1000000] [--seed 5]
 //        [--count 10] [--noise P] [--test-fraction F] [--set-max-fpr X] [--dist DIR]
@@ -318,7 +323,21 @@ console.log(
 );
 for (const n of proposed.notes ?? []) console.log(`  propose says: ${n}`);
 
+/** The tree's best union of leaves (disjoint: counts add up), passing or not, with at most `maxFp` labelled humans on test. */
+function treeBestAt(maxFp) {
+  const ls = tree.leaves.filter((l) => l.tp > 0);
+  let best = { tp: 0, fp: 0, leaves: 0 };
+  for (let mask = 1; mask < 1 << ls.length; mask++) {
+    const pick = ls.filter((_, i) => mask & (1 << i));
+    const tp = pick.reduce((t, l) => t + l.tp, 0),
+      fp = pick.reduce((t, l) => t + l.fp, 0);
+    if (fp <= maxFp && (tp > best.tp || (tp === best.tp && fp < best.fp))) best = { tp, fp, leaves: pick.length };
+  }
+  return { ...best, recall: tree.bots ? best.tp / tree.bots : null, fpr: tree.humans ? best.fp / tree.humans : null };
+}
+
 const summary = [];
+const side = [];
 for (const { name, why, gate } of gates) {
   const config = { ...w.config, gate };
   let t0 = performance.now();
@@ -375,8 +394,13 @@ for (const { name, why, gate } of gates) {
               '(target missed)'
     }; set gate ${oursJ.passes ? 'passes' : 'fails'} on test`,
   );
+  const treeAt = treeBestAt(oursJ.fp ?? 0);
+  side.push({ name, gate, ours: oursJ, tree: treeJ, treeAt, level });
   summary.push({
     gate: name,
+    tree_recall: treeJ.recall,
+    tree_fpr: treeJ.fpr,
+    tree_best_at_our_fpr: treeAt.recall,
     set_max_fpr: gate.set_max_fpr,
     recall: oursJ.recall,
     fpr_upper95: oursJ.fpr_upper95,
@@ -385,6 +409,21 @@ for (const { name, why, gate } of gates) {
     archetypes: Object.fromEntries(Object.entries(oursJ.arch).map(([k, v]) => [k, +(v.h / v.n).toFixed(4)])),
   });
 }
+
+// both gates side by side with the tree: the covering set; the tree's passing leaves; the tree's
+// best leaves at an FPR no higher than the set's (passing or not); the set's best prefix at an FPR
+// no higher than the tree's passing leaves
+console.log(`\nside by side on the test window (${tree.bots} labelled bots, ${tree.humans} labelled humans; recall at FPR (upper 95%)):`);
+const at = (j) => `${pct(j.recall).padStart(7)} at ${pct(j.fpr, 2).padStart(6)}${j.fpr_upper95 !== undefined ? ` (${pct(j.fpr_upper95, 2)})` : ''}`;
+console.log(
+  `  ${'gate'.padEnd(11)} ${'covering set'.padEnd(36)} ${'tree, passing leaves'.padEnd(28)} ${'tree at FPR <= the set'.padEnd(24)} set at FPR <= tree`,
+);
+for (const x of side)
+  console.log(
+    `  ${x.name.padEnd(11)} ${`${at(x.ours)} ${x.ours.passes ? 'passes' : 'fails'}`.padEnd(36)} ${at(x.tree).padEnd(28)} ${at(x.treeAt).padEnd(24)} ` +
+      `${x.tree.rules === 0 ? 'n/a (no leaf passes)' : x.level ? at(x.level) : 'no prefix'}` +
+      ` -> ${(x.ours.recall ?? 0) >= (x.treeAt.recall ?? 0) ? 'set >= tree at its FPR' : 'set < tree at its FPR'}`,
+  );
 
 // every tree leaf that predicts bots (more bots than humans on the train window is what the tree
 // saw; on the test window: the leaves where bots are the majority), passing or not

@@ -4,7 +4,8 @@ import { DEFAULT_CONFIG, type Config } from '../../src/config/schema.js';
 import { Store } from '../../src/db/store.js';
 import { categoriesByLift, detectSpikes } from '../../src/propose/atoms.js';
 import { duplicateOf, foilGain, jaccard, prunePassengers, sliceGateReasons } from '../../src/propose/covering.js';
-import { floorMessage, induce, inducerFeatures, noiseFloor, separatingFeatures, type InduceResult } from '../../src/propose/offline.js';
+import { FIT_MARGIN, floorMessage, induce, inducerFeatures, noiseFloor, separatingFeatures, type InduceResult } from '../../src/propose/offline.js';
+import { lnGamma, maxPassingFp, passChance, powerFitFp } from '../../src/propose/offline/power.js';
 import { roundingCandidates, roundSig, sigDigits, withinTolerance } from '../../src/propose/rounding.js';
 import { rankFeatures } from '../../src/rank/rank.js';
 import type { Ranking } from '../../src/rank/types.js';
@@ -83,6 +84,31 @@ describe('spikes, rounding, passengers, Jaccard (pure)', () => {
     expect(noiseFloor({ condition: 'x > 1', tp: 2000, fp: 0 }, { bots: 6000, humans: 14000 }, 0.001)).toMatchObject({ fpr: 0, reachable: 1, binding: false });
     expect(noiseFloor({ condition: 'x > 1', tp: 2000, fp: 1 }, { bots: 6000, humans: 14000 }, 0.001)!.binding).toBe(false);
     expect(noiseFloor(undefined, { bots: 6000, humans: 14000 }, 0.001)).toBeUndefined();
+  });
+
+  it('the fit allowance from the validation slice power: the margin counts on small slices, more on larger ones', () => {
+    expect(lnGamma(5)).toBeCloseTo(Math.log(24), 10);
+    expect(lnGamma(0.5)).toBeCloseTo(0.5 * Math.log(Math.PI), 10);
+    // the most false positives whose Wilson bound stays within the gate
+    expect(maxPassingFp(2953, 0.002)).toBe(1);
+    expect(maxPassingFp(380, 0.11)).toBe(29);
+    expect(maxPassingFp(100, 0.01)).toBe(-1);
+    // the chance of passing falls as the fit slice's count grows
+    expect(passChance(0, 5912, 2953, 1)).toBeGreaterThan(passChance(1, 5912, 2953, 1));
+    expect(passChance(1, 5912, 2953, 1)).toBeCloseTo(0.817, 2);
+    expect(passChance(3, 5912, 2953, -1)).toBe(0);
+    // the eval suite's cases (fit / validation humans, max_fpr): the same counts as FIT_MARGIN 0.5
+    const margin = (fitHumans: number, maxFpr: number) => maxPassingFp(fitHumans, FIT_MARGIN * maxFpr);
+    for (const [f, v, m] of [
+      [5912, 2953, 0.002],
+      [5887, 2874, 0.003],
+      [6643, 3391, 0.002],
+    ] as const)
+      expect(powerFitFp(f, v, m)).toBe(margin(f, m));
+    // the Apache log at the tree's operating point: the tree's best leaf (48 of 816) now goes on
+    expect(margin(816, 0.11)).toBeLessThan(48);
+    expect(powerFitFp(816, 380, 0.11)).toBeGreaterThanOrEqual(48);
+    expect(powerFitFp(100, 50, 0.01)).toBe(-1);
   });
 
   it('categories by lift: values no human shows first', () => {

@@ -1,4 +1,5 @@
 /** The inducer's public result types, and the values its stages pass to each other. */
+import type { OnProgress } from '../../progress.js';
 import type { RuleResult } from '../../backtest/engine.js';
 import type { Catalog } from '../../catalog/schema.js';
 import type { CompiledQuery } from '../../compile/compile.js';
@@ -73,6 +74,8 @@ export interface InduceOptions {
   /** Conditions of existing rules (approved, candidate, rejected): never proposed again, by hit-set Jaccard. */
   exclude?: ReadonlySet<string>;
   onStep?: (m: string) => void;
+  /** Rules found of the count asked for, for a progress line. */
+  onProgress?: OnProgress;
   /** Changes the search sample and the fit/validation split (default 0). */
   seed?: number;
   /** Only the families (the model path's context): one covering run at the first price, no confirmation on the train window, no rules returned. */
@@ -101,6 +104,11 @@ export interface Chosen {
   validation: InducedRule['validation'];
 }
 
+/** The validation slice's gate: `minSupport` new bots (no earlier rule's), `minCatch` bots in all. */
+export interface ValGate extends SliceGate {
+  minCatch: number;
+}
+
 /** Bots and humans of one slice of the sample. */
 export interface SliceSize {
   bots: number;
@@ -120,10 +128,14 @@ export interface SearchContext {
   existing: ExistingRule[];
   fit: SliceSize;
   val: SliceSize;
+  /** The fit slice's gate at FIT_MARGIN; a run may widen its maxFpr to `powerFitMaxFpr`. */
   fitGate: SliceGate;
-  valGate: SliceGate;
+  /** The fit slice's FPR bound from the validation slice's power (offline/power.ts). */
+  powerFitMaxFpr: number;
+  valGate: ValGate;
   setMax: number;
   maxJaccard: number;
   count: number;
   step: (m: string) => void;
+  progress: OnProgress;
 }

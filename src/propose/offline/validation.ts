@@ -2,8 +2,9 @@
  * Step 4 of the inducer: the best few rules of one covering step, judged on the validation
  * slice. Passenger terms are dropped (a term must remove false positives there); thresholds
  * are rounded to the fewest significant digits that keep the rule's hits on the sample within
- * 1% (rounding.ts); a rule must pass the per-rule gate, keep the union of the chosen set under
- * the set FPR bound (Wilson upper 95%), add bots, and not repeat an existing rule (hit-set
+ * 1% (rounding.ts); a rule must pass the per-rule gate (catching the scaled min_support), keep
+ * the union of the chosen set under the set FPR bound (Wilson upper 95%), add bots no earlier
+ * rule catches (NEW_SUPPORT_SHARE of that support), and not repeat an existing rule (hit-set
  * Jaccard >= max_jaccard on the sample). The best of those that hold is kept.
  */
 import type { CompiledQuery } from '../../compile/compile.js';
@@ -134,6 +135,7 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
     }
     const c: SliceCounts = { tpAll: n(row[`vt${i}`]), tpNew: n(row[`vn${i}`]), fp: n(row[`vf${i}`]) };
     const reasons = sliceGateReasons(c, val.humans, ctx.valGate);
+    if (c.tpAll < ctx.valGate.minCatch) reasons.push(`catches ${c.tpAll} bots, fewer than ${ctx.valGate.minCatch}`);
     const overlapFp = n(row[`vo${i}`]);
     const union = wilson(run.unionFp + c.fp - overlapFp, val.humans).upper;
     if (union > ctx.setMax) reasons.push(`the set's FPR bound would be ${pct(union)} > ${pct(ctx.setMax)}`);
