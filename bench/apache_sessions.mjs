@@ -37,7 +37,8 @@ export async function sessionize(log, csv) {
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
   await c.run(
-    `CREATE TABLE raw AS SELECT line FROM read_csv($1, columns = {'line': 'VARCHAR'}, delim = '\t', quote = '', escape = '', header = false, auto_detect = false)`,
+    `CREATE TABLE raw AS SELECT line FROM read_csv($1, columns = {'line': 'VARCHAR'}, delim = '\t', quote = '', escape = '', header = false, ` +
+      `auto_detect = false)`,
     [log],
   );
   await c.run(
@@ -55,8 +56,11 @@ export async function sessionize(log, csv) {
     app.endRow();
   }
   app.closeSync();
-  await c.run(`CREATE TABLE s AS SELECT *, sum(new) OVER (PARTITION BY ip, ua ORDER BY t, path ROWS UNBOUNDED PRECEDING) AS sn FROM (
-      SELECT *, CASE WHEN lag(t) OVER (PARTITION BY ip, ua ORDER BY t, path) IS NULL OR t - lag(t) OVER (PARTITION BY ip, ua ORDER BY t, path) > INTERVAL 30 MINUTE THEN 1 ELSE 0 END AS new FROM req)`);
+  await c.run(
+    `CREATE TABLE s AS SELECT *, sum(new) OVER (PARTITION BY ip, ua ORDER BY t, path ROWS UNBOUNDED PRECEDING) AS sn FROM (
+      SELECT *, CASE WHEN lag(t) OVER (PARTITION BY ip, ua ORDER BY t, path) IS NULL OR t - lag(t) OVER (PARTITION BY ip, ua ORDER BY t, path) ` +
+      `> INTERVAL 30 MINUTE THEN 1 ELSE 0 END AS new FROM req)`,
+  );
   await c.run(
     `CREATE TABLE sessions AS SELECT md5(ip || '|' || ua || '|' || sn::VARCHAR) AS session_id, min(t) AS ts,
        any_value(bot) AS label,

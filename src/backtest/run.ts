@@ -181,8 +181,8 @@ export async function evaluateRules(
     tell({ ...(await runBacktest(store, config, window, rules, common)), engine: 'sql', ...(fallback ? { kernel_fallback: fallback } : {}) });
   const remote = common.engine !== undefined && common.engine.kind !== 'duckdb';
   if (evaluator === 'sql' || remote) return viaSql();
-  // `--engine duckdb` names the embedded store: the kernel reads it itself (progress ticks are the SQL engine's)
-  const { engine: _embedded, onProgress: _ticks, ...k } = common;
+  // `--engine duckdb` names the embedded store: the kernel reads it itself (progress: blocks counted, rows of a cache build)
+  const { engine: _embedded, ...k } = common;
   const kopts: KernelOptions = {
     ...k,
     ...(workers !== undefined ? { workers } : {}),
@@ -252,7 +252,8 @@ export async function backtestTargets(store: Store, config: Config, catalog: Cat
     extra: extra.has(t.id),
   }));
   opts.onStep?.(
-    `backtesting ${targets.length} rules${context.length ? ` (and ${context.length} workspace rules)` : ''} on the ${window.name} window (${window.rows.toLocaleString('en-US')} sessions)`,
+    `backtesting ${targets.length} rules${context.length ? ` (and ${context.length} workspace rules)` : ''} on the ${window.name} window ` +
+      `(${window.rows.toLocaleString('en-US')} sessions)`,
   );
   const train =
     !opts.coreOnly && window.name === 'test'
@@ -355,7 +356,8 @@ async function variations(
   // one scan for the quantiles of every feature involved (exact: the evidence must be reproducible)
   const qs = `[${QUANTILES.join(', ')}]`;
   const row = (await store.one<Record<string, number[] | null>>(
-    `SELECT ${features.map((f, i) => `quantile_cont(${quoteIdent(f)}, ${qs}) AS q${i}`).join(', ')} FROM ${quoteIdent(config.data.table)} WHERE ${window.where}`,
+    `SELECT ${features.map((f, i) => `quantile_cont(${quoteIdent(f)}, ${qs}) AS q${i}`).join(', ')} FROM ${quoteIdent(config.data.table)} ` +
+      `WHERE ${window.where}`,
     window.parameters,
   ))!;
   const quantiles = new Map(features.map((f, i) => [f, (row[`q${i}`] ?? []).map(Number)]));

@@ -139,7 +139,9 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
     if (reach > gate.max_fpr) {
       return {
         ...empty(
-          `the validation slice has ${val.humans.toLocaleString('en-US')} labelled humans: a rule with no false positive still has an FPR bound of ${pct(reach)}, above max_fpr ${pct(gate.max_fpr)}; about ${Math.ceil(3.84 / gate.max_fpr).toLocaleString('en-US')} humans are needed, so no rule can pass`,
+          `the validation slice has ${val.humans.toLocaleString('en-US')} labelled humans: a rule with no false positive still has an FPR bound ` +
+            `of ${pct(reach)}, above max_fpr ${pct(gate.max_fpr)}; about ${Math.ceil(3.84 / gate.max_fpr).toLocaleString('en-US')} humans are ` +
+            `needed, so no rule can pass`,
         ),
         sampleRows,
       };
@@ -204,7 +206,8 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
     if (floor?.binding) notes.splice(rules.length < opts.count ? 1 : 0, 0, floorMessage(floor, setMax));
     if (skipped.length)
       notes.push(
-        `skipped ${skipped.length} rule(s) whose hits repeat an existing rule's (Jaccard >= ${maxJaccard}): ${skipped.map((s) => `${s.condition} ~ ${s.duplicate_of} (${s.jaccard.toFixed(2)})`).join('; ')}`,
+        `skipped ${skipped.length} rule(s) whose hits repeat an existing rule's (Jaccard ` +
+          `>= ${maxJaccard}): ${skipped.map((s) => `${s.condition} ~ ${s.duplicate_of} (${s.jaccard.toFixed(2)})`).join('; ')}`,
       );
     for (const e of excluded) if (e.reason !== 'sensitive') notes.push(`${e.feature} left out: ${e.reason}`);
     return {

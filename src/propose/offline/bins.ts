@@ -23,7 +23,10 @@ export interface AtomCounter {
   readonly searched: number;
 }
 
-/** The code by a balanced CASE tree: log2 |T| comparisons a row find #{t in T : t < v}, and one more at the leaf asks whether v is that next threshold itself. */
+/**
+ * The code by a balanced CASE tree: log2 |T| comparisons a row find #{t in T : t < v}, and one
+ * more at the leaf asks whether v is that next threshold itself.
+ */
 function code(c: string, T: readonly number[], lo: number, hi: number, params: Param[]): string {
   if (lo >= hi) {
     if (lo >= T.length) return String(2 * lo);
@@ -102,7 +105,8 @@ export async function atomCounter(store: Store, use: readonly Feature[], terms: 
     const from = ps
       .map(
         (p, k) =>
-          `SELECT ${k}::INTEGER AS _rg_k, ${LBL}, ${COV}, ${use.map((_, i) => `"_rg_b${i}"`).join(', ')} FROM ${SAMPLE} WHERE NOT ${VAL} AND (${where}) AND (${p.length ? conjSql(p).sql : 'TRUE'})`,
+          `SELECT ${k}::INTEGER AS _rg_k, ${LBL}, ${COV}, ${use.map((_, i) => `"_rg_b${i}"`).join(', ')} FROM ${SAMPLE} WHERE NOT ${VAL} AND ` +
+          `(${where}) AND (${p.length ? conjSql(p).sql : 'TRUE'})`,
       )
       .join(' UNION ALL ');
     const rows = await store.all(

@@ -45,7 +45,8 @@ export async function createSample(
   const exCols = existing.map((e, i) => `coalesce((${e.pred.sql}), false) AS "_rg_e${i}"`);
   await store.run(
     `CREATE OR REPLACE TEMP TABLE ${SAMPLE} AS SELECT ${use.map((f) => quoteIdent(f.name)).join(', ')}, CAST(${l} AS INTEGER) AS ${LBL},
-       ((hash(${id}, ?::BIGINT) // 1000000) % 3 = 0) AS ${VAL}, ((hash(${id}, ?::BIGINT) // 3000000) % 1000) AS "_rg_h", false AS ${COV}, false AS "_rg_new"${exCols.map((c) => `, ${c}`).join('')}
+       ((hash(${id}, ?::BIGINT) // 1000000) % 3 = 0) AS ${VAL}, ((hash(${id}, ?::BIGINT) // 3000000) % 1000) AS "_rg_h", false AS ${COV}, ` +
+      `false AS "_rg_new"${exCols.map((c) => `, ${c}`).join('')}
      FROM ${quoteIdent(config.data.table)} WHERE ${train.where} AND ${l} IN (0, 1) AND hash(${id}, ?::BIGINT) % 1000000 < ?`,
     [seed, seed, ...existing.flatMap((e) => e.pred.parameters), ...train.parameters, seed, keep],
   );
@@ -55,7 +56,8 @@ export async function createSample(
 export async function countSample(store: Store, existing: ExistingRule[]): Promise<{ sampleRows: number; fit: SliceSize; val: SliceSize }> {
   const sizes = (await store.one(
     `SELECT count(*) AS n, sum(CASE WHEN NOT ${VAL} AND ${LBL} = 1 THEN 1 ELSE 0 END) AS fb, sum(CASE WHEN NOT ${VAL} AND ${LBL} = 0 THEN 1 ELSE 0 END) AS fh,
-         sum(CASE WHEN ${VAL} AND ${LBL} = 1 THEN 1 ELSE 0 END) AS vb, sum(CASE WHEN ${VAL} AND ${LBL} = 0 THEN 1 ELSE 0 END) AS vh${existing.map((_, i) => `, sum(CASE WHEN "_rg_e${i}" THEN 1 ELSE 0 END) AS e${i}`).join('')}
+         sum(CASE WHEN ${VAL} AND ${LBL} = 1 THEN 1 ELSE 0 END) AS vb, sum(CASE WHEN ${VAL} AND ${LBL} = 0 THEN 1 ELSE 0 END) AS ` +
+      `vh${existing.map((_, i) => `, sum(CASE WHEN "_rg_e${i}" THEN 1 ELSE 0 END) AS e${i}`).join('')}
        FROM ${SAMPLE}`,
   ))!;
   existing.forEach((e, i) => (e.hits = n(sizes[`e${i}`])));

@@ -58,7 +58,10 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
       const rest = kept.filter((j) => j !== i);
       if (rest.length === 0) return `${t.atom.key}: catches ${full.tp} of ${val.bots} bots on the validation slice (${full.fp} of ${val.humans} humans)`;
       const without = subCounts.get(`${ci}:${rest.join(',')}`)!;
-      return `${t.atom.key}: removes ${without.fp - full.fp} of ${without.fp} false positives (and ${without.tp - full.tp} of ${without.tp} bots) on the validation slice`;
+      return (
+        `${t.atom.key}: removes ${without.fp - full.fp} of ${without.fp} false positives (and ${without.tp - full.tp} of ${without.tp} bots) on ` +
+        `the validation slice`
+      );
     });
     return { terms: ts, termNotes };
   });
