@@ -248,6 +248,30 @@ describe('the kernel agrees with the SQL engine', () => {
     }
   });
 
+  it('on a segment column with too many values to combine with the others (counted column by column)', async () => {
+    // 4 labels x (300 session ids + 1) x (countries + 1) keys: past the combined-key limit
+    const rows = await fc.sample(tableRow, { numRuns: 300, seed: 11 });
+    await load(store, rows);
+    const seg = { ...config, data: { ...config.data, segments: ['session_id', 'country'] } };
+    const exprs = ['n1 > 0', 'b1 or n2 is null', "country in ('US', 'DE')", 'not n3 < 0'].map((c) => parse(c));
+    const engineRules: EngineRule[] = exprs.map((e, i) => ({ id: `r${i}`, predicate: compilePredicate(e, catalog), approved: true, deployed: i > 0 }));
+    const w = await resolveWindow(store, seg, 'test');
+    const opts = { daily: true, segments: ['session_id', 'country'], overlap: true, set: true };
+    const sql = await runBacktest(store, seg, w, engineRules, opts);
+    for (const simd of [true, false]) {
+      const kernel = await runKernelBacktest(
+        store,
+        seg,
+        catalog,
+        w,
+        engineRules.map((r, i) => ({ ...r, ast: exprs[i]! })),
+        { ...opts, workers: 0, simd },
+      );
+      expect(Object.keys(kernel.rules[0]!.segments!).length).toBeGreaterThan(100);
+      expect(strip(kernel)).toEqual(strip(sql));
+    }
+  });
+
   it('transposes a 32x32 bit matrix', () => {
     const rows = Array.from({ length: 32 }, (_, r) => (Math.imul(r + 1, 0x9e3779b1) ^ (r << 7)) | 0);
     const A = new Int32Array(32);
@@ -312,12 +336,30 @@ describe('the kernel on a file store: column cache and worker threads', () => {
     const fewKernel = await runKernelBacktest(file, config, catalog, w, few, { workers: 0 });
     expect(fewKernel.timings['kernel.cache_build']).toBeGreaterThan(0);
     expect(strip(fewKernel)).toEqual(strip(fewSql));
-    const first = await runKernelBacktest(file, config, catalog, w, rules, { ...opts, workers: 2 });
+    // progress: rows read while the cache is built, then blocks counted of all
+    const ticks: [number, number | null, string][] = [];
+    const onProgress = (d: number, t: number | null, u: string) => ticks.push([d, t, u]);
+    const first = await runKernelBacktest(file, config, catalog, w, rules, { ...opts, workers: 2, onProgress });
     expect(first.timings['kernel.cache_build']).toBeGreaterThan(0);
     expect(strip(first)).toEqual(strip(sql));
-    const warm = await runKernelBacktest(file, config, catalog, w, rules, { ...opts, workers: 2 });
+    const rowTicks = ticks.filter((x) => x[2] === 'rows');
+    expect(rowTicks.length).toBeGreaterThan(1);
+    expect(rowTicks.at(-1)).toEqual([131075, 131075, 'rows']);
+    const blockTicks = ticks.filter((x) => x[2] === 'blocks');
+    expect(blockTicks.map((x) => x[0])).toEqual(blockTicks.map((_, i) => i));
+    expect(blockTicks.at(-1)![0]).toBe(blockTicks.at(-1)![1]);
+    expect(blockTicks.length).toBeGreaterThan(2);
+    ticks.length = 0;
+    const warm = await runKernelBacktest(file, config, catalog, w, rules, { ...opts, workers: 2, onProgress });
     expect(warm.timings['kernel.cache_build']).toBeUndefined();
     expect(strip(warm)).toEqual(strip(sql));
+    expect(ticks.every((x) => x[2] === 'blocks')).toBe(true);
+    expect(ticks.at(-1)![0]).toBe(ticks.at(-1)![1]);
+    ticks.length = 0;
+    const one = await runKernelBacktest(file, config, catalog, w, rules, { ...opts, workers: 0, simd: false, onProgress });
+    expect(strip(one)).toEqual(strip(sql));
+    expect(ticks.map((x) => x[0])).toEqual(ticks.map((_, i) => i));
+    expect(ticks.at(-1)![0]).toBe(ticks.at(-1)![1]);
     await file.run('UPDATE sessions SET n1 = n1 + 1 WHERE n2 < 3');
     const sql2 = await runBacktest(file, config, w, rules, opts);
     const after = await runKernelBacktest(file, config, catalog, w, rules, { ...opts, workers: 0, simd: false });

@@ -27,6 +27,7 @@ import { quoteIdent, type ColumnChunk, type Param, type Store } from '../../db/s
 import { writeFileAtomic } from '../../fsutil.js';
 import { BLOCK_ROWS, pc, VALUE_BYTES, type Block, type ColumnData, type ColumnValues } from './compute.js';
 import type { CacheSource } from './reader.js';
+import type { OnProgress } from '../../progress.js';
 import { KernelUnsupportedError, type ColumnKind, type ColumnSpec } from './plan.js';
 
 const CACHE_VERSION = 4;
@@ -381,7 +382,7 @@ export class ColumnCache {
    * they are out of order is the statement run again with ORDER BY rowid. A view (`rowid` false)
    * has no stable order, so a view's columns are always built together.
    */
-  async build(store: Store, specs: readonly ColumnSpec[], rowid: boolean, time: string): Promise<{ rows: number; ms: number }> {
+  async build(store: Store, specs: readonly ColumnSpec[], rowid: boolean, time: string, onProgress?: OnProgress): Promise<{ rows: number; ms: number }> {
     const t0 = performance.now();
     let todo = specs.filter((s) => !this.has(s.key));
     if (!todo.length) return { rows: this.meta.rows, ms: 0 };
@@ -398,14 +399,17 @@ export class ColumnCache {
       return { base, tmp: `${base}.${process.pid}.tmp`, vtmp: `${base}.${process.pid}.valid.tmp` };
     });
     let res: { rows: number; nulls: number[]; subs: Sub[] };
+    // progress: rows read and written of the table's rows
+    const total = onProgress ? ((await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(this.table)}`))?.n ?? null) : null;
+    const tick = onProgress ? (rows: number) => onProgress(rows, total === null ? null : Number(total), 'rows') : undefined;
     // DuckDB keeps the blocks it scans in its buffer pool (up to its memory limit: hundreds of MB
     // for one pass over a 10M-row table); capped while the cache is written, then restored
     const limit = await lowerMemoryLimit(store, BUILD_MEMORY);
     try {
-      res = await this.write(store, todo, dicts, files, rowid ? 'check' : 'none', time);
+      res = await this.write(store, todo, dicts, files, rowid ? 'check' : 'none', time, tick);
     } catch (e) {
       if (!(e instanceof OrderError)) throw e;
-      res = await this.write(store, todo, dicts, files, 'sort', time);
+      res = await this.write(store, todo, dicts, files, 'sort', time, tick);
     } finally {
       await restoreMemoryLimit(store, limit);
     }
@@ -441,6 +445,7 @@ export class ColumnCache {
     files: readonly { tmp: string; vtmp: string }[],
     order: 'check' | 'none' | 'sort',
     time: string,
+    tick?: (rows: number) => void,
   ): Promise<{ rows: number; nulls: number[]; subs: Sub[] }> {
     // every build reads each row's day too: rows go to one bucket per day, written out as
     // sub-blocks of one day each (the same way for every column: the layout depends only on the
@@ -465,6 +470,7 @@ export class ColumnCache {
     try {
       const b = new BlockBuilder(cols, dicts, true);
       let last = -1;
+      let read = 0;
       for await (const chunk of store.columnChunks(sql, list.params)) {
         let cols = chunk.columns;
         if (order !== 'none') {
@@ -478,6 +484,8 @@ export class ColumnCache {
           cols = cols.slice(0, -1);
         }
         b.push({ rows: chunk.rows, columns: cols }, put);
+        read += chunk.rows;
+        tick?.(read);
       }
       b.take(put);
       buckets.finish();

@@ -14,7 +14,7 @@
  * and the partial results summed. Nothing imports node modules: the worker loads this file too.
  */
 import { daySlots, emptyPartial, LABEL, type Block, type KernelPlan, type Partial } from './block.js';
-import { flush, MaskTable, transpose32 } from './bits.js';
+import { flush } from './bits.js';
 import { makePrims, type Prims } from './prims.js';
 import type { AtomSpec, ColumnKind } from './plan.js';
 
@@ -24,8 +24,10 @@ export { pc, transpose32 } from './bits.js';
 
 export const VALUE_BYTES: Record<ColumnKind, 1 | 4 | 8> = { number: 8, boolean: 1, category: 4, label: 1, time: 8, day: 4 };
 const align = (x: number) => (x + 63) & ~63;
+/** Most combined segment keys (4 labels x the product of each segment column's values + 1) counted at once. */
+const COMBINED_MAX = 4096;
 
-/** Per-thread state: the memory and its layout, the running partial, the mask table. */
+/** Per-thread state: the memory and its layout, the running partial, the overlap and segment counters. */
 export class KernelState {
   readonly partial: Partial;
   readonly prims: Prims;
@@ -48,15 +50,27 @@ export class KernelState {
   private readonly mixed: Int32Array;
   private nRuns = 0;
   private nMixed = 0;
-  private readonly segIdx: Int32Array[];
+  /** Per row of a block: the combined segment key (one array) or each column's key (value * 4 + label). */
+  private readonly segKey: Int32Array[];
+  /** Combined segment keys: hits per (rule, key), rows per key; summed into the partial by `finish`. */
+  private readonly combSize: number;
+  private readonly comb: Float64Array | null;
+  private readonly combTotals: Float64Array | null;
   /** Per row of the mixed words: day slot * 4 + label, filled once per block (`keyed`). */
   private readonly rowKey: Int32Array;
   private keyed = false;
-  private readonly masks: MaskTable | null;
-  private readonly tr = new Int32Array(32);
-  private readonly rowMasks: Int32Array;
-  private readonly key: Int32Array;
-  private readonly M: number;
+  /** Overlap scratch (-1 without overlap): 5 set bitmaps, 4 groups of 4 masks, a list of K offsets; judged rules; a row's rule list. */
+  private readonly ovOff: number;
+  private readonly ovGroups: number;
+  private readonly ovList: number;
+  private readonly J: number;
+  /** Per row of a 32-row word: the rules hitting it (32 lists of up to K) and their lengths; each rule's bitmap as an int32 index. */
+  private readonly rowLists: Int32Array;
+  private readonly rowLens = new Int32Array(32);
+  private readonly ruleRows: Int32Array;
+  /** Pair intersections of this thread since the last flush, and the rows counted into them (flushed before int32 could overflow). */
+  private readonly inter: Int32Array | null;
+  private interRows = 0;
   /** Rows of a block (the plan's block capacity), 32-bit words and bytes of one bitmap. */
   private readonly cap: number;
   private readonly bw: number;
@@ -88,6 +102,14 @@ export class KernelState {
     this.oneOff = take(4);
     this.outOff = take((K + 1) * 16);
     this.lutOff = take(plan.atoms.length * 16);
+    const ov = plan.overlap && K > 0;
+    this.ovOff = ov ? take(5 * BM) : -1;
+    this.ovGroups = ov ? take(16 * BM) : -1;
+    this.ovList = ov ? take(Math.max(K, 2) * 4) : -1;
+    this.J = plan.judged.reduce((a, b) => a + b, 0);
+    this.rowLists = new Int32Array(ov ? 32 * K : 0);
+    this.ruleRows = Int32Array.from(plan.rules, (r) => (this.slotBase + r * this.bm) >>> 2);
+    this.inter = ov ? new Int32Array(K * K) : null;
     this.prims = makePrims(simd, at);
     const buf = this.prims.buffer;
     this.i32 = new Int32Array(buf);
@@ -99,12 +121,13 @@ export class KernelState {
     });
     this.runs = new Int32Array(3 * (this.bw / 2 + 1));
     this.mixed = new Int32Array(this.bw / 2);
-    this.segIdx = plan.segCols.map(() => new Int32Array(this.cap));
+    const C = plan.segSizes.reduce((a, v) => a * (v + 1), 4);
+    const combined = plan.segCols.length > 0 && C <= COMBINED_MAX;
+    this.combSize = combined ? C : 0;
+    this.comb = combined ? new Float64Array(K * C) : null;
+    this.combTotals = combined ? new Float64Array(C) : null;
+    this.segKey = (combined ? [0] : plan.segCols).map(() => new Int32Array(this.cap));
     this.rowKey = new Int32Array(plan.dayCol >= 0 ? this.cap : 0);
-    this.M = Math.ceil(K / 32);
-    this.masks = plan.overlap && K ? new MaskTable(this.M + 1) : null;
-    this.rowMasks = new Int32Array(32 * Math.max(1, this.M));
-    this.key = new Int32Array(this.M + 1);
   }
 
   /** Byte offset of a bitmap slot. */
@@ -192,9 +215,10 @@ export class KernelState {
       }
       if (this.nMixed) this.mixedRows(s, Wi, hasValid);
       if (s === 0) {
-        this.segments(Wi, n, nw, hasValid);
+        // with overlap and combined segment keys, the rules' segment hits are counted in the overlap's pass over the hits
+        this.segments(Wi, n, nw, hasValid, !(this.ovOff >= 0 && this.comb));
         this.populations(base, nwP, nw64);
-        if (this.masks) this.overlap(Wi, nw);
+        if (this.ovOff >= 0) this.overlap(base, Wi, nw, nwP, nw64);
       }
     }
   }
@@ -383,43 +407,118 @@ export class KernelState {
     }
   }
 
-  private segments(Wi: number, n: number, nw: number, hasValid: readonly boolean[]): void {
+  /**
+   * Segment counts. Each row gets one combined key over every segment column and its label
+   * (label + 4 * (v0 + (V0 + 1) * (v1 + ...))); each rule's in-window hits add one to its
+   * (rule, combined key) counter, whatever the number of segment columns; the counters are
+   * split into the per-column counts once, in `finish`. Counting hits one by one beats a bitmap
+   * per segment value here: rules hit ~2 rows per nonzero 32-row word, and a value bitmap costs
+   * a popcount per value per word. Past COMBINED_MAX keys, a counter per column (the same sums).
+   */
+  private segments(Wi: number, n: number, nw: number, hasValid: readonly boolean[], ruleHits: boolean): void {
     const p = this.plan;
     if (!p.segCols.length) return;
-    const part = this.partial;
     const S = p.segCols.length;
     const i32 = this.i32;
     const lv = this.u8;
     const lo = this.valOff[p.labelCol]!;
-    for (let j = 0; j < S; j++) {
-      const c = p.segCols[j]!;
-      const V = p.segSizes[j]!;
-      const idx = this.segIdx[j]!;
-      const tot = part.segTotals[j]!;
-      const vo = this.valOff[c]! >>> 2;
-      const va = hasValid[c] ? this.validOff[c]! >>> 2 : -1;
-      for (let i = 0; i < n; i++) {
-        const v = va >= 0 && !((i32[va + (i >>> 5)]! >>> (i & 31)) & 1) ? V : i32[vo + i]!;
-        const key = v * 4 + lv[lo + i]!;
-        idx[i] = key;
-        if ((i32[Wi + (i >>> 5)]! >>> (i & 31)) & 1) tot[key]!++;
+    const comb = this.comb;
+    const C = this.combSize;
+    // per row: the combined key (comb) or the column's key (per column), and the totals
+    const parts = comb ? 1 : S;
+    // only the 32-row words with rows in the window (a block holds sub-blocks of both windows)
+    for (let q = 0; q < parts; q++) {
+      const key = this.segKey[q]!;
+      for (let w = 0; w < nw; w++) {
+        if (i32[Wi + w] === 0) continue;
+        const end = Math.min((w + 1) << 5, n);
+        for (let i = w << 5; i < end; i++) key[i] = lv[lo + i]!;
+      }
+      let mul = 4;
+      for (let j = comb ? 0 : q; j < (comb ? S : q + 1); j++) {
+        const c = p.segCols[j]!;
+        const V = p.segSizes[j]!;
+        const vo = this.valOff[c]! >>> 2;
+        const va = hasValid[c] ? this.validOff[c]! >>> 2 : -1;
+        for (let w = 0; w < nw; w++) {
+          if (i32[Wi + w] === 0) continue;
+          const end = Math.min((w + 1) << 5, n);
+          const valid = va >= 0 ? i32[va + w]! : -1;
+          for (let i = w << 5; i < end; i++) key[i] = key[i]! + mul * ((valid >>> (i & 31)) & 1 ? i32[vo + i]! : V);
+        }
+        mul *= V + 1;
       }
     }
-    const K = p.rules.length;
-    const sb = this.slotBase >>> 2;
-    for (let k = 0; k < K; k++) {
-      const R = sb + p.rules[k]! * this.bw;
+    for (let q = 0; q < parts; q++) {
+      const key = this.segKey[q]!;
+      const tot = comb ? this.combTotals! : this.partial.segTotals[q]!;
       for (let w = 0; w < nw; w++) {
-        let y = i32[R + w]! & i32[Wi + w]!;
+        let y = i32[Wi + w]!;
         const base = w << 5;
         while (y !== 0) {
           const t = y & -y;
-          const i = base + (31 - Math.clz32(t));
-          for (let j = 0; j < S; j++) part.segHits[j]![k * (p.segSizes[j]! + 1) * 4 + this.segIdx[j]![i]!]!++;
+          tot[key[base + 31 - Math.clz32(t)]!]!++;
           y ^= t;
         }
       }
+      if (!ruleHits) continue;
+      const hits = comb ?? this.partial.segHits[q]!;
+      const stride = comb ? C : (p.segSizes[q]! + 1) * 4;
+      const K = p.rules.length;
+      const sb = this.slotBase >>> 2;
+      for (let k = 0; k < K; k++) {
+        const R = sb + p.rules[k]! * this.bw;
+        const o = k * stride;
+        for (let w = 0; w < nw; w++) {
+          let y = i32[R + w]! & i32[Wi + w]!;
+          const base = w << 5;
+          while (y !== 0) {
+            const t = y & -y;
+            hits[o + key[base + 31 - Math.clz32(t)]!]!++;
+            y ^= t;
+          }
+        }
+      }
     }
+  }
+
+  /** The combined segment counters into the per-column counts (once, at the end). */
+  private splitSegments(): void {
+    const comb = this.comb;
+    if (!comb) return;
+    const p = this.plan;
+    const part = this.partial;
+    const S = p.segCols.length;
+    const C = this.combSize;
+    const K = p.rules.length;
+    const into = (src: Float64Array, o: number, dst: (j: number) => Float64Array, d: (j: number) => number) => {
+      for (let c = 0; c < C; c++) {
+        const x = src[o + c]!;
+        if (x === 0) continue;
+        const l = c & 3;
+        let r = c >>> 2;
+        for (let j = 0; j < S; j++) {
+          const V1 = p.segSizes[j]! + 1;
+          dst(j)[d(j) + (r % V1) * 4 + l]! += x;
+          r = Math.floor(r / V1);
+        }
+      }
+    };
+    into(
+      this.combTotals!,
+      0,
+      (j) => part.segTotals[j]!,
+      () => 0,
+    );
+    for (let k = 0; k < K; k++)
+      into(
+        comb,
+        k * C,
+        (j) => part.segHits[j]!,
+        (j) => k * (p.segSizes[j]! + 1) * 4,
+      );
+    comb.fill(0);
+    this.combTotals!.fill(0);
   }
 
   private populations(base: number, nwP: number, nw64: number): void {
@@ -445,97 +544,177 @@ export class KernelState {
     }
   }
 
-  /** Each in-window row hit by any rule: its rule set (transposed from the rule bitmaps) into the mask table. */
-  private overlap(Wi: number, nw: number): void {
+  /**
+   * Overlap and set counts of the judged window. Word-level: per rule set (deployed, approved)
+   * the rows hit at least once and at least twice (bitmap counters, OR and AND per rule), hence
+   * "hit by this rule alone" and "by none", and per rule one popcount pass against those masks
+   * (outside the deployed set by label, incremental recall); the deployed and judged unions by
+   * label. Row-level (overlapRows): each hit row's rule list gives the pair intersections
+   * (Jaccard) and, on human rows, the judged-rule multiplicity of the FP share. Pairs by popcount
+   * of a & b per word were tried for the rules dense in a block: no faster at 10M rows (~2 hits
+   * per nonzero word), so every pair is counted row by row.
+   */
+  private overlap(base: number, Wi: number, nw: number, nwP: number, nw64: number): void {
+    const p = this.plan;
+    const P = this.prims;
+    const K = p.rules.length;
+    const BM = this.bm;
+    const i32 = this.i32;
+    const part = this.partial;
+    const o0 = this.ovOff;
+    const [oD, tD, oA, tA, uJ] = [o0, o0 + BM, o0 + 2 * BM, o0 + 3 * BM, o0 + 4 * BM];
+    const tmp = this.tmpOff;
+    i32.fill(0, oD >>> 2, (oD >>> 2) + 5 * (BM >>> 2));
+    const groups = [0, 0, 0, 0];
+    for (let k = 0; k < K; k++) {
+      const r = this.slot(p.rules[k]!);
+      if (p.deployed[k]) {
+        P.and(tmp, oD, r, nwP);
+        P.or(tD, tD, tmp, nwP);
+        P.or(oD, oD, r, nwP);
+      }
+      if (p.approved[k]) {
+        P.and(tmp, oA, r, nwP);
+        P.or(tA, tA, tmp, nwP);
+        P.or(oA, oA, r, nwP);
+      }
+      if (p.judged[k]) P.or(uJ, uJ, r, nwP);
+      groups[2 * p.deployed[k]! + p.approved[k]!]!++;
+    }
+    const out = this.outOff >>> 2;
+    const list = this.ovList >>> 2;
+    // the deployed and judged unions by label (side masks: human, bot, NULL label, all)
+    i32[list] = oD;
+    i32[list + 1] = uJ;
+    P.count(this.ovList, 2, base, BM, 0, nw64, this.outOff);
+    for (let u = 0; u < 2; u++) {
+      const into = u ? part.all : part.base;
+      const [h, b, t] = [i32[out + 4 * u]!, i32[out + 4 * u + 1]!, i32[out + 4 * u + 3]!];
+      into[0]! += b;
+      into[1]! += h;
+      into[2]! += t - h - b;
+    }
+    // per group of rules (deployed?, approved?): masks [alone-or-none & bot, & human, & window, approved-alone-or-none & bot]
+    const [WH, WB, W] = [base, base + BM, base + 3 * BM];
+    for (let g = 0; g < 4; g++) {
+      if (!groups[g]) continue;
+      const d = g >> 1;
+      const m = this.ovGroups + g * 4 * BM;
+      if (d) P.andNot(tmp, oD, tD, nwP);
+      else P.not(tmp, oD, nwP);
+      P.and(m, tmp, WB, nwP);
+      P.and(m + BM, tmp, WH, nwP);
+      P.and(m + 2 * BM, tmp, W, nwP);
+      if (g & 1) P.andNot(tmp, oA, tA, nwP);
+      else P.not(tmp, oA, nwP);
+      P.and(m + 3 * BM, tmp, WB, nwP);
+      let len = 0;
+      for (let k = 0; k < K; k++) if (2 * p.deployed[k]! + p.approved[k]! === g) i32[list + len++] = this.slot(p.rules[k]!);
+      P.count(this.ovList, len, m, BM, 0, nw64, this.outOff);
+      len = 0;
+      for (let k = 0; k < K; k++) {
+        if (2 * p.deployed[k]! + p.approved[k]! !== g) continue;
+        const o = out + 4 * len++;
+        const [bot, hum, all] = [i32[o]!, i32[o + 1]!, i32[o + 2]!];
+        part.outside[k * 3]! += bot;
+        part.outside[k * 3 + 1]! += hum;
+        part.outside[k * 3 + 2]! += all - bot - hum;
+        part.incremental[k]! += i32[o + 3]!;
+      }
+    }
+    this.overlapRows(Wi, nw);
+  }
+
+  /**
+   * Each in-window row hit by two or more rules: its pairs; each human row hit by judged rules:
+   * its judged count. Per 32-row word, each rule's hits append the rule to its rows' lists (rules
+   * in ascending order); then per row, its pairs into per-thread int32 counters.
+   */
+  private overlapRows(Wi: number, nw: number): void {
     const p = this.plan;
     const K = p.rules.length;
-    const M = this.M;
-    const tr = this.tr;
-    const rm = this.rowMasks;
-    const key = this.key;
-    const table = this.masks!;
     const i32 = this.i32;
-    const sb = this.slotBase >>> 2;
-    const bw = this.bw;
     const lv = this.u8;
     const lo = this.valOff[p.labelCol]!;
+    const inter = this.inter!;
+    const share = this.partial.fpShare;
+    const judged = p.judged;
+    const J1 = this.J + 1;
+    const roots = this.ruleRows;
+    const comb = this.comb;
+    const C = this.combSize;
+    const key = this.segKey[0]!;
+    const L = this.rowLists;
+    const N = this.rowLens;
     for (let w = 0; w < nw; w++) {
       const win = i32[Wi + w]!;
       if (win === 0) continue;
       let any = 0;
-      for (let g = 0; g < M; g++) {
-        let nz = 0;
-        for (let r = 0; r < 32; r++) {
-          const k = g * 32 + r;
-          const v = k < K ? i32[sb + p.rules[k]! * bw + w]! & win : 0;
-          tr[31 - r] = v;
-          nz |= v;
+      const base = w << 5;
+      for (let k = 0; k < K; k++) {
+        let x = i32[roots[k]! + w]! & win;
+        if (x === 0) continue;
+        any |= x;
+        if (comb) {
+          // the rule's segment hits too (segments: combined keys)
+          const o = k * C;
+          while (x !== 0) {
+            const t = x & -x;
+            const j = 31 - Math.clz32(t);
+            L[j * K + N[j]!++] = k;
+            comb[o + key[base + j]!]!++;
+            x ^= t;
+          }
+        } else {
+          while (x !== 0) {
+            const t = x & -x;
+            const j = 31 - Math.clz32(t);
+            L[j * K + N[j]!++] = k;
+            x ^= t;
+          }
         }
-        any |= nz;
-        if (nz === 0) {
-          for (let j = 0; j < 32; j++) rm[j * M + g] = 0;
-          continue;
-        }
-        transpose32(tr);
-        for (let j = 0; j < 32; j++) rm[j * M + g] = tr[31 - j]!;
       }
       if (any === 0) continue;
-      const base = w << 5;
       let y = any;
       while (y !== 0) {
         const t = y & -y;
         const j = 31 - Math.clz32(t);
-        const l = lv[lo + base + j]!;
-        key[0] = l === LABEL.bot ? 0 : l === LABEL.human ? 1 : 2;
-        for (let g = 0; g < M; g++) key[g + 1] = rm[j * M + g]!;
-        table.add(key, 1);
         y ^= t;
-      }
-    }
-  }
-
-  /** Fold the mask table into the partial's overlap arrays (once, at the end). */
-  finish(): Partial {
-    const t = this.masks;
-    if (!t) return this.partial;
-    const p = this.plan;
-    const K = p.rules.length;
-    const M = this.M;
-    const J = p.judged.reduce((a, b) => a + b, 0);
-    const part = this.partial;
-    const set = new Int32Array(K);
-    for (let e = 0; e < t.cap; e++) {
-      const n = t.counts[e]!;
-      if (n === 0) continue;
-      const o = e * t.kw;
-      const s = t.keys[o]!;
-      let len = 0;
-      let na = 0;
-      let nd = 0;
-      let nj = 0;
-      for (let g = 0; g < M; g++) {
-        let m = t.keys[o + 1 + g]!;
-        while (m !== 0) {
-          const b = m & -m;
-          const k = g * 32 + (31 - Math.clz32(b));
-          set[len++] = k;
-          na += p.approved[k]!;
-          nd += p.deployed[k]!;
-          nj += p.judged[k]!;
-          m ^= b;
+        const len = N[j]!;
+        N[j] = 0;
+        const l0 = j * K;
+        for (let a = 0; a + 1 < len; a++) {
+          const row = L[l0 + a]! * K;
+          for (let c = a + 1; c < len; c++) inter[row + L[l0 + c]!]!++;
+        }
+        if (lv[lo + base + j] !== LABEL.human) continue;
+        let nj = 0;
+        for (let a = 0; a < len; a++) nj += judged[L[l0 + a]!]!;
+        if (nj === 0) continue;
+        for (let a = 0; a < len; a++) {
+          const i = L[l0 + a]!;
+          if (judged[i]) share[i * J1 + nj]!++;
         }
       }
-      for (let a = 0; a < len; a++) {
-        const i = set[a]!;
-        const row = i * K;
-        for (let c = a + 1; c < len; c++) part.inter[row + set[c]!]! += n;
-        if (s === 0 && (na === 0 || (na === 1 && p.approved[i]))) part.incremental[i]! += n;
-        if (nd === 0 || (nd === 1 && p.deployed[i])) part.outside[i * 3 + s]! += n;
-        if (s === 1 && p.judged[i]) part.fpShare[i * (J + 1) + nj]! += n;
-      }
-      if (nd > 0) part.base[s]! += n;
-      if (nj > 0) part.all[s]! += n;
     }
-    return part;
+    this.interRows += nw * 32;
+    if (this.interRows >= 2 ** 30) this.flushInter();
+  }
+
+  /** The int32 pair counters into the partial. */
+  private flushInter(): void {
+    const inter = this.inter;
+    if (!inter) return;
+    const into = this.partial.inter;
+    for (let i = 0; i < inter.length; i++) if (inter[i] !== 0) into[i]! += inter[i]!;
+    inter.fill(0);
+    this.interRows = 0;
+  }
+
+  /** The partial result (once, at the end): the combined segment counters split first. */
+  finish(): Partial {
+    this.splitSegments();
+    this.flushInter();
+    return this.partial;
   }
 }

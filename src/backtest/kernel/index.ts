@@ -12,7 +12,7 @@
  * TIMESTAMP, an unknown AST) throw KernelUnsupportedError before any work: fall back to SQL.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -106,15 +106,18 @@ async function newWorker(workerData: unknown): Promise<Worker> {
 }
 
 /** `n` workers that read their blocks from the column cache themselves; their partials summed. */
-async function runCacheWorkers(plan: KernelPlan, simd: boolean, source: CacheSource, n: number): Promise<Partial> {
+async function runCacheWorkers(plan: KernelPlan, simd: boolean, source: CacheSource, n: number, tick?: () => void): Promise<Partial> {
   const counter = new SharedArrayBuffer(4);
-  const workers = await Promise.all(Array.from({ length: n }, () => newWorker({ plan, simd, source, counter })));
+  const workers = await Promise.all(Array.from({ length: n }, () => newWorker({ plan, simd, source, counter, ticks: Boolean(tick) })));
   try {
     const partials = await Promise.all(
       workers.map(
         (w) =>
           new Promise<Partial>((resolve, reject) => {
-            w.on('message', (m: { type: string; partial?: Partial }) => m.type === 'partial' && resolve(m.partial!));
+            w.on('message', (m: { type: string; partial?: Partial }) => {
+              if (m.type === 'partial') resolve(m.partial!);
+              else if (m.type === 'tick') tick?.();
+            });
             w.on('error', reject);
             w.on('exit', (code) => reject(new Error(`kernel worker exited (${code})`)));
           }),
@@ -129,7 +132,7 @@ async function runCacheWorkers(plan: KernelPlan, simd: boolean, source: CacheSou
 }
 
 /** Run streamed blocks through `n` workers (at most two blocks in flight each), summing their partials. */
-async function runWorkers(plan: KernelPlan, simd: boolean, blocks: AsyncIterable<Block> | Iterable<Block>, n: number): Promise<Partial> {
+async function runWorkers(plan: KernelPlan, simd: boolean, blocks: AsyncIterable<Block> | Iterable<Block>, n: number, tick?: () => void): Promise<Partial> {
   const workers = await Promise.all(Array.from({ length: n }, () => newWorker({ plan, simd })));
   const inflight = workers.map(() => 0);
   let wake: (() => void) | null = null;
@@ -143,6 +146,7 @@ async function runWorkers(plan: KernelPlan, simd: boolean, blocks: AsyncIterable
     w.on('message', (m: { type: string }) => {
       if (m.type === 'done') {
         inflight[i]!--;
+        tick?.();
         onDone();
       }
     });
@@ -241,7 +245,7 @@ export async function runKernelBacktest(
     const fp = await dataFingerprint(store, table, { hash: opts.verifyHash });
     timings['kernel.fingerprint'] = performance.now() - t0;
     const cache = new ColumnCache(cacheDir, table, fp);
-    const built = await cache.build(store, specs, await hasRowid(store, table), config.data.time);
+    const built = await cache.build(store, specs, await hasRowid(store, table), config.data.time, opts.onProgress);
     if (built.ms) timings['kernel.cache_build'] = built.ms;
     await releaseBufferPool(store);
     for (const s of specs) if (s.kind === 'category') dicts.set(s.column, cache.dictionary(s.column) ?? []);
@@ -299,8 +303,16 @@ export async function runKernelBacktest(
   // evaluate
   const t1 = performance.now();
   const simd = wantSimd(opts.simd);
-  // a worker costs ~50-100 ms to start (and its own JIT warm-up): below ~3M rows one thread is faster
-  const nWorkers = Math.max(0, Math.min(opts.workers ?? Math.min(availableParallelism(), 8, Math.floor(nBlocks / WORKER_BLOCKS)), nBlocks));
+  // a worker costs ~50-100 ms to start (and its own JIT warm-up): below ~3M rows one thread is faster; and only
+  // cores left idle pay for one (the 1-minute load average): on 2 busy cores (load ~4) two workers took 1.0 s
+  // where one thread took 0.75 s (issue 12's full run at 10M rows)
+  const idle = Math.round(availableParallelism() - loadavg()[0]!);
+  const nWorkers = Math.max(0, Math.min(opts.workers ?? Math.min(availableParallelism(), 8, Math.floor(nBlocks / WORKER_BLOCKS), idle), nBlocks));
+  // progress: blocks counted of nBlocks (the receiver throttles)
+  let done = 0;
+  const onProgress = opts.onProgress;
+  const tick = onProgress ? () => onProgress(++done, nBlocks, 'blocks') : undefined;
+  onProgress?.(0, nBlocks, 'blocks');
   let part: Partial;
   if (nWorkers <= 1) {
     const state = new KernelState(plan, simd);
@@ -308,13 +320,20 @@ export async function runKernelBacktest(
       const reader = new BlockReader(source);
       let i = 0;
       try {
-        reader.runAll(state, () => (i < source.groups.length ? i++ : -1));
+        reader.runAll(state, () => {
+          if (i > 0) tick?.();
+          return i < source.groups.length ? i++ : -1;
+        });
       } finally {
         reader.close();
       }
-    } else for await (const b of blocks) state.process(b);
+    } else
+      for await (const b of blocks) {
+        state.process(b);
+        tick?.();
+      }
     part = state.finish();
-  } else part = source ? await runCacheWorkers(plan, simd, source, nWorkers) : await runWorkers(plan, simd, blocks, nWorkers);
+  } else part = source ? await runCacheWorkers(plan, simd, source, nWorkers, tick) : await runWorkers(plan, simd, blocks, nWorkers, tick);
   timings['kernel.compute'] = performance.now() - t1;
 
   const out = assemble(plan, part, window, rules, opts, { breakdowns, daily, overlap, train, segSpecs, dicts, pops: breakdowns ? pops : [] }, warnings);

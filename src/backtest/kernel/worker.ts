@@ -8,7 +8,7 @@ import { KernelState, type Block, type KernelPlan, type Partial } from './comput
 import { BlockReader, type CacheSource } from './reader.js';
 
 const port = parentPort!;
-const data = workerData as { plan: KernelPlan; simd: boolean; source?: CacheSource; counter?: SharedArrayBuffer };
+const data = workerData as { plan: KernelPlan; simd: boolean; source?: CacheSource; counter?: SharedArrayBuffer; ticks?: boolean };
 const state = new KernelState(data.plan, data.simd);
 
 function post(p: Partial): void {
@@ -23,8 +23,12 @@ if (data.source) {
   const src = data.source;
   const counter = new Int32Array(data.counter!);
   const reader = new BlockReader(src);
+  let first = true;
   try {
     reader.runAll(state, () => {
+      // a block counted (every call but the first): a progress tick for the main thread
+      if (data.ticks && !first) port.postMessage({ type: 'tick' });
+      first = false;
       const i = Atomics.add(counter, 0, 1);
       return i < src.groups.length ? i : -1;
     });
