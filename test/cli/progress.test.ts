@@ -174,9 +174,11 @@ describe('rank and eval progress', () => {
     const propose = await onTerminal(['propose', '--count', '2'], dir, true);
     expect(propose.code).toBe(0);
     expect(propose.err).toMatch(/rule 1: scoring \d+ atoms on [\d,]+ uncovered bots: 0\/2 rules/);
-    // statements are the SQL engine's ticks (the columnar kernel, the default, makes one pass and does not tick)
-    const backtest = await onTerminal(['backtest', '--core-only', '--engine', 'sql'], dir, true);
-    expect(backtest.err).toMatch(/\d+ statements/);
+    // the columnar kernel (the default) ticks blocks of rows; the SQL engine its statements
+    const backtest = await onTerminal(['backtest', '--core-only'], dir, true);
+    expect(backtest.err).toMatch(/(\d+)\/\1 blocks/);
+    const sql = await onTerminal(['backtest', '--core-only', '--engine', 'sql'], dir, true);
+    expect(sql.err).toMatch(/\d+ statements/);
     const check = await onTerminal(['check', '--candidates', '--engine', 'sql'], dir, true);
     expect(check.err).toMatch(/\d+ statements/);
     expect((await onTerminal(['check', '--candidates'], dir, false)).err).not.toMatch(/\r/);
