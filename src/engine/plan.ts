@@ -23,8 +23,6 @@ export interface Capabilities {
   groupingSets: 'native' | 'unnest';
   /** A session-local table for the per-row hit bitmasks (one scan for breakdowns and overlap); else the overlap is one more scan. */
   tempTables: boolean;
-  /** Bitmask of rules: `<<` and `|` on BIGINT; else the sum of `CASE WHEN hit THEN 2^j`, exact below 2^53. */
-  bitShift: boolean;
   /** A boolean casts straight to DOUBLE; else through INTEGER. */
   boolToDouble: boolean;
 }
@@ -35,11 +33,11 @@ export interface Capabilities {
  * grammar (node-sql-parser) that lacks GROUPING SETS; the UNNEST form is also plain Trino.
  */
 export const CAPABILITIES: Readonly<Record<EngineDialect, Capabilities>> = Object.freeze({
-  duckdb: { groupingSets: 'native', tempTables: true, bitShift: true, boolToDouble: true },
+  duckdb: { groupingSets: 'native', tempTables: true, boolToDouble: true },
   // PostgreSQL has temp tables, but the mask table is kept for the embedded engine, where it was
   // measured (bench/backtest.mjs); on PostgreSQL the overlap is a second scan.
-  postgres: { groupingSets: 'native', tempTables: false, bitShift: false, boolToDouble: false },
-  trino: { groupingSets: 'unnest', tempTables: false, bitShift: false, boolToDouble: true },
+  postgres: { groupingSets: 'native', tempTables: false, boolToDouble: false },
+  trino: { groupingSets: 'unnest', tempTables: false, boolToDouble: true },
 });
 
 /** Type names per dialect, for casts. */
@@ -63,9 +61,6 @@ export interface SqlPlan {
   param(type: SqlType): string;
   /** A number or boolean column as DOUBLE (booleans as 0/1). */
   asDouble(expr: string, isBoolean: boolean): string;
-  /** Rule `j` of a mask block as a bit: combined with `maskJoin`. */
-  maskBit(hit: string, j: number): string;
-  readonly maskJoin: string;
 }
 
 function plan(dialect: EngineDialect): SqlPlan {
@@ -80,10 +75,6 @@ function plan(dialect: EngineDialect): SqlPlan {
     day: (c: string) => cast(`date_trunc('day', ${c})`, 'date'),
     param: (type: SqlType) => cast('?', type),
     asDouble: (e: string, isBoolean: boolean) => (isBoolean && !can.boolToDouble ? cast(cast(e, 'integer'), 'double') : cast(e, 'double')),
-    maskBit: can.bitShift
-      ? (hit: string, j: number) => `(${hit}::BIGINT << ${j})`
-      : (hit: string, j: number) => `(CASE WHEN ${hit} = 1 THEN ${cast(String(2 ** j), 'bigint')} ELSE ${cast('0', 'bigint')} END)`,
-    maskJoin: can.bitShift ? ' | ' : ' + ',
   });
 }
 
