@@ -5,18 +5,17 @@
  */
 import type { Catalog } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
-import { compileBound, compilePredicate } from '../compile/compile.js';
+import { compileBound } from '../compile/compile.js';
 import { requireColumns, resolveEngineWindow } from '../engine/window.js';
 import type { Engine } from '../engine/types.js';
 import { InputError } from '../errors.js';
 import { quoteIdent, type Store } from '../db/store.js';
-import type { Evidence } from '../rule/evidence.js';
 import type { Rule } from '../rule/file.js';
 import type { Expr } from '../rule/ast.js';
 import { reviewTrail } from '../review/trail.js';
-import { runBacktest, type BacktestResult, type RuleResult } from './engine.js';
-import type { Evaluator, EvaluatorName } from './engine-types.js';
-import { KernelUnsupportedError, runKernelBacktest, type KernelOptions, type KernelRule } from './kernel/index.js';
+import type { BacktestResult, RuleResult } from './engine.js';
+import type { Evaluator } from './engine-types.js';
+import type { KernelRule } from './kernel/index.js';
 import {
   applyCandidateSetGate,
   applySegmentGate,
@@ -32,10 +31,16 @@ import {
   type RuleFindings,
 } from './gate.js';
 import { compilePopulations, presentSegments, type Population } from './populations.js';
-import { QUANTILES, thresholdsOf, variantsOf } from './variations.js';
+import { evaluateRules } from './evaluate.js';
+import { variations, type Variation } from './variations-run.js';
 import { resolveGate } from '../config/schema.js';
 import { resolveWindow, type WindowName } from '../db/window.js';
 import type { OnProgress } from '../progress.js';
+
+// moved out of this file; re-exported for the importers of run.js
+export { evaluateRules, watchEvaluations, type EvaluateOptions, type Evaluation } from './evaluate.js';
+export { evidenceBlock } from './evidence-block.js';
+export type { Variation } from './variations-run.js';
 
 /** A rule to backtest: from a file (with its path) or an ad-hoc expression. */
 export interface Target {
@@ -46,18 +51,6 @@ export interface Target {
   ast: Expr;
   file?: string;
   rule?: Rule;
-}
-
-export interface Variation {
-  feature: string;
-  op: string;
-  value: number;
-  current: boolean;
-  condition: string;
-  recall: number | null;
-  fpr: number | null;
-  fpr_upper95: number | null;
-  precision: number | null;
 }
 
 export interface BacktestRun extends BacktestResult {
@@ -121,93 +114,6 @@ export interface BacktestOptions {
   onProgress?: OnProgress;
   /** Which evaluator on the embedded store (issue 13): the kernel, SQL, or `auto` (default: the kernel, SQL where it cannot run). */
   evaluator?: Evaluator;
-}
-
-/** How one backtest was evaluated: what a run record keeps of it. */
-export interface Evaluation {
-  engine: EvaluatorName;
-  kernel?: { simd: boolean; workers: number };
-  /** Why the kernel was not used (`auto` fell back to SQL). */
-  fallback?: string;
-}
-
-const watchers = new Set<(e: Evaluation) => void>();
-
-/**
- * Be told of every backtest evaluateRules makes from now on (the CLI's run record: which engine
- * made a command's backtests, however deep in the core they ran); returns the unsubscribe.
- */
-export function watchEvaluations(fn: (e: Evaluation) => void): () => void {
-  watchers.add(fn);
-  return () => watchers.delete(fn);
-}
-
-/** File-system failures of the kernel's column cache (a read-only or vanished folder): the kernel then reads DuckDB directly. */
-const CACHE_FS_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENOSPC', 'EDQUOT']);
-const isCacheFsError = (e: unknown): boolean => e instanceof Error && CACHE_FS_ERRORS.has(String((e as NodeJS.ErrnoException).code));
-
-export interface EvaluateOptions extends KernelOptions {
-  evaluator?: Evaluator;
-}
-
-/**
- * Backtest `rules` on `window` (one pass) with the chosen evaluator; the result says which made
- * it (`engine`, and `kernel` or `kernel_fallback`). The kernel runs on the embedded store only:
- * an explicit engine other than DuckDB always takes the SQL path. With `auto`, a shape the kernel
- * cannot take (KernelUnsupportedError, thrown before any work) falls back to SQL quietly; with
- * `kernel` it is an input error (exit 2). A column cache that cannot be written or read (a
- * read-only workspace, a cache removed by another process meanwhile) costs the cache, not the run:
- * the kernel then reads DuckDB directly.
- */
-export async function evaluateRules(
-  store: Store,
-  config: Config,
-  catalog: Catalog,
-  window: BacktestResult['window'],
-  rules: readonly KernelRule[],
-  opts: EvaluateOptions = {},
-): Promise<BacktestResult> {
-  const { evaluator = 'auto', workers, cache, verifyHash, simd, ...common } = opts;
-  const tell = (r: BacktestResult): BacktestResult => {
-    const e: Evaluation = {
-      engine: r.engine ?? 'sql',
-      ...(r.kernel ? { kernel: r.kernel } : {}),
-      ...(r.kernel_fallback ? { fallback: r.kernel_fallback } : {}),
-    };
-    for (const w of watchers) w(e);
-    return r;
-  };
-  const viaSql = async (fallback?: string) =>
-    tell({ ...(await runBacktest(store, config, window, rules, common)), engine: 'sql', ...(fallback ? { kernel_fallback: fallback } : {}) });
-  const remote = common.engine !== undefined && common.engine.kind !== 'duckdb';
-  if (evaluator === 'sql' || remote) return viaSql();
-  // `--engine duckdb` names the embedded store: the kernel reads it itself (progress: blocks counted, rows of a cache build)
-  const { engine: _embedded, ...k } = common;
-  const kopts: KernelOptions = {
-    ...k,
-    ...(workers !== undefined ? { workers } : {}),
-    ...(cache !== undefined ? { cache } : {}),
-    ...(verifyHash !== undefined ? { verifyHash } : {}),
-    ...(simd !== undefined ? { simd } : {}),
-  };
-  try {
-    try {
-      return tell(await runKernelBacktest(store, config, catalog, window, rules, kopts));
-    } catch (e) {
-      if (!isCacheFsError(e) || kopts.cache === false) throw e;
-      return tell(await runKernelBacktest(store, config, catalog, window, rules, { ...kopts, cache: false }));
-    }
-  } catch (e) {
-    if (!(e instanceof KernelUnsupportedError)) throw e;
-    if (evaluator === 'kernel')
-      throw InputError.single({
-        message: `the kernel cannot run this backtest: ${e.message}`,
-        where: { field: '--engine' },
-        expected: 'a TIMESTAMP time column, a window split on it, rules of the condition language; or --engine sql',
-        found: '--engine kernel',
-      });
-    return viaSql(e.message);
-  }
 }
 
 export async function backtestTargets(store: Store, config: Config, catalog: Catalog, targets: readonly Target[], opts: BacktestOptions): Promise<BacktestRun> {
@@ -337,147 +243,4 @@ export function dropDuplicates(run: BacktestRun): { keep: Target[]; dropped: { t
     else keep.push(t);
   }
   return { keep, dropped };
-}
-
-async function variations(
-  store: Store,
-  config: Config,
-  catalog: Catalog,
-  targets: readonly Target[],
-  window: BacktestResult['window'],
-  onProgress?: OnProgress,
-  evaluator?: Evaluator,
-): Promise<Record<string, Variation[]>> {
-  const perRule = targets.map((t) => ({ t, features: new Set<string>() }));
-  for (const p of perRule) for (const th of thresholdsOf(p.t.ast, catalog)) p.features.add(th.feature);
-  const features = [...new Set(perRule.flatMap((p) => [...p.features]))];
-  const out: Record<string, Variation[]> = {};
-  if (features.length === 0) return out;
-  // one scan for the quantiles of every feature involved (exact: the evidence must be reproducible)
-  const qs = `[${QUANTILES.join(', ')}]`;
-  const row = (await store.one<Record<string, number[] | null>>(
-    `SELECT ${features.map((f, i) => `quantile_cont(${quoteIdent(f)}, ${qs}) AS q${i}`).join(', ')} FROM ${quoteIdent(config.data.table)} ` +
-      `WHERE ${window.where}`,
-    window.parameters,
-  ))!;
-  const quantiles = new Map(features.map((f, i) => [f, (row[`q${i}`] ?? []).map(Number)]));
-  const variants = targets.map((t) => variantsOf(t.ast, catalog, quantiles));
-  const flat = variants.flatMap((vs, ti) => vs.map((v, vi) => ({ id: `${ti}:${vi}`, ast: v.ast, predicate: compilePredicate(v.ast, catalog) })));
-  // one more scan for every variant of every rule (core counts only)
-  const r = await evaluateRules(store, config, catalog, window, flat, { ...(onProgress ? { onProgress } : {}), ...(evaluator ? { evaluator } : {}) });
-  targets.forEach((t, ti) => {
-    out[t.id] = variants[ti]!.map((v, vi) => {
-      const res = r.rules.find((x) => x.id === `${ti}:${vi}`)!;
-      return {
-        feature: v.threshold.feature,
-        op: v.threshold.op,
-        value: v.value,
-        current: v.value === v.threshold.value,
-        condition: v.condition,
-        recall: res.recall,
-        fpr: res.fpr,
-        fpr_upper95: res.fpr_upper95,
-        precision: res.precision,
-      };
-    });
-  });
-  return out;
-}
-
-const round = (x: number | null | undefined, digits = 6): number | null => (x === null || x === undefined ? null : Number(x.toPrecision(digits)));
-
-/** The `backtest:` block of DESIGN.md for one rule's result. */
-export function evidenceBlock(run: BacktestRun, r: RuleResult): Evidence {
-  const block: Evidence = {
-    as_of: new Date().toISOString(),
-    data: { rows: run.rows, from: run.window.from, to: run.window.to, window: run.window.name },
-    ...(run.engine ? { engine: run.engine } : {}),
-    counts: { ...r.counts },
-    precision: round(r.precision),
-    precision_lower95: round(r.precision_lower95),
-    recall: round(r.recall),
-    fpr: round(r.fpr),
-    fpr_upper95: round(r.fpr_upper95),
-    hit_rate: round(r.hit_rate),
-  };
-  if (r.train) block.train = { counts: { ...r.train.counts }, recall: round(r.train.recall), fpr: round(r.train.fpr) };
-  if (r.daily) {
-    // `days` and `worst_*` are the judged window's; the series runs across the split, marked per point
-    const series = r.daily.series.map((p) => ({
-      day: p.day,
-      window: p.window,
-      hits: p.hits,
-      tp: p.tp,
-      fp: p.fp,
-      recall: round(p.recall, 4),
-      fpr: round(p.fpr, 4),
-    }));
-    block.daily = {
-      worst_fpr: round(r.daily.worst_fpr),
-      worst_day: r.daily.worst_day,
-      days: r.daily.days,
-      ...(run.window.name === 'test' ? { split: run.window.cutoff } : {}),
-      series,
-    };
-  }
-  if (r.segments)
-    block.segments = Object.fromEntries(
-      Object.entries(r.segments).map(([k, s]) => [
-        k,
-        { fpr: round(s.fpr), fpr_upper95: round(s.fpr_upper95), fpr_lower95: round(s.fpr_lower95), humans: s.humans, hits: s.hits },
-      ]),
-    );
-  if (r.populations) {
-    const spec = new Map((run.population_specs ?? []).map((p) => [p.name, p]));
-    block.populations = Object.fromEntries(
-      Object.entries(r.populations).map(([k, s]) => [
-        k,
-        {
-          protected: spec.get(k)?.protected ?? false,
-          fpr: round(s.fpr),
-          fpr_upper95: round(s.fpr_upper95),
-          fpr_lower95: round(s.fpr_lower95),
-          humans: s.humans,
-          fp: s.fp,
-          hits: s.hits,
-        },
-      ]),
-    );
-  }
-  if (r.incremental_recall !== undefined) block.incremental_recall = round(r.incremental_recall);
-  if (r.set && run.set) {
-    block.set = {
-      deployed_rules: run.set.deployed.ids.length,
-      incremental_fp: r.set.incremental_fp,
-      incremental_fpr: round(r.set.incremental_fpr),
-      incremental_tp: r.set.incremental_tp,
-      incremental_recall: round(r.set.incremental_recall),
-      fp_share: round(r.set.fp_share, 4),
-      with_rule: { fp: r.set.with.counts.fp, fpr: round(r.set.with.fpr), fpr_upper95: round(r.set.with.fpr_upper95), recall: round(r.set.with.recall) },
-    };
-  }
-  const f = run.findings?.[r.id];
-  if (f) {
-    const gate: NonNullable<Evidence['gate']> = {};
-    for (const k of ['set', 'segment', 'stability', 'duplicate', 'warnings', 'undetermined'] as const) if (f[k].length) gate[k] = f[k];
-    if (run.power && !run.power.reachable) gate['power'] = powerMessage(run.power, run.power_max_fpr ?? 0);
-    if (Object.keys(gate).length) block.gate = gate;
-  }
-  if (r.overlap)
-    block.overlap = r.overlap
-      .filter((o) => o.jaccard >= 0.05)
-      .slice(0, 5)
-      .map((o) => ({ id: o.id, jaccard: Number(o.jaccard.toPrecision(4)) }));
-  const v = run.variations?.[r.id];
-  if (v)
-    block.variations = v.map((x) => ({
-      feature: x.feature,
-      op: x.op,
-      value: x.value,
-      recall: round(x.recall),
-      fpr: round(x.fpr),
-      fpr_upper95: round(x.fpr_upper95),
-      precision: round(x.precision),
-    }));
-  return block;
 }
