@@ -29,6 +29,21 @@ export function watchEvaluations(fn: (e: Evaluation) => void): () => void {
   return () => watchers.delete(fn);
 }
 
+/**
+ * Run `fn` and say which engines made the backtests it ran, for a command's `--json` (`engine`):
+ * 'kernel', 'sql', 'kernel+sql' when some fell back, null when it ran none.
+ */
+export async function withEngines<T>(fn: () => Promise<T>): Promise<{ value: T; engine: string | null }> {
+  const seen = new Set<string>();
+  const stop = watchEvaluations((e) => seen.add(e.engine));
+  try {
+    const value = await fn();
+    return { value, engine: seen.size ? [...seen].sort().join('+') : null };
+  } finally {
+    stop();
+  }
+}
+
 /** File-system failures of the kernel's column cache (a read-only or vanished folder): the kernel then reads DuckDB directly. */
 const CACHE_FS_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENOSPC', 'EDQUOT']);
 const isCacheFsError = (e: unknown): boolean => e instanceof Error && CACHE_FS_ERRORS.has(String((e as NodeJS.ErrnoException).code));

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { ExternalError } from '../errors.js';
 import type { OnProgress } from '../progress.js';
+import { quoteString } from './quote.js';
 
 /** A value that can be bound as a parameter. */
 export type Param = string | number | boolean | null | bigint | Date;
@@ -86,6 +87,15 @@ export function normaliseValue(v: unknown): Value {
 // Quoting lives in a driver-free leaf module (the compiler uses it too); values that can be bound are.
 export { quoteIdent, quoteString } from './quote.js';
 
+/** '64MB', '1GB', '512KiB' as bytes (DuckDB's units: decimal KB/MB/GB/TB, binary KiB/MiB/GiB/TiB). */
+export function parseBytes(size: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$/i.exec(size);
+  if (!m) throw new Error(`not a memory size: ${size}`);
+  const unit = (m[2] ?? 'B').toUpperCase();
+  const pow = 'BKMGT'.indexOf(unit[0]!);
+  return Number(m[1]) * (unit.includes('I') ? 1024 : 1000) ** pow;
+}
+
 export class Store {
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -94,7 +104,12 @@ export class Store {
     readonly path: string,
     readonly readOnly: boolean,
     private readonly onClose?: () => void,
+    /** The memory limit the store was opened with (null: DuckDB's default), which withMemoryLimit returns to. */
+    private readonly memoryLimit: string | null = null,
   ) {}
+
+  /** The memory limit withMemoryLimit returns to (see there). */
+  private baseLimit: string | null | undefined;
 
   static async open(path: string = ':memory:', opts: StoreOptions = {}): Promise<Store> {
     const readOnly = opts.readOnly ?? false;
@@ -113,12 +128,44 @@ export class Store {
     try {
       const instance = await DuckDBInstance.create(target, options);
       const conn = await instance.connect();
-      return new Store(instance, conn, path, readOnly, opts.onClose);
+      return new Store(instance, conn, path, readOnly, opts.onClose, opts.memoryLimit ?? null);
     } catch (e) {
       const message = (e as Error).message;
       const conflict = lockConflictPid(message);
       if (conflict) throw new DatabaseBusyError(path, conflict.pid, message);
       throw new ExternalError(`cannot open the database ${path}: ${message}`);
+    }
+  }
+
+  /**
+   * Run `fn` with DuckDB's memory limit lowered to `limit` (evicting what its buffer pool holds
+   * above it), then return to the limit the store was opened with. For scans whose blocks nobody reads again (a window's
+   * bounds, the kernel's column cache build): at 50M rows one pass over a column fills the pool
+   * with hundreds of MB the process then keeps. An in-memory database keeps its tables in that
+   * pool, so it is left alone.
+   */
+  async withMemoryLimit<T>(limit: string, fn: () => Promise<T>): Promise<T> {
+    if (this.path === ':memory:') return fn();
+    this.baseLimit ??= this.memoryLimit ?? (await this.one<{ v: string }>(`SELECT current_setting('memory_limit') AS v`))?.v ?? null;
+    const base = this.baseLimit;
+    if (base === null) return fn();
+    // what DuckDB cannot drop from memory (temporary tables, hash tables: a read-only database has
+    // nowhere to spill them) stays: the limit is `limit` above it, never below it
+    const held = await this.one<{ b: bigint | number | null }>(`SELECT sum(memory_usage_bytes) AS b FROM duckdb_memory() WHERE tag <> 'BASE_TABLE'`).catch(
+      () => undefined,
+    );
+    const bytes = Math.ceil(parseBytes(limit) + Number(held?.b ?? 0));
+    const lowered = await this.run(`SET memory_limit = ${quoteString(`${bytes}B`)}`).then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await fn();
+    } finally {
+      // back to the limit the store was opened with (DuckDB prints its setting rounded, '953.6 MiB'
+      // for 1GB: read back and set again at every call it would drift), or DuckDB's default as read
+      // before the first call. Not RESET: it leaves the buffer pool at the lowered size (DuckDB 1.4).
+      if (lowered) await this.run(`SET memory_limit = ${quoteString(base)}`);
     }
   }
 

@@ -40,16 +40,23 @@ export async function requireTable(store: Store, config: Config): Promise<void> 
 export async function resolveWindow(store: Store, config: Config, name: WindowName): Promise<Window> {
   await requireTable(store, config);
   const t = quoteIdent(config.data.time);
-  const r = await store.one<{ lo: Date | null; hi: Date | null; n: number }>(
-    `SELECT min(${t}) AS lo, max(${t}) AS hi, count(*) AS n FROM ${quoteIdent(config.data.table)}`,
-  );
-  if (!r || !r.lo || !r.hi || r.n === 0) {
-    throw InputError.single({ message: `the ${config.data.table} table is empty`, expected: 'sessions loaded with `rulegen ingest FILE`', found: '0 rows' });
-  }
-  const bounds = splitWindow(config, name, r.lo.getTime(), r.hi.getTime(), quoteIdent(config.data.time), '?::TIMESTAMP');
-  const n = (await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(config.data.table)} WHERE ${bounds.where}`, bounds.parameters))?.n ?? 0;
-  return windowOf(config, name, bounds, Number(n));
+  // two passes over the time column whose blocks nothing reads again soon: under a low memory
+  // limit, or DuckDB's buffer pool keeps them (470 MB at 50M sessions, more than a whole kernel run)
+  return store.withMemoryLimit(SCAN_MEMORY, async () => {
+    const r = await store.one<{ lo: Date | null; hi: Date | null; n: number }>(
+      `SELECT min(${t}) AS lo, max(${t}) AS hi, count(*) AS n FROM ${quoteIdent(config.data.table)}`,
+    );
+    if (!r || !r.lo || !r.hi || r.n === 0) {
+      throw InputError.single({ message: `the ${config.data.table} table is empty`, expected: 'sessions loaded with `rulegen ingest FILE`', found: '0 rows' });
+    }
+    const bounds = splitWindow(config, name, r.lo.getTime(), r.hi.getTime(), quoteIdent(config.data.time), '?::TIMESTAMP');
+    const n = (await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(config.data.table)} WHERE ${bounds.where}`, bounds.parameters))?.n ?? 0;
+    return windowOf(config, name, bounds, Number(n));
+  });
 }
+
+/** DuckDB's memory limit while a window's bounds and rows are read. */
+export const SCAN_MEMORY = '64MB';
 
 /** A window's predicate and span, before its rows are counted (pure: shared by every engine). */
 export interface WindowBounds {

@@ -29,7 +29,7 @@ import { compilePredicate } from '../compile/compile.js';
 import type { Store } from '../db/store.js';
 import { featuresOf } from '../rule/ast.js';
 import { print } from '../rule/printer.js';
-import { runBacktest } from '../backtest/engine.js';
+import { evaluateRules } from '../backtest/evaluate.js';
 import { applyGate } from '../backtest/gate.js';
 import { wilson } from '../backtest/stats.js';
 import { resolveWindow } from '../db/window.js';
@@ -185,11 +185,13 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
     // 5. confirmed on the full train window
     step(`confirming ${chosen.length} rules on the train window`);
     const confirm = chosen.length
-      ? await runBacktest(
+      ? await evaluateRules(
           store,
           config,
+          catalog,
           train,
-          chosen.map((c, i) => ({ id: String(i), predicate: compilePredicate(c.ast, catalog) })),
+          chosen.map((c, i) => ({ id: String(i), ast: c.ast, predicate: compilePredicate(c.ast, catalog) })),
+          opts.evaluator ? { evaluator: opts.evaluator } : {},
         )
       : undefined;
     const rules: InducedRule[] = [];

@@ -22,6 +22,7 @@ import type { RuleResult } from '../backtest/engine.js';
 import { refineAnalysis, refineEvidence, refineResult, type RefineRound } from '../fp/refine.js';
 import type { Expr } from '../rule/ast.js';
 import { english } from '../rule/english.js';
+import type { Evaluator } from '../backtest/engine-types.js';
 
 export type { ProviderName } from '../llm/types.js';
 
@@ -90,7 +91,16 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 export async function proposeOffline(
   ws: Workspace,
   store: Store,
-  opts: { count: number; dryRun?: boolean; ranking?: Ranking; refine?: number; onStep?: (m: string) => void; onProgress?: OnProgress },
+  opts: {
+    count: number;
+    dryRun?: boolean;
+    ranking?: Ranking;
+    refine?: number;
+    onStep?: (m: string) => void;
+    onProgress?: OnProgress;
+    /** `--engine kernel|sql`: how the inducer confirms and the candidates are backtested. */
+    evaluator?: Evaluator;
+  },
 ): Promise<ProposeResult> {
   const t0 = performance.now();
   opts.onStep?.('ranking features on the train window');
@@ -102,6 +112,7 @@ export async function proposeOffline(
     exclude,
     onStep: opts.onStep,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.evaluator ? { evaluator: opts.evaluator } : {}),
   });
   const method = 'covering';
   const notes = [...induced.notes];
@@ -115,7 +126,11 @@ export async function proposeOffline(
   const taken = new Set<string>();
   if (targets.length) {
     opts.onStep?.(`backtesting ${targets.length} candidates on the test window`);
-    const run = await backtestTargets(store, ws.config, ws.catalog, targets, { window: 'test', variations: true });
+    const run = await backtestTargets(store, ws.config, ws.catalog, targets, {
+      window: 'test',
+      variations: true,
+      ...(opts.evaluator ? { evaluator: opts.evaluator } : {}),
+    });
     const input = sha256(JSON.stringify(ranking.features.map((f) => ({ ...f }))));
     targets.forEach((t, i) => {
       const r = induced.rules[i]!;

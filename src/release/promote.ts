@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { runBacktest } from '../backtest/engine.js';
+import { evaluateRules } from '../backtest/evaluate.js';
 import { applyGate, type GateVerdict } from '../backtest/gate.js';
 import { requireTable, sqlTimestamp, type Window } from '../db/window.js';
 import { compilePredicate } from '../compile/compile.js';
@@ -147,7 +147,9 @@ export async function promote(ws: Workspace, store: Store, opts: PromoteOptions)
 
   opts.onStep?.(`gate on the data since ${since.toISOString()} (stage ${from})`);
   const window = await windowSince(store, ws, since);
-  const result = await runBacktest(store, ws.config, window, [{ id: rule.id, predicate: compilePredicate(rule.ast, ws.catalog), approved: true }]);
+  const result = await evaluateRules(store, ws.config, ws.catalog, window, [
+    { id: rule.id, ast: rule.ast, predicate: compilePredicate(rule.ast, ws.catalog), approved: true },
+  ]);
   const r = result.rules[0]!;
   const verdict =
     window.rows === 0

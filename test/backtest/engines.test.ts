@@ -147,3 +147,31 @@ describe('a read-only store whose cache folder cannot be written', () => {
     expect(readFileSync(cache, 'utf8')).toBe('');
   });
 });
+
+describe('every command that backtests says which engine made its figures', () => {
+  it('propose --engine kernel | sql: the same candidates with the same counts, and the engine in --json', async () => {
+    const base = ['-C', ws, '--json', 'propose', '--provider', 'offline', '--count', '3', '--dry-run'];
+    const k = await runCli([...base, '--engine', 'kernel'], ws);
+    const s = await runCli([...base, '--engine', 'sql'], ws);
+    expect([k.code, s.code], k.stderr + s.stderr).toEqual([0, 0]);
+    const [kj, sj] = [json(k.stdout), json(s.stdout)];
+    expect([kj.engine, sj.engine]).toEqual(['kernel', 'sql']);
+    type Cand = { condition: string; test: { tp: number; fp: number } };
+    const cands = (j: Record<string, unknown>) => (j['candidates'] as Cand[]).map((c) => ({ condition: c.condition, tp: c.test.tp, fp: c.test.fp }));
+    expect(cands(kj).length).toBeGreaterThan(0);
+    expect(cands(kj)).toEqual(cands(sj));
+    const bad = await runCli(['-C', ws, 'propose', '--provider', 'offline', '--engine', 'gpu', '--dry-run'], ws);
+    expect(bad.code).toBe(2);
+  }, 40_000);
+
+  it('fp and approve --json carry the engine', async () => {
+    // fp measures its modifications by backtest (the example data has some for this rule)
+    const fp = await runCli(['-C', ws, '-q', '--json', 'fp', 'login_post_count >= 3'], ws);
+    expect(fp.code, fp.stderr).toBe(0);
+    expect(json(fp.stdout).engine).toBe('kernel');
+    const dir = await tinyWorkspace();
+    const ap = await runCli(['-C', dir, '--json', 'approve', IDS.E, '--reviewer', 'ana', '--override', 'test', '--no-docs'], dir);
+    expect(ap.code, ap.stderr).toBe(0);
+    expect(json(ap.stdout).engine).toBe('kernel');
+  }, 20_000);
+});

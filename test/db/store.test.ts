@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseValue, quoteIdent, Store } from '../../src/db/store.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { normaliseValue, parseBytes, quoteIdent, Store } from '../../src/db/store.js';
 
 describe('store', () => {
   it('never auto-installs extensions', async () => {
@@ -56,5 +59,81 @@ describe('store', () => {
 
   it('quotes identifiers', () => {
     expect(quoteIdent('a"b')).toBe('"a""b"');
+  });
+});
+
+describe('Store.withMemoryLimit', () => {
+  const limitOf = async (s: Store) => (await s.one<{ v: string }>(`SELECT current_setting('memory_limit') AS v`))!.v;
+
+  it("lowers DuckDB's memory limit while fn runs and puts it back, also when fn throws", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-store-'));
+    const s = await Store.open(join(dir, 'x.duckdb'), { memoryLimit: '1GB' });
+    try {
+      const before = await limitOf(s);
+      const inside = await s.withMemoryLimit('64MB', () => limitOf(s));
+      expect(inside).not.toBe(before);
+      expect(inside).toMatch(/^6[0-9](\.\d+)? MiB$/);
+      expect(await limitOf(s)).toBe(before);
+      await expect(
+        s.withMemoryLimit('64MB', async () => {
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await limitOf(s)).toBe(before);
+    } finally {
+      s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps what cannot be dropped: a read-only store with a 40 MB temporary table still reads it under a 16MB limit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-store-'));
+    const file = join(dir, 'x.duckdb');
+    const w = await Store.open(file);
+    await w.run('CREATE TABLE s AS SELECT range AS a FROM range(10)');
+    w.close();
+    const s = await Store.open(file, { readOnly: true });
+    try {
+      await s.run('CREATE TEMP TABLE t AS SELECT range AS a, random() AS b FROM range(2500000)');
+      const n = await s.withMemoryLimit('16MB', async () => (await s.one<{ n: number }>('SELECT count(*) AS n, sum(b) AS x FROM t'))!.n);
+      expect(Number(n)).toBe(2_500_000);
+    } finally {
+      s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('afterwards the buffer pool is as large as before (not RESET, which leaves it at the lowered size)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-store-'));
+    const s = await Store.open(join(dir, 'x.duckdb'));
+    try {
+      await s.withMemoryLimit('16MB', async () => undefined);
+      await s.run('CREATE TEMP TABLE t AS SELECT range AS a, random() AS b FROM range(5000000)');
+      const held = await s.one<{ b: bigint }>(`SELECT sum(memory_usage_bytes) AS b FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'`);
+      // 80 MB of doubles and integers, all in memory (capped at 16 MB it would spill to disk)
+      expect(Number(held!.b)).toBeGreaterThan(60e6);
+    } finally {
+      s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('parseBytes reads DuckDB sizes', () => {
+    expect(parseBytes('64MB')).toBe(64e6);
+    expect(parseBytes('1GiB')).toBe(1024 ** 3);
+    expect(parseBytes('512 KiB')).toBe(512 * 1024);
+    expect(parseBytes('100B')).toBe(100);
+    expect(parseBytes('7')).toBe(7);
+    expect(() => parseBytes('lots')).toThrow('not a memory size');
+  });
+
+  it('leaves an in-memory database alone: its tables live in the buffer pool', async () => {
+    const s = await Store.open(':memory:');
+    try {
+      const before = await limitOf(s);
+      expect(await s.withMemoryLimit('64MB', () => limitOf(s))).toBe(before);
+    } finally {
+      s.close();
+    }
   });
 });

@@ -19,7 +19,7 @@ import type { OnProgress } from '../../progress.js';
 import { BLOCK_ROWS, VALUE_BYTES, type Block, type ColumnValues } from './compute.js';
 import { dayOrder, DayBuckets, permute, SUB_ROWS, type Sub } from './day-buckets.js';
 import { loadDictionary, type Dictionary } from './dictionary.js';
-import { BUILD_MEMORY, lowerMemoryLimit, restoreMemoryLimit } from './memory.js';
+import { BUILD_MEMORY } from './memory.js';
 import { KernelUnsupportedError, type ColumnKind, type ColumnSpec } from './plan.js';
 import type { CacheSource } from './reader.js';
 import { BlockBuilder, selectList } from './stream.js';
@@ -113,28 +113,26 @@ export class ColumnCache {
       this.meta.columns = {};
     }
     mkdirSync(this.dir, { recursive: true });
-    const dicts = new Map<string, Dictionary>();
-    for (const s of todo) if (s.kind === 'category') dicts.set(s.column, await loadDictionary(store, this.table, s.column));
     const files = todo.map((s) => {
       const base = join(this.dir, fileName(s.key));
       return { base, tmp: `${base}.${process.pid}.tmp`, vtmp: `${base}.${process.pid}.valid.tmp` };
     });
-    let res: { rows: number; nulls: number[]; subs: Sub[] };
-    // progress: rows read and written of the table's rows
-    const total = onProgress ? ((await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(this.table)}`))?.n ?? null) : null;
-    const tick = onProgress ? (rows: number) => onProgress(rows, total === null ? null : Number(total), 'rows') : undefined;
     // DuckDB keeps the blocks it scans in its buffer pool (up to its memory limit: hundreds of MB
-    // for one pass over a 10M-row table); capped while the cache is written, then restored
-    const limit = await lowerMemoryLimit(store, BUILD_MEMORY);
-    try {
-      res = await this.write(store, todo, dicts, files, rowid ? 'check' : 'none', time, tick);
-    } catch (e) {
-      if (!(e instanceof OrderError)) throw e;
-      res = await this.write(store, todo, dicts, files, 'sort', time, tick);
-    } finally {
-      await restoreMemoryLimit(store, limit);
-    }
-    const { rows, nulls, subs } = res;
+    // for one pass over a 10M-row table, 750 MB at 50M with the dictionaries' scans); capped for
+    // every scan of the build, then restored
+    const { rows, nulls, subs, dicts } = await store.withMemoryLimit(BUILD_MEMORY, async () => {
+      const dicts = new Map<string, Dictionary>();
+      for (const s of todo) if (s.kind === 'category') dicts.set(s.column, await loadDictionary(store, this.table, s.column));
+      // progress: rows read and written of the table's rows
+      const total = onProgress ? ((await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(this.table)}`))?.n ?? null) : null;
+      const tick = onProgress ? (rows: number) => onProgress(rows, total === null ? null : Number(total), 'rows') : undefined;
+      try {
+        return { ...(await this.write(store, todo, dicts, files, rowid ? 'check' : 'none', time, tick)), dicts };
+      } catch (e) {
+        if (!(e instanceof OrderError)) throw e;
+        return { ...(await this.write(store, todo, dicts, files, 'sort', time, tick)), dicts };
+      }
+    });
     const same = (a: Sub, b: Sub | undefined) => b !== undefined && a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
     if (
       Object.keys(this.meta.columns).length &&

@@ -1,4 +1,5 @@
 import type { Register } from './index.js';
+import { withEngines } from '../../backtest/evaluate.js';
 import { formatProblem } from '../../errors.js';
 import { approve } from '../../review/lifecycle.js';
 import { incrementalText } from '../../review/findings.js';
@@ -20,9 +21,11 @@ export const register: Register = (program, { io, globals }) => {
     .action(async (ids: string[], opts: { reviewer?: string; note?: string; override?: string; docs: boolean }) => {
       const g = globals();
       await withWorkspaceStore(io, g, async (ws, store, bar) => {
-        const r = await approve(ws, store, { ids, reviewer: opts.reviewer ?? '', note: opts.note, override: opts.override, docs: opts.docs, onStep: bar.step });
+        const { value: r, engine } = await withEngines(() =>
+          approve(ws, store, { ids, reviewer: opts.reviewer ?? '', note: opts.note, override: opts.override, docs: opts.docs, onStep: bar.step }),
+        );
         bar.done();
-        if (g.json) io.stdout(JSON.stringify({ approved: r.decisions, docs: r.docs, notes: r.notes }, null, 2) + '\n');
+        if (g.json) io.stdout(JSON.stringify({ approved: r.decisions, docs: r.docs, notes: r.notes, engine }, null, 2) + '\n');
         else {
           for (const d of r.decisions) {
             io.stdout(

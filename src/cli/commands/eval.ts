@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Register } from './index.js';
+import { withEngines } from '../../backtest/evaluate.js';
 import { InputError, ReportedFailure } from '../../errors.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { compare, markdownReport, readBaseline, textReport, writeBaseline, type Comparison } from '../../eval/compare.js';
@@ -71,16 +72,19 @@ export const register: Register = (program, { io, globals, note }) => {
         const baseline = baselineFile && !opts.updateBaseline ? readBaseline(baselineFile, suite) : undefined;
         const bar = progress(io, g.quiet);
         let result;
+        let engine: string | null = null;
         try {
-          result = await runSuite(suite, {
-            ...(opts.provider.length ? { providers: opts.provider as EvalProvider[] } : {}),
-            models: opts.model,
-            cases: opts.case,
-            record: opts.record,
-            ...(count !== undefined ? { count } : {}),
-            onStep: bar.step,
-            onProgress: bar.tick,
-          });
+          ({ value: result, engine } = await withEngines(() =>
+            runSuite(suite, {
+              ...(opts.provider.length ? { providers: opts.provider as EvalProvider[] } : {}),
+              models: opts.model,
+              cases: opts.case,
+              record: opts.record,
+              ...(count !== undefined ? { count } : {}),
+              onStep: bar.step,
+              onProgress: bar.tick,
+            }),
+          ));
         } finally {
           bar.done();
         }
@@ -95,7 +99,7 @@ export const register: Register = (program, { io, globals, note }) => {
           ...(opts.baseline ? [`--baseline ${opts.baseline}`] : []),
         ].join(' ');
         if (opts.markdown) writeFileAtomic(resolve(io.cwd, opts.markdown), markdownReport(result, command, cmp));
-        if (g.json) io.stdout(JSON.stringify({ ...result, ...(cmp ? { comparison: cmp } : {}) }, null, 2) + '\n');
+        if (g.json) io.stdout(JSON.stringify({ ...result, engine, ...(cmp ? { comparison: cmp } : {}) }, null, 2) + '\n');
         else io.stdout(textReport(result, cmp));
         const sum = (k: 'input_tokens' | 'output_tokens' | 'cost_usd') =>
           result.rows.reduce<number | null>((s, r) => (s === null || r.metrics[k] === null ? null : s + r.metrics[k]!), 0);

@@ -12,6 +12,7 @@ import { resolveRuleArg } from '../../rules/resolve.js';
 import { openWorkspace } from '../../workspace.js';
 import { withWorkspaceStore } from './with-store.js';
 import type { Register } from './index.js';
+import { withEngines } from '../../backtest/evaluate.js';
 
 export const register: Register = (program, { io, globals }) => {
   program
@@ -53,7 +54,9 @@ export const register: Register = (program, { io, globals }) => {
         io,
         g,
         async (_ws, store, bar) => {
-          const report = await analyseFalsePositives(store, ws.config, ws.catalog, ast, { window: opts.window, onStep: bar.step });
+          const analysed = await withEngines(() => analyseFalsePositives(store, ws.config, ws.catalog, ast, { window: opts.window, onStep: bar.step }));
+          const report = analysed.value;
+          const engines = new Set(analysed.engine ? [analysed.engine] : []);
           if (source) report.rule = { id: source.id, title: source.title };
           let model: FpModelResult | undefined;
           if (provider !== 'offline' && report.fp > 0) {
@@ -85,12 +88,22 @@ export const register: Register = (program, { io, globals }) => {
           let modelWritten: WrittenCandidate[] = [];
           if (opts.write) {
             bar.step('backtesting and writing derived candidates');
-            written = await writeModifications(ws, store, report, source);
-            if (model) modelWritten = await writeModelModifications(ws, store, report, model, source);
+            const w = await withEngines(async () => {
+              written = await writeModifications(ws, store, report, source);
+              if (model) modelWritten = await writeModelModifications(ws, store, report, model, source);
+            });
+            if (w.engine) engines.add(w.engine);
           }
           bar.done();
           const strip = (k: string, v: unknown) => (k === 'ast' ? undefined : v);
-          if (g.json) io.stdout(JSON.stringify({ ...report, written, ...(model ? { model: { ...model, written: modelWritten } } : {}) }, strip, 2) + '\n');
+          if (g.json)
+            io.stdout(
+              JSON.stringify(
+                { ...report, engine: [...engines].sort().join('+') || null, written, ...(model ? { model: { ...model, written: modelWritten } } : {}) },
+                strip,
+                2,
+              ) + '\n',
+            );
           else io.stdout(formatFp(report, ws.catalog, written) + (model ? formatFpModel(model, modelWritten) : ''));
         },
         { ws },

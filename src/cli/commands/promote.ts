@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import type { Register } from './index.js';
+import { withEngines } from '../../backtest/evaluate.js';
 import { fmtPct } from '../../format.js';
 import { promote } from '../../release/promote.js';
 import { withWorkspaceStore } from './with-store.js';
@@ -18,10 +19,10 @@ export const register: Register = (program, { io, globals }) => {
       const g = globals();
       await withWorkspaceStore(io, g, async (ws, store, bar) => {
         const reviewer = opts.reviewer ?? io.env['USER'] ?? io.env['LOGNAME'] ?? '';
-        const p = await promote(ws, store, { id, to: opts.to, reviewer, override: opts.override, onStep: bar.step });
+        const { value: p, engine } = await withEngines(() => promote(ws, store, { id, to: opts.to, reviewer, override: opts.override, onStep: bar.step }));
         bar.done();
         if (g.json) {
-          io.stdout(JSON.stringify(p, null, 2) + '\n');
+          io.stdout(JSON.stringify({ ...p, engine }, null, 2) + '\n');
           return;
         }
         const e = p.evidence;

@@ -7,6 +7,8 @@ import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
 import { progress, type Io } from '../context.js';
 import { Option } from 'commander';
 import { PROVIDERS, type ContentBlock, type ConverseRequest, type ProviderName } from '../../llm/types.js';
+import { withEngines } from '../../backtest/evaluate.js';
+import { EVALUATORS, type EvaluatorName } from '../../backtest/engine-types.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -107,112 +109,142 @@ export const register: Register = (program, { io, globals, note }) => {
         'offline: the measured modifications of `rulegen fp`',
       '0',
     )
-    .action(async (opts: { provider?: ProviderName; model: string[]; count: string; dryRun: boolean; record: boolean; maxCost?: string; refine: string }) => {
-      const g = globals();
-      const refine = Number(opts.refine);
-      if (!Number.isInteger(refine) || refine < 0 || refine > 5)
-        throw InputError.single({ message: 'invalid --refine', where: { field: '--refine' }, expected: 'an integer from 0 to 5', found: opts.refine });
-      const count = Number(opts.count);
-      if (!Number.isInteger(count) || count < 1 || count > 100)
-        throw InputError.single({ message: 'invalid --count', where: { field: '--count' }, expected: 'an integer from 1 to 100', found: opts.count });
-      const maxCost = opts.maxCost === undefined ? undefined : Number(opts.maxCost);
-      if (maxCost !== undefined && !(Number.isFinite(maxCost) && maxCost > 0))
-        throw InputError.single({
-          message: 'invalid --max-cost',
-          where: { field: '--max-cost' },
-          expected: 'a positive number of US dollars, e.g. 0.50',
-          found: opts.maxCost!,
-        });
-      const ws = openWorkspace(g.workspace);
-      const { provider, why } = chooseProvider(opts.provider, ws, io.env);
-      if (!g.quiet) io.stderr(`provider: ${provider} (${why})\n`);
-      if (provider === 'offline' && (opts.model.length || opts.record || maxCost !== undefined)) {
-        throw InputError.single({
-          message: '--model, --record and --max-cost apply to model providers',
-          where: { field: opts.model.length ? '--model' : opts.record ? '--record' : '--max-cost' },
-          expected: '--provider bedrock or replay',
-          found: 'the offline inducer',
-        });
-      }
-      if (opts.record && provider !== 'bedrock')
-        throw InputError.single({ message: '--record needs a live provider', where: { field: '--record' }, expected: '--provider bedrock', found: provider });
-      const store = await openWorkspaceStore(ws, { mode: 'read' }); // candidates are files, not tables
-      const bar = progress(io, g.quiet);
-      try {
-        if (provider !== 'offline') {
-          let r: ModelProposeResult;
-          try {
-            r = await proposeWithProvider(ws, store, {
+    .addOption(
+      new Option(
+        '--engine <kind>',
+        'how candidates are backtested on the workspace database: kernel (the columnar kernel) or sql (default: the kernel, SQL where it cannot run)',
+      ).choices(EVALUATORS),
+    )
+    .action(
+      async (opts: {
+        provider?: ProviderName;
+        model: string[];
+        count: string;
+        dryRun: boolean;
+        record: boolean;
+        maxCost?: string;
+        refine: string;
+        engine?: EvaluatorName;
+      }) => {
+        const g = globals();
+        const refine = Number(opts.refine);
+        if (!Number.isInteger(refine) || refine < 0 || refine > 5)
+          throw InputError.single({ message: 'invalid --refine', where: { field: '--refine' }, expected: 'an integer from 0 to 5', found: opts.refine });
+        const count = Number(opts.count);
+        if (!Number.isInteger(count) || count < 1 || count > 100)
+          throw InputError.single({ message: 'invalid --count', where: { field: '--count' }, expected: 'an integer from 1 to 100', found: opts.count });
+        const maxCost = opts.maxCost === undefined ? undefined : Number(opts.maxCost);
+        if (maxCost !== undefined && !(Number.isFinite(maxCost) && maxCost > 0))
+          throw InputError.single({
+            message: 'invalid --max-cost',
+            where: { field: '--max-cost' },
+            expected: 'a positive number of US dollars, e.g. 0.50',
+            found: opts.maxCost!,
+          });
+        const ws = openWorkspace(g.workspace);
+        const { provider, why } = chooseProvider(opts.provider, ws, io.env);
+        if (!g.quiet) io.stderr(`provider: ${provider} (${why})\n`);
+        if (provider === 'offline' && (opts.model.length || opts.record || maxCost !== undefined)) {
+          throw InputError.single({
+            message: '--model, --record and --max-cost apply to model providers',
+            where: { field: opts.model.length ? '--model' : opts.record ? '--record' : '--max-cost' },
+            expected: '--provider bedrock or replay',
+            found: 'the offline inducer',
+          });
+        }
+        if (opts.record && provider !== 'bedrock')
+          throw InputError.single({ message: '--record needs a live provider', where: { field: '--record' }, expected: '--provider bedrock', found: provider });
+        const store = await openWorkspaceStore(ws, { mode: 'read' }); // candidates are files, not tables
+        const bar = progress(io, g.quiet);
+        try {
+          if (provider !== 'offline') {
+            let r: ModelProposeResult;
+            let engine: string | null = null;
+            try {
+              ({ value: r, engine } = await withEngines(() =>
+                proposeWithProvider(ws, store, {
+                  provider,
+                  models: opts.model,
+                  count,
+                  dryRun: opts.dryRun,
+                  record: opts.record,
+                  refine,
+                  ...(maxCost !== undefined ? { maxCostUsd: maxCost } : {}),
+                  onStep: bar.step,
+                  onProgress: bar.tick,
+                  onNote: (m) => !g.quiet && io.stderr(`${m}\n`),
+                  ...(opts.engine ? { evaluator: opts.engine } : {}),
+                }),
+              ));
+            } catch (e) {
+              // what the finished calls produced is on disk: say so before the error
+              if (e instanceof ProposeRunError && (answered(e.result) || e.result.candidates.length)) {
+                bar.done();
+                if (g.json) io.stdout(JSON.stringify(e.result, null, 2) + '\n');
+                else printModelResult(io, e.result);
+              }
+              throw e;
+            }
+            bar.done();
+            note({
               provider,
-              models: opts.model,
+              models: r.models.map((m) => m.model),
+              prompt: r.prompt,
+              cost_usd: r.cost_usd,
+              tokens: {
+                input: r.models.reduce((a, m) => a + m.tokens.input_tokens, 0),
+                output: r.models.reduce((a, m) => a + m.tokens.output_tokens, 0),
+                cache_read: r.models.reduce((a, m) => a + m.tokens.cache_read_tokens, 0),
+                cache_write: r.models.reduce((a, m) => a + m.tokens.cache_write_tokens, 0),
+              },
+            });
+            if (g.json) io.stdout(JSON.stringify({ ...r, engine }, null, 2) + '\n');
+            else if (r.dryRun) printDryRun(io, r);
+            else printModelResult(io, r);
+            return;
+          }
+          const { value: r, engine } = await withEngines(() =>
+            proposeOffline(ws, store, {
               count,
               dryRun: opts.dryRun,
-              record: opts.record,
               refine,
-              ...(maxCost !== undefined ? { maxCostUsd: maxCost } : {}),
               onStep: bar.step,
               onProgress: bar.tick,
-              onNote: (m) => !g.quiet && io.stderr(`${m}\n`),
-            });
-          } catch (e) {
-            // what the finished calls produced is on disk: say so before the error
-            if (e instanceof ProposeRunError && (answered(e.result) || e.result.candidates.length)) {
-              bar.done();
-              if (g.json) io.stdout(JSON.stringify(e.result, null, 2) + '\n');
-              else printModelResult(io, e.result);
-            }
-            throw e;
-          }
-          bar.done();
-          note({
-            provider,
-            models: r.models.map((m) => m.model),
-            prompt: r.prompt,
-            cost_usd: r.cost_usd,
-            tokens: {
-              input: r.models.reduce((a, m) => a + m.tokens.input_tokens, 0),
-              output: r.models.reduce((a, m) => a + m.tokens.output_tokens, 0),
-              cache_read: r.models.reduce((a, m) => a + m.tokens.cache_read_tokens, 0),
-              cache_write: r.models.reduce((a, m) => a + m.tokens.cache_write_tokens, 0),
-            },
-          });
-          if (g.json) io.stdout(JSON.stringify(r, null, 2) + '\n');
-          else if (r.dryRun) printDryRun(io, r);
-          else printModelResult(io, r);
-          return;
-        }
-        const r = await proposeOffline(ws, store, { count, dryRun: opts.dryRun, refine, onStep: bar.step, onProgress: bar.tick });
-        bar.done();
-        note({ provider: 'offline' });
-        if (g.json) {
-          io.stdout(JSON.stringify(r, null, 2) + '\n');
-          return;
-        }
-        const lines = [
-          `${r.candidates.length} candidate(s) from offline:${r.method} (${r.searched} rules scored on ${r.sampleRows.toLocaleString('en-US')} ` +
-            `sampled train sessions, ${r.seconds.toFixed(1)} s)${r.dryRun ? ' — dry run, nothing written' : ''}`,
-        ];
-        for (const c of r.candidates) {
-          const t = c.test;
-          lines.push(
-            `  ${c.id.slice(0, 8)}  ${c.condition}`,
-            `            test: recall ${fmtPct(t.recall, 1)}, precision ${fmtPct(t.precision, 1)}, FPR upper ` +
-              `95% ${fmtPct(t.fpr_upper95)}${r.dryRun ? '' : `  -> ${c.file}`}`,
+              ...(opts.engine ? { evaluator: opts.engine } : {}),
+            }),
           );
-          for (const x of c.refine ?? [])
+          bar.done();
+          note({ provider: 'offline' });
+          if (g.json) {
+            io.stdout(JSON.stringify({ ...r, engine }, null, 2) + '\n');
+            return;
+          }
+          const lines = [
+            `${r.candidates.length} candidate(s) from offline:${r.method} (${r.searched} rules scored on ${r.sampleRows.toLocaleString('en-US')} ` +
+              `sampled train sessions, ${r.seconds.toFixed(1)} s)${r.dryRun ? ' — dry run, nothing written' : ''}`,
+          ];
+          for (const c of r.candidates) {
+            const t = c.test;
             lines.push(
-              `            refine round ${x.round}: ${x.change} (was ${x.from}; gate ${x.result.gate}, FPR upper ` +
-                `95% ${fmtPct(x.result.fpr_upper95)}, recall ${fmtPct(x.result.recall, 1)})`,
+              `  ${c.id.slice(0, 8)}  ${c.condition}`,
+              `            test: recall ${fmtPct(t.recall, 1)}, precision ${fmtPct(t.precision, 1)}, FPR upper ` +
+                `95% ${fmtPct(t.fpr_upper95)}${r.dryRun ? '' : `  -> ${c.file}`}`,
             );
+            for (const x of c.refine ?? [])
+              lines.push(
+                `            refine round ${x.round}: ${x.change} (was ${x.from}; gate ${x.result.gate}, FPR upper ` +
+                  `95% ${fmtPct(x.result.fpr_upper95)}, recall ${fmtPct(x.result.recall, 1)})`,
+              );
+          }
+          if (r.power && r.candidates.length) lines.push(`  note: ${r.power}`);
+          for (const n of r.notes ?? []) lines.push(`  ${n}`);
+          if (r.candidates.length === 0 && !(r.notes ?? []).length)
+            lines.push('  no rule passed the gate on the train window; loosen gate settings or add features');
+          io.stdout(lines.join('\n') + '\n');
+        } finally {
+          bar.done();
+          store.close();
         }
-        if (r.power && r.candidates.length) lines.push(`  note: ${r.power}`);
-        for (const n of r.notes ?? []) lines.push(`  ${n}`);
-        if (r.candidates.length === 0 && !(r.notes ?? []).length)
-          lines.push('  no rule passed the gate on the train window; loosen gate settings or add features');
-        io.stdout(lines.join('\n') + '\n');
-      } finally {
-        bar.done();
-        store.close();
-      }
-    });
+      },
+    );
 };

@@ -8,6 +8,7 @@ import type { modelCatalog } from '../context.js';
 import type { Budget } from './budget.js';
 import type { Prompts } from './request.js';
 import type { ModelCandidate, ModelProposeResult } from './types.js';
+import type { Evaluator } from '../../backtest/engine-types.js';
 
 /** A call that is not made (a failed model, --max-cost, the run deadline): reported, not an error. */
 export class Aborted extends Error {}
@@ -35,4 +36,6 @@ export interface RunEnv {
   /** Each candidate's AST and test-window result (what a refine round starts from). */
   measured: Map<string, { ast: Expr; result: RuleResult }>;
   refineCalls: NonNullable<ModelProposeResult['refine_calls']>;
+  /** `--engine kernel|sql` for the candidates' backtests (default: the kernel where it runs). */
+  evaluator?: Evaluator;
 }

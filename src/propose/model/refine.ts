@@ -128,7 +128,11 @@ export async function refineWithModel(env: RunEnv, models: string[], rounds: num
       await env.storeLock.run(async () => {
         const entries = [...revised].sort((a, b) => a[0] - b[0]);
         const targets: Target[] = entries.map(([num, r]) => conditionTarget(items[num - 1]!.c.id, r.v.rule.title, 'candidate', r.v.condition, r.v.ast));
-        const run = await backtestTargets(env.store, ws.config, ws.catalog, targets, { window: 'test', variations: true });
+        const run = await backtestTargets(env.store, ws.config, ws.catalog, targets, {
+          window: 'test',
+          variations: true,
+          ...(env.evaluator ? { evaluator: env.evaluator } : {}),
+        });
         entries.forEach(([num, r], k) => {
           const x = items[num - 1]!;
           const result = run.rules[k]!;

@@ -102,6 +102,7 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
     deadline: deadline.signal,
     measured: new Map(),
     refineCalls: [],
+    ...(opts.evaluator ? { evaluator: opts.evaluator } : {}),
   };
   const calls: CallReport[] = [];
   const fatal: unknown[] = [];

@@ -7,6 +7,7 @@ import type { Tokens } from './budget.js';
 import type { ToolCallReport } from './tool.js';
 import type { CandidateReport } from '../propose.js';
 import type { InvalidRule } from '../validate.js';
+import type { Evaluator } from '../../backtest/engine-types.js';
 
 export interface ModelProposeOptions {
   provider: ModelProviderName;
@@ -30,6 +31,8 @@ export interface ModelProposeOptions {
   onProgress?: OnProgress;
   /** Diagnostics for stderr (fallbacks, repairs, stopped calls). */
   onNote?: (m: string) => void;
+  /** How candidates are backtested: the kernel (default on the embedded store) or SQL (`--engine`). */
+  evaluator?: Evaluator;
 }
 
 /** A model's candidate: the shared report, which model and answer produced it, and its gate verdict. */

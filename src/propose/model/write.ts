@@ -16,7 +16,12 @@ export async function writeAccepted(env: RunEnv, model: string, report: CallRepo
   await env.storeLock.run(async () => {
     // judged against the workspace's rules (approved, candidate, rejected) so that a rule that
     // behaves like one of them (hit-set Jaccard >= gate.max_jaccard) is dropped, not written
-    const run = await backtestTargets(env.store, ws.config, ws.catalog, targets, { window: 'test', variations: true, context: workspaceContext(ws) });
+    const run = await backtestTargets(env.store, ws.config, ws.catalog, targets, {
+      window: 'test',
+      variations: true,
+      context: workspaceContext(ws),
+      ...(env.evaluator ? { evaluator: env.evaluator } : {}),
+    });
     const dropped = new Map(dropDuplicates(run).dropped.map((d) => [d.target.id, d.reasons]));
     targets.forEach((t, i) => {
       const { v, generator } = accepted[i]!;

@@ -9,6 +9,7 @@ import type { Expr } from '../../rule/ast.js';
 import type { InduceAtom } from '../atoms.js';
 import type { SliceCounts, SliceGate } from '../covering.js';
 import type { AtomCounter } from './bins.js';
+import type { Evaluator } from '../../backtest/engine-types.js';
 
 export interface InducedRule {
   ast: Expr;
@@ -80,6 +81,8 @@ export interface InduceOptions {
   seed?: number;
   /** Only the families (the model path's context): one covering run at the first price, no confirmation on the train window, no rules returned. */
   familiesOnly?: boolean;
+  /** How the kept rules are confirmed on the train window: the kernel (default on the embedded store) or SQL. */
+  evaluator?: Evaluator;
 }
 
 /** An atom with its predicate compiled once. */
