@@ -6,7 +6,9 @@
  *   atom is empty, unlike `static_asset_ratio < 0` at an interpolated quantile of a spike)
  *   of the pooled values, of the bots' and of the humans' (their extreme tails are where
  *   bot-only regions start); and at the spikes, values holding at least SPIKE_SHARE of the
- *   non-null rows (typically 0 and 1 for ratios), also as `= v`;
+ *   non-null rows (typically 0 and 1 for ratios) or of the bots' (one value a family shares,
+ *   such as the size of the one page a crawler fetches: on the Apache log 10% of the bots and
+ *   under 5% of the rows), also as `= v`;
  * - booleans: true and false;
  * - `is null` / `is not null` where the null share differs between bots and humans;
  * - categories: sets of values by lift on the fit slice (`in (...)`), and the values no human
@@ -124,16 +126,18 @@ export async function buildAtoms(store: Store, catalog: Catalog, features: reado
   const bots = n(stats['bots']);
   const humans = n(stats['humans']);
 
-  // 2. spikes: the most frequent values of every number, one UNION ALL
+  // 2. spikes: the most frequent values of every number, of all rows (k = 0) and of the bots
+  // (k = 1: one value many bots share, e.g. the size of the one page a crawler fetches, is a
+  // family's signature even where it is rare among all rows), one UNION ALL
   const spikeRows = numbers.length
     ? await store.all(
         numbers
-          .map((f) => {
+          .flatMap((f) => {
             const c = quoteIdent(f.name);
-            return (
-              `SELECT * FROM (SELECT ${features.indexOf(f)}::INTEGER AS f, CAST(${c} AS DOUBLE) AS v, count(*) AS n FROM ${s.table} ` +
-              `WHERE ${s.fit} AND ${c} IS NOT NULL GROUP BY ${c} ORDER BY n DESC, v LIMIT ${MAX_SPIKES})`
-            );
+            const part = (k: number, where: string) =>
+              `SELECT * FROM (SELECT ${features.indexOf(f)}::INTEGER AS f, ${k}::INTEGER AS k, CAST(${c} AS DOUBLE) AS v, count(*) AS n FROM ${s.table} ` +
+              `WHERE ${s.fit} AND ${c} IS NOT NULL${where} GROUP BY ${c} ORDER BY n DESC, v LIMIT ${MAX_SPIKES})`;
+            return [part(0, ''), part(1, ` AND ${l} = 1`)];
           })
           .join(' UNION ALL '),
       )
@@ -163,10 +167,9 @@ export async function buildAtoms(store: Store, catalog: Catalog, features: reado
         const lo = n(stats[`lo${i}`]);
         const hi = n(stats[`hi${i}`]);
         if (stats[`int${i}`] === true) integer.add(name);
-        const sp = detectSpikes(
-          spikeRows.filter((r) => n(r['f']) === i).map((r) => ({ value: n(r['v']), n: n(r['n']) })),
-          nn,
-        );
+        const counts = (k: number) => spikeRows.filter((r) => n(r['f']) === i && n(r['k']) === k).map((r) => ({ value: n(r['v']), n: n(r['n']) }));
+        const pooled = detectSpikes(counts(0), nn);
+        const sp = [...pooled, ...detectSpikes(counts(1), bots - n(stats[`nb${i}`])).filter((v) => !pooled.includes(v))];
         spikes.set(name, sp);
         for (const v of sp) {
           // the cuts a person writes first: "= 0", "> 0", "< 1"

@@ -139,7 +139,7 @@ async function cover(ctx: SearchContext, share: number): Promise<CoverRun> {
   // the purest large group of bots the first step counts (every candidate of the first step is
   // counted with nothing covered, so tpAll is its share of all the fit slice's bots)
   let purest: Purest | undefined;
-  const floorSupport = Math.max(fitGate.minSupport, Math.ceil(FLOOR_SUPPORT * fit.bots));
+  const floorSupport = Math.max(fitGate.minCatch, Math.ceil(FLOOR_SUPPORT * fit.bots));
   const consider = (stepNo: number, ts: readonly Term[], c: SliceCounts) => {
     if (stepNo === 1 && c.tpAll >= floorSupport) purest = purer(purest, { condition: keyOf(ts), tp: c.tpAll, fp: c.fp });
   };
@@ -165,13 +165,16 @@ async function cover(ctx: SearchContext, share: number): Promise<CoverRun> {
     families.push(family);
 
     const passing: { terms: Term[]; key: string; c: SliceCounts }[] = [];
-    const passes = (c: SliceCounts) => sliceGateReasons(c, fit.humans, fitGate).length === 0 && wilson(unionFitFp + c.fp, fit.humans).upper <= setMax;
+    // enough bots: `minSupport` new ones and `minCatch` in all (what validation asks, validation.ts)
+    const enough = (c: SliceCounts) => c.tpNew >= fitGate.minSupport && c.tpAll >= fitGate.minCatch;
+    const passes = (c: SliceCounts) =>
+      sliceGateReasons(c, fit.humans, fitGate).length === 0 && enough(c) && wilson(unionFitFp + c.fp, fit.humans).upper <= setMax;
     for (const s of scored) {
       consider(stepNo, s.terms, s.c);
       if (passes(s.c)) passing.push(s);
     }
-    const useful = scored.filter((s) => s.c.tpNew >= fitGate.minSupport && s.gain > 0);
-    const extend = scored.map((s) => s.c.tpNew >= fitGate.minSupport);
+    const useful = scored.filter((s) => enough(s.c) && s.gain > 0);
+    const extend = scored.map((s) => enough(s.c));
     const byBeamScore = (a: { c: SliceCounts; key: string }, b: { c: SliceCounts; key: string }) =>
       worth(b.c.tpNew, b.c.fp, lambdaFit) - worth(a.c.tpNew, a.c.fp, lambdaFit) || byKey(a, b);
     // no gain beam on a small sample: more partial rules explored is more rules that are clean on the fit slice by chance
@@ -196,7 +199,7 @@ async function cover(ctx: SearchContext, share: number): Promise<CoverRun> {
           if (seen.has(k)) return;
           seen.add(k);
           const sc = counts[bi]![ti]!;
-          if (sc.tpNew < fitGate.minSupport) return;
+          if (!enough(sc)) return;
           const s = { terms: c, key: keyOf(c), c: sc, gain: foilGain({ tp: sc.tpNew, fp: sc.fp }, parent) };
           consider(stepNo, c, sc);
           if (passes(sc)) passing.push(s);

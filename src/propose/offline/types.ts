@@ -131,8 +131,8 @@ export interface SearchContext {
   existing: ExistingRule[];
   fit: SliceSize;
   val: SliceSize;
-  /** The fit slice's gate at FIT_MARGIN; a run may widen its maxFpr to `powerFitMaxFpr`. */
-  fitGate: SliceGate;
+  /** The fit slice's gate at FIT_MARGIN (`minSupport` new bots, `minCatch` bots in all, as on validation); a run may widen its maxFpr to `powerFitMaxFpr`. */
+  fitGate: ValGate;
   /** The fit slice's FPR bound from the validation slice's power (offline/power.ts). */
   powerFitMaxFpr: number;
   valGate: ValGate;
