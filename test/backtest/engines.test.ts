@@ -164,12 +164,15 @@ describe('every command that backtests says which engine made its figures', () =
     expect(bad.code).toBe(2);
   }, 40_000);
 
-  it('fp and approve --json carry the engine', async () => {
+  it('fp, review and approve --json carry the engine', async () => {
     // fp measures its modifications by backtest (the example data has some for this rule)
     const fp = await runCli(['-C', ws, '-q', '--json', 'fp', 'login_post_count >= 3'], ws);
     expect(fp.code, fp.stderr).toBe(0);
     expect(json(fp.stdout).engine).toBe('kernel');
     const dir = await tinyWorkspace();
+    const rv = await runCli(['-C', dir, '--json', 'review'], dir);
+    expect(rv.code, rv.stderr).toBe(0);
+    expect(json(rv.stdout).engine).toBe('kernel');
     const ap = await runCli(['-C', dir, '--json', 'approve', IDS.E, '--reviewer', 'ana', '--override', 'test', '--no-docs'], dir);
     expect(ap.code, ap.stderr).toBe(0);
     expect(json(ap.stdout).engine).toBe('kernel');
