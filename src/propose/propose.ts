@@ -12,7 +12,6 @@ import { PROVIDERS, type ProviderName } from '../llm/types.js';
 import type { Evidence } from '../rule/evidence.js';
 import { candidateDocument, candidateFile, writeCandidate, type CandidateDocument } from '../rules/candidate.js';
 import { conditionTarget, workspaceRules } from '../rules/targets.js';
-import { rankFeatures } from '../rank/rank.js';
 import type { Ranking } from '../rank/types.js';
 import type { Workspace } from '../workspace.js';
 import { induce, type InducedRule, type NoiseFloor } from './offline.js';
@@ -23,6 +22,7 @@ import { refineAnalysis, refineEvidence, refineResult, type RefineRound } from '
 import type { Expr } from '../rule/ast.js';
 import { english } from '../rule/english.js';
 import type { Evaluator } from '../backtest/engine-types.js';
+import { rankCached } from '../rank/cache.js';
 
 export type { ProviderName } from '../llm/types.js';
 
@@ -104,7 +104,7 @@ export async function proposeOffline(
 ): Promise<ProposeResult> {
   const t0 = performance.now();
   opts.onStep?.('ranking features on the train window');
-  const ranking = opts.ranking ?? (await rankFeatures(store, ws.config, ws.catalog));
+  const ranking = opts.ranking ?? (await rankCached(store, ws.config, ws.catalog));
   const existing = workspaceRules(ws, { statuses: ['candidate', 'approved', 'rejected', 'deprecated'] });
   const exclude = new Set(existing.targets.map((t) => t.condition));
   const induced = await induce(store, ws.config, ws.catalog, ranking, {

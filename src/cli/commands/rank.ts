@@ -3,11 +3,11 @@ import { resolve } from 'node:path';
 import type { Register } from './index.js';
 import { InputError, formatProblem } from '../../errors.js';
 import { loadImport } from '../../rank/import.js';
-import { rankFeatures } from '../../rank/rank.js';
 import { formatRanking } from '../../rank/format.js';
 import { openWorkspace, openWorkspaceStore } from '../../workspace.js';
 import { progress } from '../context.js';
 import { ENGINE_OPTION, MAX_SCAN_OPTION, withEngine, type EngineFlags } from '../engine-option.js';
+import { rankCached } from '../../rank/cache.js';
 
 export const register: Register = (program, { io, globals }) => {
   program
@@ -33,7 +33,7 @@ export const register: Register = (program, { io, globals }) => {
       const bar = progress(io, g.quiet);
       try {
         const ranking = await withEngine(io, g.quiet, ws.config, store, opts, (engine) =>
-          rankFeatures(store, ws.config, ws.catalog, { imported, onStep: bar.step, onProgress: bar.tick, ...(engine ? { engine } : {}) }),
+          rankCached(store, ws.config, ws.catalog, { imported, onStep: bar.step, onProgress: bar.tick, ...(engine ? { engine } : {}) }),
         );
         bar.done();
         if (g.json) io.stdout(JSON.stringify(ranking, null, 2) + '\n');

@@ -5,7 +5,6 @@ import { priceOf } from '../../llm/cost.js';
 import { Limiter } from '../../llm/limit.js';
 import { sha256 } from '../../llm/prompts.js';
 import { canonicalJson, RecordingProvider } from '../../llm/replay.js';
-import { rankFeatures } from '../../rank/rank.js';
 import { workspaceRules } from '../../rules/targets.js';
 import type { Workspace } from '../../workspace.js';
 import { modelCatalog } from '../context.js';
@@ -19,6 +18,7 @@ import { refineWithModel } from './refine.js';
 import { buildPrompts, buildRequest, planCalls, problemText, userText } from './request.js';
 import { callProblems, summarise } from './summary.js';
 import { ProposeRunError, type CallReport, type ModelProposeOptions, type ModelProposeResult } from './types.js';
+import { rankCached } from '../../rank/cache.js';
 
 /**
  * Propose candidates with a model provider (bedrock or replay). The demo calls it as
@@ -41,7 +41,7 @@ export async function proposeWithProvider(ws: Workspace, store: Store, opts: Mod
       });
   }
   opts.onStep?.('ranking features on the train window');
-  const ranking = opts.ranking ?? (await rankFeatures(store, ws.config, ws.catalog));
+  const ranking = opts.ranking ?? (await rankCached(store, ws.config, ws.catalog));
   const context = await modelContext(ws, store, ranking, opts.onStep ? { onStep: opts.onStep } : {});
   const input = sha256(canonicalJson(context));
   const prompts = buildPrompts(ws, context);
