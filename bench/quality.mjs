@@ -430,7 +430,8 @@ for (const { name, why, gate } of gates) {
   const target = targetVerdict({ leaves: tree.leaves, gate, prefixes, bots: oursJ.bots, humans: oursJ.humans, setPasses: oursJ.passes });
   // issue 15 (b) sets this test on the Apache log; elsewhere it is the same comparison, informative only
   console.log(
-    `${data === 'apache' ? 'target (issue 15 b)' : 'the issue-15 (b) test (set on the Apache log; here for information)'}, gate "${name}" (max_fpr ${pct(gate.max_fpr, 1)}, min_precision ${pct(gate.min_precision, 0)}): ${target.text}`,
+    `${data === 'apache' ? 'target (issue 15 b)' : 'the issue-15 (b) test (set on the Apache log; here for information)'}, gate "${name}" ` +
+      `(max_fpr ${pct(gate.max_fpr, 1)}, min_precision ${pct(gate.min_precision, 0)}): ${target.text}`,
   );
   const treeAt = treeBestAt(oursJ.fp ?? 0);
   side.push({ name, gate, ours: oursJ, tree: treeJ, treeAt, level, target });
@@ -465,7 +466,8 @@ for (const x of side)
   );
 
 console.log(
-  `\n${data === 'apache' ? 'targets (issue 15 b' : 'the issue-15 (b) test (set on the Apache log'}: recall >= the tree\'s best passing leaf at an FPR no higher, on test), per gate:`,
+  `\n${data === 'apache' ? 'targets (issue 15 b' : 'the issue-15 (b) test (set on the Apache log'}: ` +
+    `recall >= the tree's best passing leaf at an FPR no higher, on test), per gate:`,
 );
 for (const x of side) console.log(`  ${x.name.padEnd(11)} ${x.target.text}`);
 

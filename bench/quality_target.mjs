@@ -23,7 +23,9 @@ export function targetVerdict({ leaves, gate, prefixes, bots, humans, setPasses 
   const recall = (tp) => (bots ? tp / bots : 0);
   const fpr = (fp) => (humans ? fp / humans : 0);
   const set = prefixes.at(-1) ?? { rules: 0, tp: 0, fp: 0 };
-  const setText = `covering set ${pct(recall(set.tp))} at FPR ${fpct(fpr(set.fp))} (${set.tp} bots, ${set.fp} humans; ${setPasses ? 'passes' : 'fails'} the set gate on test)`;
+  const setText =
+    `covering set ${pct(recall(set.tp))} at FPR ${fpct(fpr(set.fp))} ` +
+    `(${set.tp} bots, ${set.fp} humans; ${setPasses ? 'passes' : 'fails'} the set gate on test)`;
   const passing = leaves.filter((l) => leafPasses(l, gate)).sort((x, y) => y.tp - x.tp || x.fp - y.fp);
   const leaf = passing[0];
   if (!leaf) return { status: 'no tree leaf', text: `NO TREE LEAF PASSES this gate: nothing to compare; ${setText}` };
