@@ -30,17 +30,23 @@ export function watchEvaluations(fn: (e: Evaluation) => void): () => void {
 }
 
 /**
- * Run `fn` and say which engines made the backtests it ran, for a command's `--json` (`engine`):
- * 'kernel', 'sql', 'kernel+sql' when some fell back, null when it ran none.
+ * Which engines make the backtests from now until `stop()`, for a command's `--json` (`engine`):
+ * 'kernel', 'sql', 'kernel+sql' when some fell back, null when none ran.
  */
-export async function withEngines<T>(fn: () => Promise<T>): Promise<{ value: T; engine: string | null }> {
+export function trackEngines(): { engine: () => string | null; stop: () => void } {
   const seen = new Set<string>();
   const stop = watchEvaluations((e) => seen.add(e.engine));
+  return { engine: () => (seen.size ? [...seen].sort().join('+') : null), stop };
+}
+
+/** Run `fn` and say which engines made the backtests it ran (see trackEngines). */
+export async function withEngines<T>(fn: () => Promise<T>): Promise<{ value: T; engine: string | null }> {
+  const t = trackEngines();
   try {
     const value = await fn();
-    return { value, engine: seen.size ? [...seen].sort().join('+') : null };
+    return { value, engine: t.engine() };
   } finally {
-    stop();
+    t.stop();
   }
 }
 

@@ -139,10 +139,10 @@ export class Store {
 
   /**
    * Run `fn` with DuckDB's memory limit lowered to `limit` (evicting what its buffer pool holds
-   * above it), then return to the limit the store was opened with. For scans whose blocks nobody reads again (a window's
-   * bounds, the kernel's column cache build): at 50M rows one pass over a column fills the pool
-   * with hundreds of MB the process then keeps. An in-memory database keeps its tables in that
-   * pool, so it is left alone.
+   * above it), then return to the limit the store was opened with. For scans whose blocks nobody
+   * reads again (a window's bounds, the kernel's column cache build): at 50M rows one pass over a
+   * column fills the pool with hundreds of MB the process then keeps. An in-memory database keeps
+   * its tables in that pool, so it is left alone.
    */
   async withMemoryLimit<T>(limit: string, fn: () => Promise<T>): Promise<T> {
     if (this.path === ':memory:') return fn();

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../src/db/store.js';
-import { rankCached, rankCacheFile } from '../../src/rank/cache.js';
+import { rankCached, rankCacheKey } from '../../src/rank/cache.js';
 import { rankFeatures } from '../../src/rank/rank.js';
 import { openWorkspace } from '../../src/workspace.js';
 import { runCli } from '../helpers/cli.js';
@@ -34,8 +34,8 @@ describe('the ranking cache', () => {
     const store = await Store.open(w.paths.db, { readOnly: true });
     try {
       const fresh = await rankFeatures(store, w.config, w.catalog);
-      const file = (await rankCacheFile(store, w.config, w.catalog))!;
-      expect(JSON.parse(readFileSync(file, 'utf8'))).toStrictEqual(JSON.parse(JSON.stringify(fresh)));
+      expect(cached()).toHaveLength(1);
+      expect(JSON.parse(readFileSync(join(cacheDir(), cached()[0]!), 'utf8'))).toStrictEqual(JSON.parse(JSON.stringify(fresh)));
       expect(JSON.parse(JSON.stringify(fresh))).toEqual(fresh);
       let steps: string[] = [];
       const again = await rankCached(store, w.config, w.catalog, { onStep: (m) => steps.push(m) });
@@ -43,7 +43,7 @@ describe('the ranking cache', () => {
       expect(steps.join('\n')).toContain('the ranking kept from the last run');
       // an imported importance is read each time: never cached
       steps = [];
-      expect(await rankCacheFile(store, w.config, w.catalog, { imported: { file: 'x.csv', rows: [], problems: [] } as never })).toBeNull();
+      expect(rankCacheKey(w.config, w.catalog, { imported: { file: 'x.csv', rows: [], problems: [] } as never })).toBeNull();
     } finally {
       store.close();
     }

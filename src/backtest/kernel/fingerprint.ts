@@ -1,10 +1,13 @@
 /**
- * The data fingerprint of a table, which keys the kernel's column cache (cache.ts) and the
- * proposer's cache of families (src/propose/model/families.ts).
+ * The data fingerprint of a table, which keys the kernel's column cache (cache.ts), and the JSON
+ * results kept beside the store under it: the proposer's families (src/propose/model/families.ts)
+ * and the ranking (src/rank/cache.ts).
  */
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { quoteIdent, type Store } from '../../db/store.js';
+import { writeFileAtomic } from '../../fsutil.js';
 
 /**
  * The table's data fingerprint: row count, columns and types, and the size and modification time
@@ -43,4 +46,31 @@ export async function dataFingerprint(store: Store, table: string, opts: { hash?
     h.update(`${String(r?.['h'])}:${String(r?.['s'])}`);
   }
   return h.digest('hex').slice(0, 32);
+}
+
+/**
+ * `compute()`, kept as JSON beside the store (`cache/<kind>/`) under `key` and the table's data
+ * fingerprint, so a later run on unchanged data reads it instead (`onHit` is told). An in-memory
+ * store is not cached; a cache that cannot be read or written costs only the time to compute.
+ */
+export async function besideStore<T>(store: Store, table: string, kind: string, key: string, compute: () => Promise<T>, onHit?: () => void): Promise<T> {
+  if (store.path === ':memory:') return compute();
+  const fingerprint = await dataFingerprint(store, table);
+  const name = createHash('sha256').update(`${key}\n${fingerprint}`).digest('hex').slice(0, 32);
+  const file = join(dirname(store.path), 'cache', kind, `${name}.json`);
+  try {
+    const hit = JSON.parse(readFileSync(file, 'utf8')) as T;
+    onHit?.();
+    return hit;
+  } catch {
+    // not there yet (or unreadable): compute
+  }
+  const value = await compute();
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileAtomic(file, JSON.stringify(value));
+  } catch {
+    // a read-only workspace: the next run computes again
+  }
+  return value;
 }

@@ -12,7 +12,7 @@ import { resolveRuleArg } from '../../rules/resolve.js';
 import { openWorkspace } from '../../workspace.js';
 import { withWorkspaceStore } from './with-store.js';
 import type { Register } from './index.js';
-import { withEngines } from '../../backtest/evaluate.js';
+import { trackEngines } from '../../backtest/evaluate.js';
 
 export const register: Register = (program, { io, globals }) => {
   program
@@ -54,57 +54,54 @@ export const register: Register = (program, { io, globals }) => {
         io,
         g,
         async (_ws, store, bar) => {
-          const analysed = await withEngines(() => analyseFalsePositives(store, ws.config, ws.catalog, ast, { window: opts.window, onStep: bar.step }));
-          const report = analysed.value;
-          const engines = new Set(analysed.engine ? [analysed.engine] : []);
-          if (source) report.rule = { id: source.id, title: source.title };
-          let model: FpModelResult | undefined;
-          if (provider !== 'offline' && report.fp > 0) {
-            bar.step(`asking ${provider} about ${report.fp} false positives`);
-            model = await analyseWithModel(
-              ws,
-              store,
-              report,
-              { title: source?.title ?? report.condition, ast },
-              {
-                provider,
-                ...(opts.model ? { model: opts.model } : {}),
-                dryRun: opts.dryRun,
-                record: opts.record,
-                onNote: (m) => !g.quiet && io.stderr(`${m}\n`),
-              },
-            );
-          }
-          if (model?.request) {
-            bar.done();
-            io.stdout(
-              g.json
-                ? JSON.stringify(model, null, 2) + '\n'
-                : `${JSON.stringify(model.request, null, 2)}\nprompt: ${model.prompt}\ninput: sha256:${model.input}\ndry run: nothing sent, nothing written\n`,
-            );
-            return;
-          }
-          let written: WrittenCandidate[] = [];
-          let modelWritten: WrittenCandidate[] = [];
-          if (opts.write) {
-            bar.step('backtesting and writing derived candidates');
-            const w = await withEngines(async () => {
+          const engines = trackEngines();
+          try {
+            const report = await analyseFalsePositives(store, ws.config, ws.catalog, ast, { window: opts.window, onStep: bar.step });
+            if (source) report.rule = { id: source.id, title: source.title };
+            let model: FpModelResult | undefined;
+            if (provider !== 'offline' && report.fp > 0) {
+              bar.step(`asking ${provider} about ${report.fp} false positives`);
+              model = await analyseWithModel(
+                ws,
+                store,
+                report,
+                { title: source?.title ?? report.condition, ast },
+                {
+                  provider,
+                  ...(opts.model ? { model: opts.model } : {}),
+                  dryRun: opts.dryRun,
+                  record: opts.record,
+                  onNote: (m) => !g.quiet && io.stderr(`${m}\n`),
+                },
+              );
+            }
+            if (model?.request) {
+              bar.done();
+              io.stdout(
+                g.json
+                  ? JSON.stringify(model, null, 2) + '\n'
+                  : `${JSON.stringify(model.request, null, 2)}\nprompt: ${model.prompt}\ninput: sha256:${model.input}\ndry run: nothing sent, nothing written\n`,
+              );
+              return;
+            }
+            let written: WrittenCandidate[] = [];
+            let modelWritten: WrittenCandidate[] = [];
+            if (opts.write) {
+              bar.step('backtesting and writing derived candidates');
               written = await writeModifications(ws, store, report, source);
               if (model) modelWritten = await writeModelModifications(ws, store, report, model, source);
-            });
-            if (w.engine) engines.add(w.engine);
+            }
+            bar.done();
+            const strip = (k: string, v: unknown) => (k === 'ast' ? undefined : v);
+            if (g.json)
+              io.stdout(
+                JSON.stringify({ ...report, engine: engines.engine(), written, ...(model ? { model: { ...model, written: modelWritten } } : {}) }, strip, 2) +
+                  '\n',
+              );
+            else io.stdout(formatFp(report, ws.catalog, written) + (model ? formatFpModel(model, modelWritten) : ''));
+          } finally {
+            engines.stop();
           }
-          bar.done();
-          const strip = (k: string, v: unknown) => (k === 'ast' ? undefined : v);
-          if (g.json)
-            io.stdout(
-              JSON.stringify(
-                { ...report, engine: [...engines].sort().join('+') || null, written, ...(model ? { model: { ...model, written: modelWritten } } : {}) },
-                strip,
-                2,
-              ) + '\n',
-            );
-          else io.stdout(formatFp(report, ws.catalog, written) + (model ? formatFpModel(model, modelWritten) : ''));
         },
         { ws },
       );

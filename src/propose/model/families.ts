@@ -4,12 +4,8 @@
  * that separate the bots still left. Both go through `forModel`, the one privacy filter, so a
  * family never carries a row, a sensitive or leaking feature, or a value off a closed list.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { dataFingerprint } from '../../backtest/kernel/columns.js';
+import { besideStore } from '../../backtest/kernel/fingerprint.js';
 import type { Store } from '../../db/store.js';
-import { writeFileAtomic } from '../../fsutil.js';
 import type { Ranking } from '../../rank/types.js';
 import { parse } from '../../rule/parser.js';
 import { workspaceRules } from '../../rules/targets.js';
@@ -76,7 +72,9 @@ export async function modelContext(
     opts.onStep?.('finding bot families with the offline covering search');
     // on disk also under the ranking it starts from and the search's version
     const diskKey = JSON.stringify({ key, version: FAMILIES_VERSION, ranked: ranking.features.map((f) => f.feature) });
-    families = onDisk(store, ws.config.data.table, diskKey, () =>
+    // kept beside the store (`cache/families/`), so a second propose on unchanged data (a dry
+    // run, then the real one) does not search again
+    families = besideStore(store, ws.config.data.table, 'families', diskKey, () =>
       separatingFeatures(store, ws.config, ws.catalog, ranking, { families: count, exclude, ...(opts.onStep ? { onStep: opts.onStep } : {}) }),
     );
     memo.set(key, families);
@@ -86,29 +84,3 @@ export async function modelContext(
 }
 
 const searched = new WeakMap<Ranking, Map<string, Promise<Family[]>>>();
-
-/**
- * The families of one search, kept beside the store (`cache/families/`) under a key of the
- * search's inputs and the table's data fingerprint, so a second propose on unchanged data (a
- * dry run, then the real one) does not search again. A cache that cannot be read or written is
- * only a slower run.
- */
-async function onDisk(store: Store, table: string, key: string, search: () => Promise<Family[]>): Promise<Family[]> {
-  if (store.path === ':memory:') return search();
-  const fingerprint = await dataFingerprint(store, table);
-  const name = createHash('sha256').update(`${key}\n${fingerprint}`).digest('hex').slice(0, 32);
-  const file = join(dirname(store.path), 'cache', 'families', `${name}.json`);
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Family[];
-  } catch {
-    // not there yet (or unreadable): search
-  }
-  const families = await search();
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileAtomic(file, JSON.stringify(families));
-  } catch {
-    // a read-only workspace: the next run searches again
-  }
-  return families;
-}
