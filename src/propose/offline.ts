@@ -166,7 +166,8 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
     const part = Math.min(1000, Math.ceil((1000 * ATOM_ROWS) / Math.max(1, fit.bots + fit.humans)));
     const built = await buildAtoms(store, catalog, use, { table: SAMPLE, label: LBL, fit: `NOT ${VAL} AND "_rg_h" < ${part}` });
     const terms: Term[] = built.atoms.map((atom) => ({ atom, pred: compilePredicate(atom.ast, catalog) }));
-    const counter = await atomCounter(store, use, terms);
+    // the search's counts: bitmaps in memory, or SQL histograms with --engine sql (same counts)
+    const counter = await atomCounter(store, use, terms, opts.evaluator === 'sql' ? 'sql' : 'kernel');
     const [firstCounts] = await counter.score(null);
 
     // 3 and 4. the covering search, each step's best judged on the validation slice

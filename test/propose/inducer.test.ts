@@ -223,6 +223,12 @@ describe('the covering inducer on planted bot families', () => {
     expect(strip(again)).toBe(strip(first));
   });
 
+  it('searches the same with the SQL counter (--engine sql) as with the bitmaps: byte-identical rules', async () => {
+    const sql = await induce(store, config, catalog, ranking, { count: 5, evaluator: 'sql' });
+    const strip = (r: InduceResult) => JSON.stringify({ rules: r.rules, notes: r.notes, families: r.families, searched: r.searched, skipped: r.skipped });
+    expect(strip(sql)).toBe(strip(first));
+  });
+
   it('says why it returns fewer rules than asked for', async () => {
     const many = await induce(store, config, catalog, ranking, { count: 20 });
     expect(many.rules.length).toBeLessThan(20);

@@ -6,21 +6,38 @@
  *   v <  T[j]  <=>  code <= 2j,       v >  T[j]  <=>  code >= 2j + 2.
  * Booleans become 0/1, categories stay text, nulls stay null. A histogram of codes then
  * counts every atom of a feature exactly, and has at most 2|T| + 1 rows per feature.
+ * Two counters read the codes: SQL histograms (here, `--engine sql`) and bitmaps in memory
+ * (bitmaps.ts, the default); both decide an atom on a code by the same `holdsFor`.
  */
 import type { Feature } from '../../catalog/schema.js';
 import { quoteIdent, type Param, type Store } from '../../db/store.js';
 import type { SliceCounts } from '../covering.js';
 import { COV, LBL, SAMPLE, VAL, conjSql, n } from './sql.js';
 import type { Term } from './types.js';
+import { bitmapCounter } from './bitmaps.js';
 
 export interface AtomCounter {
   /**
-   * Counts of every atom on the fit slice within each parent's hits, or over the rows
-   * `where` selects when there are no parents: counts[parent][atom].
+   * Counts of every atom on the fit slice within each parent's hits: counts[parent][atom].
+   * No parents: one row of counts over the whole fit slice, or (`only: 'new'`) over the rows
+   * whose `_rg_new` flag is set (the bots a chosen rule has just covered).
    */
-  score(parents: readonly Term[][] | null, where?: string): Promise<SliceCounts[][]>;
+  score(parents: readonly Term[][] | null, only?: 'new'): Promise<SliceCounts[][]>;
+  /** Told after every change of the sample's coverage flags (a counter that keeps them in memory reads them again). */
+  coverageChanged(): void;
   /** Candidate rules scored so far. */
   readonly searched: number;
+}
+
+/** The sample's bin columns `_rg_b<i>` (one per feature of `use`) and how each atom reads its feature's. */
+export interface Bins {
+  use: readonly Feature[];
+  /** Per feature: its atoms' thresholds T, sorted (numbers only). */
+  thresholds: number[][];
+  /** Per atom: its feature's index in `use`. */
+  featureOf: number[];
+  /** Per atom: whether it holds for a bin (the code as text, the category, or null). */
+  holds: ((b: string | null) => boolean)[];
 }
 
 /**
@@ -71,8 +88,8 @@ function holdsFor(t: Term, T: readonly number[]): (b: string | null) => boolean 
   };
 }
 
-/** Adds a bin column per feature to the sample table and returns the counter that reads them. */
-export async function atomCounter(store: Store, use: readonly Feature[], terms: readonly Term[]): Promise<AtomCounter> {
+/** Adds a bin column per feature to the sample table. */
+export async function addBins(store: Store, use: readonly Feature[], terms: readonly Term[]): Promise<Bins> {
   const thresholds = use.map((f) =>
     f.type === 'number'
       ? [...new Set(terms.filter((t) => t.atom.feature === f.name && t.atom.spec.value !== undefined).map((t) => t.atom.spec.value!))].sort((x, y) => x - y)
@@ -90,18 +107,31 @@ export async function atomCounter(store: Store, use: readonly Feature[], terms: 
     else binCols.push(`CAST(${c} AS VARCHAR) AS "_rg_b${i}"`);
   });
   await store.run(`CREATE OR REPLACE TEMP TABLE ${SAMPLE} AS SELECT *, ${binCols.join(', ')} FROM ${SAMPLE}`, binParams);
+  const featureOf = terms.map((t) => use.findIndex((f) => f.name === t.atom.feature));
+  const holds = terms.map((t, i) => holdsFor(t, thresholds[featureOf[i]!]!));
+  return { use, thresholds, featureOf, holds };
+}
+
+/** Adds the bin columns and returns the counter that reads them: bitmaps in memory (default) or SQL histograms. */
+export async function atomCounter(store: Store, use: readonly Feature[], terms: readonly Term[], engine: 'kernel' | 'sql' = 'kernel'): Promise<AtomCounter> {
+  const bins = await addBins(store, use, terms);
+  return engine === 'sql' ? sqlCounter(store, bins, terms) : bitmapCounter(store, bins, terms);
+}
+
+/** The counter by SQL histograms over the bin columns. */
+export function sqlCounter(store: Store, bins: Bins, terms: readonly Term[]): AtomCounter {
+  const { use, featureOf, holds } = bins;
   const histogram = use
     .map((_, i) => `SELECT _rg_k, ${i}::INTEGER AS f, CAST("_rg_b${i}" AS VARCHAR) AS b, ${LBL} AS lbl, ${COV} AS cov, count(*) AS n FROM p GROUP BY ALL`)
     .join(' UNION ALL ');
-  const featureOf = terms.map((t) => use.findIndex((f) => f.name === t.atom.feature));
-  const holds = terms.map((t, i) => holdsFor(t, thresholds[featureOf[i]!]!));
   let searched = 0;
 
   // One statement: the parents' rows stacked (UNION ALL), then a histogram of every feature's
   // bin by label and coverage; JS reads each atom's counts off its feature's bins (a few dozen
   // rows each), so the work in SQL grows with rows times features, not rows times atoms.
-  const score = async (parents: readonly Term[][] | null, where = 'TRUE'): Promise<SliceCounts[][]> => {
+  const score = async (parents: readonly Term[][] | null, only?: 'new'): Promise<SliceCounts[][]> => {
     const ps = parents ?? [[]];
+    const where = only === 'new' ? `"_rg_new"` : 'TRUE';
     const from = ps
       .map(
         (p, k) =>
@@ -114,15 +144,15 @@ export async function atomCounter(store: Store, use: readonly Feature[], terms: 
       ps.flatMap((p) => (p.length ? conjSql(p).parameters : [])),
     );
     searched += terms.length * ps.length;
-    // bins[k][f] = [{b, lbl, cov, n}]
-    const bins = ps.map(() => use.map((): { b: string | null; bot: boolean; cov: boolean; n: number }[] => []));
+    // hist[k][f] = [{b, lbl, cov, n}]
+    const hist = ps.map(() => use.map((): { b: string | null; bot: boolean; cov: boolean; n: number }[] => []));
     for (const r of rows)
-      bins[n(r['_rg_k'])]![n(r['f'])]!.push({ b: (r['b'] as string | null) ?? null, bot: n(r['lbl']) === 1, cov: r['cov'] === true, n: n(r['n']) });
+      hist[n(r['_rg_k'])]![n(r['f'])]!.push({ b: (r['b'] as string | null) ?? null, bot: n(r['lbl']) === 1, cov: r['cov'] === true, n: n(r['n']) });
     return ps.map((_, k) =>
       terms.map((_, i): SliceCounts => {
         const c = { tpAll: 0, tpNew: 0, fp: 0 };
         const test = holds[i]!;
-        for (const x of bins[k]![featureOf[i]!]!) {
+        for (const x of hist[k]![featureOf[i]!]!) {
           if (!test(x.b)) continue;
           if (!x.bot) c.fp += x.n;
           else {
@@ -136,6 +166,7 @@ export async function atomCounter(store: Store, use: readonly Feature[], terms: 
   };
   return {
     score,
+    coverageChanged: () => undefined,
     get searched() {
       return searched;
     },

@@ -128,11 +128,16 @@ async function cover(ctx: SearchContext, share: number): Promise<CoverRun> {
   // single atoms: counted once, then only the bots each chosen rule newly covers are moved
   // from "new" to "covered" (a scan of those bots alone), not the whole slice again
   const single: SliceCounts[] = ctx.firstCounts.map((c) => ({ ...c }));
+  // every change of the coverage flags goes through here: the counter may keep them in memory
+  const setCoverage = async (sql: string, params: CompiledQuery['parameters'] = []) => {
+    await store.run(sql, params);
+    counter.coverageChanged();
+  };
   const coverBots = async (pred: CompiledQuery) => {
     await store.run(`UPDATE ${SAMPLE} SET "_rg_new" = true WHERE NOT ${COV} AND ${LBL} = 1 AND NOT ${VAL} AND (${pred.sql})`, pred.parameters);
-    const [delta] = await counter.score(null, `"_rg_new"`);
+    const [delta] = await counter.score(null, 'new');
     delta!.forEach((d, i) => (single[i]!.tpNew -= d.tpAll));
-    await store.run(`UPDATE ${SAMPLE} SET ${COV} = true, "_rg_new" = false WHERE "_rg_new"`);
+    await setCoverage(`UPDATE ${SAMPLE} SET ${COV} = true, "_rg_new" = false WHERE "_rg_new"`);
   };
 
   // the purest large group of bots the first step counts (every candidate of the first step is
@@ -143,7 +148,7 @@ async function cover(ctx: SearchContext, share: number): Promise<CoverRun> {
     if (stepNo === 1 && c.tpAll >= floorSupport) purest = purer(purest, { condition: keyOf(ts), tp: c.tpAll, fp: c.fp });
   };
 
-  await store.run(`UPDATE ${SAMPLE} SET ${COV} = false, "_rg_new" = false WHERE ${COV} OR "_rg_new"`);
+  await setCoverage(`UPDATE ${SAMPLE} SET ${COV} = false, "_rg_new" = false WHERE ${COV} OR "_rg_new"`);
   for (let stepNo = 1; chosen.length < ctx.count && stepNo <= maxSteps; stepNo++) {
     // bots left on the fit slice
     const left = n((await store.one(`SELECT count(*) AS n FROM ${SAMPLE} WHERE NOT ${VAL} AND ${LBL} = 1 AND NOT ${COV}`))?.['n']);
@@ -249,12 +254,12 @@ async function cover(ctx: SearchContext, share: number): Promise<CoverRun> {
       chosen.push(picked.rule);
       family.condition = print(picked.rule.ast);
       await coverBots(picked.rule.pred);
-      await store.run(`UPDATE ${SAMPLE} SET ${COV} = true WHERE ${picked.rule.pred.sql}`, picked.rule.pred.parameters);
+      await setCoverage(`UPDATE ${SAMPLE} SET ${COV} = true WHERE ${picked.rule.pred.sql}`, picked.rule.pred.parameters);
       run.unionFp = picked.rule.validation.fp + run.unionFp - picked.overlapFp;
     } else if (picked.kind === 'duplicates') {
       // the best rules here repeat existing ones: treat those rules' bots as covered, go on
       for (const e of picked.of) await coverBots(e.pred);
-      for (const e of picked.of) await store.run(`UPDATE ${SAMPLE} SET ${COV} = true WHERE ${LBL} = 1 AND (${e.pred.sql})`, e.pred.parameters);
+      for (const e of picked.of) await setCoverage(`UPDATE ${SAMPLE} SET ${COV} = true WHERE ${LBL} = 1 AND (${e.pred.sql})`, e.pred.parameters);
     } else {
       stop = picked.reason;
       break;

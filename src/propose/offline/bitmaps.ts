@@ -1,0 +1,207 @@
+/**
+ * The covering search's counter on bitmaps (issue 13: the inducer on the kernel's way of
+ * counting). The sample's bin codes (bins.ts) are read into memory once; every atom becomes one
+ * bitmap over the sample's rows (bit r = row r, the table's rowid), and a candidate's counts are
+ * popcounts of ANDs: parent AND atom AND bots / new bots / humans, by the backtest kernel's
+ * primitives (WebAssembly SIMD where available, plain JS otherwise). Which codes an atom holds for
+ * is decided by the same `holdsFor` as the SQL histograms, so both counters give the same counts
+ * (test/propose/offline/bitmaps.test.ts); the SQL one stays for `--engine sql`.
+ * Memory: one 32-bit word per 32 rows per atom (about 29 MB for 800 atoms over 300,000 rows).
+ */
+import type { Store } from '../../db/store.js';
+import { makePrims, wantSimd, type Prims } from '../../backtest/kernel/prims.js';
+import type { SliceCounts } from '../covering.js';
+import type { AtomCounter, Bins } from './bins.js';
+import { COV, LBL, SAMPLE, VAL, n } from './sql.js';
+import type { Term } from './types.js';
+
+/** Above this many codes a feature's atoms are set row by row, not from prefix bitmaps (m bitmaps each). */
+const MAX_PREFIX_CODES = 256;
+
+/** The sample's rows read into memory: labels by slice and each feature's code per row (-1 = NULL). */
+interface SampleCodes {
+  rows: number;
+  words: number;
+  fitBot: Int32Array;
+  fitHuman: Int32Array;
+  codes: Int32Array[];
+  /** Per feature: the category behind each code (categories only). */
+  dicts: (string[] | null)[];
+}
+
+/** Code of a category bin: its rank among the feature's distinct values (0-based), by a CTE both statements share. */
+const dictCte = (i: number) =>
+  `d${i} AS (SELECT b, CAST(row_number() OVER (ORDER BY b) - 1 AS INTEGER) AS code ` +
+  `FROM (SELECT DISTINCT "_rg_b${i}" AS b FROM ${SAMPLE} WHERE "_rg_b${i}" IS NOT NULL))`;
+
+async function readCodes(store: Store, bins: Bins): Promise<SampleCodes> {
+  const cats = bins.use.map((f, i) => (f.type === 'category' ? i : -1)).filter((i) => i >= 0);
+  const dicts: (string[] | null)[] = bins.use.map(() => null);
+  if (cats.length) {
+    const rows = await store.all<{ f: number; b: string }>(
+      `WITH ${cats.map(dictCte).join(', ')} ${cats.map((i) => `SELECT ${i}::INTEGER AS f, b, code FROM d${i}`).join(' UNION ALL ')} ORDER BY f, code`,
+    );
+    for (const i of cats) dicts[i] = [];
+    for (const r of rows) dicts[n(r.f)]!.push(r.b);
+  }
+  const size = await store.one<{ n: number }>(`SELECT CAST(coalesce(max(rowid) + 1, 0) AS INTEGER) AS n FROM ${SAMPLE}`);
+  const rows = n(size?.n);
+  // a multiple of 4 words: the kernel's primitives work on 128-row groups
+  const words = (((rows + 31) >>> 5) + 3) & ~3;
+  const codes = bins.use.map(() => new Int32Array(rows).fill(-1));
+  const fitBot = new Int32Array(words);
+  const fitHuman = new Int32Array(words);
+  const cols = bins.use.map((f, i) => (f.type === 'category' ? `d${i}.code` : `CAST(s."_rg_b${i}" AS INTEGER)`));
+  const joins = cats.map((i) => ` LEFT JOIN d${i} ON d${i}.b = s."_rg_b${i}"`).join('');
+  const sql =
+    `${cats.length ? `WITH ${cats.map(dictCte).join(', ')} ` : ''}SELECT CAST(s.rowid AS INTEGER) AS r, ` +
+    `CAST(CASE WHEN s.${VAL} THEN 2 WHEN s.${LBL} = 1 THEN 1 ELSE 0 END AS INTEGER) AS k${cols.map((c) => `, ${c}`).join('')} FROM ${SAMPLE} s${joins}`;
+  for await (const chunk of store.columnChunks(sql)) {
+    const r = chunk.columns[0]!.values as Int32Array;
+    const k = chunk.columns[1]!.values as Int32Array;
+    for (let j = 0; j < chunk.rows; j++) {
+      const row = r[j]!;
+      if (k[j] === 1) fitBot[row >>> 5]! |= 1 << (row & 31);
+      else if (k[j] === 0) fitHuman[row >>> 5]! |= 1 << (row & 31);
+    }
+    bins.use.forEach((_, f) => {
+      const { values, valid } = chunk.columns[2 + f]!;
+      const v = values as Int32Array;
+      const out = codes[f]!;
+      for (let j = 0; j < chunk.rows; j++) if (!valid || (valid[j >>> 5]! >>> (j & 31)) & 1) out[r[j]!] = v[j]!;
+    });
+  }
+  return { rows, words, fitBot, fitHuman, codes, dicts };
+}
+
+/** One bitmap per atom, from its feature's codes, each written into `slot(atom)` (zeroed). */
+function atomBitmaps(s: SampleCodes, bins: Bins, terms: readonly Term[], slot: (i: number) => Int32Array): void {
+  bins.use.forEach((_, f) => {
+    const mine = terms.map((_, i) => i).filter((i) => bins.featureOf[i] === f);
+    if (!mine.length) return;
+    const codes = s.codes[f]!;
+    let m = 0;
+    for (let r = 0; r < s.rows; r++) if (codes[r]! >= m) m = codes[r]! + 1;
+    const dict = s.dicts[f];
+    const label = (c: number) => (dict ? dict[c]! : String(c));
+    const nulls = new Int32Array(s.words);
+    for (let r = 0; r < s.rows; r++) if (codes[r]! < 0) nulls[r >>> 5]! |= 1 << (r & 31);
+    // (the bit of a row past the last is never set: no row has it)
+    if (m <= MAX_PREFIX_CODES) {
+      // prefix[c]: rows whose code is <= c; a run of codes a..b is prefix[b] AND NOT prefix[a - 1]
+      const byCode = Array.from({ length: m }, () => new Int32Array(s.words));
+      for (let r = 0; r < s.rows; r++) if (codes[r]! >= 0) byCode[codes[r]!]![r >>> 5]! |= 1 << (r & 31);
+      for (let c = 1; c < m; c++) {
+        const p = byCode[c]!;
+        const q = byCode[c - 1]!;
+        for (let w = 0; w < s.words; w++) p[w]! |= q[w]!;
+      }
+      for (const i of mine) {
+        const holds = bins.holds[i]!;
+        const bits = slot(i);
+        if (holds(null)) bits.set(nulls);
+        for (let a = 0; a < m; a++) {
+          if (!holds(label(a))) continue;
+          let b = a;
+          while (b + 1 < m && holds(label(b + 1))) b++;
+          const hi = byCode[b]!;
+          if (a === 0) for (let w = 0; w < s.words; w++) bits[w]! |= hi[w]!;
+          else {
+            const lo = byCode[a - 1]!;
+            for (let w = 0; w < s.words; w++) bits[w]! |= hi[w]! & ~lo[w]!;
+          }
+          a = b;
+        }
+      }
+    } else {
+      for (const i of mine) {
+        const holds = bins.holds[i]!;
+        const lut = Uint8Array.from({ length: m }, (_, c) => (holds(label(c)) ? 1 : 0));
+        const bits = slot(i);
+        if (holds(null)) bits.set(nulls);
+        for (let r = 0; r < s.rows; r++) if (codes[r]! >= 0 && lut[codes[r]!]) bits[r >>> 5]! |= 1 << (r & 31);
+      }
+    }
+  });
+}
+
+/** The rows (rowids) of the sample where a boolean flag column is set, as a bitmap. */
+async function flagBitmap(store: Store, words: number, flag: string): Promise<Int32Array> {
+  const bits = new Int32Array(words);
+  for await (const chunk of store.columnChunks(`SELECT CAST(rowid AS INTEGER) AS r FROM ${SAMPLE} WHERE ${flag}`)) {
+    const r = chunk.columns[0]!.values as Int32Array;
+    for (let j = 0; j < chunk.rows; j++) bits[r[j]! >>> 5]! |= 1 << (r[j]! & 31);
+  }
+  return bits;
+}
+
+/**
+ * The counter on bitmaps over the bin columns `addBins` made. Coverage lives in the sample table
+ * (the validation slice reads it there): it is read again after `coverageChanged()`.
+ */
+export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Term[]): Promise<AtomCounter> {
+  const s = await readCodes(store, bins);
+  const W = s.words;
+  const K = terms.length;
+  // one memory: the atoms' bitmaps, 4 masks, the list of atoms and 4 counts per atom
+  const bytes = 4 * W;
+  const atoms0 = 0;
+  const masks0 = atoms0 + K * bytes;
+  const list0 = masks0 + 4 * bytes;
+  const out0 = list0 + 16 * Math.ceil(K / 4);
+  const P: Prims = makePrims(wantSimd(), out0 + 16 * K);
+  const i32 = () => new Int32Array(P.buffer);
+  atomBitmaps(s, bins, terms, (i) => new Int32Array(P.buffer, atoms0 + i * bytes, W));
+  new Int32Array(P.buffer, list0, K).set(Array.from({ length: K }, (_, i) => atoms0 + i * bytes));
+  const index = new Map(terms.map((t, i) => [t, i]));
+  let cov: Int32Array | null = null;
+  let searched = 0;
+  const score = async (parents: readonly Term[][] | null, only?: 'new'): Promise<SliceCounts[][]> => {
+    const ps = parents ?? [[]];
+    cov ??= await flagBitmap(store, W, COV);
+    const mask = only === 'new' ? await flagBitmap(store, W, `"_rg_new"`) : null;
+    searched += K * ps.length;
+    return ps.map((p) => {
+      const mem = i32();
+      const parts = p.map((t) => {
+        const i = index.get(t);
+        if (i === undefined) throw new Error(`bitmap counter: ${t.atom.key} is not one of its atoms`);
+        return (atoms0 + i * bytes) >>> 2;
+      });
+      // masks 0..2: the parent's bots, its bots no rule covers yet, its humans (3: none)
+      const [mb, mn, mh] = [0, 1, 2].map((j) => (masks0 + j * bytes) >>> 2) as [number, number, number];
+      let lo = W;
+      let hi = 0;
+      for (let w = 0; w < W; w++) {
+        let x = mask ? mask[w]! : -1;
+        for (const a of parts) x &= mem[a + w]!;
+        const b = x & s.fitBot[w]!;
+        mem[mb + w] = b;
+        mem[mn + w] = b & ~cov![w]!;
+        mem[mh + w] = x & s.fitHuman[w]!;
+        if (b | mem[mh + w]!) {
+          if (w < lo) lo = w;
+          hi = w + 1;
+        }
+      }
+      mem.fill(0, (masks0 + 3 * bytes) >>> 2, (masks0 + 4 * bytes) >>> 2);
+      if (lo >= hi) return terms.map(() => ({ tpAll: 0, tpNew: 0, fp: 0 }));
+      // the primitives count 64-bit words: [lo, hi) widened to even 32-bit words
+      P.count(list0, K, masks0, bytes, lo >>> 1, (hi + 1) >>> 1, out0);
+      const c = i32();
+      return terms.map((_, i) => {
+        const o = (out0 >>> 2) + 4 * i;
+        return { tpAll: c[o]!, tpNew: c[o + 1]!, fp: c[o + 2]! };
+      });
+    });
+  };
+  return {
+    score,
+    coverageChanged: () => {
+      cov = null;
+    },
+    get searched() {
+      return searched;
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCatalog, type Feature } from '../../../src/catalog/schema.js';
+import { compilePredicate } from '../../../src/compile/compile.js';
+import { Store } from '../../../src/db/store.js';
+import { buildAtoms } from '../../../src/propose/atoms.js';
+import { addBins, sqlCounter, type AtomCounter } from '../../../src/propose/offline/bins.js';
+import { bitmapCounter } from '../../../src/propose/offline/bitmaps.js';
+import { COV, LBL, SAMPLE, VAL } from '../../../src/propose/offline/sql.js';
+import type { Term } from '../../../src/propose/offline/types.js';
+
+const FEATURES: Feature[] = [
+  { name: 'ratio', type: 'number', description: 'A ratio with spikes at 0 and 1.', sensitive: false },
+  { name: 'big', type: 'number', description: 'An integer count beyond 2^53.', sensitive: false },
+  { name: 'flag', type: 'boolean', description: 'A flag.', sensitive: false },
+  { name: 'client', type: 'category', description: 'A client family.', sensitive: false },
+];
+const catalog = makeCatalog(FEATURES);
+
+/** One row of the sample: the features (null = NULL), the label, the slice and the coverage flags. */
+const row = fc.record({
+  ratio: fc.option(fc.constantFrom(0, -0, 1, 0.25, 0.5, 0.75, 1e-300, 0.3333333333333333), { nil: null }),
+  big: fc.option(fc.constantFrom(0, 1, 2, 3, 2 ** 53, 2 ** 53 + 2, 9007199254740993), { nil: null }),
+  flag: fc.option(fc.boolean(), { nil: null }),
+  client: fc.option(fc.constantFrom('curl', 'chrome', "it's", 'say "hi"', ''), { nil: null }),
+  bot: fc.boolean(),
+  val: fc.boolean(),
+  cov: fc.boolean(),
+});
+
+let store: Store;
+beforeAll(async () => {
+  store = await Store.open();
+});
+afterAll(() => store.close());
+
+async function makeSample(rows: fc.infer<typeof row>[]): Promise<void> {
+  // (the appender takes a plain table name: the rows go through one)
+  await store.run(
+    `CREATE OR REPLACE TABLE sample_rows (ratio DOUBLE, big BIGINT, flag BOOLEAN, client VARCHAR, ${LBL} INTEGER, ${VAL} BOOLEAN, ${COV} BOOLEAN, "_rg_new" BOOLEAN)`,
+  );
+  await store.appendColumns(
+    'sample_rows',
+    [
+      rows.map((r) => r.ratio),
+      rows.map((r) => (r.big === null ? null : BigInt(r.big))),
+      rows.map((r) => r.flag),
+      rows.map((r) => r.client),
+      rows.map((r) => (r.bot ? 1 : 0)),
+      rows.map((r) => r.val),
+      rows.map((r) => r.cov && r.bot),
+      rows.map(() => false),
+    ],
+    rows.length,
+  );
+  await store.run(`CREATE OR REPLACE TEMP TABLE ${SAMPLE} AS SELECT * FROM sample_rows`);
+}
+
+async function termsOf(): Promise<Term[]> {
+  const built = await buildAtoms(store, catalog, FEATURES, { table: SAMPLE, label: LBL, fit: `NOT ${VAL}` });
+  return built.atoms.map((atom) => ({ atom, pred: compilePredicate(atom.ast, catalog) }));
+}
+
+describe('the covering search counter: bitmaps vs SQL histograms', () => {
+  it('gives identical counts for every atom: no parent, random parents, newly covered bots, after coverage changes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 300 }), fc.array(fc.nat(), { maxLength: 6 }), async (rows, picks) => {
+        await makeSample(rows);
+        const terms = await termsOf();
+        if (terms.length === 0) return;
+        const bins = await addBins(store, FEATURES, terms);
+        const counters: AtomCounter[] = [sqlCounter(store, bins, terms), await bitmapCounter(store, bins, terms)];
+        const parents = [
+          ...picks.map((p) => [terms[p % terms.length]!]),
+          picks.length >= 2 ? [terms[picks[0]! % terms.length]!, terms[picks[1]! % terms.length]!] : [],
+        ].filter((p) => p.length);
+        const both = async (f: (c: AtomCounter) => Promise<unknown>) => {
+          const [a, b] = [await f(counters[0]!), await f(counters[1]!)];
+          expect(b).toEqual(a);
+        };
+        await both((c) => c.score(null));
+        if (parents.length) await both((c) => c.score(parents));
+        // a rule covers some bots: the "new" flag, then coverage, as the covering loop sets them
+        const t = terms[(picks[0] ?? 0) % terms.length]!;
+        await store.run(`UPDATE ${SAMPLE} SET "_rg_new" = true WHERE NOT ${COV} AND ${LBL} = 1 AND NOT ${VAL} AND (${t.pred.sql})`, t.pred.parameters);
+        await both((c) => c.score(null, 'new'));
+        await store.run(`UPDATE ${SAMPLE} SET ${COV} = true, "_rg_new" = false WHERE "_rg_new"`);
+        for (const c of counters) c.coverageChanged();
+        await both((c) => c.score(parents.length ? parents : null));
+      }),
+      { numRuns: 40, seed: 13 },
+    );
+  });
+
+  it('counts a hand-made sample exactly (nulls hold only for `is null`, -0 equals 0, integers beyond 2^53)', async () => {
+    const base = { bot: true, val: false, cov: false, flag: null, client: null };
+    await makeSample([
+      { ...base, ratio: 0, big: 2 ** 53 },
+      { ...base, ratio: -0, big: 2 ** 53 + 2 },
+      { ...base, ratio: null, big: null, bot: false },
+      { ...base, ratio: 1, big: 1, bot: false },
+    ]);
+    const terms = await termsOf();
+    const bins = await addBins(store, FEATURES, terms);
+    const counter = await bitmapCounter(store, bins, terms);
+    const [counts] = await counter.score(null);
+    const of = (key: string) => counts![terms.findIndex((t) => t.atom.key === key)]!;
+    expect(of('ratio = 0')).toEqual({ tpAll: 2, tpNew: 2, fp: 0 });
+    expect(of('ratio > 0')).toEqual({ tpAll: 0, tpNew: 0, fp: 1 });
+    expect(of('big = 9007199254740994')).toEqual({ tpAll: 1, tpNew: 1, fp: 0 });
+    expect(counter.searched).toBe(terms.length);
+  });
+});
