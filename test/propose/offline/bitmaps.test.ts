@@ -34,7 +34,9 @@ beforeAll(async () => {
 });
 afterAll(() => store.close());
 
-async function makeSample(rows: fc.infer<typeof row>[]): Promise<void> {
+type SampleRow = typeof row extends fc.Arbitrary<infer T> ? T : never;
+
+async function makeSample(rows: SampleRow[]): Promise<void> {
   // (the appender takes a plain table name: the rows go through one)
   await store.run(
     `CREATE OR REPLACE TABLE sample_rows (ratio DOUBLE, big BIGINT, flag BOOLEAN, client VARCHAR, ${LBL} INTEGER, ${VAL} BOOLEAN, ${COV} BOOLEAN, "_rg_new" BOOLEAN)`,
