@@ -19,10 +19,12 @@
  *    on the sample). The first of the best few that does is kept.
  * 5. The kept rules are confirmed on the full train window; the result says why it has fewer
  *    rules than asked for.
- * Every statement is DuckDB SQL over the sample table with bound parameters; JS sees counts.
- * Ties are broken by the printed condition, so the same data and seed give the same rules.
- * The steps live in offline/: sample.ts (1), bins.ts (counting every atom in one scan),
- * search.ts (3), validation.ts (4); this file wires them together and confirms (5).
+ * The sample stays in DuckDB (SQL with bound parameters). The search's counts come from each
+ * feature's bin codes: as bitmaps in memory, popcounted by the backtest kernel's primitives
+ * (bitmaps.ts, the default), or as SQL histograms (bins.ts, `--engine sql`); both give the same
+ * counts. Ties are broken by the printed condition, so the same data and seed give the same
+ * rules. The steps live in offline/: sample.ts (1), bins.ts and bitmaps.ts (counting every
+ * atom), search.ts (3), validation.ts (4); this file wires them together and confirms (5).
  */ import type { Catalog, Feature } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
 import { compilePredicate } from '../compile/compile.js';
