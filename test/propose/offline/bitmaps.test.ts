@@ -38,9 +38,8 @@ type SampleRow = typeof row extends fc.Arbitrary<infer T> ? T : never;
 
 async function makeSample(rows: SampleRow[]): Promise<void> {
   // (the appender takes a plain table name: the rows go through one)
-  await store.run(
-    `CREATE OR REPLACE TABLE sample_rows (ratio DOUBLE, big BIGINT, flag BOOLEAN, client VARCHAR, ${LBL} INTEGER, ${VAL} BOOLEAN, ${COV} BOOLEAN, "_rg_new" BOOLEAN)`,
-  );
+  const flags = `${LBL} INTEGER, ${VAL} BOOLEAN, ${COV} BOOLEAN, "_rg_new" BOOLEAN`;
+  await store.run(`CREATE OR REPLACE TABLE sample_rows (ratio DOUBLE, big BIGINT, flag BOOLEAN, client VARCHAR, ${flags})`);
   await store.appendColumns(
     'sample_rows',
     [
