@@ -112,10 +112,10 @@ export async function addBins(store: Store, use: readonly Feature[], terms: read
   return { use, thresholds, featureOf, holds };
 }
 
-/** Adds the bin columns and returns the counter that reads them: bitmaps in memory (default) or SQL histograms. */
+/** Adds the bin columns and returns the counter that reads them: bitmaps in memory (default, within MAX_BITMAP_BYTES) or SQL histograms. */
 export async function atomCounter(store: Store, use: readonly Feature[], terms: readonly Term[], engine: 'kernel' | 'sql' = 'kernel'): Promise<AtomCounter> {
   const bins = await addBins(store, use, terms);
-  return engine === 'sql' ? sqlCounter(store, bins, terms) : bitmapCounter(store, bins, terms);
+  return (engine === 'kernel' ? await bitmapCounter(store, bins, terms) : null) ?? sqlCounter(store, bins, terms);
 }
 
 /** The counter by SQL histograms over the bin columns. */

@@ -6,7 +6,8 @@
  * primitives (WebAssembly SIMD where available, plain JS otherwise). Which codes an atom holds for
  * is decided by the same `holdsFor` as the SQL histograms, so both counters give the same counts
  * (test/propose/offline/bitmaps.test.ts); the SQL one stays for `--engine sql`.
- * Memory: one 32-bit word per 32 rows per atom (about 29 MB for 800 atoms over 300,000 rows).
+ * Memory: one 32-bit word per 32 rows per atom (about 29 MB for 800 atoms over 300,000 rows),
+ * at most MAX_BITMAP_BYTES (null beyond: the caller counts by SQL).
  */
 import type { Store } from '../../db/store.js';
 import { makePrims, wantSimd, type Prims } from '../../backtest/kernel/prims.js';
@@ -34,6 +35,20 @@ const dictCte = (i: number) =>
   `d${i} AS (SELECT b, CAST(row_number() OVER (ORDER BY b) - 1 AS INTEGER) AS code ` +
   `FROM (SELECT DISTINCT "_rg_b${i}" AS b FROM ${SAMPLE} WHERE "_rg_b${i}" IS NOT NULL))`;
 
+/** Rows of the sample table, as rowids count them. */
+async function sampleRows(store: Store): Promise<number> {
+  return n((await store.one<{ n: number }>(`SELECT CAST(coalesce(max(rowid) + 1, 0) AS INTEGER) AS n FROM ${SAMPLE}`))?.n);
+}
+
+/** 32-bit words of a bitmap over `rows` rows: a multiple of 4 (the kernel's primitives work on 128-row groups). */
+const wordsFor = (rows: number) => (((rows + 31) >>> 5) + 3) & ~3;
+
+/**
+ * The most memory the atoms' bitmaps may take; a search with more (hundreds of features over
+ * the full 300,000-row sample) counts by SQL histograms instead, which need none.
+ */
+export const MAX_BITMAP_BYTES = 512 * 1024 * 1024;
+
 async function readCodes(store: Store, bins: Bins): Promise<SampleCodes> {
   const cats = bins.use.map((f, i) => (f.type === 'category' ? i : -1)).filter((i) => i >= 0);
   const dicts: (string[] | null)[] = bins.use.map(() => null);
@@ -44,10 +59,8 @@ async function readCodes(store: Store, bins: Bins): Promise<SampleCodes> {
     for (const i of cats) dicts[i] = [];
     for (const r of rows) dicts[n(r.f)]!.push(r.b);
   }
-  const size = await store.one<{ n: number }>(`SELECT CAST(coalesce(max(rowid) + 1, 0) AS INTEGER) AS n FROM ${SAMPLE}`);
-  const rows = n(size?.n);
-  // a multiple of 4 words: the kernel's primitives work on 128-row groups
-  const words = (((rows + 31) >>> 5) + 3) & ~3;
+  const rows = await sampleRows(store);
+  const words = wordsFor(rows);
   const codes = bins.use.map(() => new Int32Array(rows).fill(-1));
   const fitBot = new Int32Array(words);
   const fitHuman = new Int32Array(words);
@@ -136,10 +149,12 @@ async function flagBitmap(store: Store, words: number, flag: string): Promise<In
 }
 
 /**
- * The counter on bitmaps over the bin columns `addBins` made. Coverage lives in the sample table
- * (the validation slice reads it there): it is read again after `coverageChanged()`.
+ * The counter on bitmaps over the bin columns `addBins` made, or null when the bitmaps would take
+ * more than `maxBytes`. Coverage lives in the sample table (the validation slice reads it there):
+ * it is read again after `coverageChanged()`.
  */
-export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Term[]): Promise<AtomCounter> {
+export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Term[], maxBytes = MAX_BITMAP_BYTES): Promise<AtomCounter | null> {
+  if (4 * terms.length * wordsFor(await sampleRows(store)) > maxBytes) return null;
   const s = await readCodes(store, bins);
   const W = s.words;
   const K = terms.length;

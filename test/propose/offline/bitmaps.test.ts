@@ -70,7 +70,7 @@ describe('the covering search counter: bitmaps vs SQL histograms', () => {
         const terms = await termsOf();
         if (terms.length === 0) return;
         const bins = await addBins(store, FEATURES, terms);
-        const counters: AtomCounter[] = [sqlCounter(store, bins, terms), await bitmapCounter(store, bins, terms)];
+        const counters: AtomCounter[] = [sqlCounter(store, bins, terms), (await bitmapCounter(store, bins, terms))!];
         const parents = [
           ...picks.map((p) => [terms[p % terms.length]!]),
           picks.length >= 2 ? [terms[picks[0]! % terms.length]!, terms[picks[1]! % terms.length]!] : [],
@@ -103,12 +103,15 @@ describe('the covering search counter: bitmaps vs SQL histograms', () => {
     ]);
     const terms = await termsOf();
     const bins = await addBins(store, FEATURES, terms);
-    const counter = await bitmapCounter(store, bins, terms);
+    const counter = (await bitmapCounter(store, bins, terms))!;
     const [counts] = await counter.score(null);
     const of = (key: string) => counts![terms.findIndex((t) => t.atom.key === key)]!;
     expect(of('ratio = 0')).toEqual({ tpAll: 2, tpNew: 2, fp: 0 });
     expect(of('ratio > 0')).toEqual({ tpAll: 0, tpNew: 0, fp: 1 });
     expect(of('big = 9007199254740994')).toEqual({ tpAll: 1, tpNew: 1, fp: 0 });
     expect(counter.searched).toBe(terms.length);
+    // beyond its memory budget the bitmap counter declines (the caller counts by SQL)
+    expect(await bitmapCounter(store, bins, terms, 4 * terms.length * 4 - 1)).toBeNull();
+    expect(await bitmapCounter(store, bins, terms, 4 * terms.length * 4)).not.toBeNull();
   });
 });
