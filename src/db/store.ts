@@ -111,6 +111,19 @@ export class Store {
   /** The memory limit withMemoryLimit returns to (see there). */
   private baseLimit: string | null | undefined;
 
+  /**
+   * Whether a streamed result is being read. DuckDB invalidates a connection's pending result
+   * when another statement starts on it, and the stream then reads wrong rows, silently (seen:
+   * two counters reading at once gave other counts): such a statement is refused instead.
+   */
+  private streaming = false;
+
+  /** Throws when a streamed result is still being read on this connection (see `streaming`). */
+  private idle(what: string): void {
+    if (this.streaming)
+      throw new Error(`Store: ${what} while a streamed result is still being read on the same connection (read it to the end, or break out of it, first)`);
+  }
+
   static async open(path: string = ':memory:', opts: StoreOptions = {}): Promise<Store> {
     const readOnly = opts.readOnly ?? false;
     // DuckDB refuses to open a missing file read-only; an empty in-memory database answers
@@ -171,6 +184,7 @@ export class Store {
 
   /** Run a statement for its effect. */
   async run(sql: string, params: readonly Param[] = [], opts: RunOptions = {}): Promise<number> {
+    this.idle('a statement');
     const values = params.length ? params.map(toDuckValue) : undefined;
     if (!opts.onProgress) return (await this.conn.run(sql, values)).rowsChanged;
     return this.withProgress(opts.onProgress, opts.progressMs ?? 100, async () => (await this.conn.run(sql, values)).rowsChanged);
@@ -204,6 +218,7 @@ export class Store {
 
   /** Read a small result (aggregates) at once, as row objects. */
   async all<T extends Row = Row>(sql: string, params: readonly Param[] = []): Promise<T[]> {
+    this.idle('a query');
     const reader = await this.conn.runAndReadAll(sql, params.length ? params.map(toDuckValue) : undefined);
     return reader.getRowObjectsJS().map((r) => normaliseValue(r) as T);
   }
@@ -215,17 +230,23 @@ export class Store {
 
   /** Stream a result chunk by chunk (each chunk up to 2048 rows), never holding it whole. */
   async *stream<T extends Row = Row>(sql: string, params: readonly Param[] = []): AsyncGenerator<T[]> {
-    const result = await this.conn.stream(sql, params.length ? params.map(toDuckValue) : undefined);
-    const names = result.deduplicatedColumnNames();
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) return;
-      const rows = chunk.convertRows(JSDuckDBValueConverter);
-      yield rows.map((r) => {
-        const o: Row = {};
-        names.forEach((n, i) => (o[n] = normaliseValue(r[i])));
-        return o as T;
-      });
+    this.idle('a streamed query');
+    this.streaming = true;
+    try {
+      const result = await this.conn.stream(sql, params.length ? params.map(toDuckValue) : undefined);
+      const names = result.deduplicatedColumnNames();
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) return;
+        const rows = chunk.convertRows(JSDuckDBValueConverter);
+        yield rows.map((r) => {
+          const o: Row = {};
+          names.forEach((n, i) => (o[n] = normaliseValue(r[i])));
+          return o as T;
+        });
+      }
+    } finally {
+      this.streaming = false;
     }
   }
 
@@ -239,7 +260,16 @@ export class Store {
    * (VARCHAR, LIST, ...) is refused: cast or hash it in the statement.
    */
   async *columnChunks(sql: string, params: readonly Param[] = []): AsyncGenerator<ColumnChunk> {
-    const result = await this.conn.stream(sql, params.length ? params.map(toDuckValue) : undefined);
+    this.idle('a streamed query');
+    this.streaming = true;
+    try {
+      yield* this.chunksOf(await this.conn.stream(sql, params.length ? params.map(toDuckValue) : undefined));
+    } finally {
+      this.streaming = false;
+    }
+  }
+
+  private async *chunksOf(result: Awaited<ReturnType<DuckDBConnection['stream']>>): AsyncGenerator<ColumnChunk> {
     const n = result.columnCount;
     for (;;) {
       const chunk = await result.fetchChunk();
@@ -276,6 +306,7 @@ export class Store {
    * transactional, so a failed ingest leaves the table exactly as it was.
    */
   async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+    this.idle('a transaction');
     await this.conn.run('BEGIN TRANSACTION');
     try {
       const out = await fn(this);
@@ -289,6 +320,7 @@ export class Store {
 
   /** Append rows (column arrays) through DuckDB's appender, used for Arrow IPC batches. */
   async appendColumns(table: string, columns: readonly (readonly Param[])[], rowCount: number): Promise<void> {
+    this.idle('an append');
     const app = await this.conn.createAppender(table);
     try {
       for (let i = 0; i < rowCount; i++) {

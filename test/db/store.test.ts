@@ -42,6 +42,24 @@ describe('store', () => {
     s.close();
   });
 
+  it('refuses a statement while a streamed result is being read (DuckDB would invalidate the stream); fine after it ends or is left', async () => {
+    const s = await Store.open();
+    for (const read of [(sql: string) => s.stream(sql), (sql: string) => s.columnChunks(sql)]) {
+      const it = read('select range as i from range(100000)')[Symbol.asyncIterator]();
+      await it.next();
+      await expect(s.all('select 1 as x')).rejects.toThrow(/streamed result is still being read/);
+      await expect(s.run('select 1')).rejects.toThrow(/streamed result/);
+      let more = 1;
+      while (!(await it.next()).done) more++;
+      expect(more).toBeGreaterThan(10);
+      expect(await s.one('select 1 as x')).toEqual({ x: 1 });
+      // leaving a loop early ends the stream too
+      for await (const chunk of read('select range as i from range(100000)')) if (chunk) break;
+      expect(await s.one('select 2 as x')).toEqual({ x: 2 });
+    }
+    s.close();
+  });
+
   it('rolls back a failed transaction, DDL included', async () => {
     const s = await Store.open();
     await s.run('create table keep as select 1 as a');
