@@ -123,4 +123,26 @@ describe('the covering search counter: bitmaps vs SQL histograms', () => {
     expect(await bitmapCounter(store, bins, terms, 4 * terms.length * 4 - 1)).toBeNull();
     expect(await bitmapCounter(store, bins, terms, 4 * terms.length * 4)).not.toBeNull();
   });
+
+  it('counts a category of many values (more codes than prefix bitmaps are kept for) as SQL does', async () => {
+    const rows = Array.from({ length: 1200 }, (_, i) => ({
+      ratio: null,
+      big: null,
+      flag: null,
+      // 400 values, a few of them mostly bots (by lift), one NULL in 7
+      client: i % 7 === 0 ? null : `c${i % 400}`,
+      bot: i % 400 < 30 || i % 5 === 0,
+      val: i % 3 === 0,
+      cov: i % 11 === 0,
+    }));
+    await makeSample(rows);
+    const terms = await termsOf();
+    expect(terms.some((t) => t.atom.spec.op === 'in')).toBe(true);
+    const bins = await addBins(store, FEATURES, terms);
+    const parents = [[terms.find((t) => t.atom.spec.op === 'in')!]];
+    const sql = sqlCounter(store, bins, terms);
+    const bits = (await bitmapCounter(store, bins, terms))!;
+    expect(await bits.score(null)).toEqual(await sql.score(null));
+    expect(await bits.score(parents)).toEqual(await sql.score(parents));
+  });
 });
