@@ -87,6 +87,16 @@ export function falsePositivesFor(ast: Expr, catalog: Catalog, test: RuleResult 
     if (/per_ip|nat|ip/i.test(f!.name)) out.push('Offices and mobile carriers that put many people behind one IP address');
     if (/request|rate|interarrival/i.test(f!.name)) out.push('Power users and people who open many tabs at once');
   }
+  // people matched, but no segment says who they are (the data has no segment columns, or they
+  // are spread thin): say how many, never that there were none
+  const fp = test?.counts.fp ?? 0;
+  if (fp > 0 && segs.length === 0) {
+    const humans = fp + (test?.counts.tn ?? 0);
+    out.unshift(
+      `${fp.toLocaleString('en-US')} of ${humans.toLocaleString('en-US')} labelled people matched it in the test window (${pct(fp / humans, 3)}); ` +
+        'no segment column tells who they are: `rulegen fp` lists the false-positive scenarios',
+    );
+  }
   const unique = [...new Set(out)];
   return unique.length ? unique : ['Unknown: no labelled person matched it in the test window'];
 }

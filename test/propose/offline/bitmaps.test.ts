@@ -34,7 +34,15 @@ beforeAll(async () => {
 });
 afterAll(() => store.close());
 
-type SampleRow = typeof row extends fc.Arbitrary<infer T> ? T : never;
+interface SampleRow {
+  ratio: number | null;
+  big: number | null;
+  flag: boolean | null;
+  client: string | null;
+  bot: boolean;
+  val: boolean;
+  cov: boolean;
+}
 
 async function makeSample(rows: SampleRow[]): Promise<void> {
   // (the appender takes a plain table name: the rows go through one)
