@@ -94,7 +94,7 @@ export function falsePositivesFor(ast: Expr, catalog: Catalog, test: RuleResult 
     const humans = fp + (test?.counts.tn ?? 0);
     out.unshift(
       `${fp.toLocaleString('en-US')} of ${humans.toLocaleString('en-US')} labelled people matched it in the test window (${pct(fp / humans, 3)}); ` +
-        'no segment column tells who they are: `rulegen fp` lists the false-positive scenarios',
+        'no segment column tells who they are (rulegen fp on this rule lists the false-positive scenarios)',
     );
   }
   const unique = [...new Set(out)];
