@@ -13,7 +13,8 @@ describe('false-positive scenarios of offline candidates', () => {
   it('say how many labelled people matched when no segment tells who they are; "no one" only when no one did', () => {
     // the real Apache log has no segment columns: 40 people matched, none attributed to a segment
     expect(falsePositivesFor(ast, catalog, result(40, 448))).toEqual([
-      '40 of 488 labelled people matched it in the test window (8.197%); no segment column tells who they are (rulegen fp on this rule lists the false-positive scenarios)',
+      '40 of 488 labelled people matched it in the test window (8.197%); ' +
+        'no segment column tells who they are (rulegen fp on this rule lists the false-positive scenarios)',
     ]);
     expect(falsePositivesFor(ast, catalog, result(0, 488))).toEqual(['Unknown: no labelled person matched it in the test window']);
   });
