@@ -49,7 +49,7 @@ const wordsFor = (rows: number) => (((rows + 31) >>> 5) + 3) & ~3;
  */
 export const MAX_BITMAP_BYTES = 512 * 1024 * 1024;
 
-async function readCodes(store: Store, bins: Bins): Promise<SampleCodes> {
+async function readCodes(store: Store, bins: Bins, rows: number): Promise<SampleCodes> {
   const cats = bins.use.map((f, i) => (f.type === 'category' ? i : -1)).filter((i) => i >= 0);
   const dicts: (string[] | null)[] = bins.use.map(() => null);
   if (cats.length) {
@@ -59,7 +59,6 @@ async function readCodes(store: Store, bins: Bins): Promise<SampleCodes> {
     for (const i of cats) dicts[i] = [];
     for (const r of rows) dicts[n(r.f)]!.push(r.b);
   }
-  const rows = await sampleRows(store);
   const words = wordsFor(rows);
   const codes = bins.use.map(() => new Int32Array(rows).fill(-1));
   const fitBot = new Int32Array(words);
@@ -154,8 +153,9 @@ async function flagBitmap(store: Store, words: number, flag: string): Promise<In
  * it is read again after `coverageChanged()`.
  */
 export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Term[], maxBytes = MAX_BITMAP_BYTES): Promise<AtomCounter | null> {
-  if (4 * terms.length * wordsFor(await sampleRows(store)) > maxBytes) return null;
-  const s = await readCodes(store, bins);
+  const rows = await sampleRows(store);
+  if (4 * terms.length * wordsFor(rows) > maxBytes) return null;
+  const s = await readCodes(store, bins, rows);
   const W = s.words;
   const K = terms.length;
   // one memory: the atoms' bitmaps, 4 masks, the list of atoms and 4 counts per atom
@@ -165,9 +165,12 @@ export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Te
   const list0 = masks0 + 4 * bytes;
   const out0 = list0 + 16 * Math.ceil(K / 4);
   const P: Prims = makePrims(wantSimd(), out0 + 16 * K);
-  const i32 = () => new Int32Array(P.buffer);
+  // the memory never grows after this: one view of it serves every call (mask 3 stays zero)
+  const mem = new Int32Array(P.buffer);
   atomBitmaps(s, bins, terms, (i) => new Int32Array(P.buffer, atoms0 + i * bytes, W));
   new Int32Array(P.buffer, list0, K).set(Array.from({ length: K }, (_, i) => atoms0 + i * bytes));
+  // masks 0..2: a parent's bots, its bots no rule covers yet, its humans
+  const [mb, mn, mh] = [0, 1, 2].map((j) => (masks0 + j * bytes) >>> 2) as [number, number, number];
   const index = new Map(terms.map((t, i) => [t, i]));
   let cov: Int32Array | null = null;
   let searched = 0;
@@ -177,14 +180,11 @@ export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Te
     const mask = only === 'new' ? await flagBitmap(store, W, `"_rg_new"`) : null;
     searched += K * ps.length;
     return ps.map((p) => {
-      const mem = i32();
       const parts = p.map((t) => {
         const i = index.get(t);
         if (i === undefined) throw new Error(`bitmap counter: ${t.atom.key} is not one of its atoms`);
         return (atoms0 + i * bytes) >>> 2;
       });
-      // masks 0..2: the parent's bots, its bots no rule covers yet, its humans (3: none)
-      const [mb, mn, mh] = [0, 1, 2].map((j) => (masks0 + j * bytes) >>> 2) as [number, number, number];
       let lo = W;
       let hi = 0;
       for (let w = 0; w < W; w++) {
@@ -199,14 +199,12 @@ export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Te
           hi = w + 1;
         }
       }
-      mem.fill(0, (masks0 + 3 * bytes) >>> 2, (masks0 + 4 * bytes) >>> 2);
       if (lo >= hi) return terms.map(() => ({ tpAll: 0, tpNew: 0, fp: 0 }));
       // the primitives count 64-bit words: [lo, hi) widened to even 32-bit words
       P.count(list0, K, masks0, bytes, lo >>> 1, (hi + 1) >>> 1, out0);
-      const c = i32();
       return terms.map((_, i) => {
         const o = (out0 >>> 2) + 4 * i;
-        return { tpAll: c[o]!, tpNew: c[o + 1]!, fp: c[o + 2]! };
+        return { tpAll: mem[o]!, tpNew: mem[o + 1]!, fp: mem[o + 2]! };
       });
     });
   };

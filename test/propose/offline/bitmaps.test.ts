@@ -90,21 +90,21 @@ describe('the covering search counter: bitmaps vs SQL histograms', () => {
           ...picks.map((p) => [terms[p % terms.length]!]),
           picks.length >= 2 ? [terms[picks[0]! % terms.length]!, terms[picks[1]! % terms.length]!] : [],
         ].filter((p) => p.length);
-        const both = async (f: (c: AtomCounter) => Promise<unknown>) => {
+        const same = async (f: (c: AtomCounter) => Promise<unknown>) => {
           // one after the other: they share the store's connection
           const results: unknown[] = [];
           for (const c of counters) results.push(await f(c));
           for (const r of results.slice(1)) expect(r).toEqual(results[0]);
         };
-        await both((c) => c.score(null));
-        if (parents.length) await both((c) => c.score(parents));
+        await same((c) => c.score(null));
+        if (parents.length) await same((c) => c.score(parents));
         // a rule covers some bots: the "new" flag, then coverage, as the covering loop sets them
         const t = terms[(picks[0] ?? 0) % terms.length]!;
         await store.run(`UPDATE ${SAMPLE} SET "_rg_new" = true WHERE NOT ${COV} AND ${LBL} = 1 AND NOT ${VAL} AND (${t.pred.sql})`, t.pred.parameters);
-        await both((c) => c.score(null, 'new'));
+        await same((c) => c.score(null, 'new'));
         await store.run(`UPDATE ${SAMPLE} SET ${COV} = true, "_rg_new" = false WHERE "_rg_new"`);
         for (const c of counters) c.coverageChanged();
-        await both((c) => c.score(parents.length ? parents : null));
+        await same((c) => c.score(parents.length ? parents : null));
       }),
       { numRuns: 40, seed: 13 },
     );
