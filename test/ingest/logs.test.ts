@@ -190,7 +190,14 @@ describe('bad input: exit 2 and the store unchanged', () => {
     expect(r.code, r.stderr).toBe(0);
     return dir;
   }
-  const count = async (dir: string) => Number((await query<{ n: number }>(dir, 'SELECT count(*) AS n FROM sessions'))[0]!.n);
+  const count = async (dir: string) => {
+    // the store as the first run left it: its sessions, its requests (a view over the lines it
+    // stored) and no table of the failed run
+    const tables = await query<{ t: string }>(dir, 'SELECT table_name AS t FROM duckdb_tables() WHERE NOT temporary ORDER BY 1');
+    expect(tables.map((t) => t.t).filter((t) => t.startsWith('rulegen_'))).toEqual(['rulegen_requests_lines_0', 'rulegen_requests_map']);
+    expect(Number((await query<{ n: number }>(dir, 'SELECT count(*) AS n FROM requests'))[0]!.n)).toBe(8);
+    return Number((await query<{ n: number }>(dir, 'SELECT count(*) AS n FROM sessions'))[0]!.n);
+  };
 
   it('a file that is not a log', async () => {
     const dir = await loaded();
@@ -251,6 +258,26 @@ describe('bad input: exit 2 and the store unchanged', () => {
       expect(r.code, args.join(' ')).toBe(2);
     }
     expect(await count(dir)).toBe(4);
+  });
+
+  it('--replace swaps in the new log whole: sessions, requests and the lines they read', async () => {
+    const dir = await loaded();
+    const log = join(FORMATS, 'combined.log');
+    const r = await runCli(['-C', dir, '-q', 'ingest-logs', '--replace', log, REAL], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const tables = await query<{ t: string }>(
+      dir,
+      "SELECT table_name AS t FROM duckdb_tables() WHERE NOT temporary AND starts_with(table_name, 'rulegen_') ORDER BY 1",
+    );
+    expect(tables.map((t) => t.t)).toEqual(['rulegen_requests_lines_0', 'rulegen_requests_lines_1', 'rulegen_requests_map']);
+    const perFile = await query<{ f: number; n: number }>(dir, 'SELECT file_no AS f, count(*) AS n FROM requests GROUP BY 1 ORDER BY 1');
+    expect(perFile.map((x) => [Number(x.f), Number(x.n)])).toEqual([
+      [0, 8],
+      [1, 10000],
+    ]);
+    // the view reads each line as parsed: line 1 of the real log
+    const first = await query<{ ip: string; path: string }>(dir, 'SELECT ip, path FROM requests WHERE file_no = 1 AND line_no = 1');
+    expect(first).toEqual([{ ip: '83.149.9.216', path: '/presentations/logstash-monitorama-2013/images/kibana-search.png' }]);
   });
 
   it('reads a .gz log directly', async () => {

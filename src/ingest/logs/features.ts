@@ -2,19 +2,24 @@
  * Session features from access logs: one table that is both the SQL (an aggregate over a
  * session's requests) and the catalog entry written to features.yaml, so the two cannot drift.
  *
- * The aggregates run over `req`, the session's requests, whose derived columns are computed once
- * in sessionize.ts: `gap` (seconds since the previous request of the session, NULL for the first),
- * `depth` (non-empty path segments), `ext_class` (html|image|static|document|other), `ref_host`,
- * `insite` (referrer from the site itself), `is_login` (login path), `night` (local hour < 6); and
- * per session (joined to every request) `distinct_paths` and `path_entropy`, from one count per
- * session and path.
+ * The aggregates run over the session's requests as narrow per-line columns computed once in
+ * sessionize.ts (long strings such as the path, the referrer and the user agent are not carried):
+ * `ts`, `seq` (the line's place in the log), `method` (GET|HEAD|POST|other), `status_class`
+ * (2xx|3xx|4xx|5xx|other), `bytes`, `version` (the HTTP version: 1.0|1.1|2|3|other), `gap` (seconds since
+ * the previous request of the session, NULL for the first), `depth` (non-empty path segments),
+ * `ext_class` (html|image|static|document|other), `is_login` (login path), `robots` (/robots.txt),
+ * `sitemap` (/sitemap...), `no_referrer`, `insite` (referrer from the site itself), `no_ua`, `night`
+ * (local hour < 6). A feature marked `session` is instead an expression over the session's own
+ * columns: `requests` (its count), `distinct_paths` and `path_entropy` (from one count per session
+ * and path) and `ua`, its user agent (the most common one), read once per session.
  */
 import type { Feature } from '../../catalog/schema.js';
 
 export interface LogFeature {
   name: string;
-  /** Aggregate SQL over the session's requests (`req` rows grouped by session). */
+  /** Aggregate SQL over the session's requests, or with `session`, an expression over the session's own columns (see above). */
   sql: string;
+  session?: true;
   catalog: Omit<Feature, 'name' | 'sensitive'> & { sensitive?: boolean };
 }
 
@@ -46,6 +51,19 @@ export function uaFamilySql(ua: string): string {
 /** A user agent that no real client sends: too short, or without a product/version token. */
 export function uaMalformedSql(ua: string): string {
   return `(${ua} IS NOT NULL AND ${ua} <> '' AND (length(${ua}) < 8 OR NOT regexp_matches(${ua}, '[A-Za-z][A-Za-z0-9._-]*/[0-9]')))`;
+}
+
+/** The HTTP versions a request can use (column `version`), oldest first. */
+const VERSIONS = ['1.0', '1.1', '2', '3', 'other'];
+
+/**
+ * The version most of the session's requests used, from one count per version (cheaper than a
+ * mode, which keeps a map per session, and it breaks ties the same way every time: the older);
+ * 'none' when no request said.
+ */
+function mostUsedVersion(): string {
+  const counts = `[${VERSIONS.map((v) => `count(*) FILTER (WHERE version = '${v}')`).join(', ')}]`;
+  return `CASE WHEN count(version) = 0 THEN 'none' ELSE [${VERSIONS.map((v) => `'${v}'`).join(', ')}][list_position(${counts}, list_max(${counts}))] END`;
 }
 
 export const LOG_FEATURES: readonly LogFeature[] = [
@@ -123,12 +141,14 @@ export const LOG_FEATURES: readonly LogFeature[] = [
   // navigation
   {
     name: 'distinct_paths',
-    sql: 'any_value(distinct_paths)',
+    sql: 'distinct_paths',
+    session: true,
     catalog: { type: 'number', unit: 'paths', label: 'distinct paths', description: 'Different paths requested in the session.', range: [0, null] },
   },
   {
     name: 'distinct_path_share',
-    sql: 'any_value(distinct_paths) / count(*)',
+    sql: 'distinct_paths / requests',
+    session: true,
     catalog: {
       type: 'number',
       unit: 'share',
@@ -139,7 +159,8 @@ export const LOG_FEATURES: readonly LogFeature[] = [
   },
   {
     name: 'revisits',
-    sql: 'count(*) - any_value(distinct_paths)',
+    sql: 'requests - distinct_paths',
+    session: true,
     catalog: {
       type: 'number',
       unit: 'requests',
@@ -170,10 +191,11 @@ export const LOG_FEATURES: readonly LogFeature[] = [
     'share of in-site referrers',
     "Share of the requests whose referrer is a page of the site itself (logs.hosts, or the log's most common referring host).",
   ),
-  ratio('empty_referrer_share', "referrer IS NULL OR referrer = ''", 'share of requests without a referrer', 'Share of the requests that sent no referrer.'),
+  ratio('empty_referrer_share', 'no_referrer', 'share of requests without a referrer', 'Share of the requests that sent no referrer.'),
   {
     name: 'path_entropy',
-    sql: 'any_value(path_entropy)',
+    sql: 'path_entropy',
+    session: true,
     catalog: {
       type: 'number',
       unit: 'bits',
@@ -184,7 +206,7 @@ export const LOG_FEATURES: readonly LogFeature[] = [
   },
   {
     name: 'deep_link_start',
-    sql: 'arg_min(depth, (ts, file_no, line_no)) >= 2',
+    sql: 'arg_min(depth, (ts, seq)) >= 2',
     catalog: { type: 'boolean', label: 'starts on a deep link', description: 'The first request of the session is for a path two or more segments deep.' },
   },
   // content and protocol
@@ -199,21 +221,16 @@ export const LOG_FEATURES: readonly LogFeature[] = [
   ),
   ratio('head_share', "method = 'HEAD'", 'share of HEAD requests', 'Share of the requests made with the HEAD method.'),
   ratio('post_share', "method = 'POST'", 'share of POST requests', 'Share of the requests made with the POST method.'),
-  ratio(
-    'other_method_share',
-    "method IS NULL OR method NOT IN ('GET', 'HEAD', 'POST')",
-    'share of other methods',
-    'Share of the requests made with a method other than GET, HEAD or POST.',
-  ),
-  ratio('status_2xx_share', 'status BETWEEN 200 AND 299', 'share of successful responses', 'Share of the requests answered with a 2xx status.'),
-  ratio('status_3xx_share', 'status BETWEEN 300 AND 399', 'share of redirects', 'Share of the requests answered with a 3xx status.'),
+  ratio('other_method_share', "method = 'other'", 'share of other methods', 'Share of the requests made with a method other than GET, HEAD or POST.'),
+  ratio('status_2xx_share', "status_class = '2xx'", 'share of successful responses', 'Share of the requests answered with a 2xx status.'),
+  ratio('status_3xx_share', "status_class = '3xx'", 'share of redirects', 'Share of the requests answered with a 3xx status.'),
   ratio(
     'status_4xx_share',
-    'status BETWEEN 400 AND 499',
+    "status_class = '4xx'",
     'share of client errors',
     'Share of the requests answered with a 4xx status (not found, forbidden and similar).',
   ),
-  ratio('status_5xx_share', 'status BETWEEN 500 AND 599', 'share of server errors', 'Share of the requests answered with a 5xx status.'),
+  ratio('status_5xx_share', "status_class = '5xx'", 'share of server errors', 'Share of the requests answered with a 5xx status.'),
   {
     name: 'bytes_total',
     sql: 'coalesce(sum(bytes), 0)',
@@ -226,12 +243,12 @@ export const LOG_FEATURES: readonly LogFeature[] = [
   },
   {
     name: 'robots_txt_fetched',
-    sql: "bool_or(path = '/robots.txt')",
+    sql: 'bool_or(robots)',
     catalog: { type: 'boolean', label: 'fetched robots.txt', description: 'The session requested /robots.txt, which browsers never do by themselves.' },
   },
   {
     name: 'sitemap_fetched',
-    sql: "bool_or(path LIKE '/sitemap%')",
+    sql: 'bool_or(sitemap)',
     catalog: { type: 'boolean', label: 'fetched a sitemap', description: 'The session requested a sitemap file.' },
   },
   {
@@ -241,19 +258,19 @@ export const LOG_FEATURES: readonly LogFeature[] = [
   },
   {
     name: 'http_version',
-    sql: `CASE mode(protocol) WHEN 'HTTP/1.0' THEN '1.0' WHEN 'HTTP/1.1' THEN '1.1' WHEN 'HTTP/2.0' THEN '2' WHEN 'HTTP/2' THEN '2' WHEN 'HTTP/3' THEN '3'
-      ELSE CASE WHEN mode(protocol) IS NULL THEN 'none' ELSE 'other' END END`,
+    sql: mostUsedVersion(),
     catalog: {
       type: 'category',
       label: 'HTTP version',
-      description: 'The HTTP version most of the session used.',
+      description: 'The HTTP version most of the session used (the older of two used equally often).',
       values: ['1.0', '1.1', '2', '3', 'none', 'other'],
     },
   },
   // technical: derived from the user agent, which is also where the weak label comes from
   {
     name: 'ua_family',
-    sql: uaFamilySql('mode(ua)'),
+    sql: uaFamilySql('ua'),
+    session: true,
     catalog: {
       type: 'category',
       label: 'browser family',
@@ -264,12 +281,13 @@ export const LOG_FEATURES: readonly LogFeature[] = [
   },
   {
     name: 'ua_missing',
-    sql: "bool_and(ua IS NULL OR ua = '')",
+    sql: 'bool_and(no_ua)',
     catalog: { type: 'boolean', label: 'sends no user agent', description: 'The session sent no user agent at all.', leak: true },
   },
   {
     name: 'ua_malformed',
-    sql: uaMalformedSql('mode(ua)'),
+    sql: uaMalformedSql('ua'),
+    session: true,
     catalog: {
       type: 'boolean',
       label: 'sends a malformed user agent',
@@ -279,7 +297,8 @@ export const LOG_FEATURES: readonly LogFeature[] = [
   },
   {
     name: 'user_agent',
-    sql: 'mode(ua)',
+    sql: 'ua',
+    session: true,
     catalog: {
       type: 'category',
       label: 'user agent',

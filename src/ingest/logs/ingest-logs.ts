@@ -19,7 +19,7 @@ import { resolveInputs, type GlobMatch } from '../inputs.js';
 import { detectFormat, LOG_FORMATS, type LogFormat } from './formats.js';
 import { sessionizeSql } from './sessionize.js';
 import { checkGzip, checkJsonMapping, checkKey, checkTimeZone } from './checks.js';
-import { dropScratch, firstLines, parseFiles, PARSED, scratchFor } from './parse.js';
+import { dropTables, firstLines, lineTables, parseFiles, PARSED, REQUEST_LINES } from './parse.js';
 import { capSettings, restoreSettings } from './settings.js';
 
 export interface IngestLogsOptions {
@@ -57,11 +57,20 @@ export interface IngestLogsSummary {
   warnings: Problem[];
 }
 
-const REQ = 'rulegen_log_requests';
+const MAP = 'rulegen_log_map';
 const SESS = 'rulegen_log_sessions';
 const UA = 'rulegen_log_ua';
-/** The requests of the sessions, kept beside them for `explain` and later features. */
+/** The prefix of the temporary tables sessionizing makes, and the tables (see sessionizeSql). */
+const TEMP_PREFIX = 'rulegen_log';
+const TEMP = ['keys', 'paths', 'lines', 'spans', 'agg'].map((t) => `${TEMP_PREFIX}_${t}`);
+/**
+ * The requests of the sessions, kept beside them for investigation and later features: a view
+ * over the parsed lines as stored (REQUEST_LINES) and REQUEST_MAP, each usable line's session and
+ * gap, so the log is stored once.
+ */
 export const REQUESTS_TABLE = 'requests';
+/** file_no, line_no, session_id, gap: one row per usable line of a committed ingest. */
+const REQUEST_MAP = 'rulegen_requests_map';
 
 export async function ingestLogs(store: Store, config: Config, opts: IngestLogsOptions): Promise<IngestLogsSummary> {
   if (opts.files.length === 0) throw InputError.single({ message: 'no log files', expected: 'one or more files', found: 'none' });
@@ -136,148 +145,174 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
   }
 
   const saved = await capSettings(store);
-  const scratch = scratchFor(store, files);
+  const tables = lineTables(files);
   try {
-    await parseFiles(store, scratch, { files, formats, heads, logs, okExpr, onStep: opts.onStep, onProgress: opts.onProgress });
-    return await transact();
+    await parseFiles(store, tables, { files, formats, heads, logs, okExpr, onStep: opts.onStep, onProgress: opts.onProgress });
+    return await build();
   } finally {
-    // the temporary tables, views and scratch file are this run's own: dropped whatever happened
+    // the views and tables are this run's own: dropped whatever happened (a committed run
+    // renamed the ones it keeps first)
     for (const v of ['rulegen_log_ok', PARSED]) await store.run(`DROP VIEW IF EXISTS ${v}`).catch(() => undefined);
-    await dropScratch(store, scratch);
+    await dropTables(store, [...tables, MAP, SESS, UA, ...TEMP]);
     await restoreSettings(store, saved);
   }
 
-  function transact(): Promise<IngestLogsSummary> {
-    return store.transaction(async (tx) => {
-      for (const t of [REQ, SESS, UA]) await tx.run(`DROP TABLE IF EXISTS ${t}`);
-      const perFile: IngestLogsSummary['files'] = [];
-      // one scan of the parsed lines for every count the run needs: lines and bad lines per
-      // file, and whether any usable line carries a request host
-      const counts = await tx.all<{ file_no: number; n: number; bad: number; hosts: number }>(
-        `SELECT file_no, count(*) AS n, count(*) FILTER (WHERE NOT (${okExpr})) AS bad, count(host) FILTER (WHERE ${okExpr}) AS hosts
-         FROM ${PARSED} GROUP BY file_no`,
+  /**
+   * The sessions and the session map are built in tables of this run (outside a transaction:
+   * DuckDB writes a table made inside one on a single thread), then swapped in, in one
+   * transaction: all or nothing.
+   */
+  async function build(): Promise<IngestLogsSummary> {
+    for (const t of [MAP, SESS, UA]) await store.run(`DROP TABLE IF EXISTS ${t}`);
+    const perFile: IngestLogsSummary['files'] = [];
+    // one scan of the parsed lines for every count the run needs: lines and bad lines per
+    // file, and whether any usable line carries a request host
+    const counts = await store.all<{ file_no: number; n: number; bad: number; hosts: number }>(
+      `SELECT file_no, count(*) AS n, count(*) FILTER (WHERE NOT (${okExpr})) AS bad, count(host) FILTER (WHERE ${okExpr}) AS hosts
+       FROM ${PARSED} GROUP BY file_no`,
+    );
+    const countOf = (i: number) => counts.find((c) => Number(c.file_no) === i);
+    for (let i = 0; i < files.length; i++) {
+      perFile.push({
+        file: files[i]!,
+        format: formats[i]!.format,
+        detected: formats[i]!.detected,
+        lines: Number(countOf(i)?.n ?? 0),
+        bad: Number(countOf(i)?.bad ?? 0),
+      });
+    }
+    if (kinds[0] === 'jsonl') await checkJsonMapping(store, logs, files, customKey);
+    const lines = perFile.reduce((a, f) => a + f.lines, 0);
+    const bad = perFile.reduce((a, f) => a + f.bad, 0);
+    // a line that is not usable kept its text (raw) for this
+    const firstBad = bad
+      ? await store.all<{ file_no: number; line_no: number; line: string | null }>(
+          `SELECT file_no, line_no, raw AS line FROM ${PARSED} WHERE NOT (${okExpr}) ORDER BY file_no, line_no LIMIT 5`,
+        )
+      : [];
+    const first = firstBad.map((b) => ({ file: files[Number(b.file_no)]!, line: Number(b.line_no), text: b.line ?? '' }));
+    const share = lines ? bad / lines : 0;
+    if (lines === 0) throw InputError.single({ message: 'the log has no lines', where: { file: files[0] }, expected: 'access-log lines', found: 'none' });
+    if (bad === lines || share > logs.max_bad_share) {
+      throw new InputError(
+        `${bad.toLocaleString('en-US')} of ${lines.toLocaleString('en-US')} lines (${(100 * share).toFixed(1)}%) do not parse as ${kinds[0]}; ` +
+          `the limit is logs.max_bad_share = ${(100 * logs.max_bad_share).toFixed(1)}%`,
+        first.map((b) => ({
+          severity: 'error' as const,
+          message: 'malformed line',
+          where: { file: b.file, line: b.line },
+          expected: `a ${kinds[0]} log line with a valid time`,
+          found: 'a line that does not parse',
+          excerpt: b.text.slice(0, 300),
+        })),
       );
-      const countOf = (i: number) => counts.find((c) => Number(c.file_no) === i);
-      for (let i = 0; i < files.length; i++) {
-        perFile.push({
-          file: files[i]!,
-          format: formats[i]!.format,
-          detected: formats[i]!.detected,
-          lines: Number(countOf(i)?.n ?? 0),
-          bad: Number(countOf(i)?.bad ?? 0),
-        });
-      }
-      if (kinds[0] === 'jsonl') await checkJsonMapping(tx, logs, files, customKey);
-      const lines = perFile.reduce((a, f) => a + f.lines, 0);
-      const bad = perFile.reduce((a, f) => a + f.bad, 0);
-      // a line that is not usable kept its text (raw) for this
-      const firstBad = bad
-        ? await tx.all<{ file_no: number; line_no: number; line: string | null }>(
-            `SELECT file_no, line_no, raw AS line FROM ${PARSED} WHERE NOT (${okExpr}) ORDER BY file_no, line_no LIMIT 5`,
-          )
-        : [];
-      const first = firstBad.map((b) => ({ file: files[Number(b.file_no)]!, line: Number(b.line_no), text: b.line ?? '' }));
-      const share = lines ? bad / lines : 0;
-      if (lines === 0) throw InputError.single({ message: 'the log has no lines', where: { file: files[0] }, expected: 'access-log lines', found: 'none' });
-      if (bad === lines || share > logs.max_bad_share) {
-        throw new InputError(
-          `${bad.toLocaleString('en-US')} of ${lines.toLocaleString('en-US')} lines (${(100 * share).toFixed(1)}%) do not parse as ${kinds[0]}; ` +
-            `the limit is logs.max_bad_share = ${(100 * logs.max_bad_share).toFixed(1)}%`,
-          first.map((b) => ({
-            severity: 'error' as const,
-            message: 'malformed line',
-            where: { file: b.file, line: b.line },
-            expected: `a ${kinds[0]} log line with a valid time`,
-            found: 'a line that does not parse',
-            excerpt: b.text.slice(0, 300),
-          })),
+    }
+
+    opts.onStep?.('labelling user agents');
+    const uas = await store.all<{ ua: string }>(`SELECT DISTINCT ua FROM ${PARSED} WHERE (${okExpr}) AND ua IS NOT NULL ORDER BY ua`);
+    const { isbot } = await import('isbot');
+    await store.run(`CREATE TABLE ${UA} (ua VARCHAR, ua_id INTEGER, bot BOOLEAN)`);
+    // ids in the agents' order, so a session's most common agent is found among numbers
+    if (uas.length) await store.appendColumns(UA, [uas.map((u) => u.ua), uas.map((_, i) => i + 1), uas.map((u) => isbot(u.ua))], uas.length);
+
+    // The site's own hosts: configured, or the request host (ALB, CloudFront, JSON), or the most common referring host.
+    let hosts = (logs.hosts ?? []).map((h) => h.toLowerCase().replace(/^www\./, ''));
+    let inferred = false;
+    if (!hosts.length) {
+      if (counts.every((c) => Number(c.hosts) === 0)) {
+        const top = await store.one<{ h: string | null }>(
+          `SELECT ref_host AS h FROM ${PARSED} WHERE (${okExpr}) AND ref_host IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
         );
-      }
-
-      opts.onStep?.('labelling user agents');
-      const uas = await tx.all<{ ua: string }>(`SELECT DISTINCT ua FROM ${PARSED} WHERE (${okExpr}) AND ua IS NOT NULL ORDER BY ua`);
-      const { isbot } = await import('isbot');
-      await tx.run(`CREATE TABLE ${UA} (ua VARCHAR, bot BOOLEAN)`);
-      if (uas.length) await tx.appendColumns(UA, [uas.map((u) => u.ua), uas.map((u) => isbot(u.ua))], uas.length);
-
-      // The site's own hosts: configured, or the request host (ALB, CloudFront, JSON), or the most common referring host.
-      let hosts = (logs.hosts ?? []).map((h) => h.toLowerCase().replace(/^www\./, ''));
-      let inferred = false;
-      if (!hosts.length) {
-        if (counts.every((c) => Number(c.hosts) === 0)) {
-          const top = await tx.one<{ h: string | null }>(
-            `SELECT ref_host AS h FROM ${PARSED} WHERE (${okExpr}) AND ref_host IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
-          );
-          if (top?.h) {
-            hosts = [top.h];
-            inferred = true;
-          }
+        if (top?.h) {
+          hosts = [top.h];
+          inferred = true;
         }
       }
+    }
 
-      opts.onStep?.('building sessions');
-      await tx.run(`CREATE TEMP VIEW rulegen_log_ok AS SELECT * FROM ${PARSED} WHERE ${okExpr}`);
-      const q = sessionizeSql('rulegen_log_ok', REQ, logs, gap, hosts, config.data, UA);
-      for (const st of q.requests) {
-        // a table written in no particular order is written by every thread at once
-        if (st.unordered) await tx.run('SET preserve_insertion_order = false');
-        try {
-          await tx.run(st.sql, st.params, { onProgress: opts.onProgress });
-        } finally {
-          if (st.unordered) await tx.run('RESET preserve_insertion_order');
-        }
-      }
-      opts.onStep?.('computing session features');
-      await tx.run(`CREATE TABLE ${SESS} AS ${q.sessions.sql}`, q.sessions.params, { onProgress: opts.onProgress });
-      await tx.run('DROP VIEW rulegen_log_ok');
-      for (const t of q.temp) await tx.run(`DROP TABLE ${t}`);
-      const s = (await tx.one<Record<string, number | string | null>>(
-        `SELECT count(*) AS n, count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 1) AS bots,
-         count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 0) AS humans,
-         CAST(min(${quoteIdent(config.data.time)}) AS VARCHAR) AS from_ts, CAST(max(${quoteIdent(config.data.time)}) AS VARCHAR) AS to_ts FROM ${SESS}`,
-      ))!;
-      const requests = Number((await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${REQ}`))!.n);
+    opts.onStep?.('building sessions');
+    await store.run(`CREATE TEMP VIEW rulegen_log_ok AS SELECT * FROM ${PARSED} WHERE ${okExpr}`);
+    const q = sessionizeSql('rulegen_log_ok', { map: MAP, prefix: TEMP_PREFIX }, logs, gap, hosts, config.data, UA);
+    for (const st of q.steps) await store.run(st.sql, st.params, { onProgress: opts.onProgress });
+    opts.onStep?.('computing session features');
+    await store.run(`CREATE TABLE ${SESS} AS ${q.sessions.sql}`, q.sessions.params, { onProgress: opts.onProgress });
+    await store.run('DROP VIEW rulegen_log_ok');
+    for (const t of q.temp) await store.run(`DROP TABLE ${t}`);
+    const s = (await store.one<Record<string, number | string | null>>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 1) AS bots,
+       count(*) FILTER (WHERE ${quoteIdent(config.data.label)} = 0) AS humans,
+       CAST(min(${quoteIdent(config.data.time)}) AS VARCHAR) AS from_ts, CAST(max(${quoteIdent(config.data.time)}) AS VARCHAR) AS to_ts FROM ${SESS}`,
+    ))!;
+    const requests = Number((await store.one<{ n: number }>(`SELECT count(*) AS n FROM ${MAP}`))!.n);
 
+    await store.run(`DROP TABLE ${UA}`);
+    await store.transaction(async (tx) => {
       if (exists) await tx.run(`DROP TABLE ${table}`);
-      await tx.run(`DROP TABLE IF EXISTS ${quoteIdent(REQUESTS_TABLE)}`);
+      await dropRequests(tx);
       await tx.run(`ALTER TABLE ${SESS} RENAME TO ${table}`);
-      await tx.run(`ALTER TABLE ${REQ} RENAME TO ${quoteIdent(REQUESTS_TABLE)}`);
-      await tx.run(`DROP TABLE ${UA}`);
-
-      const sessions = Number(s['n']);
-      const bots = Number(s['bots']);
-      const humans = Number(s['humans']);
-      const warnings: Problem[] = [];
-      if (bad > 0)
-        warnings.push({
-          severity: 'warning',
-          message:
-            `${bad} malformed line${bad === 1 ? '' : 's'} (${(100 * share).toFixed(2)}%) skipped, ` +
-            `first at ${first.map((b) => `${b.file}:${b.line}`).join(', ')}`,
-        });
-      return {
-        files: perFile,
-        globs: inputs.globs,
-        lines,
-        requests,
-        bad: { count: bad, share, first },
-        sessions,
-        bots,
-        humans,
-        unlabelled: sessions - bots - humans,
-        labels:
-          'weak labels from the user agent: sessions whose agent declares a bot (isbot patterns) are bots; the rest are ' +
-          (logs.unlabelled === 'human'
-            ? 'labelled human (logs.unlabelled: human) — a bot faking a browser is counted as a human'
-            : 'unlabelled (logs.unlabelled: unknown)'),
-        hosts: { names: hosts, inferred },
-        from: (s['from_ts'] as string | null) ?? null,
-        to: (s['to_ts'] as string | null) ?? null,
-        gap_s: gap,
-        key: logs.key,
-        replaced: exists,
-        warnings,
-      };
+      await tx.run(`ALTER TABLE ${MAP} RENAME TO ${REQUEST_MAP}`);
+      for (let i = 0; i < tables.length; i++) await tx.run(`ALTER TABLE ${tables[i]} RENAME TO ${REQUEST_LINES}${i}`);
+      await tx.run(`CREATE VIEW ${quoteIdent(REQUESTS_TABLE)} AS ${requestsView(tables.length)}`);
     });
+
+    const sessions = Number(s['n']);
+    const bots = Number(s['bots']);
+    const humans = Number(s['humans']);
+    const warnings: Problem[] = [];
+    if (bad > 0)
+      warnings.push({
+        severity: 'warning',
+        message:
+          `${bad} malformed line${bad === 1 ? '' : 's'} (${(100 * share).toFixed(2)}%) skipped, ` +
+          `first at ${first.map((b) => `${b.file}:${b.line}`).join(', ')}`,
+      });
+    return {
+      files: perFile,
+      globs: inputs.globs,
+      lines,
+      requests,
+      bad: { count: bad, share, first },
+      sessions,
+      bots,
+      humans,
+      unlabelled: sessions - bots - humans,
+      labels:
+        'weak labels from the user agent: sessions whose agent declares a bot (isbot patterns) are bots; the rest are ' +
+        (logs.unlabelled === 'human'
+          ? 'labelled human (logs.unlabelled: human) — a bot faking a browser is counted as a human'
+          : 'unlabelled (logs.unlabelled: unknown)'),
+      hosts: { names: hosts, inferred },
+      from: (s['from_ts'] as string | null) ?? null,
+      to: (s['to_ts'] as string | null) ?? null,
+      gap_s: gap,
+      key: logs.key,
+      replaced: exists,
+      warnings,
+    };
   }
+}
+
+/**
+ * The `requests` view: each usable line's session and gap (REQUEST_MAP) joined to the line as
+ * parsed (REQUEST_LINES, whose rowid is the line number - 1).
+ */
+function requestsView(files: number): string {
+  const lines = Array.from({ length: files }, (_, i) => `SELECT ${i} AS file_no, rowid + 1 AS line_no, * FROM ${REQUEST_LINES}${i}`);
+  return `SELECT m.session_id, m.file_no, m.line_no, l.ip, l.ts, l.method, l.path, l.query, l.protocol, l.status, l.bytes, l.referrer, l.ua, l.host,
+      l.ref_host, m.gap
+    FROM ${REQUEST_MAP} m JOIN (${lines.join(' UNION ALL ')}) l ON l.file_no = m.file_no AND l.line_no = m.line_no`;
+}
+
+/** The previous ingest's requests dropped: the view and what it reads, or a requests table an earlier version stored. */
+async function dropRequests(tx: Store): Promise<void> {
+  const kind = await tx.one<{ t: string }>(`SELECT table_type AS t FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?`, [
+    REQUESTS_TABLE,
+  ]);
+  if (kind) await tx.run(`DROP ${kind.t === 'VIEW' ? 'VIEW' : 'TABLE'} ${quoteIdent(REQUESTS_TABLE)}`);
+  const old = await tx.all<{ name: string }>(
+    `SELECT table_name AS name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary
+       AND (starts_with(table_name, ?) OR table_name = ?)`,
+    [REQUEST_LINES, REQUEST_MAP],
+  );
+  for (const t of old) await tx.run(`DROP TABLE ${quoteIdent(t.name)}`);
 }

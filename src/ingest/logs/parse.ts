@@ -1,9 +1,7 @@
 /**
  * The parse stage of ingest-logs: each file's lines read and parsed in DuckDB, one table per file
- * (in a scratch database beside a file-backed store, temporary tables otherwise), and the PARSED
- * view over them.
+ * in the store, and the PARSED view over them.
  */
-import { rmSync } from 'node:fs';
 import { InputError } from '../../errors.js';
 import type { OnProgress } from '../../progress.js';
 import { quoteString, type Store } from '../../db/store.js';
@@ -14,8 +12,6 @@ import { REF_HOST } from './sessionize.js';
 
 /** One file's parsed lines, in file order (so a row's rowid is its line number - 1): this prefix and the file's number. */
 const FILE_LINES = 'rulegen_log_file_';
-/** The scratch database the FILE_LINES tables go to. */
-const SCRATCH = 'rulegen_log_scratch';
 /** The parsed lines of every file, with file_no and line_no (a view over the FILE_LINES tables). */
 export const PARSED = 'rulegen_log_parsed';
 
@@ -117,21 +113,17 @@ function parsedSelect(format: LogFormat, file: string, head: string[], logs: Log
   return `SELECT * EXCLUDE (line), ${REF_HOST} AS ref_host, CASE WHEN skip OR (${usable}) THEN NULL ELSE line END AS raw FROM (${select})`;
 }
 
-/** Where one run's parsed lines go: the scratch database file (null: temporary tables) and each file's table. */
-export interface Scratch {
-  file: string | null;
-  tables: string[];
+/**
+ * The parsed lines' tables of one run: one per file, in the store itself (compressed on disk for a
+ * file-backed store, so a big log neither fills the memory limit nor is copied again: the
+ * `requests` view reads these very tables once they are committed under REQUEST_LINES names).
+ */
+export function lineTables(files: readonly string[]): string[] {
+  return files.map((_, i) => `${FILE_LINES}${i}`);
 }
 
-/**
- * A file-backed store parses into a scratch database file beside it (compressed on disk, so a
- * big log does not fill the memory limit and spill); an in-memory store into temporary tables.
- */
-export function scratchFor(store: Store, files: readonly string[]): Scratch {
-  const scratchFile = store.path === ':memory:' ? null : `${store.path}.ingest-logs.tmp`;
-  const schema = scratchFile ? `${SCRATCH}.` : '';
-  return { file: scratchFile, tables: files.map((_, i) => `${schema}${FILE_LINES}${i}`) };
-}
+/** Where a committed ingest keeps file i's parsed lines (read by the `requests` view). */
+export const REQUEST_LINES = 'rulegen_requests_lines_';
 
 export interface ParseInput {
   files: readonly string[];
@@ -145,34 +137,26 @@ export interface ParseInput {
 }
 
 /**
- * Every file into its own table, before the transaction: the store is not touched (all or
- * nothing holds), and a committed table's rowid is its row's position, which is the line
- * number (inside a transaction it is not).
+ * Every file into its own table, before the transaction: the data tables are not touched (all
+ * or nothing holds: the run's tables are dropped when it fails), and a committed table's rowid is
+ * its row's position, which is the line number (inside a transaction it is not).
  */
-export async function parseFiles(store: Store, scratch: Scratch, p: ParseInput): Promise<void> {
-  const { file: scratchFile, tables: fileTables } = scratch;
+export async function parseFiles(store: Store, tables: readonly string[], p: ParseInput): Promise<void> {
   const { files, formats, heads, logs, okExpr } = p;
-  if (scratchFile) {
-    for (const f of [scratchFile, `${scratchFile}.wal`]) rmSync(f, { force: true });
-    await store.run(`ATTACH ${quoteString(scratchFile)} AS ${SCRATCH}`);
-  }
   for (let i = 0; i < files.length; i++) {
     p.onStep?.(`parsing ${files[i]}`);
     const select = parsedSelect(formats[i]!.format, files[i]!, heads[i]!, logs, okExpr);
     try {
-      await store.run(`CREATE OR REPLACE ${scratchFile ? '' : 'TEMP '}TABLE ${fileTables[i]} AS ${select}`, [], { onProgress: p.onProgress });
+      await store.run(`CREATE OR REPLACE TABLE ${tables[i]} AS ${select}`, [], { onProgress: p.onProgress });
     } catch (e) {
       throw readError(e, files[i]!);
     }
   }
-  const fileLines = fileTables.map((t, i) => `SELECT ${i} AS file_no, rowid + 1 AS line_no, * EXCLUDE (skip) FROM ${t} WHERE NOT skip`);
+  const fileLines = tables.map((t, i) => `SELECT ${i} AS file_no, rowid + 1 AS line_no, * EXCLUDE (skip) FROM ${t} WHERE NOT skip`);
   await store.run(`CREATE OR REPLACE TEMP VIEW ${PARSED} AS ${fileLines.join(' UNION ALL ')}`);
 }
 
-/** The scratch file or the temporary tables of `scratch` dropped (errors ignored). */
-export async function dropScratch(store: Store, scratch: Scratch): Promise<void> {
-  if (scratch.file) {
-    await store.run(`DETACH DATABASE IF EXISTS ${SCRATCH}`).catch(() => undefined);
-    for (const f of [scratch.file, `${scratch.file}.wal`]) rmSync(f, { force: true });
-  } else for (const t of scratch.tables) await store.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+/** Tables of a run dropped (errors ignored): after a failure, or after the ones kept were renamed (nothing to drop then). */
+export async function dropTables(store: Store, tables: readonly string[]): Promise<void> {
+  for (const t of tables) await store.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
 }
