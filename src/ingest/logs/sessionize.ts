@@ -137,8 +137,9 @@ export function sessionizeSql(
   // end, whose times never tie within a key), numbered in order of the first request (ties by
   // key), and listed once per time bucket it spans (buckets as wide as the gap, at least a
   // second). A line finds its session among those of its key and bucket: sessions of a key are
-  // more than the gap apart, so at most two share a bucket (for gaps under a second, one per
-  // distinct time), and a session spans no more buckets than it has lines.
+  // more than the gap apart, so no two of them share a bucket (for gaps under a second, at most
+  // one per distinct time in it), and a session spans no more buckets than it has lines (its
+  // requests are at most the gap apart).
   const bucketUs = Math.round(Math.max(gapSeconds, 1) * 1e6);
   const bucket = (ts: string) => `epoch_us(${ts}) // ${bucketUs}`;
   const spansSql = `CREATE TEMP TABLE ${spans} AS
