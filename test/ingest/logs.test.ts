@@ -166,6 +166,22 @@ describe('session features', () => {
     expect(odd).toMatchObject({ label: 1, ua_family: 'other', ua_malformed: false, user_agent: 'Odd "quoted" agent/1.0' });
   });
 
+  it('reads the night in logs.tz and in-site referrers from logs.hosts, with the agent out of the key', async () => {
+    // 10:00-10:03 UTC is 05:00-05:03 in New York in January: every request at night
+    const dir = await workspace('logs:\n  tz: America/New_York\n  hosts: [www.Example.org]\n  key: ip\n');
+    const r = await runCli(['-C', dir, '-q', 'ingest-logs', join(FORMATS, 'combined.log')], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = await query<{ night_share: number; insite_referrer_share: number; user_agent: string }>(
+      dir,
+      'SELECT night_share, insite_referrer_share, user_agent FROM sessions ORDER BY session_id',
+    );
+    expect(rows.map((x) => x.night_share)).toEqual([1, 1, 1, 1]);
+    // the configured host, lower-cased and without www.: 2 of the browser's 3 requests, 1 of curl's 2
+    expect(rows[0]!.insite_referrer_share).toBeCloseTo(2 / 3, 10);
+    expect(rows[1]!.insite_referrer_share).toBeCloseTo(1 / 2, 10);
+    expect(rows[3]!.user_agent).toBe('Odd "quoted" agent/1.0');
+  });
+
   it('writes catalog entries for every feature into features.yaml, user-agent features marked as label leaks', async () => {
     const dir = await workspace();
     const r = await runCli(['-C', dir, '-q', 'ingest-logs', join(FORMATS, 'combined.log')], dir);

@@ -45,6 +45,19 @@ const STATUS_CLASS = `(CASE WHEN r.status BETWEEN 200 AND 299 THEN '2xx' WHEN r.
 /** Host of a referrer URL, lower-cased, without a leading www. */
 export const REF_HOST = `nullif(regexp_replace(lower(regexp_extract(referrer, '^[A-Za-z][A-Za-z0-9+.-]*://([^/:?#]+)', 1)), '^www\\.', ''), '')`;
 
+/** The per-line flags the features read, packed into one byte through the sort (a boolean column is a byte and a validity bit each). */
+const FLAGS = ['is_login', 'robots', 'sitemap', 'no_referrer', 'insite', 'no_ua', 'night', 'ua_bot'] as const;
+
+/** The flags' expressions as one UTINYINT (an unknown counts as false, as the features read it). */
+function packFlags(exprs: Record<(typeof FLAGS)[number], string>): string {
+  return `(${FLAGS.map((f, i) => `CASE WHEN ${exprs[f]} THEN ${1 << i} ELSE 0 END`).join(' + ')})::UTINYINT`;
+}
+
+/** Each flag back as a boolean column of its name. */
+function unpackFlags(flags: string): string {
+  return FLAGS.map((f, i) => `(${flags} & ${1 << i}) <> 0 AS ${f}`).join(', ');
+}
+
 /** seq = file_no * LINE_SPAN + line_no: a file of fewer than 2^40 lines. */
 const LINE_SPAN = 2 ** 40;
 
@@ -90,17 +103,18 @@ export function sessionizeSql(
   const uaInKey = logs.key === 'ip+ua';
   // The visitor keys, numbered in key order (the parts joined by a tab, then the parts: a NULL
   // and an empty agent are one key): the sort below is on a number, not on a long ip + user-agent
-  // string, and ties between sessions starting at once still go by key.
+  // string, and ties between sessions starting at once still go by key. Key and path ids are
+  // INTEGERs (4 bytes through the sort, not 8): a log has fewer than 2^31 visitors and paths.
   const order = uaInKey ? `k0 || chr(9) || coalesce(k1, ''), k0, coalesce(k1, '')` : 'k0';
   const keysSql = `CREATE TEMP TABLE ${keys} AS
-    SELECT k.*, dense_rank() OVER (ORDER BY ${order}) AS key_id${uaInKey ? ', lb.ua_id, coalesce(lb.bot, false) AS ua_bot' : ''}
+    SELECT k.*, dense_rank() OVER (ORDER BY ${order})::INTEGER AS key_id${uaInKey ? ', lb.ua_id, coalesce(lb.bot, false) AS ua_bot' : ''}
     FROM (SELECT DISTINCT ${parts.map((p, i) => `${p} AS k${i}`).join(', ')} FROM ${source}) k${uaInKey ? ` LEFT JOIN ${labels} lb ON lb.ua = k.k1` : ''}`;
   const keyJoin = parts.map((p, i) => (uaInKey && i === 1 ? `k.k1 IS NOT DISTINCT FROM r.${p}` : `k.k${i} = r.${p}`)).join(' AND ');
   const login = logs.login_paths.map((p) => `(?:${p})`).join('|');
   // What depends on the path alone (depth, kind of content, login path) is computed once per
   // distinct path, then joined: a log requests far fewer paths than it has lines.
   const pathsSql = `CREATE TEMP TABLE ${paths} AS
-    SELECT path, row_number() OVER () AS path_id,
+    SELECT path, row_number() OVER ()::INTEGER AS path_id,
       len(list_filter(string_split(path, '/'), x -> x <> ''))::INTEGER AS depth,
       ${EXT_CLASS} AS ext_class,
       -- inlined as a quoted literal (not a parameter) so RE2 compiles the pattern once, not per row
@@ -121,10 +135,17 @@ export function sessionizeSql(
   const linesSql = `CREATE TEMP TABLE ${lines} AS
     WITH n AS (
       SELECT r.file_no::BIGINT * ${LINE_SPAN} + r.line_no AS seq, r.ts, k.key_id, p.path_id, ${METHOD} AS method, ${STATUS_CLASS} AS status_class, r.bytes,
-        ${VERSION} AS version, p.depth, p.ext_class, p.is_login, p.robots, p.sitemap,
-        r.referrer IS NULL OR r.referrer = '' AS no_referrer, ${insite} AS insite, r.ua IS NULL OR r.ua = '' AS no_ua,
-        ${utc ? 'hour(r.ts) < 6' : `hour(timezone(?, timezone('UTC', r.ts))) < 6`} AS night,
-        ${uaInKey ? 'k.ua_id, k.ua_bot' : 'lb.ua_id, coalesce(lb.bot, false) AS ua_bot'}
+        ${VERSION} AS version, p.depth, p.ext_class, ${uaInKey ? 'k.ua_id' : 'lb.ua_id'},
+        ${packFlags({
+          is_login: 'p.is_login',
+          robots: 'p.robots',
+          sitemap: 'p.sitemap',
+          no_referrer: "r.referrer IS NULL OR r.referrer = ''",
+          insite,
+          no_ua: "r.ua IS NULL OR r.ua = ''",
+          night: utc ? 'hour(r.ts) < 6' : `hour(timezone(?, timezone('UTC', r.ts))) < 6`,
+          ua_bot: uaInKey ? 'k.ua_bot' : 'lb.bot',
+        })} AS flags
       FROM ${source} r JOIN ${keys} k ON ${keyJoin} JOIN ${paths} p ON p.path = r.path${uaInKey ? '' : ` LEFT JOIN ${labels} lb ON lb.ua = r.ua`}),
     g AS (
       SELECT *, epoch(ts - lag(ts) OVER w) AS since_prev, epoch(lead(ts) OVER w - ts) AS until_next FROM n
@@ -149,7 +170,7 @@ export function sessionizeSql(
     SELECT row_number() OVER (ORDER BY first_ts, key_id, sn) AS session_id, key_id, first_ts, last_ts,
       unnest(range(${bucket('first_ts')}, ${bucket('last_ts')} + 1)) AS b
     FROM b`;
-  const withSession = `SELECT p.session_id, l.* FROM ${lines} l JOIN ${spans} p
+  const withSession = `SELECT p.session_id, l.* EXCLUDE (flags), ${unpackFlags('l.flags')} FROM ${lines} l JOIN ${spans} p
     ON p.key_id = l.key_id AND p.b = ${bucket('l.ts')} AND l.ts BETWEEN p.first_ts AND p.last_ts`;
   // With the user agent in the key, a session's agents are one value (or '' and NULL, which the
   // key does not tell apart): its agent is any of them, without counting them. Otherwise the most
