@@ -18,7 +18,7 @@ export function formatLogSummary(s: IngestLogsSummary, cat: CatalogMerge, table:
     `parsed ${n(s.requests)} requests of ${n(s.lines)} lines; ${n(s.bad.count)} malformed ` +
       `(${(100 * s.bad.share).toFixed(2)}%)${s.bad.first.length ? `, first at line ${s.bad.first.map((b) => b.line).join(', ')}` : ''}`,
     `built ${n(s.sessions)} sessions into ${table} (key ${s.key}, gap ${s.gap_s} s)${s.replaced ? ', replacing the previous table' : ''}; ` +
-      `requests kept in the requests table`,
+      `requests kept in the requests view (over the lines as parsed, stored once)`,
     `  bots:       ${n(s.bots)}${pct(s.bots)}`,
     `  humans:     ${n(s.humans)}${pct(s.humans)}`,
     `  unlabelled: ${n(s.unlabelled)}${pct(s.unlabelled)}`,
