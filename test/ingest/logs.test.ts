@@ -320,6 +320,52 @@ describe('the real Apache log', () => {
   });
 });
 
+describe('features of real sessions, computed by hand from the log lines', () => {
+  it('four sessions of the real Apache log (its lines are not in time order)', async () => {
+    const dir = await workspace('logs:\n  unlabelled: human\n');
+    const r = await runCli(['-C', dir, '-q', 'ingest-logs', REAL], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const of = async (line: number) =>
+      (
+        await query<Record<string, number | string | boolean | null>>(
+          dir,
+          `SELECT * FROM sessions WHERE session_id = (SELECT session_id FROM requests WHERE line_no = ${line})`,
+        )
+      )[0]!;
+    // Googlebot, lines 48, 63, 33 in time order: /reset.css at 10:05:00 (200, 1015 B), the doc
+    // index at 10:05:22 (404, 294 B), / at 10:05:37 (200, 37932 B); no referrers; the log's first session
+    const bot = await of(33);
+    expect(bot).toMatchObject({ session_id: 1, label: 1, request_count: 3, duration_s: 37, requests_per_minute: 3, distinct_paths: 3, revisits: 0 });
+    expect(bot).toMatchObject({ path_depth_max: 2, deep_link_start: false, empty_referrer_share: 1, insite_referrer_share: 0, bytes_total: 39241 });
+    expect(bot).toMatchObject({ ua_family: 'crawler', http_version: '1.1', night_share: 0, robots_txt_fetched: false });
+    expect(bot['gap_mean_s']).toBeCloseTo(18.5, 10); // gaps 22 s and 15 s
+    expect(bot['gap_stdev_s']).toBeCloseTo(Math.sqrt(24.5), 10);
+    expect(bot['path_depth_mean']).toBeCloseTo(1, 10); // 1, 2, 0
+    expect(bot['html_share']).toBeCloseTo(2 / 3, 10);
+    expect(bot['static_share']).toBeCloseTo(1 / 3, 10);
+    expect(bot['status_4xx_share']).toBeCloseTo(1 / 3, 10);
+    expect(bot['path_entropy']).toBeCloseTo(Math.log2(3), 10);
+    // Chrome, lines 183-185: a blog post from Google at 11:05:18, then its two style sheets with
+    // the post as referrer (in-site: the inferred host is semicomplete.com)
+    const reader = await of(183);
+    expect(reader).toMatchObject({ label: 0, request_count: 3, duration_s: 32, path_depth_max: 3, deep_link_start: true, bytes_total: 15893 });
+    expect(reader).toMatchObject({ ua_family: 'chrome', empty_referrer_share: 0 });
+    expect(reader['gap_stdev_s']).toBeCloseTo(Math.sqrt(200), 10); // gaps 6 s and 26 s
+    expect(reader['static_share']).toBeCloseTo(2 / 3, 10);
+    expect(reader['insite_referrer_share']).toBeCloseTo(2 / 3, 10);
+    expect(reader['path_depth_mean']).toBeCloseTo(5 / 3, 10);
+    // Python-urllib, lines 3425 then 3424: /projects/keynav/ twice, 18 s apart
+    const script = await of(3424);
+    expect(script).toMatchObject({ label: 1, ua_family: 'http_library', request_count: 2, distinct_paths: 1, revisits: 1, path_entropy: 0 });
+    expect(script).toMatchObject({ distinct_path_share: 0.5, gap_mean_s: 18, gap_stdev_s: null, html_share: 1, deep_link_start: true, bytes_mean: 18985 });
+    expect(script).toMatchObject({ insite_referrer_share: 0.5, empty_referrer_share: 0.5 });
+    // Firefox over HTTP/1.0, lines 53 then 52: a blog post, then / 30 s later, both from the site
+    const old = await of(52);
+    expect(old).toMatchObject({ label: 0, ua_family: 'firefox', http_version: '1.0', duration_s: 30, requests_per_minute: 2, insite_referrer_share: 1 });
+    expect(old).toMatchObject({ path_depth_mean: 1.5, path_depth_max: 3, deep_link_start: true, bytes_total: 46880 });
+  });
+});
+
 describe('the same log gives the same table', () => {
   it('path_entropy is summed exactly (in any order): two ingests of the real log agree to the last digit', async () => {
     // a parallel sum adds a session's terms in any order: before, ~60-150 of the 3,224 sessions
