@@ -57,6 +57,8 @@ export interface IngestLogsSummary {
   warnings: Problem[];
 }
 
+/** Every table a run makes starts so (the ones it keeps are renamed at its end). */
+const RUN_PREFIX = 'rulegen_log_';
 const MAP = 'rulegen_log_map';
 const SESS = 'rulegen_log_sessions';
 const UA = 'rulegen_log_ua';
@@ -144,6 +146,8 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
     });
   }
 
+  // a run killed before its end (SIGKILL: no finally) left its own tables; none is data
+  await dropTables(store, await runTables(store));
   const saved = await capSettings(store);
   const tables = lineTables(files);
   try {
@@ -301,6 +305,16 @@ function requestsView(files: number): string {
   return `SELECT m.session_id, m.file_no, m.line_no, l.ip, l.ts, l.method, l.path, l.query, l.protocol, l.status, l.bytes, l.referrer, l.ua, l.host,
       l.ref_host, m.gap
     FROM ${REQUEST_MAP} m JOIN (${lines.join(' UNION ALL ')}) l ON l.file_no = m.file_no AND l.line_no = m.line_no`;
+}
+
+/** Tables of an ingest-logs run (RUN_PREFIX) in the store: left there only by a run that was killed. */
+async function runTables(store: Store): Promise<string[]> {
+  const rows = await store.all<{ name: string }>(
+    `SELECT table_name AS name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary
+       AND starts_with(table_name, ?) ORDER BY 1`,
+    [RUN_PREFIX],
+  );
+  return rows.map((r) => quoteIdent(r.name));
 }
 
 /** The previous ingest's requests dropped: the view and what it reads, or a requests table an earlier version stored. */
