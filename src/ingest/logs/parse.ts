@@ -10,7 +10,10 @@ import { escapeGlob } from '../readers.js';
 import { cloudfrontColumns, cloudfrontFields, FAST_TIME, jsonFields, regexFields, requestSplit, type FieldSql, type LogFormat } from './formats.js';
 import { REF_HOST } from './sessionize.js';
 
-/** One file's parsed lines, in file order (so a row's rowid is its line number - 1): this prefix and the file's number (a run's table: see RUN_PREFIX in ingest-logs.ts). */
+/**
+ * One file's parsed lines, in file order (so a row's rowid is its line number - 1): this prefix
+ * and the file's number (a run's table: see RUN_PREFIX in ingest-logs.ts).
+ */
 const FILE_LINES = 'rulegen_log_file_';
 /** The parsed lines of every file, with file_no and line_no (a view over the FILE_LINES tables). */
 export const PARSED = 'rulegen_log_parsed';
