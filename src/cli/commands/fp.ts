@@ -80,7 +80,8 @@ export const register: Register = (program, { io, globals }) => {
               io.stdout(
                 g.json
                   ? JSON.stringify(model, null, 2) + '\n'
-                  : `${JSON.stringify(model.request, null, 2)}\nprompt: ${model.prompt}\ninput: sha256:${model.input}\ndry run: nothing sent, nothing written\n`,
+                  : `${JSON.stringify(model.request, null, 2)}\nprompt: ${model.prompt}\ninput: sha256:${model.input}\n` +
+                      'dry run: nothing sent, nothing written\n',
               );
               return;
             }
