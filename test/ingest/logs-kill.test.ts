@@ -71,9 +71,9 @@ describe('ingest-logs killed with SIGKILL', () => {
     // run of A would not overwrite)
     const a = join(dir, 'a.log');
     const b = [join(dir, 'b1.log'), join(dir, 'b2.log')];
-    await writeLog(a, 60_000, 1); // 3,000 visitors
-    await writeLog(b[0]!, 20_000, 2); // 1,000 visitors
-    await writeLog(b[1]!, 20_000, 3); // 1,000 more
+    await writeLog(a, 30_000, 1); // 1,500 visitors
+    await writeLog(b[0]!, 10_000, 2); // 500 visitors
+    await writeLog(b[1]!, 10_000, 3); // 500 more
     const db = join(dir, '.rulegen', 'rulegen.duckdb');
 
     /** What the store holds, as the next command would open it. */
@@ -89,8 +89,8 @@ describe('ingest-logs killed with SIGKILL', () => {
       }
     }
     const logs = {
-      a: { files: [a], sessions: 3000, requests: 60_000, tag: '1' },
-      b: { files: b, sessions: 2000, requests: 40_000, tag: '2' },
+      a: { files: [a], sessions: 1500, requests: 30_000, tag: '1' },
+      b: { files: b, sessions: 1000, requests: 20_000, tag: '2' },
     };
 
     // Log A in-process, timed, so the kills can be spread over a child's run on this machine as loaded as it is now.
