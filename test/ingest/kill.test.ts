@@ -3,7 +3,6 @@
  * table either as it was or complete, never partial; the next open works (no stale lock, the WAL
  * replays) and no staging table or temporary file is left behind.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { Store } from '../../src/db/store.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { openWorkspace } from '../../src/workspace.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { runKillable, type ChildRun } from '../helpers/kill.js';
 import { mulberry32 as rng } from '../helpers/rng.js'; // seeded, so a failing kill point can be replayed
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -19,38 +19,9 @@ const CHILD = join(import.meta.dirname, 'kill-child.ts');
 const N_A = 30_000;
 const N_B = 20_000;
 
-interface ChildRun {
-  /** The last line the child printed before it ended ("done ..." when it finished). */
-  last: string;
-  killed: boolean;
-}
-
 /** Run one ingest in a child process; `kill.ms` after it prints a line starting with `kill.at`, SIGKILL it. */
 function runChild(ws: string, mode: 'append' | 'replace', file: string, kill?: { at: string; ms: number }): Promise<ChildRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ws, mode, file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let armed = false;
-    let killed = false;
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      for (const line of out.split('\n').slice(0, -1)) {
-        if (kill && !armed && line.startsWith(kill.at)) {
-          armed = true;
-          setTimeout(() => (killed = child.kill('SIGKILL')), kill.ms);
-        }
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const lines = out.trim().split('\n');
-      const last = lines[lines.length - 1] ?? '';
-      if (!killed && code !== 0) reject(new Error(`child failed (${code ?? signal}): ${err}`));
-      else resolve({ last, killed: killed && signal === 'SIGKILL' && !last.startsWith('done') });
-    });
-  });
+  return runKillable(CHILD, [ws, mode, file], kill);
 }
 
 describe('ingest killed with SIGKILL', () => {

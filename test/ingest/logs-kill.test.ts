@@ -3,16 +3,15 @@
  * those of the previous log or of the new one, whole, never a mix or a part; the store opens; the
  * tables a killed run left are dropped by the next run, and a finished run leaves none.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/db/store.js';
 import { ingestLogs } from '../../src/ingest/logs/ingest-logs.js';
 import { openWorkspace, openWorkspaceStore } from '../../src/workspace.js';
 import { runCli, tmpDir } from '../helpers/cli.js';
+import { runKillable, type ChildRun } from '../helpers/kill.js';
 import { mulberry32 as rng } from '../helpers/rng.js'; // seeded, so a failing kill point can be replayed
 
-const ROOT = join(import.meta.dirname, '../..');
 const CHILD = join(import.meta.dirname, 'logs-kill-child.ts');
 
 /** A combined log of `lines` requests by `lines / 20` visitors, one every 7 s each; visitors differ by `tag`. */
@@ -30,37 +29,9 @@ async function writeLog(file: string, lines: number, tag: number): Promise<void>
   }
 }
 
-interface ChildRun {
-  last: string;
-  killed: boolean;
-}
-
 /** One `ingest-logs --replace FILE...` in a child; `kill.ms` after it prints a line starting with `kill.at`, SIGKILL it. */
 function runChild(ws: string, files: readonly string[], kill?: { at: string; ms: number }): Promise<ChildRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ws, ...files], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let armed = false;
-    let killed = false;
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      for (const line of out.split('\n').slice(0, -1)) {
-        if (kill && !armed && line.startsWith(kill.at)) {
-          armed = true;
-          setTimeout(() => (killed = child.kill('SIGKILL')), kill.ms);
-        }
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const lines = out.trim().split('\n');
-      const last = lines[lines.length - 1] ?? '';
-      if (!killed && code !== 0) reject(new Error(`child failed (${code ?? signal}): ${err}`));
-      else resolve({ last, killed: killed && signal === 'SIGKILL' && !last.startsWith('done') });
-    });
-  });
+  return runKillable(CHILD, [ws, ...files], kill);
 }
 
 describe('ingest-logs killed with SIGKILL', () => {

@@ -17,7 +17,7 @@ import { gapSeconds, type LogsConfig } from '../../config/logs.js';
 import { checkReadable } from '../readers.js';
 import { resolveInputs, type GlobMatch } from '../inputs.js';
 import { detectFormat, LOG_FORMATS, type LogFormat } from './formats.js';
-import { sessionizeSql } from './sessionize.js';
+import { sessionizeSql, tempTables } from './sessionize.js';
 import { checkGzip, checkJsonMapping, checkKey, checkTimeZone } from './checks.js';
 import { dropTables, firstLines, lineTables, parseFiles, PARSED, REQUEST_LINES } from './parse.js';
 import { capSettings, restoreSettings } from './settings.js';
@@ -62,9 +62,8 @@ const RUN_PREFIX = 'rulegen_log_';
 const MAP = 'rulegen_log_map';
 const SESS = 'rulegen_log_sessions';
 const UA = 'rulegen_log_ua';
-/** The prefix of the temporary tables sessionizing makes, and the tables (see sessionizeSql). */
+/** The prefix of the temporary tables sessionizing makes (see sessionizeSql). */
 const TEMP_PREFIX = 'rulegen_log';
-const TEMP = ['keys', 'paths', 'lines', 'spans', 'agg'].map((t) => `${TEMP_PREFIX}_${t}`);
 /**
  * The requests of the sessions, kept beside them for investigation and later features: a view
  * over the parsed lines as stored (REQUEST_LINES) and REQUEST_MAP, each usable line's session and
@@ -157,7 +156,7 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
     // the views and tables are this run's own: dropped whatever happened (a committed run
     // renamed the ones it keeps first)
     for (const v of ['rulegen_log_ok', PARSED]) await store.run(`DROP VIEW IF EXISTS ${v}`).catch(() => undefined);
-    await dropTables(store, [...tables, MAP, SESS, UA, ...TEMP]);
+    await dropTables(store, [...tables, MAP, SESS, UA, ...tempTables(TEMP_PREFIX)]);
     await restoreSettings(store, saved);
   }
 
@@ -167,7 +166,6 @@ export async function ingestLogs(store: Store, config: Config, opts: IngestLogsO
    * transaction: all or nothing.
    */
   async function build(): Promise<IngestLogsSummary> {
-    for (const t of [MAP, SESS, UA]) await store.run(`DROP TABLE IF EXISTS ${t}`);
     const perFile: IngestLogsSummary['files'] = [];
     // one scan of the parsed lines for every count the run needs: lines and bad lines per
     // file, and whether any usable line carries a request host

@@ -78,6 +78,11 @@ export interface SessionizeSql {
   sessions: Statement;
 }
 
+/** The temporary tables sessionizeSql makes under `prefix`: keys, paths, lines, spans, agg. */
+export function tempTables(prefix: string): [string, string, string, string, string] {
+  return [`${prefix}_keys`, `${prefix}_paths`, `${prefix}_lines`, `${prefix}_spans`, `${prefix}_agg`];
+}
+
 /**
  * @param source parsed requests (file_no, line_no, ip, ts, method, path, query, protocol, status, bytes, referrer, ua, host, key_field, ref_host)
  * @param out the tables to write: the session map (`map`) and a prefix for the temporary tables
@@ -93,11 +98,7 @@ export function sessionizeSql(
   data: { id: string; time: string; label: string },
   labels: string,
 ): SessionizeSql {
-  const keys = `${out.prefix}_keys`;
-  const paths = `${out.prefix}_paths`;
-  const lines = `${out.prefix}_lines`;
-  const spans = `${out.prefix}_spans`;
-  const agg = `${out.prefix}_agg`;
+  const [keys, paths, lines, spans, agg] = tempTables(out.prefix);
   const parts = keyParts(logs.key);
   // With the user agent in the key, its id and weak label are looked up once per key, not per line.
   const uaInKey = logs.key === 'ip+ua';
