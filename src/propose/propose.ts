@@ -64,6 +64,8 @@ export interface CandidateReport {
 /** An offline candidate: also what the inducer measured on the train window. */
 export interface ProposedCandidate extends CandidateReport {
   train: InducedRule['train'];
+  /** What each condition adds on the validation slice, in words (the inducer's term notes). */
+  terms?: string[];
 }
 
 export interface ProposeResult {
@@ -116,8 +118,7 @@ export async function proposeOffline(
   });
   const method = 'covering';
   const notes = [...induced.notes];
-  for (const k of induced.skipped)
-    notes.push(`not proposed: ${k.condition} behaves like the existing rule ${k.duplicate_of} (hit-set Jaccard ${k.jaccard.toFixed(2)})`);
+  // the inducer's notes already name the rules skipped as repeats of existing ones (induced.skipped)
   const power = await testWindowPower(store, ws);
   if (power && induced.rules.length === 0) notes.unshift(`found nothing that can pass the gate: ${power}`);
   const targets: Target[] = induced.rules.map((r) => conditionTarget(randomUUID(), titleFor(r.ast, ws.catalog), 'candidate', r.condition, r.ast));
@@ -143,7 +144,7 @@ export async function proposeOffline(
         level: (test.precision ?? 0) >= 0.99 ? 'high' : 'medium',
         condition: r.condition,
         description: descriptionFor(r.ast, ws.catalog, r.train, test),
-        rationale: rationaleFor(r.ast, ws.catalog, ranking),
+        rationale: rationaleFor(r.ast, ws.catalog, ranking, r.term_notes),
         falsepositives: falsePositivesFor(r.ast, ws.catalog, test),
         tags: ['offline', `terms-${r.terms}`],
         provenance: {
@@ -155,7 +156,7 @@ export async function proposeOffline(
         backtest: evidence,
       });
       docs.push({ doc, ast: r.ast, result: test });
-      candidates.push({ id: t.id, file: candidateFile(ws, t.id), condition: r.condition, title: t.title, train: r.train, test: evidence });
+      candidates.push({ id: t.id, file: candidateFile(ws, t.id), condition: r.condition, title: t.title, train: r.train, test: evidence, terms: r.term_notes });
     });
     if (opts.refine) {
       for (const c of exclude) taken.add(c);

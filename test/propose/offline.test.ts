@@ -51,6 +51,19 @@ describe('rulegen propose (offline)', () => {
     expect(text).toMatch(/generator: offline:/);
     expect(text).toMatch(/falsepositives:\n  - /);
     expect(text).toMatch(/variations:/);
+    // the rationale says what each condition adds where the search did not fit, as the JSON does
+    const multi = (out.candidates as unknown as { file: string; condition: string; terms: string[] }[]).find((c) => c.condition.includes(' and '));
+    expect(multi, 'a candidate with more than one term').toBeDefined();
+    expect(multi!.terms.length).toBe(multi!.condition.split(' and ').length);
+    for (const n of multi!.terms) expect(n).toMatch(/removes \d+ of \d+ false positives \(people with .+\) and \d+ of \d+ bots on the validation slice/);
+    const doc = readFileSync(multi!.file, 'utf8').replace(/\n +/g, ' ');
+    expect(doc).toMatch(/rationale: .*What each condition adds, on the validation slice the search did not fit on: .*removes \d+ of \d+ false positives/);
+  });
+
+  it('the text output lists, under each candidate, what each of its conditions adds', async () => {
+    const r = await runCli(['-C', ws, 'propose', '--count', '3', '--dry-run'], ws);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\n {12}\S.*: (removes \d+ of \d+ false positives|catches \d+ of \d+ bots)/);
   });
 
   it('a second run does not propose the same rules again (hit-set Jaccard memory)', async () => {

@@ -230,6 +230,8 @@ export const register: Register = (program, { io, globals, note }) => {
               `            test: recall ${fmtPct(t.recall, 1)}, precision ${fmtPct(t.precision, 1)}, FPR upper ` +
                 `95% ${fmtPct(t.fpr_upper95)}${r.dryRun ? '' : `  -> ${c.file}`}`,
             );
+            // what each condition adds, measured where the search did not fit (the rationale says it too)
+            for (const n of c.terms ?? []) lines.push(`            ${n}`);
             for (const x of c.refine ?? [])
               lines.push(
                 `            refine round ${x.round}: ${x.change} (was ${x.from}; gate ${x.result.gate}, FPR upper ` +

@@ -10,6 +10,8 @@
 import type { CompiledQuery } from '../../compile/compile.js';
 import type { Param } from '../../db/store.js';
 import { wilson } from '../../backtest/stats.js';
+import { not } from '../../rule/ast.js';
+import { english } from '../../rule/english.js';
 import { print } from '../../rule/printer.js';
 import { duplicateOf, pct, prunePassengers, sliceGateReasons, type SliceCounts } from '../covering.js';
 import { roundingCandidates, withinTolerance } from '../rounding.js';
@@ -58,9 +60,10 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
       const rest = kept.filter((j) => j !== i);
       if (rest.length === 0) return `${t.atom.key}: catches ${full.tp} of ${val.bots} bots on the validation slice (${full.fp} of ${val.humans} humans)`;
       const without = subCounts.get(`${ci}:${rest.join(',')}`)!;
+      // who the term leaves out, in the catalog's words: the reviewer's "heavy readers"
       return (
-        `${t.atom.key}: removes ${without.fp - full.fp} of ${without.fp} false positives (and ${without.tp - full.tp} of ${without.tp} bots) on ` +
-        `the validation slice`
+        `${t.atom.key}: removes ${without.fp - full.fp} of ${without.fp} false positives (people with ${english(not(t.atom.ast), catalog)}) ` +
+        `and ${without.tp - full.tp} of ${without.tp} bots on the validation slice`
       );
     });
     return { terms: ts, termNotes };
@@ -147,7 +150,9 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
       continue;
     }
     const termNotes = pruned[ci]!.termNotes.map((t, k) =>
-      useRounded && print(ts[k]!.atom.ast) !== pruned[ci]!.terms[k]!.atom.key ? `${print(ts[k]!.atom.ast)} (rounded from ${t})` : t,
+      useRounded && print(ts[k]!.atom.ast) !== pruned[ci]!.terms[k]!.atom.key
+        ? `${print(ts[k]!.atom.ast)} (rounded from ${pruned[ci]!.terms[k]!.atom.key}; counts before rounding)${t.slice(pruned[ci]!.terms[k]!.atom.key.length)}`
+        : t,
     );
     // the objective on the validation slice: the most bots added to the set
     if (
