@@ -41,8 +41,10 @@ def catalog_features(path):
         elif s.startswith("type:") and name:
             feats.append((name, s.split(":", 1)[1].strip()))
             name = None
-        elif s.startswith("sensitive: true") and feats:
-            feats[-1] = (feats[-1][0], "sensitive")
+        elif (s.startswith("sensitive: true") or s.startswith("leak: true")) and feats:
+            # sensitive, or derived from the label's source (ingest-logs marks the user-agent
+            # features so): rulegen's inducer never uses them, so neither does the tree
+            feats[-1] = (feats[-1][0], "excluded")
     return [n for n, t in feats if t in ("number", "boolean")]
 
 

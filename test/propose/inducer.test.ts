@@ -279,3 +279,44 @@ describe('the covering inducer on labels with noise', () => {
     expect(r.notes.find((n) => /noise floor/.test(n))).toMatch(/at most about \d+% of the bots can be caught/);
   });
 });
+
+/**
+ * Readable thresholds never take in a person: a bot family sits at exactly 324 bytes and above,
+ * people below 300, and one person (in each window) at 301, as on the Apache log. `bytes >= 324`
+ * rounded to 300 would keep the hits within the tolerance and take that person in.
+ */
+describe('the covering inducer rounds thresholds without taking in people', () => {
+  let store: Store;
+  const catalog = makeCatalog([
+    // it separates perfectly, which rank flags as a possible leak: here it is the point
+    { name: 'bytes', type: 'number', description: 'Mean bytes per response.', sensitive: false, leak_ok: true },
+    { name: 'noise', type: 'number', description: 'Unrelated.', sensitive: false },
+  ]);
+  const loose: Config = { ...config, gate: { ...config.gate, max_fpr: 0.1, min_precision: 0.85, min_support: 20 } };
+  beforeAll(async () => {
+    store = await Store.open();
+    await store.run(`CREATE TABLE sessions AS
+      SELECT 's' || i AS session_id, TIMESTAMP '2026-01-01' + INTERVAL (i * 5) MINUTE AS ts,
+        CASE WHEN i % 3 = 0 THEN 1 ELSE 0 END AS label,
+        CASE WHEN i % 3 = 0 THEN (CASE WHEN i % 2 = 0 THEN 324 ELSE 330 + (i * 37) % 1670 END)
+             WHEN i IN (4, 2900) THEN 301 ELSE (i * 13) % 300 END AS bytes,
+        ((i * 7919) % 1000) / 1000.0 AS noise
+      FROM range(3000) t(i)`);
+  });
+  afterAll(() => store.close());
+
+  it('keeps a threshold only as short as the labelled humans it hits allow', async () => {
+    const ranking = await rankFeatures(store, loose, catalog);
+    const r = await induce(store, loose, catalog, ranking, { count: 3 });
+    const rule = r.rules.find((x) => x.condition.includes('bytes'));
+    expect(rule, JSON.stringify(r.notes)).toBeDefined();
+    const humans = async (cond: string) =>
+      Number((await store.one(`SELECT count(*) AS n FROM sessions WHERE label = 0 AND ts < TIMESTAMP '2026-01-08' AND (${cond})`))!['n']);
+    // a rule with no person in it exists, and rounding must not put one in
+    expect(await humans(rule!.condition)).toBe(0);
+    for (const n of rule!.term_notes) {
+      const m = /^(.+) \(rounded from (.+?); counts before rounding\)/.exec(n);
+      if (m) expect(await humans(m[1]!)).toBeLessThanOrEqual(await humans(m[2]!));
+    }
+  });
+});
