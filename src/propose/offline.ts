@@ -173,7 +173,13 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
     const [firstCounts] = await counter.score(null);
 
     // 3 and 4. the covering search, each step's best judged on the validation slice
-    const { chosen, stop, families, skipped: found, purest } = await coverBest(
+    const {
+      chosen,
+      stop,
+      families,
+      skipped: found,
+      purest,
+    } = await coverBest(
       {
         store,
         catalog,

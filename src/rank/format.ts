@@ -1,4 +1,5 @@
 /** Terminal rendering of a ranking: one line per feature for the top N, then notes and method. */
+import { missingClassHint } from '../labels/hint.js';
 import { fmtPct } from '../backtest/format.js';
 import type { FeatureRank, Ranking } from './types.js';
 import { describeLeak } from './leak.js';
@@ -63,6 +64,8 @@ export function formatRanking(ranking: Ranking, top: number): string {
       `sessions, ${labelled.toLocaleString('en-US')} labelled (${ranking.bots.toLocaleString('en-US')} ` +
       `bots, ${ranking.humans.toLocaleString('en-US')} humans, base rate ${fmtPct(ranking.base_rate, 1)})`,
   );
+  const hint = missingClassHint(ranking.bots, ranking.humans);
+  if (hint) out.push(`note: ${hint}`);
   const shown = ranking.features.slice(0, top);
   const hasImport = ranking.features.some((f) => f.imported);
   const impRank = importedRanks(ranking.features);
