@@ -21,7 +21,12 @@ import type { Chosen, ExistingRule, InduceResult, SearchContext, Term } from './
 /** The objective: bots caught, less `lambda` bots per false positive. */
 export const worth = (tp: number, fp: number, lambda: number) => tp - lambda * fp;
 
-export type Verdict = { kind: 'chosen'; rule: Chosen; overlapFp: number } | { kind: 'duplicates'; of: ExistingRule[] } | { kind: 'failed'; reason: string };
+/** `budgetBound`: some candidate failed on the set's FPR bound alone (it passed the per-rule gate). */
+export type Verdict = (
+  { kind: 'chosen'; rule: Chosen; overlapFp: number } | { kind: 'duplicates'; of: ExistingRule[] } | { kind: 'failed'; reason: string }
+) & {
+  budgetBound?: boolean;
+};
 
 /** The covering run's state the judgement reads: false positives of the set so far, the price of one, and where duplicates are reported. */
 export interface RunState {
@@ -130,6 +135,7 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
   const row = (await store.one(`SELECT ${cols.join(', ')} FROM ${SAMPLE}`, params))!;
   const failures: string[] = [];
   const dups: ExistingRule[] = [];
+  let budgetBound = false;
   let best: { kind: 'chosen'; rule: Chosen; overlapFp: number } | undefined;
   for (let ci = 0; ci < cands.length; ci++) {
     // the rounded terms together: hits within the tolerance, and no labelled human more than unrounded
@@ -155,7 +161,10 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
     if (c.tpAll < ctx.valGate.minCatch) reasons.push(`catches ${c.tpAll} bots, fewer than ${ctx.valGate.minCatch}`);
     const overlapFp = n(row[`vo${i}`]);
     const union = wilson(run.unionFp + c.fp - overlapFp, val.humans).upper;
-    if (union > ctx.setMax) reasons.push(`the set's FPR bound would be ${pct(union)} > ${pct(ctx.setMax)}`);
+    if (union > ctx.setMax) {
+      if (reasons.length === 0) budgetBound = true;
+      reasons.push(`the set's FPR bound would be ${pct(union)} > ${pct(ctx.setMax)}`);
+    }
     if (reasons.length) {
       failures.push(`${condition}: ${reasons.join('; ')}`);
       continue;
@@ -183,10 +192,11 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
       };
     }
   }
-  if (best) return best;
-  if (dups.length) return { kind: 'duplicates', of: dups };
+  if (best) return { ...best, budgetBound };
+  if (dups.length) return { kind: 'duplicates', of: dups, budgetBound };
   return {
     kind: 'failed',
     reason: failures.length ? `the next best fails on the validation slice: ${failures[0]}` : 'the best candidates repeat rules already chosen',
+    budgetBound,
   };
 }
