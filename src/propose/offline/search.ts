@@ -270,12 +270,13 @@ async function cover(ctx: SearchContext, share: number): Promise<CoverRun> {
     }
     const done = new Set<string>();
     let picked = await validate(passing, done);
-    // Where the set's budget bites (a candidate failed only on the set's FPR bound at validation),
-    // the passing rules are narrowed too (PASS_BEAM) and the narrower ones judged; the better
-    // verdict is kept. Only there: narrowing everywhere added terms that held on train and not
-    // under drift (synthetic 1M, seed 5, drift only in the test window: 78.7% -> 71.4%).
+    // Where a better candidate had the bots but took in too many people at validation (the set's
+    // budget, precision, FPR), the passing rules are narrowed too (PASS_BEAM) and the narrower
+    // ones judged; the better verdict is kept. Only there: narrowing everywhere added terms that
+    // held on train and not under drift (synthetic 1M, seed 5, drift only in the test window:
+    // 78.7% -> 71.4%).
     const passBeam = fit.humans >= GAIN_MIN_HUMANS ? PASS_BEAM : 0;
-    if (passBeam > 0 && picked?.budgetBound) {
+    if (passBeam > 0 && picked?.narrowable) {
       const narrowed = await validate(await search(passBeam), done);
       if (narrowed) picked = better(picked, narrowed, run.lambdaVal);
     }

@@ -21,11 +21,15 @@ import type { Chosen, ExistingRule, InduceResult, SearchContext, Term } from './
 /** The objective: bots caught, less `lambda` bots per false positive. */
 export const worth = (tp: number, fp: number, lambda: number) => tp - lambda * fp;
 
-/** `budgetBound`: some candidate failed on the set's FPR bound alone (it passed the per-rule gate). */
+/**
+ * `narrowable`: a candidate ranked above the one kept (any, when none is) had the bots but took
+ * in too many people (the per-rule FPR bound, precision, or the set's bound): a narrower version
+ * of it might pass.
+ */
 export type Verdict = (
   { kind: 'chosen'; rule: Chosen; overlapFp: number } | { kind: 'duplicates'; of: ExistingRule[] } | { kind: 'failed'; reason: string }
 ) & {
-  budgetBound?: boolean;
+  narrowable?: boolean;
 };
 
 /** The covering run's state the judgement reads: false positives of the set so far, the price of one, and where duplicates are reported. */
@@ -135,7 +139,8 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
   const row = (await store.one(`SELECT ${cols.join(', ')} FROM ${SAMPLE}`, params))!;
   const failures: string[] = [];
   const dups: ExistingRule[] = [];
-  let budgetBound = false;
+  let firstCrowded = Infinity;
+  let bestAt = Infinity;
   let best: { kind: 'chosen'; rule: Chosen; overlapFp: number } | undefined;
   for (let ci = 0; ci < cands.length; ci++) {
     // the rounded terms together: hits within the tolerance, and no labelled human more than unrounded
@@ -161,10 +166,9 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
     if (c.tpAll < ctx.valGate.minCatch) reasons.push(`catches ${c.tpAll} bots, fewer than ${ctx.valGate.minCatch}`);
     const overlapFp = n(row[`vo${i}`]);
     const union = wilson(run.unionFp + c.fp - overlapFp, val.humans).upper;
-    if (union > ctx.setMax) {
-      if (reasons.length === 0) budgetBound = true;
-      reasons.push(`the set's FPR bound would be ${pct(union)} > ${pct(ctx.setMax)}`);
-    }
+    if (union > ctx.setMax) reasons.push(`the set's FPR bound would be ${pct(union)} > ${pct(ctx.setMax)}`);
+    const enoughBots = c.tpNew >= ctx.valGate.minSupport && c.tpAll >= ctx.valGate.minCatch;
+    if (reasons.length && enoughBots) firstCrowded = Math.min(firstCrowded, ci);
     if (reasons.length) {
       failures.push(`${condition}: ${reasons.join('; ')}`);
       continue;
@@ -179,6 +183,7 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
       !best ||
       worth(c.tpNew, c.fp - overlapFp, run.lambdaVal) > worth(best.rule.validation.tp_new, best.rule.validation.fp - best.overlapFp, run.lambdaVal)
     ) {
+      bestAt = ci;
       best = {
         kind: 'chosen',
         overlapFp,
@@ -192,11 +197,12 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
       };
     }
   }
-  if (best) return { ...best, budgetBound };
-  if (dups.length) return { kind: 'duplicates', of: dups, budgetBound };
+  const narrowable = firstCrowded < bestAt;
+  if (best) return { ...best, narrowable };
+  if (dups.length) return { kind: 'duplicates', of: dups, narrowable };
   return {
     kind: 'failed',
     reason: failures.length ? `the next best fails on the validation slice: ${failures[0]}` : 'the best candidates repeat rules already chosen',
-    budgetBound,
+    narrowable,
   };
 }
