@@ -277,6 +277,8 @@ async function cover(ctx: SearchContext, share: number): Promise<CoverRun> {
     // 78.7% -> 71.4%).
     const passBeam = fit.humans >= GAIN_MIN_HUMANS ? PASS_BEAM : 0;
     if (passBeam > 0 && picked?.narrowable) {
+      // only the narrowed rules: the first search's other rules are not a second batch (VALIDATE_BATCHES)
+      for (const p of passing) done.add(setKey(p.terms));
       const narrowed = await validate(await search(passBeam), done);
       if (narrowed) picked = better(picked, narrowed, run.lambdaVal);
     }
