@@ -11,9 +11,12 @@
  *    rule covers yet, mark them covered, search again, so each rule is built for the bots the
  *    others miss. One rule is a beam search over conjunctions of up to MAX_TERMS atoms on the
  *    fit slice, maximising the new bots caught among the candidates that pass the gate there.
+ *    Where a better candidate had the bots but took in too many people at validation, the step
+ *    searches again narrowing the passing rules too (search.ts, PASS_BEAM).
  * 4. Each found rule, on the validation slice: passenger terms are dropped (a term must remove
  *    false positives there); thresholds are rounded to the fewest significant digits that keep
- *    its hits on the sample within 1% (rounding.ts); it must pass the per-rule gate, keep the
+ *    its hits on the sample within 1% and take in no labelled human more (rounding.ts); what each
+ *    term adds is said in words (its term notes); it must pass the per-rule gate, keep the
  *    union of the chosen set under the set FPR bound (Wilson upper 95%), add bots, and not
  *    repeat an existing approved, candidate or rejected rule (hit-set Jaccard >= max_jaccard
  *    on the sample). The first of the best few that does is kept.

@@ -1,8 +1,9 @@
 /**
  * Readable thresholds: a threshold found at a quantile ("page_views > 357.7") is rounded to
  * the fewest significant digits (integers for integer-valued features) that keep the rule's
- * hits on the train sample within ROUND_TOLERANCE. Pure arithmetic here; the inducer measures
- * every variant in one scan and picks the shortest that holds.
+ * hits on the train sample within ROUND_TOLERANCE and take in no labelled human the unrounded
+ * threshold leaves out. Pure arithmetic here; the inducer measures every variant in one scan and
+ * picks the shortest that holds (offline/validation.ts).
  */
 
 /** A rounded rule may gain or lose at most this share of its hits. */
