@@ -176,13 +176,7 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
     const [firstCounts] = await counter.score(null);
 
     // 3 and 4. the covering search, each step's best judged on the validation slice
-    const {
-      chosen,
-      stop,
-      families,
-      skipped: found,
-      purest,
-    } = await coverBest(
+    const { chosen, stop, families, skipped, purest } = await coverBest(
       {
         store,
         catalog,
@@ -204,8 +198,6 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
       },
       opts.familiesOnly ? COVER_RUNS.slice(0, 1) : COVER_RUNS,
     );
-    // several candidates of one batch can prune to the same rule: each repeat is reported once
-    const skipped = [...new Map(found.map((k) => [`${k.condition}\u0000${k.duplicate_of}`, k])).values()];
     const floor = noiseFloor(purest, fit, setMax);
     if (opts.familiesOnly) return { ...empty('families only'), notes: [], sampleRows, searched: counter.searched, families, ...(floor ? { floor } : {}) };
 

@@ -16,7 +16,7 @@ import type { Ranking } from '../rank/types.js';
 import type { Workspace } from '../workspace.js';
 import { induce, type InducedRule, type NoiseFloor } from './offline.js';
 import { descriptionFor, falsePositivesFor, rationaleFor, titleFor } from './text.js';
-import { missingClassHint } from '../labels/hint.js';
+import { NO_HUMANS_HINT } from '../labels/hint.js';
 import { applyGate, gatePower, powerMessage } from '../backtest/gate.js';
 import type { RuleResult } from '../backtest/engine.js';
 import { refineAnalysis, refineEvidence, refineResult, type RefineRound } from '../fp/refine.js';
@@ -203,8 +203,7 @@ export async function testWindowPower(store: Store, ws: Workspace): Promise<stri
   );
   const p = gatePower(Number(r?.n ?? 0), ws.config.gate.max_fpr);
   if (p.reachable) return null;
-  const hint = p.humans === 0 ? missingClassHint(1, 0) : null;
-  return `${powerMessage(p, ws.config.gate.max_fpr)}${hint ? `; ${hint}` : ''}`;
+  return `${powerMessage(p, ws.config.gate.max_fpr)}${p.humans === 0 ? `; ${NO_HUMANS_HINT}` : ''}`;
 }
 
 interface OfflineDoc {

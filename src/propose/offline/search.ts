@@ -328,9 +328,10 @@ function purer(a: Purest | undefined, b: Purest | undefined): Purest | undefined
 
 /**
  * Passing rules extended at the next depth besides the beam, the PASS_BEAM best by the objective,
- * in a second search of a covering step whose best candidates broke the set's FPR budget at
- * validation. A rule that passes the gate on the fit slice can still break that budget on the
- * validation slice, where a narrower version of it would fit. On the synthetic data at 1M (seed 2,
+ * in a second search of a covering step where a better-ranked candidate had the bots but took in
+ * too many people at validation (the set's FPR budget, precision or FPR; Verdict.narrowable). A
+ * rule that passes the gate on the fit slice can still do that on the validation slice, where a
+ * narrower version of it would fit. On the synthetic data at 1M (seed 2,
  * 0.5% gate) `webdriver_flag` passed the fit slice under the power allowance, was never narrowed,
  * and failed the set's bound at validation: headless browsers ended 22.6% covered. Only on a
  * large fit slice (GAIN_MIN_HUMANS), as the gain beam: on the eval suite's 20,000-session cases

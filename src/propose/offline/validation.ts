@@ -157,7 +157,9 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
       ctx.maxJaccard,
     );
     if (dup) {
-      run.skipped.push({ condition, duplicate_of: dup.rule.condition, jaccard: dup.jaccard });
+      // several candidates of one batch (or of later steps) can prune to the same rule: one report each
+      if (!run.skipped.some((k) => k.condition === condition && k.duplicate_of === dup.rule.condition))
+        run.skipped.push({ condition, duplicate_of: dup.rule.condition, jaccard: dup.jaccard });
       dups.push(dup.rule);
       continue;
     }
