@@ -164,10 +164,13 @@ export async function buildAtoms(store: Store, catalog: Catalog, features: reado
     if (f.type === 'number') {
       const nn = n(stats[`nn${i}`]);
       if (nn > 0) {
+        // NaN sorts above every number in DuckDB: a column holding NaN has max NaN, above every threshold
         const lo = n(stats[`lo${i}`]);
-        const hi = n(stats[`hi${i}`]);
+        const hi = Number.isNaN(n(stats[`hi${i}`])) ? Infinity : n(stats[`hi${i}`]);
         if (stats[`int${i}`] === true) integer.add(name);
-        const counts = (k: number) => spikeRows.filter((r) => n(r['f']) === i && n(r['k']) === k).map((r) => ({ value: n(r['v']), n: n(r['n']) }));
+        // (a NaN spike is no value a rule can name)
+        const counts = (k: number) =>
+          spikeRows.filter((r) => n(r['f']) === i && n(r['k']) === k && Number.isFinite(n(r['v']))).map((r) => ({ value: n(r['v']), n: n(r['n']) }));
         const pooled = detectSpikes(counts(0), nn);
         const sp = [...pooled, ...detectSpikes(counts(1), bots - n(stats[`nb${i}`])).filter((v) => !pooled.includes(v))];
         spikes.set(name, sp);

@@ -172,7 +172,7 @@ export async function induce(store: Store, config: Config, catalog: Catalog, ran
     const built = await buildAtoms(store, catalog, use, { table: SAMPLE, label: LBL, fit: `NOT ${VAL} AND "_rg_h" < ${part}` });
     const terms: Term[] = built.atoms.map((atom) => ({ atom, pred: compilePredicate(atom.ast, catalog) }));
     // the search's counts: bitmaps in memory, or SQL histograms with --engine sql (same counts)
-    const counter = await atomCounter(store, use, terms, opts.evaluator === 'sql' ? 'sql' : 'kernel');
+    const counter = await atomCounter(store, use, terms, opts.evaluator === 'sql' ? 'sql' : 'kernel', existing.length);
     const [firstCounts] = await counter.score(null);
 
     // 3 and 4. the covering search, each step's best judged on the validation slice

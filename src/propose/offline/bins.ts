@@ -15,16 +15,54 @@ import type { SliceCounts } from '../covering.js';
 import { COV, LBL, SAMPLE, VAL, conjSql, n } from './sql.js';
 import type { Term } from './types.js';
 import { bitmapCounter } from './bitmaps.js';
+import { sqlRuleCounts } from './rules-sql.js';
 
-export interface AtomCounter {
+/** A whole rule on the sample: a conjunction of terms, or the existing rule whose hit column is `_rg_e<existing>`. */
+export type SampleRule = { terms: readonly Term[] } | { existing: number };
+
+/** A final candidate's counts (validation.ts): on the validation slice, on the whole sample, with each existing rule. */
+export interface Judged {
+  valBots: number;
+  /** Bots of the validation slice no chosen rule covers. */
+  valNewBots: number;
+  valHumans: number;
+  /** Humans of the validation slice a chosen rule already takes in (the set's overlap). */
+  valCoveredHumans: number;
+  /** Hits on the whole sample, and the labelled humans among them. */
+  hits: number;
+  humans: number;
+  /** Per existing rule: hits in common. */
+  existing: number[];
+}
+
+/**
+ * Whole rules on the sample, and the coverage the covering loop moves: the counter owns the
+ * coverage (the bitmap counter keeps it in memory, the SQL one in the sample's flag columns).
+ */
+export interface RuleCounts {
+  /** Per conjunction: its bots (tp) and humans (fp) on the validation slice. */
+  onValidation(conjs: readonly (readonly Term[])[]): Promise<{ tp: number; fp: number }[]>;
+  /** Per conjunction: its hits on the whole sample, and the labelled humans among them. */
+  onSample(conjs: readonly (readonly Term[])[]): Promise<{ hits: number; humans: number }[]>;
+  /** Per conjunction: the final judgement's counts, with the first `existing` existing rules. */
+  judge(conjs: readonly (readonly Term[])[], existing: number): Promise<Judged[]>;
+  /** Bots of the fit slice no rule covers yet. */
+  uncoveredFitBots(): Promise<number>;
+  /** Nothing covered. */
+  resetCoverage(): Promise<void>;
+  /** The fit slice's uncovered bots `rule` catches become covered; returns every atom's counts over just those bots. */
+  coverNew(rule: SampleRule): Promise<SliceCounts[]>;
+  /** Every row `rule` catches (`botsOnly`: every bot) counts as covered. */
+  cover(rule: SampleRule, botsOnly: boolean): Promise<void>;
+}
+
+export interface AtomCounter extends RuleCounts {
   /**
    * Counts of every atom on the fit slice within each parent's hits: counts[parent][atom].
-   * No parents: one row of counts over the whole fit slice, or (`only: 'new'`) over the rows
-   * whose `_rg_new` flag is set (the bots a chosen rule has just covered).
+   * No parents: one row of counts over the whole fit slice, or (`only: 'new'`) over the bots a
+   * chosen rule has just covered (within `coverNew`).
    */
   score(parents: readonly Term[][] | null, only?: 'new'): Promise<SliceCounts[][]>;
-  /** Told after every change of the sample's coverage flags (a counter that keeps them in memory reads them again). */
-  coverageChanged(): void;
   /** Candidate rules scored so far. */
   readonly searched: number;
 }
@@ -112,10 +150,19 @@ export async function addBins(store: Store, use: readonly Feature[], terms: read
   return { use, thresholds, featureOf, holds };
 }
 
-/** Adds the bin columns and returns the counter that reads them: bitmaps in memory (default, within MAX_BITMAP_BYTES) or SQL histograms. */
-export async function atomCounter(store: Store, use: readonly Feature[], terms: readonly Term[], engine: 'kernel' | 'sql' = 'kernel'): Promise<AtomCounter> {
+/**
+ * Adds the bin columns and returns the counter that reads them: bitmaps in memory (default, within
+ * MAX_BITMAP_BYTES) or SQL histograms; `existing` hit columns `_rg_e<i>` are in the sample.
+ */
+export async function atomCounter(
+  store: Store,
+  use: readonly Feature[],
+  terms: readonly Term[],
+  engine: 'kernel' | 'sql' = 'kernel',
+  existing = 0,
+): Promise<AtomCounter> {
   const bins = await addBins(store, use, terms);
-  return (engine === 'kernel' ? await bitmapCounter(store, bins, terms) : null) ?? sqlCounter(store, bins, terms);
+  return (engine === 'kernel' ? await bitmapCounter(store, bins, terms, existing) : null) ?? sqlCounter(store, bins, terms);
 }
 
 /** The counter by SQL histograms over the bin columns. */
@@ -166,7 +213,7 @@ export function sqlCounter(store: Store, bins: Bins, terms: readonly Term[]): At
   };
   return {
     score,
-    coverageChanged: () => undefined,
+    ...sqlRuleCounts(store, async () => (await score(null, 'new'))[0]!),
     get searched() {
       return searched;
     },

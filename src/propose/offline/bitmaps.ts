@@ -15,16 +15,13 @@ import type { SliceCounts } from '../covering.js';
 import type { AtomCounter, Bins } from './bins.js';
 import { COV, LBL, SAMPLE, VAL, n } from './sql.js';
 import type { Term } from './types.js';
+import { bitRuleCounts, type SampleMasks } from './rules-bits.js';
 
 /** Above this many codes a feature's atoms are set row by row, not from prefix bitmaps (m bitmaps each). */
 const MAX_PREFIX_CODES = 256;
 
-/** The sample's rows read into memory: labels by slice and each feature's code per row (-1 = NULL). */
-interface SampleCodes {
-  rows: number;
-  words: number;
-  fitBot: Int32Array;
-  fitHuman: Int32Array;
+/** The sample's rows read into memory: labels by slice, flags, existing rules' hits and each feature's code per row (-1 = NULL). */
+interface SampleCodes extends SampleMasks {
   codes: Int32Array[];
   /** Per feature: the category behind each code (categories only). */
   dicts: (string[] | null)[];
@@ -49,7 +46,7 @@ const wordsFor = (rows: number) => (((rows + 31) >>> 5) + 3) & ~3;
  */
 export const MAX_BITMAP_BYTES = 512 * 1024 * 1024;
 
-async function readCodes(store: Store, bins: Bins, rows: number): Promise<SampleCodes> {
+async function readCodes(store: Store, bins: Bins, rows: number, existing: number): Promise<SampleCodes> {
   const cats = bins.use.map((f, i) => (f.type === 'category' ? i : -1)).filter((i) => i >= 0);
   const dicts: (string[] | null)[] = bins.use.map(() => null);
   if (cats.length) {
@@ -61,29 +58,51 @@ async function readCodes(store: Store, bins: Bins, rows: number): Promise<Sample
   }
   const words = wordsFor(rows);
   const codes = bins.use.map(() => new Int32Array(rows).fill(-1));
-  const fitBot = new Int32Array(words);
-  const fitHuman = new Int32Array(words);
+  // kind: 0 fit human, 1 fit bot, 2 validation human, 3 validation bot
+  const [fitHuman, fitBot, valHuman, valBot, cov, neu] = Array.from({ length: 6 }, () => new Int32Array(words)) as [
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+  ];
+  const byKind = [fitHuman, fitBot, valHuman, valBot];
+  const ex = Array.from({ length: existing }, () => new Int32Array(words));
+  // flags: 1 covered, 2 new; then one column per existing rule's hits
+  const flags = [`CAST(CASE WHEN s.${COV} THEN 1 ELSE 0 END + CASE WHEN s."_rg_new" THEN 2 ELSE 0 END AS INTEGER)`];
+  for (let e = 0; e < existing; e++) flags.push(`CAST(s."_rg_e${e}" AS INTEGER)`);
   const cols = bins.use.map((f, i) => (f.type === 'category' ? `d${i}.code` : `CAST(s."_rg_b${i}" AS INTEGER)`));
   const joins = cats.map((i) => ` LEFT JOIN d${i} ON d${i}.b = s."_rg_b${i}"`).join('');
   const sql =
     `${cats.length ? `WITH ${cats.map(dictCte).join(', ')} ` : ''}SELECT CAST(s.rowid AS INTEGER) AS r, ` +
-    `CAST(CASE WHEN s.${VAL} THEN 2 WHEN s.${LBL} = 1 THEN 1 ELSE 0 END AS INTEGER) AS k${cols.map((c) => `, ${c}`).join('')} FROM ${SAMPLE} s${joins}`;
+    `CAST(CASE WHEN s.${VAL} THEN 2 ELSE 0 END + CASE WHEN s.${LBL} = 1 THEN 1 ELSE 0 END AS INTEGER) AS k` +
+    `${[...flags, ...cols].map((c) => `, ${c}`).join('')} FROM ${SAMPLE} s${joins}`;
+  const c0 = 3 + existing;
   for await (const chunk of store.columnChunks(sql)) {
     const r = chunk.columns[0]!.values as Int32Array;
     const k = chunk.columns[1]!.values as Int32Array;
+    const fl = chunk.columns[2]!.values as Int32Array;
     for (let j = 0; j < chunk.rows; j++) {
       const row = r[j]!;
-      if (k[j] === 1) fitBot[row >>> 5]! |= 1 << (row & 31);
-      else if (k[j] === 0) fitHuman[row >>> 5]! |= 1 << (row & 31);
+      const bit = 1 << (row & 31);
+      byKind[k[j]!]![row >>> 5]! |= bit;
+      if (fl[j]! & 1) cov[row >>> 5]! |= bit;
+      if (fl[j]! & 2) neu[row >>> 5]! |= bit;
     }
+    ex.forEach((bits, e) => {
+      const { values, valid } = chunk.columns[3 + e]!;
+      const v = values as Int32Array;
+      for (let j = 0; j < chunk.rows; j++) if (v[j] && (!valid || (valid[j >>> 5]! >>> (j & 31)) & 1)) bits[r[j]! >>> 5]! |= 1 << (r[j]! & 31);
+    });
     bins.use.forEach((_, f) => {
-      const { values, valid } = chunk.columns[2 + f]!;
+      const { values, valid } = chunk.columns[c0 + f]!;
       const v = values as Int32Array;
       const out = codes[f]!;
       for (let j = 0; j < chunk.rows; j++) if (!valid || (valid[j >>> 5]! >>> (j & 31)) & 1) out[r[j]!] = v[j]!;
     });
   }
-  return { rows, words, fitBot, fitHuman, codes, dicts };
+  return { rows, words, fitBot, fitHuman, valBot, valHuman, existing: ex, cov, neu, codes, dicts };
 }
 
 /** One bitmap per atom, from its feature's codes, each written into `slot(atom)` (zeroed). */
@@ -137,25 +156,16 @@ function atomBitmaps(s: SampleCodes, bins: Bins, terms: readonly Term[], slot: (
   });
 }
 
-/** The rows (rowids) of the sample where a boolean flag column is set, as a bitmap. */
-async function flagBitmap(store: Store, words: number, flag: string): Promise<Int32Array> {
-  const bits = new Int32Array(words);
-  for await (const chunk of store.columnChunks(`SELECT CAST(rowid AS INTEGER) AS r FROM ${SAMPLE} WHERE ${flag}`)) {
-    const r = chunk.columns[0]!.values as Int32Array;
-    for (let j = 0; j < chunk.rows; j++) bits[r[j]! >>> 5]! |= 1 << (r[j]! & 31);
-  }
-  return bits;
-}
-
 /**
  * The counter on bitmaps over the bin columns `addBins` made, or null when the bitmaps would take
- * more than `maxBytes`. Coverage lives in the sample table (the validation slice reads it there):
- * it is read again after `coverageChanged()`.
+ * more than `maxBytes`. It reads the sample once: the coverage flags (as they are then), the
+ * first `existing` existing rules' hit columns and the codes; from there on coverage lives in
+ * memory and every count, the validation slice's too (rules-bits.ts), is made there.
  */
-export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Term[], maxBytes = MAX_BITMAP_BYTES): Promise<AtomCounter | null> {
+export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Term[], existing = 0, maxBytes = MAX_BITMAP_BYTES): Promise<AtomCounter | null> {
   const rows = await sampleRows(store);
   if (4 * terms.length * wordsFor(rows) > maxBytes) return null;
-  const s = await readCodes(store, bins, rows);
+  const s = await readCodes(store, bins, rows, existing);
   const W = s.words;
   const K = terms.length;
   // one memory: the atoms' bitmaps, 4 masks, the list of atoms and 4 counts per atom
@@ -172,12 +182,13 @@ export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Te
   // masks 0..2: a parent's bots, its bots no rule covers yet, its humans
   const [mb, mn, mh] = [0, 1, 2].map((j) => (masks0 + j * bytes) >>> 2) as [number, number, number];
   const index = new Map(terms.map((t, i) => [t, i]));
-  let cov: Int32Array | null = null;
+  const atomView = (i: number) => new Int32Array(P.buffer, atoms0 + i * bytes, W);
+  const byKey = new Map(terms.map((t, i) => [t.atom.key, i]));
+  const cov = s.cov;
   let searched = 0;
   const score = async (parents: readonly Term[][] | null, only?: 'new'): Promise<SliceCounts[][]> => {
     const ps = parents ?? [[]];
-    cov ??= await flagBitmap(store, W, COV);
-    const mask = only === 'new' ? await flagBitmap(store, W, `"_rg_new"`) : null;
+    const mask = only === 'new' ? s.neu : null;
     searched += K * ps.length;
     return ps.map((p) => {
       const parts = p.map((t) => {
@@ -192,7 +203,7 @@ export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Te
         for (const a of parts) x &= mem[a + w]!;
         const b = x & s.fitBot[w]!;
         mem[mb + w] = b;
-        mem[mn + w] = b & ~cov![w]!;
+        mem[mn + w] = b & ~cov[w]!;
         mem[mh + w] = x & s.fitHuman[w]!;
         if (b | mem[mh + w]!) {
           if (w < lo) lo = w;
@@ -208,11 +219,14 @@ export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Te
       });
     });
   };
+  const numeric = new Set(bins.use.filter((f) => f.type === 'number').map((f) => f.name));
+  const atomBits = (key: string) => {
+    const i = byKey.get(key);
+    return i === undefined ? undefined : atomView(i);
+  };
   return {
     score,
-    coverageChanged: () => {
-      cov = null;
-    },
+    ...bitRuleCounts(store, s, atomBits, numeric, async () => (await score(null, 'new'))[0]!),
     get searched() {
       return searched;
     },

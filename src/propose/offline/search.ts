@@ -5,11 +5,11 @@
  * MAX_TERMS atoms on the fit slice, maximising the new bots caught among the candidates that
  * pass the gate there; the best few go to the validation slice (validation.ts).
  */
-import type { CompiledQuery } from '../../compile/compile.js';
 import { wilson } from '../../backtest/stats.js';
 import { print } from '../../rule/printer.js';
 import { foilGain, sliceGateReasons, type SliceCounts } from '../covering.js';
-import { COV, LBL, SAMPLE, VAL, byKey, keyOf, n, setKey } from './sql.js';
+import type { SampleRule } from './bins.js';
+import { byKey, keyOf, setKey } from './sql.js';
 import type { Chosen, Family, InduceResult, SearchContext, Term } from './types.js';
 import { validateCandidates, worth, type RunState, type Verdict } from './validation.js';
 
@@ -118,7 +118,7 @@ export async function coverBest(ctx: SearchContext, runs: readonly CoverRunSpec[
  * "what the whole budget would have to buy", bots / (set_max_fpr * humans).
  */
 async function cover(ctx: SearchContext, share: number): Promise<CoverRun> {
-  const { store, terms, counter, fit, val, fitGate, setMax, step } = ctx;
+  const { terms, counter, fit, val, fitGate, setMax, step } = ctx;
   const chosen: Chosen[] = [];
   const families: Family[] = [];
   const run: RunState = { unionFp: 0, lambdaVal: (share * val.bots) / Math.max(1, setMax * val.humans), skipped: [] };
@@ -128,16 +128,10 @@ async function cover(ctx: SearchContext, share: number): Promise<CoverRun> {
   // single atoms: counted once, then only the bots each chosen rule newly covers are moved
   // from "new" to "covered" (a scan of those bots alone), not the whole slice again
   const single: SliceCounts[] = ctx.firstCounts.map((c) => ({ ...c }));
-  // every change of the coverage flags goes through here: the counter may keep them in memory
-  const setCoverage = async (sql: string, params: CompiledQuery['parameters'] = []) => {
-    await store.run(sql, params);
-    counter.coverageChanged();
-  };
-  const coverBots = async (pred: CompiledQuery) => {
-    await store.run(`UPDATE ${SAMPLE} SET "_rg_new" = true WHERE NOT ${COV} AND ${LBL} = 1 AND NOT ${VAL} AND (${pred.sql})`, pred.parameters);
-    const [delta] = await counter.score(null, 'new');
-    delta!.forEach((d, i) => (single[i]!.tpNew -= d.tpAll));
-    await setCoverage(`UPDATE ${SAMPLE} SET ${COV} = true, "_rg_new" = false WHERE "_rg_new"`);
+  // the counter owns the coverage (in memory, or the sample's flag columns with --engine sql)
+  const coverBots = async (rule: SampleRule) => {
+    const delta = await counter.coverNew(rule);
+    delta.forEach((d, i) => (single[i]!.tpNew -= d.tpAll));
   };
 
   // the purest large group of bots the first step counts (every candidate of the first step is
@@ -148,10 +142,10 @@ async function cover(ctx: SearchContext, share: number): Promise<CoverRun> {
     if (stepNo === 1 && c.tpAll >= floorSupport) purest = purer(purest, { condition: keyOf(ts), tp: c.tpAll, fp: c.fp });
   };
 
-  await setCoverage(`UPDATE ${SAMPLE} SET ${COV} = false, "_rg_new" = false WHERE ${COV} OR "_rg_new"`);
+  await counter.resetCoverage();
   for (let stepNo = 1; chosen.length < ctx.count && stepNo <= maxSteps; stepNo++) {
     // bots left on the fit slice
-    const left = n((await store.one(`SELECT count(*) AS n FROM ${SAMPLE} WHERE NOT ${VAL} AND ${LBL} = 1 AND NOT ${COV}`))?.['n']);
+    const left = await counter.uncoveredFitBots();
     if (left < fitGate.minSupport) {
       stop = `only ${left} bots of the fit slice are left uncovered, fewer than the ${fitGate.minSupport} a rule must add`;
       break;
@@ -286,13 +280,14 @@ async function cover(ctx: SearchContext, share: number): Promise<CoverRun> {
     if (picked.kind === 'chosen') {
       chosen.push(picked.rule);
       family.condition = print(picked.rule.ast);
-      await coverBots(picked.rule.pred);
-      await setCoverage(`UPDATE ${SAMPLE} SET ${COV} = true WHERE ${picked.rule.pred.sql}`, picked.rule.pred.parameters);
+      await coverBots({ terms: picked.rule.terms });
+      await counter.cover({ terms: picked.rule.terms }, false);
       run.unionFp = picked.rule.validation.fp + run.unionFp - picked.overlapFp;
     } else if (picked.kind === 'duplicates') {
       // the best rules here repeat existing ones: treat those rules' bots as covered, go on
-      for (const e of picked.of) await coverBots(e.pred);
-      for (const e of picked.of) await setCoverage(`UPDATE ${SAMPLE} SET ${COV} = true WHERE ${LBL} = 1 AND (${e.pred.sql})`, e.pred.parameters);
+      const of = picked.of.map((e) => ({ existing: ctx.existing.indexOf(e) }));
+      for (const e of of) await coverBots(e);
+      for (const e of of) await counter.cover(e, true);
     } else {
       stop = picked.reason;
       break;

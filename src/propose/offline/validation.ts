@@ -7,15 +7,13 @@
  * rule catches (NEW_SUPPORT_SHARE of that support), and not repeat an existing rule (hit-set
  * Jaccard >= max_jaccard on the sample). The best of those that hold is kept.
  */
-import type { CompiledQuery } from '../../compile/compile.js';
-import type { Param } from '../../db/store.js';
 import { wilson } from '../../backtest/stats.js';
 import { not } from '../../rule/ast.js';
 import { english } from '../../rule/english.js';
 import { print } from '../../rule/printer.js';
 import { duplicateOf, pct, prunePassengers, sliceGateReasons, type SliceCounts } from '../covering.js';
 import { roundingCandidates, withinTolerance } from '../rounding.js';
-import { COV, LBL, SAMPLE, VAL, astOf, conjSql, hit, n, withValue } from './sql.js';
+import { astOf, conjSql, withValue } from './sql.js';
 import type { Chosen, ExistingRule, InduceResult, SearchContext, Term } from './types.js';
 
 /** The objective: bots caught, less `lambda` bots per false positive. */
@@ -41,25 +39,15 @@ export interface RunState {
 
 /** Prune, round and judge candidates on the validation slice; keep the best that holds. */
 export async function validateCandidates(ctx: SearchContext, run: RunState, cands: Term[][]): Promise<Verdict> {
-  const { store, catalog, existing, val } = ctx;
+  const { counter, catalog, existing, val } = ctx;
   // a. every sub-rule of every candidate on the validation slice (passenger terms)
   const subsets: { ci: number; kept: number[] }[] = [];
   cands.forEach((c, ci) => {
     const k = c.length;
     for (let mask = 1; mask < 1 << k; mask++) subsets.push({ ci, kept: Array.from({ length: k }, (_, i) => i).filter((i) => mask & (1 << i)) });
   });
-  const subPreds = subsets.map((s) => conjSql(s.kept.map((i) => cands[s.ci]![i]!)));
-  const vrows = await store.all(
-    `SELECT ${LBL} AS lbl${subPreds.map((p, i) => `, sum${hit(p)} AS h${i}`).join('')} FROM ${SAMPLE} WHERE ${VAL} GROUP BY ALL`,
-    subPreds.flatMap((p) => p.parameters),
-  );
-  const vcount = (i: number) => {
-    let tp = 0;
-    let fp = 0;
-    for (const r of vrows) n(r['lbl']) === 1 ? (tp += n(r[`h${i}`])) : (fp += n(r[`h${i}`]));
-    return { tp, fp };
-  };
-  const subCounts = new Map(subsets.map((s, i) => [`${s.ci}:${s.kept.join(',')}`, vcount(i)]));
+  const vcounts = await counter.onValidation(subsets.map((s) => s.kept.map((i) => cands[s.ci]![i]!)));
+  const subCounts = new Map(subsets.map((s, i) => [`${s.ci}:${s.kept.join(',')}`, vcounts[i]!]));
   const pruned = cands.map((c, ci) => {
     const kept = prunePassengers(c.length, (k) => subCounts.get(`${ci}:${k.join(',')}`));
     const ts = kept.map((i) => c[i]!);
@@ -79,8 +67,8 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
   });
 
   // b. rounding variants of every numeric threshold, hits on the whole sample
-  const variants: { ci: number; ti: number; value: number; pred: CompiledQuery }[] = [];
-  const originals = pruned.map((p) => conjSql(p.terms));
+  const variants: { ci: number; ti: number; value: number; terms: Term[] }[] = [];
+  const originals = pruned.map((p) => p.terms);
   pruned.forEach((p, ci) => {
     p.terms.forEach((t, ti) => {
       const a = t.atom.ast;
@@ -89,18 +77,14 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
       if (a.kind !== 'comparison' || a.op === '=' || a.op === '!=' || a.value.kind !== 'number') return;
       for (const v of roundingCandidates(a.value.value, ctx.integer.has(a.feature))) {
         const rt = withValue(t, a, v, catalog);
-        variants.push({ ci, ti, value: v, pred: conjSql(p.terms.map((x, j) => (j === ti ? rt : x))) });
+        variants.push({ ci, ti, value: v, terms: p.terms.map((x, j) => (j === ti ? rt : x)) });
       }
     });
   });
-  const all = [...originals, ...variants.map((v) => v.pred)];
-  // hits, and labelled humans among them, on the whole sample: one row per label
-  const hrows = await store.all(
-    `SELECT ${LBL} = 0 AS human${all.map((p, i) => `, sum${hit(p)} AS h${i}`).join('')} FROM ${SAMPLE} GROUP BY ALL`,
-    all.flatMap((p) => p.parameters),
-  );
-  const hits = (i: number) => hrows.reduce((t, r) => t + n(r[`h${i}`]), 0);
-  const humansHit = (i: number) => hrows.reduce((t, r) => t + (r['human'] === true ? n(r[`h${i}`]) : 0), 0);
+  // hits, and labelled humans among them, on the whole sample
+  const onSample = await counter.onSample([...originals, ...variants.map((v) => v.terms)]);
+  const hits = (i: number) => onSample[i]!.hits;
+  const humansHit = (i: number) => onSample[i]!.humans;
   const rounded = pruned.map((p, ci) => {
     const orig = hits(ci);
     const origFp = humansHit(ci);
@@ -119,24 +103,10 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
   });
 
   // c. the final rules (rounded; the unrounded as fall-back) on validation, the sample, and against existing rules
-  const finals = rounded.flatMap((r, ci) => [conjSql(r.terms), originals[ci]!]);
-  const cols: string[] = [];
-  const params: Param[] = [];
-  const count = (alias: string, where: string, p: CompiledQuery) => {
-    cols.push(`sum(CASE WHEN ${where} AND (${p.sql}) THEN 1 ELSE 0 END) AS ${alias}`);
-    params.push(...p.parameters);
-  };
-  finals.forEach((p, i) => {
-    count(`vt${i}`, `${VAL} AND ${LBL} = 1`, p);
-    count(`vn${i}`, `${VAL} AND ${LBL} = 1 AND NOT ${COV}`, p);
-    count(`vf${i}`, `${VAL} AND ${LBL} = 0`, p);
-    count(`vo${i}`, `${VAL} AND ${LBL} = 0 AND ${COV}`, p);
-    cols.push(`sum${hit(p)} AS s${i}`);
-    params.push(...p.parameters);
-    count(`sf${i}`, `${LBL} = 0`, p);
-    existing.forEach((_, e) => count(`x${i}_${e}`, `"_rg_e${e}"`, p));
-  });
-  const row = (await store.one(`SELECT ${cols.join(', ')} FROM ${SAMPLE}`, params))!;
+  const judged = await counter.judge(
+    rounded.flatMap((r, ci) => [r.terms, originals[ci]!]),
+    existing.length,
+  );
   const failures: string[] = [];
   const dups: ExistingRule[] = [];
   let firstCrowded = Infinity;
@@ -144,18 +114,12 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
   let best: { kind: 'chosen'; rule: Chosen; overlapFp: number } | undefined;
   for (let ci = 0; ci < cands.length; ci++) {
     // the rounded terms together: hits within the tolerance, and no labelled human more than unrounded
-    const useRounded = withinTolerance(rounded[ci]!.orig, n(row[`s${2 * ci}`])) && n(row[`sf${2 * ci}`]) <= rounded[ci]!.origFp;
-    const i = useRounded ? 2 * ci : 2 * ci + 1;
+    const useRounded = withinTolerance(rounded[ci]!.orig, judged[2 * ci]!.hits) && judged[2 * ci]!.humans <= rounded[ci]!.origFp;
+    const j = judged[useRounded ? 2 * ci : 2 * ci + 1]!;
     const ts = useRounded ? rounded[ci]!.terms : pruned[ci]!.terms;
     const ast = astOf(ts);
     const condition = print(ast);
-    const hits = n(row[`s${i}`]);
-    const dup = duplicateOf(
-      hits,
-      existing,
-      existing.map((_, e) => n(row[`x${i}_${e}`])),
-      ctx.maxJaccard,
-    );
+    const dup = duplicateOf(j.hits, existing, j.existing, ctx.maxJaccard);
     if (dup) {
       // several candidates of one batch (or of later steps) can prune to the same rule: one report each
       if (!run.skipped.some((k) => k.condition === condition && k.duplicate_of === dup.rule.condition))
@@ -163,10 +127,10 @@ export async function validateCandidates(ctx: SearchContext, run: RunState, cand
       dups.push(dup.rule);
       continue;
     }
-    const c: SliceCounts = { tpAll: n(row[`vt${i}`]), tpNew: n(row[`vn${i}`]), fp: n(row[`vf${i}`]) };
+    const c: SliceCounts = { tpAll: j.valBots, tpNew: j.valNewBots, fp: j.valHumans };
     const reasons = sliceGateReasons(c, val.humans, ctx.valGate);
     if (c.tpAll < ctx.valGate.minCatch) reasons.push(`catches ${c.tpAll} bots, fewer than ${ctx.valGate.minCatch}`);
-    const overlapFp = n(row[`vo${i}`]);
+    const overlapFp = j.valCoveredHumans;
     const union = wilson(run.unionFp + c.fp - overlapFp, val.humans).upper;
     if (union > ctx.setMax) reasons.push(`the set's FPR bound would be ${pct(union)} > ${pct(ctx.setMax)}`);
     const enoughBots = c.tpNew >= ctx.valGate.minSupport && c.tpAll >= ctx.valGate.minCatch;
