@@ -6,8 +6,9 @@
  *   v <  T[j]  <=>  code <= 2j,       v >  T[j]  <=>  code >= 2j + 2.
  * Booleans become 0/1, categories stay text, nulls stay null. A histogram of codes then
  * counts every atom of a feature exactly, and has at most 2|T| + 1 rows per feature.
- * Two counters read the codes: SQL histograms (here, `--engine sql`) and bitmaps in memory
- * (bitmaps.ts, the default); both decide an atom on a code by the same `holdsFor`.
+ * Two counters read the codes: SQL histograms over bin columns (here, `--engine sql`) and bitmaps
+ * in memory (bitmaps.ts, the default, which makes the same codes from the features' values);
+ * both decide an atom on a code by the same `holdsFor`.
  */
 import type { Feature } from '../../catalog/schema.js';
 import { quoteIdent, type Param, type Store } from '../../db/store.js';
@@ -86,12 +87,12 @@ function code(c: string, T: readonly number[], lo: number, hi: number, params: P
   if (lo >= hi) {
     if (lo >= T.length) return String(2 * lo);
     params.push(T[lo]!);
-    return `CASE WHEN ${c} = ? THEN ${2 * lo + 1} ELSE ${2 * lo} END`;
+    return `CASE WHEN ${c} = ?::DOUBLE THEN ${2 * lo + 1} ELSE ${2 * lo} END`;
   }
   const mid = (lo + hi) >> 1;
   params.push(T[mid]!);
   const above = code(c, T, mid + 1, hi, params);
-  return `CASE WHEN ${c} > ? THEN ${above} ELSE ${code(c, T, lo, mid, params)} END`;
+  return `CASE WHEN ${c} > ?::DOUBLE THEN ${above} ELSE ${code(c, T, lo, mid, params)} END`;
 }
 
 /** Whether an atom holds for a histogram bin (the bin's code or text; null for nulls). */
@@ -126,33 +127,49 @@ function holdsFor(t: Term, T: readonly number[]): (b: string | null) => boolean 
   };
 }
 
-/** Adds a bin column per feature to the sample table. */
-export async function addBins(store: Store, use: readonly Feature[], terms: readonly Term[]): Promise<Bins> {
+/** The atoms' thresholds per feature and how each atom reads its feature's bin (no SQL). */
+export function binsFor(use: readonly Feature[], terms: readonly Term[]): Bins {
   const thresholds = use.map((f) =>
     f.type === 'number'
       ? [...new Set(terms.filter((t) => t.atom.feature === f.name && t.atom.spec.value !== undefined).map((t) => t.atom.spec.value!))].sort((x, y) => x - y)
       : [],
   );
-  const binCols: string[] = [];
-  const binParams: Param[] = [];
-  use.forEach((f, i) => {
-    const c = quoteIdent(f.name);
-    const T = thresholds[i]!;
-    if (f.type === 'number') {
-      if (T.length === 0) binCols.push(`NULL::INTEGER AS "_rg_b${i}"`);
-      else binCols.push(`CASE WHEN ${c} IS NULL THEN NULL ELSE ${code(c, T, 0, T.length, binParams)} END AS "_rg_b${i}"`);
-    } else if (f.type === 'boolean') binCols.push(`CAST(${c} AS INTEGER) AS "_rg_b${i}"`);
-    else binCols.push(`CAST(${c} AS VARCHAR) AS "_rg_b${i}"`);
-  });
-  await store.run(`CREATE OR REPLACE TEMP TABLE ${SAMPLE} AS SELECT *, ${binCols.join(', ')} FROM ${SAMPLE}`, binParams);
   const featureOf = terms.map((t) => use.findIndex((f) => f.name === t.atom.feature));
   const holds = terms.map((t, i) => holdsFor(t, thresholds[featureOf[i]!]!));
   return { use, thresholds, featureOf, holds };
 }
 
 /**
- * Adds the bin columns and returns the counter that reads them: bitmaps in memory (default, within
- * MAX_BITMAP_BYTES) or SQL histograms; `existing` hit columns `_rg_e<i>` are in the sample.
+ * The number's bin code, compared as DOUBLE as the rules' compiled SQL compares (`col op ?::DOUBLE`),
+ * also for an integer column beyond 2^53.
+ */
+export const numberBin = (name: string) => `CAST(${quoteIdent(name)} AS DOUBLE)`;
+
+/** Adds a bin column `_rg_b<i>` per feature to the sample table (what the SQL histograms count). */
+export async function addBinColumns(store: Store, bins: Bins): Promise<void> {
+  const binCols: string[] = [];
+  const binParams: Param[] = [];
+  bins.use.forEach((f, i) => {
+    const c = quoteIdent(f.name);
+    const T = bins.thresholds[i]!;
+    if (f.type === 'number') binCols.push(`CASE WHEN ${c} IS NULL THEN NULL ELSE ${code(numberBin(f.name), T, 0, T.length, binParams)} END AS "_rg_b${i}"`);
+    else if (f.type === 'boolean') binCols.push(`CAST(${c} AS INTEGER) AS "_rg_b${i}"`);
+    else binCols.push(`CAST(${c} AS VARCHAR) AS "_rg_b${i}"`);
+  });
+  await store.run(`CREATE OR REPLACE TEMP TABLE ${SAMPLE} AS SELECT *, ${binCols.join(', ')} FROM ${SAMPLE}`, binParams);
+}
+
+/** binsFor, and the bin columns added to the sample table. */
+export async function addBins(store: Store, use: readonly Feature[], terms: readonly Term[]): Promise<Bins> {
+  const bins = binsFor(use, terms);
+  await addBinColumns(store, bins);
+  return bins;
+}
+
+/**
+ * The counter of the covering search: bitmaps in memory (the default, within MAX_BITMAP_BYTES;
+ * they make the bin codes from the sample's features themselves), else SQL histograms over the
+ * bin columns added here. `existing` hit columns `_rg_e<i>` are in the sample.
  */
 export async function atomCounter(
   store: Store,
@@ -161,8 +178,12 @@ export async function atomCounter(
   engine: 'kernel' | 'sql' = 'kernel',
   existing = 0,
 ): Promise<AtomCounter> {
-  const bins = await addBins(store, use, terms);
-  return (engine === 'kernel' ? await bitmapCounter(store, bins, terms, existing) : null) ?? sqlCounter(store, bins, terms);
+  const bins = binsFor(use, terms);
+  // the bitmaps read the features themselves; the SQL histograms count the bin columns
+  const bits = engine === 'kernel' ? await bitmapCounter(store, bins, terms, existing) : null;
+  if (bits) return bits;
+  await addBinColumns(store, bins);
+  return sqlCounter(store, bins, terms);
 }
 
 /** The counter by SQL histograms over the bin columns. */

@@ -9,7 +9,8 @@
  * Memory: one 32-bit word per 32 rows per atom (about 29 MB for 800 atoms over 300,000 rows),
  * at most MAX_BITMAP_BYTES (null beyond: the caller counts by SQL).
  */
-import type { Store } from '../../db/store.js';
+import type { Feature } from '../../catalog/schema.js';
+import { quoteIdent, type Store } from '../../db/store.js';
 import { makePrims, wantSimd, type Prims } from '../../backtest/kernel/prims.js';
 import type { SliceCounts } from '../covering.js';
 import type { AtomCounter, Bins } from './bins.js';
@@ -27,10 +28,26 @@ interface SampleCodes extends SampleMasks {
   dicts: (string[] | null)[];
 }
 
-/** Code of a category bin: its rank among the feature's distinct values (0-based), by a CTE both statements share. */
-const dictCte = (i: number) =>
+/** A category's text, as its bin column holds it (addBinColumns). */
+const catText = (f: Feature, alias = '') => `CAST(${alias}${quoteIdent(f.name)} AS VARCHAR)`;
+
+/** Code of a category: its rank among the feature's distinct values (0-based), by a CTE both statements share. */
+const dictCte = (f: Feature, i: number) =>
   `d${i} AS (SELECT b, CAST(row_number() OVER (ORDER BY b) - 1 AS INTEGER) AS code ` +
-  `FROM (SELECT DISTINCT "_rg_b${i}" AS b FROM ${SAMPLE} WHERE "_rg_b${i}" IS NOT NULL))`;
+  `FROM (SELECT DISTINCT ${catText(f)} AS b FROM ${SAMPLE} WHERE ${quoteIdent(f.name)} IS NOT NULL))`;
+
+/** A number's code among sorted thresholds T: 2 * #{t in T : t < v} + (v in T ? 1 : 0); NaN (above every number in DuckDB) as +Infinity. */
+export function numberCode(v: number, T: readonly number[]): number {
+  const x = v === v ? v : Infinity;
+  let lo = 0;
+  let hi = T.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (T[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return 2 * lo + (lo < T.length && T[lo] === x ? 1 : 0);
+}
 
 /** Rows of the sample table, as rowids count them. */
 async function sampleRows(store: Store): Promise<number> {
@@ -46,12 +63,14 @@ const wordsFor = (rows: number) => (((rows + 31) >>> 5) + 3) & ~3;
  */
 export const MAX_BITMAP_BYTES = 512 * 1024 * 1024;
 
+/** The sample read once: labels, flags, existing rules' hits, and every feature's code, made here from its values (no bin columns). */
 async function readCodes(store: Store, bins: Bins, rows: number, existing: number): Promise<SampleCodes> {
   const cats = bins.use.map((f, i) => (f.type === 'category' ? i : -1)).filter((i) => i >= 0);
   const dicts: (string[] | null)[] = bins.use.map(() => null);
+  const ctes = cats.map((i) => dictCte(bins.use[i]!, i)).join(', ');
   if (cats.length) {
     const rows = await store.all<{ f: number; b: string }>(
-      `WITH ${cats.map(dictCte).join(', ')} ${cats.map((i) => `SELECT ${i}::INTEGER AS f, b, code FROM d${i}`).join(' UNION ALL ')} ORDER BY f, code`,
+      `WITH ${ctes} ${cats.map((i) => `SELECT ${i}::INTEGER AS f, b, code FROM d${i}`).join(' UNION ALL ')} ORDER BY f, code`,
     );
     for (const i of cats) dicts[i] = [];
     for (const r of rows) dicts[n(r.f)]!.push(r.b);
@@ -72,10 +91,13 @@ async function readCodes(store: Store, bins: Bins, rows: number, existing: numbe
   // flags: 1 covered, 2 new; then one column per existing rule's hits
   const flags = [`CAST(CASE WHEN s.${COV} THEN 1 ELSE 0 END + CASE WHEN s."_rg_new" THEN 2 ELSE 0 END AS INTEGER)`];
   for (let e = 0; e < existing; e++) flags.push(`CAST(s."_rg_e${e}" AS INTEGER)`);
-  const cols = bins.use.map((f, i) => (f.type === 'category' ? `d${i}.code` : `CAST(s."_rg_b${i}" AS INTEGER)`));
-  const joins = cats.map((i) => ` LEFT JOIN d${i} ON d${i}.b = s."_rg_b${i}"`).join('');
+  // numbers as DOUBLE (coded below), booleans 0/1, categories by their dictionary code
+  const cols = bins.use.map((f, i) =>
+    f.type === 'category' ? `d${i}.code` : f.type === 'number' ? `CAST(s.${quoteIdent(f.name)} AS DOUBLE)` : `CAST(s.${quoteIdent(f.name)} AS INTEGER)`,
+  );
+  const joins = cats.map((i) => ` LEFT JOIN d${i} ON d${i}.b = ${catText(bins.use[i]!, 's.')}`).join('');
   const sql =
-    `${cats.length ? `WITH ${cats.map(dictCte).join(', ')} ` : ''}SELECT CAST(s.rowid AS INTEGER) AS r, ` +
+    `${cats.length ? `WITH ${ctes} ` : ''}SELECT CAST(s.rowid AS INTEGER) AS r, ` +
     `CAST(CASE WHEN s.${VAL} THEN 2 ELSE 0 END + CASE WHEN s.${LBL} = 1 THEN 1 ELSE 0 END AS INTEGER) AS k` +
     `${[...flags, ...cols].map((c) => `, ${c}`).join('')} FROM ${SAMPLE} s${joins}`;
   const c0 = 3 + existing;
@@ -95,11 +117,18 @@ async function readCodes(store: Store, bins: Bins, rows: number, existing: numbe
       const v = values as Int32Array;
       for (let j = 0; j < chunk.rows; j++) if (v[j] && (!valid || (valid[j >>> 5]! >>> (j & 31)) & 1)) bits[r[j]! >>> 5]! |= 1 << (r[j]! & 31);
     });
-    bins.use.forEach((_, f) => {
+    bins.use.forEach((feature, f) => {
       const { values, valid } = chunk.columns[c0 + f]!;
-      const v = values as Int32Array;
       const out = codes[f]!;
-      for (let j = 0; j < chunk.rows; j++) if (!valid || (valid[j >>> 5]! >>> (j & 31)) & 1) out[r[j]!] = v[j]!;
+      const ok = (j: number) => !valid || (valid[j >>> 5]! >>> (j & 31)) & 1;
+      if (feature.type === 'number') {
+        const v = values as Float64Array;
+        const T = bins.thresholds[f]!;
+        for (let j = 0; j < chunk.rows; j++) if (ok(j)) out[r[j]!] = numberCode(v[j]!, T);
+      } else {
+        const v = values as Int32Array;
+        for (let j = 0; j < chunk.rows; j++) if (ok(j)) out[r[j]!] = v[j]!;
+      }
     });
   }
   return { rows, words, fitBot, fitHuman, valBot, valHuman, existing: ex, cov, neu, codes, dicts };

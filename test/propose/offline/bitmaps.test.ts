@@ -5,7 +5,7 @@ import { compilePredicate } from '../../../src/compile/compile.js';
 import { Store } from '../../../src/db/store.js';
 import { buildAtoms } from '../../../src/propose/atoms.js';
 import { addBins, sqlCounter, type AtomCounter } from '../../../src/propose/offline/bins.js';
-import { bitmapCounter } from '../../../src/propose/offline/bitmaps.js';
+import { bitmapCounter, numberCode } from '../../../src/propose/offline/bitmaps.js';
 import { COV, LBL, SAMPLE, VAL } from '../../../src/propose/offline/sql.js';
 import type { Term } from '../../../src/propose/offline/types.js';
 
@@ -19,7 +19,7 @@ const catalog = makeCatalog(FEATURES);
 
 /** One row of the sample: the features (null = NULL), the label, the slice and the coverage flags. */
 const row = fc.record({
-  ratio: fc.option(fc.constantFrom(0, -0, 1, 0.25, 0.5, 0.75, 1e-300, 0.3333333333333333), { nil: null }),
+  ratio: fc.option(fc.constantFrom(0, -0, 1, 0.25, 0.5, 0.75, 1e-300, 0.3333333333333333, NaN, Infinity), { nil: null }),
   big: fc.option(fc.constantFrom(0, 1, 2, 3, 2 ** 53, 2 ** 53 + 2, 9007199254740993), { nil: null }),
   flag: fc.option(fc.boolean(), { nil: null }),
   client: fc.option(fc.constantFrom('curl', 'chrome', "it's", 'say "hi"', ''), { nil: null }),
@@ -150,5 +150,11 @@ describe('the covering search counter: bitmaps vs SQL histograms', () => {
     const bits = (await bitmapCounter(store, bins, terms))!;
     expect(await bits.score(null)).toEqual(await sql.score(null));
     expect(await bits.score(parents)).toEqual(await sql.score(parents));
+  });
+
+  it('codes a number among the thresholds as the SQL bin column does (ties odd, NaN above all, -0 = 0)', () => {
+    const T = [0, 0.5, 2];
+    expect([-1, -0, 0, 0.25, 0.5, 1, 2, 3, Infinity, NaN].map((v) => numberCode(v, T))).toEqual([0, 1, 1, 2, 3, 4, 5, 6, 6, 6]);
+    expect(numberCode(7, [])).toBe(0);
   });
 });
