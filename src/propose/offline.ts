@@ -22,12 +22,14 @@
  *    on the sample). The first of the best few that does is kept.
  * 5. The kept rules are confirmed on the full train window; the result says why it has fewer
  *    rules than asked for.
- * The sample stays in DuckDB (SQL with bound parameters). The search's counts come from each
- * feature's bin codes: as bitmaps in memory, popcounted by the backtest kernel's primitives
- * (bitmaps.ts, the default), or as SQL histograms (bins.ts, `--engine sql`); both give the same
- * counts. Ties are broken by the printed condition, so the same data and seed give the same
- * rules. The steps live in offline/: sample.ts (1), bins.ts and bitmaps.ts (counting every
- * atom), search.ts (3), validation.ts (4); this file wires them together and confirms (5).
+ * The sample is a DuckDB table (SQL with bound parameters). Every count after the atoms comes
+ * from one counter: by default the sample read into memory once, every atom a bitmap of its
+ * rows, popcounted by the backtest kernel's primitives (bitmaps.ts for the search, rules-bits.ts
+ * for whole rules: validation, rounding, duplicates, coverage); with `--engine sql`, SQL
+ * histograms of the bin codes and SQL statements over the sample (bins.ts, rules-sql.ts). Both
+ * give the same counts. Ties are broken by the printed condition, so the same data and seed give
+ * the same rules. The steps live in offline/: sample.ts (1), the counters, search.ts (3),
+ * validation.ts (4); this file wires them together and confirms (5).
  */ import type { Catalog, Feature } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
 import { compilePredicate } from '../compile/compile.js';
