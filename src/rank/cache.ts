@@ -11,6 +11,7 @@ import type { Catalog } from '../catalog/schema.js';
 import type { Config } from '../config/schema.js';
 import { besideStore } from '../backtest/kernel/fingerprint.js';
 import type { Store } from '../db/store.js';
+import { requireTable } from '../db/window.js';
 import { rankFeatures, type RankOptions } from './rank.js';
 import type { Ranking } from './types.js';
 
@@ -31,6 +32,8 @@ export function rankCacheKey(config: Config, catalog: Catalog, opts: RankOptions
 
 /** rankFeatures, or the same ranking from the cache when its inputs have not changed. */
 export async function rankCached(store: Store, config: Config, catalog: Catalog, opts: RankOptions = {}): Promise<Ranking> {
+  // the cache's fingerprint reads the table: say plainly when nothing is loaded yet
+  await requireTable(store, config);
   const key = rankCacheKey(config, catalog, opts);
   if (key === null) return rankFeatures(store, config, catalog, opts);
   return besideStore(

@@ -37,6 +37,17 @@ describe('rulegen init', () => {
     expect(r.stderr).toMatch(/rulegen\.yaml:2:\d+/);
   });
 
+  it('rank and propose before anything is ingested: exit 2 saying what to load, not an internal error', async () => {
+    const dir = tmpDir();
+    await runCli(['init', '.'], dir);
+    for (const cmd of [['rank'], ['propose', '--dry-run']]) {
+      const r = await runCli(cmd, dir);
+      expect(r.code, cmd.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/no sessions table in the workspace database[\s\S]*rulegen ingest FILE/);
+      expect(r.stderr).not.toMatch(/internal error/);
+    }
+  });
+
   it('unknown commands and flags are exit 2', async () => {
     const dir = tmpDir();
     expect((await runCli(['frobnicate'], dir)).code).toBe(2);
