@@ -1,21 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeCatalog, type Feature } from '../../../src/catalog/schema.js';
-import { compilePredicate } from '../../../src/compile/compile.js';
 import { Store } from '../../../src/db/store.js';
-import { buildAtoms } from '../../../src/propose/atoms.js';
 import { addBins, sqlCounter, type AtomCounter } from '../../../src/propose/offline/bins.js';
 import { bitmapCounter, numberCode } from '../../../src/propose/offline/bitmaps.js';
-import { COV, LBL, SAMPLE, VAL } from '../../../src/propose/offline/sql.js';
-import type { Term } from '../../../src/propose/offline/types.js';
-
-const FEATURES: Feature[] = [
-  { name: 'ratio', type: 'number', description: 'A ratio with spikes at 0 and 1.', sensitive: false },
-  { name: 'big', type: 'number', description: 'An integer count beyond 2^53.', sensitive: false },
-  { name: 'flag', type: 'boolean', description: 'A flag.', sensitive: false },
-  { name: 'client', type: 'category', description: 'A client family.', sensitive: false },
-];
-const catalog = makeCatalog(FEATURES);
+import { FEATURES, makeSample, termsOf } from './sample-fixture.js';
 
 /** One row of the sample: the features (null = NULL), the label, the slice and the coverage flags. */
 const row = fc.record({
@@ -34,48 +22,12 @@ beforeAll(async () => {
 });
 afterAll(() => store.close());
 
-interface SampleRow {
-  ratio: number | null;
-  big: number | null;
-  flag: boolean | null;
-  client: string | null;
-  bot: boolean;
-  val: boolean;
-  cov: boolean;
-}
-
-async function makeSample(rows: SampleRow[]): Promise<void> {
-  // (the appender takes a plain table name: the rows go through one)
-  const flags = `${LBL} INTEGER, ${VAL} BOOLEAN, ${COV} BOOLEAN, "_rg_new" BOOLEAN`;
-  await store.run(`CREATE OR REPLACE TABLE sample_rows (ratio DOUBLE, big BIGINT, flag BOOLEAN, client VARCHAR, ${flags})`);
-  await store.appendColumns(
-    'sample_rows',
-    [
-      rows.map((r) => r.ratio),
-      rows.map((r) => (r.big === null ? null : BigInt(r.big))),
-      rows.map((r) => r.flag),
-      rows.map((r) => r.client),
-      rows.map((r) => (r.bot ? 1 : 0)),
-      rows.map((r) => r.val),
-      rows.map((r) => r.cov && r.bot),
-      rows.map(() => false),
-    ],
-    rows.length,
-  );
-  await store.run(`CREATE OR REPLACE TEMP TABLE ${SAMPLE} AS SELECT * FROM sample_rows`);
-}
-
-async function termsOf(): Promise<Term[]> {
-  const built = await buildAtoms(store, catalog, FEATURES, { table: SAMPLE, label: LBL, fit: `NOT ${VAL}` });
-  return built.atoms.map((atom) => ({ atom, pred: compilePredicate(atom.ast, catalog) }));
-}
-
 describe('the covering search counter: bitmaps vs SQL histograms', () => {
   it('gives identical counts for every atom (SIMD and plain-JS popcounts): no parent, random parents, newly covered bots, after coverage changes', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 300 }), fc.array(fc.nat(), { maxLength: 6 }), async (rows, picks) => {
-        await makeSample(rows);
-        const terms = await termsOf();
+        await makeSample(store, rows);
+        const terms = await termsOf(store);
         if (terms.length === 0) return;
         const bins = await addBins(store, FEATURES, terms);
         // SQL histograms, bitmaps by WebAssembly SIMD (where the runtime has it) and by plain JS
@@ -110,13 +62,13 @@ describe('the covering search counter: bitmaps vs SQL histograms', () => {
 
   it('counts a hand-made sample exactly (nulls hold only for `is null`, -0 equals 0, integers beyond 2^53)', async () => {
     const base = { bot: true, val: false, cov: false, flag: null, client: null };
-    await makeSample([
+    await makeSample(store, [
       { ...base, ratio: 0, big: 2 ** 53 },
       { ...base, ratio: -0, big: 2 ** 53 + 2 },
       { ...base, ratio: null, big: null, bot: false },
       { ...base, ratio: 1, big: 1, bot: false },
     ]);
-    const terms = await termsOf();
+    const terms = await termsOf(store);
     const bins = await addBins(store, FEATURES, terms);
     const counter = (await bitmapCounter(store, bins, terms))!;
     const [counts] = await counter.score(null);
@@ -141,8 +93,8 @@ describe('the covering search counter: bitmaps vs SQL histograms', () => {
       val: i % 3 === 0,
       cov: i % 11 === 0,
     }));
-    await makeSample(rows);
-    const terms = await termsOf();
+    await makeSample(store, rows);
+    const terms = await termsOf(store);
     expect(terms.some((t) => t.atom.spec.op === 'in')).toBe(true);
     const bins = await addBins(store, FEATURES, terms);
     const parents = [[terms.find((t) => t.atom.spec.op === 'in')!]];

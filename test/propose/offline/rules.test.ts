@@ -1,28 +1,19 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeCatalog, type Feature } from '../../../src/catalog/schema.js';
 import { compilePredicate } from '../../../src/compile/compile.js';
 import { Store } from '../../../src/db/store.js';
-import { buildAtoms } from '../../../src/propose/atoms.js';
 import { addBins, sqlCounter, type AtomCounter, type SampleRule } from '../../../src/propose/offline/bins.js';
 import { bitmapCounter } from '../../../src/propose/offline/bitmaps.js';
 import { popcount } from '../../../src/propose/offline/rules-bits.js';
-import { COV, LBL, SAMPLE, VAL } from '../../../src/propose/offline/sql.js';
 import type { Term } from '../../../src/propose/offline/types.js';
 import { comparison, type ComparisonOp } from '../../../src/rule/ast.js';
 import { print } from '../../../src/rule/printer.js';
+import { FEATURES, catalog, makeSample, termsOf } from './sample-fixture.js';
 
 // Whole rules on the sample (validation.ts's counts and the covering loop's coverage): the
 // bitmap counter (rules-bits.ts) against the SQL statements (rules-sql.ts), on random samples
 // with NULLs, NaN, -0, integers beyond 2^53, quotes in categories, and thresholds no atom has.
 
-const FEATURES: Feature[] = [
-  { name: 'ratio', type: 'number', description: 'A ratio.', sensitive: false },
-  { name: 'big', type: 'number', description: 'An integer count beyond 2^53.', sensitive: false },
-  { name: 'flag', type: 'boolean', description: 'A flag.', sensitive: false },
-  { name: 'client', type: 'category', description: 'A client family.', sensitive: false },
-];
-const catalog = makeCatalog(FEATURES);
 const RATIOS = [0, -0, 1, 0.25, 0.5, 0.75, 1e-300, 0.3333333333333333, NaN];
 const BIGS = [0, 1, 2, 3, 2 ** 53, 2 ** 53 + 2, 9007199254740993];
 
@@ -34,7 +25,6 @@ const row = fc.record({
   bot: fc.boolean(),
   val: fc.boolean(),
 });
-type Row = { ratio: number | null; big: number | null; flag: boolean | null; client: string | null; bot: boolean; val: boolean };
 
 /** Existing rules, as hit columns `_rg_e<i>` the way createSample makes them. */
 const EXISTING = ['ratio > 0.3', "client in ('curl', 'it''s') or flag"];
@@ -44,29 +34,6 @@ beforeAll(async () => {
   store = await Store.open();
 });
 afterAll(() => store.close());
-
-async function makeSample(rows: Row[]): Promise<void> {
-  await store.run(`CREATE OR REPLACE TABLE sample_rows (ratio DOUBLE, big BIGINT, flag BOOLEAN, client VARCHAR, ${LBL} INTEGER, ${VAL} BOOLEAN)`);
-  await store.appendColumns(
-    'sample_rows',
-    [
-      rows.map((r) => r.ratio),
-      rows.map((r) => (r.big === null ? null : BigInt(r.big))),
-      rows.map((r) => r.flag),
-      rows.map((r) => r.client),
-      rows.map((r) => (r.bot ? 1 : 0)),
-      rows.map((r) => r.val),
-    ],
-    rows.length,
-  );
-  const ex = EXISTING.map((c, i) => `coalesce((${c}), false) AS "_rg_e${i}"`).join(', ');
-  await store.run(`CREATE OR REPLACE TEMP TABLE ${SAMPLE} AS SELECT *, false AS ${COV}, false AS "_rg_new", ${ex} FROM sample_rows`);
-}
-
-async function termsOf(): Promise<Term[]> {
-  const built = await buildAtoms(store, catalog, FEATURES, { table: SAMPLE, label: LBL, fit: `NOT ${VAL}` });
-  return built.atoms.map((atom) => ({ atom, pred: compilePredicate(atom.ast, catalog) }));
-}
 
 /** A term no atom has: a number feature against any of the data's values (ties) or a value between. */
 const variant = (feature: 'ratio' | 'big', op: ComparisonOp, v: number): Term => {
@@ -104,8 +71,8 @@ describe('whole rules on the sample: bitmaps vs SQL', () => {
         fc.array(pick, { minLength: 1, maxLength: 8 }),
         fc.nat(),
         async (rows, picks, cover) => {
-          await makeSample(rows);
-          const terms = await termsOf();
+          await makeSample(store, rows, EXISTING);
+          const terms = await termsOf(store);
           if (terms.length === 0) return;
           const conjs = picks.map((p) => {
             const ts = p.atoms.map((a) => terms[a % terms.length]!);
@@ -144,13 +111,17 @@ describe('whole rules on the sample: bitmaps vs SQL', () => {
 
   it('counts NaN above every threshold and NULL nowhere, as DuckDB does', async () => {
     const base = { big: null, flag: null, client: null, val: true };
-    await makeSample([
-      { ...base, ratio: NaN, bot: true },
-      { ...base, ratio: null, bot: true },
-      { ...base, ratio: 0.5, bot: false },
-      { ...base, ratio: -0, bot: false },
-    ]);
-    const terms = await termsOf();
+    await makeSample(
+      store,
+      [
+        { ...base, ratio: NaN, bot: true },
+        { ...base, ratio: null, bot: true },
+        { ...base, ratio: 0.5, bot: false },
+        { ...base, ratio: -0, bot: false },
+      ],
+      EXISTING,
+    );
+    const terms = await termsOf(store);
     const [sql, bits] = await counters(terms);
     for (const [op, tp, fp] of [
       ['>', 1, 1],
