@@ -77,8 +77,8 @@ function compare(v: Float64Array, op: ComparisonOp, t: number, bits: Int32Array)
   }
 }
 
-/** Thresholds no atom has are kept this many at a time (a rounding batch needs a few hundred). */
-const MAX_EXTRA_TERMS = 4096;
+/** Thresholds no atom has are kept this many at a time (a rounding batch needs a few hundred; 19 MB at 300,000 rows). */
+const MAX_EXTRA_TERMS = 512;
 
 /**
  * The rule-level counts over in-memory bitmaps. `atomBits(key)` is an atom's bitmap (or
