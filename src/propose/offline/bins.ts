@@ -143,7 +143,7 @@ export function binsFor(use: readonly Feature[], terms: readonly Term[]): Bins {
  * The number's bin code, compared as DOUBLE as the rules' compiled SQL compares (`col op ?::DOUBLE`),
  * also for an integer column beyond 2^53.
  */
-export const numberBin = (name: string) => `CAST(${quoteIdent(name)} AS DOUBLE)`;
+const numberBin = (name: string) => `CAST(${quoteIdent(name)} AS DOUBLE)`;
 
 /** Adds a bin column `_rg_b<i>` per feature to the sample table (what the SQL histograms count). */
 export async function addBinColumns(store: Store, bins: Bins): Promise<void> {

@@ -186,8 +186,8 @@ function atomBitmaps(s: SampleCodes, bins: Bins, terms: readonly Term[], slot: (
 }
 
 /**
- * The counter on bitmaps over the bin columns `addBins` made, or null when the bitmaps would take
- * more than `maxBytes`. It reads the sample once: the coverage flags (as they are then), the
+ * The counter on bitmaps, its codes made from the sample's features (no bin columns), or null
+ * when the bitmaps would take more than `maxBytes`. It reads the sample once: the coverage flags (as they are then), the
  * first `existing` existing rules' hit columns and the codes; from there on coverage lives in
  * memory and every count, the validation slice's too (rules-bits.ts), is made there.
  */
@@ -210,7 +210,6 @@ export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Te
   new Int32Array(P.buffer, list0, K).set(Array.from({ length: K }, (_, i) => atoms0 + i * bytes));
   // masks 0..2: a parent's bots, its bots no rule covers yet, its humans
   const [mb, mn, mh] = [0, 1, 2].map((j) => (masks0 + j * bytes) >>> 2) as [number, number, number];
-  const index = new Map(terms.map((t, i) => [t, i]));
   const atomView = (i: number) => new Int32Array(P.buffer, atoms0 + i * bytes, W);
   const byKey = new Map(terms.map((t, i) => [t.atom.key, i]));
   const cov = s.cov;
@@ -221,7 +220,7 @@ export async function bitmapCounter(store: Store, bins: Bins, terms: readonly Te
     searched += K * ps.length;
     return ps.map((p) => {
       const parts = p.map((t) => {
-        const i = index.get(t);
+        const i = byKey.get(t.atom.key);
         if (i === undefined) throw new Error(`bitmap counter: ${t.atom.key} is not one of its atoms`);
         return (atoms0 + i * bytes) >>> 2;
       });

@@ -4,7 +4,7 @@ import { compilePredicate } from '../../../src/compile/compile.js';
 import { Store } from '../../../src/db/store.js';
 import { addBins, sqlCounter, type AtomCounter, type SampleRule } from '../../../src/propose/offline/bins.js';
 import { bitmapCounter } from '../../../src/propose/offline/bitmaps.js';
-import { popcount } from '../../../src/propose/offline/rules-bits.js';
+import { pc as popcount } from '../../../src/backtest/kernel/bits.js';
 import type { Term } from '../../../src/propose/offline/types.js';
 import { comparison, type ComparisonOp } from '../../../src/rule/ast.js';
 import { print } from '../../../src/rule/printer.js';
